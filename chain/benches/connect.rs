@@ -1,0 +1,160 @@
+//! Signature checks per second while connecting a block of 2,000 one-input transactions, next to
+//! raw secp256k1 verification on one core.
+//!
+//! - `raw_verify_1_core`: 2,000 `secp256k1::ecdsa::verify` calls in a row on one thread.
+//! - `validate_block/parallel`: `validation::connect_block` on that block against the RocksDB UTXO
+//!   set: batched coin reads, every input rule, and all signatures across rayon's threads.
+//! - `validate_block/1_thread`: the same inside a one-thread pool.
+//! - `process_block`: the whole path (checks, validation, one RocksDB batch with the tip) on a
+//!   fresh RocksDB checkpoint of the prepared chain each iteration.
+//!
+//! Run: `cargo bench -p cairn-chain --bench connect`. Throughput is in signature checks (elements).
+
+#[path = "../tests/it/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cairn_chain::sighash::signature_hash;
+use cairn_chain::validation::connect_block;
+use cairn_chain::*;
+use common::*;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use secp256k1::{Message, PublicKey, ecdsa::Signature};
+
+const INPUTS: usize = 2_000;
+
+struct Setup {
+    h: Harness,
+    block: Block,
+}
+
+fn setup() -> Setup {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    // Split a mature coinbase into 2,000 outputs, and confirm that.
+    let (op, out) = h.coinbase_of(1);
+    let each = (out.value.to_units() - 100_000) / INPUTS as u64;
+    let split = h.spend(
+        &[(op, out)],
+        (0..INPUTS)
+            .map(|_| TxOut {
+                value: units(each),
+                lock: h.lock.clone(),
+            })
+            .collect(),
+    );
+    let split_id = split.compute_txid();
+    let split_outputs = split.outputs.clone();
+    h.mempool.accept(split, &h.chain, h.now).unwrap();
+    h.mine(1);
+    // A block of 2,000 one-input transactions spending them.
+    let txs: Vec<Transaction> = split_outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            h.spend(
+                &[(OutPoint::new(split_id, i as u32), o.clone())],
+                vec![TxOut {
+                    value: units(each - 1_000),
+                    lock: lock_of(&key(2)),
+                }],
+            )
+        })
+        .collect();
+    let fees = units(1_000 * INPUTS as u64);
+    let block = h.build_on(h.chain.tip_hash(), txs, fees, 0);
+    Setup { h, block }
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    let params = s.h.chain.params();
+    let height = s.h.chain.height() + 1;
+
+    // Raw verification inputs: the same 2,000 (digest, signature, key) triples.
+    let coins: Vec<TxOut> = s.block.txdata[1..]
+        .iter()
+        .map(|tx| s.h.chain.get_coin(&tx.inputs[0].prevout).unwrap().unwrap().output)
+        .collect();
+    let raw: Vec<(Message, Signature, PublicKey)> = s.block.txdata[1..]
+        .iter()
+        .zip(&coins)
+        .map(|(tx, coin)| {
+            let digest = signature_hash(tx, 0, coin);
+            (
+                Message::from_digest(digest),
+                Signature::from_compact(&tx.inputs[0].signature).unwrap(),
+                PublicKey::from_slice(&tx.inputs[0].pubkey).unwrap(),
+            )
+        })
+        .collect();
+
+    let mut g = c.benchmark_group("connect_2000_inputs");
+    g.throughput(Throughput::Elements(INPUTS as u64));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(8));
+    g.bench_function("raw_verify_1_core", |b| {
+        b.iter(|| {
+            for (m, sig, pk) in &raw {
+                secp256k1::ecdsa::verify(sig, *m, pk).unwrap();
+            }
+        })
+    });
+    let store = s.h.chain.store();
+    g.bench_function("validate_block/parallel", |b| {
+        b.iter(|| {
+            connect_block(&s.block, height, params, true, |ops| store.get_coins(ops))
+                .map_err(|_| "invalid")
+                .unwrap()
+        })
+    });
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    g.bench_function("validate_block/1_thread", |b| {
+        b.iter(|| {
+            one.install(|| {
+                connect_block(&s.block, height, params, true, |ops| store.get_coins(ops))
+                    .map_err(|_| "invalid")
+                    .unwrap()
+            })
+        })
+    });
+
+    // The full path, each iteration on a fresh hard-linked checkpoint of the prepared database.
+    let src = s.h.dir.path().to_path_buf();
+    let Setup { h, block } = s;
+    let now = h.now;
+    drop(h.chain);
+    g.sample_size(10);
+    g.bench_function("process_block", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                let copy = dir.path().join("db");
+                copy_dir(&src, &copy);
+                let mut chain = Chainstate::open(&copy, Network::Regtest, StoreOptions::default()).unwrap();
+                let start = Instant::now();
+                let r = chain.process_block(block.clone(), now).unwrap();
+                total += start.elapsed();
+                assert_eq!(r.update.connected.len(), 1);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

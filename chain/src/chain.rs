@@ -1,0 +1,565 @@
+//! The chain state: block index, most-work chain selection, reorgs, orphans.
+//!
+//! A block goes through [`Chainstate::process_block`]: context-free checks, then (if its parent
+//! is known) the rules that depend on the parent, then it is stored with an index record carrying
+//! the cumulative work of its chain. [`Chainstate::activate_best_chain`] then moves the tip to the
+//! valid chain with the most work (ties: the first seen): it disconnects blocks back to the fork
+//! point using their undo data and connects the other branch, each step one atomic RocksDB batch.
+//! A block that fails while being connected is marked invalid (and so, lazily, is every
+//! descendant), and selection continues with the next-best chain, which may be the one it came
+//! from. Blocks whose parent is unknown wait in a bounded [`OrphanPool`].
+//!
+//! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
+//! blocking thread). Nothing here reads the clock: `now` is passed in.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use tracing::{debug, info, warn};
+
+use crate::block::{Block, Header};
+use crate::error::{BlockError, ChainError, StoreError};
+use crate::hash::BlockHash;
+use crate::orphan::OrphanPool;
+use crate::params::{Network, Params};
+use crate::pow::{U256, work_for_bits};
+use crate::store::{IndexRecord, Store, StoreOptions, status};
+use crate::transaction::OutPoint;
+use crate::utxo::{Coin, MemoryUtxoSet, UtxoStats};
+use crate::validation::connect::ConnectError;
+use crate::validation::{HeaderContext, check_block, check_block_contextual, check_header_contextual, connect_block};
+
+/// Most blocks held while their parent is unknown.
+pub const MAX_ORPHAN_BLOCKS: usize = 100;
+
+/// How the active chain moved.
+#[derive(Debug, Default)]
+pub struct TipUpdate {
+    /// Blocks taken off the tip, newest first.
+    pub disconnected: Vec<Block>,
+    /// Blocks connected, oldest first, with their heights.
+    pub connected: Vec<(Block, u32)>,
+    /// Blocks found invalid while connecting.
+    pub invalid: Vec<(BlockHash, BlockError)>,
+}
+
+impl TipUpdate {
+    /// Whether the tip moved.
+    pub fn tip_changed(&self) -> bool {
+        !self.disconnected.is_empty() || !self.connected.is_empty()
+    }
+
+    fn absorb(&mut self, other: TipUpdate) {
+        self.disconnected.extend(other.disconnected);
+        self.connected.extend(other.connected);
+        self.invalid.extend(other.invalid);
+    }
+}
+
+/// What became of a processed block.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum BlockStatus {
+    /// Stored (and connected, if its chain has the most work).
+    Accepted,
+    /// Already known.
+    Duplicate,
+    /// Parent unknown: held in the orphan pool.
+    Orphan,
+}
+
+/// The outcome of [`Chainstate::process_block`].
+#[derive(Debug)]
+pub struct ProcessedBlock {
+    /// What became of the block.
+    pub status: BlockStatus,
+    /// How the tip moved (also through orphans the block unlocked).
+    pub update: TipUpdate,
+}
+
+type CandidateKey = (U256, Reverse<u64>, BlockHash);
+
+fn candidate_key(r: &IndexRecord) -> CandidateKey {
+    (r.chain_work, Reverse(r.sequence), r.hash())
+}
+
+/// The node's view of the block chain, backed by RocksDB.
+pub struct Chainstate {
+    params: &'static Params,
+    store: Store,
+    index: HashMap<BlockHash, IndexRecord>,
+    active: Vec<BlockHash>,
+    candidates: BTreeSet<CandidateKey>,
+    orphans: OrphanPool,
+    next_sequence: u64,
+}
+
+impl std::fmt::Debug for Chainstate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chainstate")
+            .field("network", &self.params.network)
+            .field("height", &self.height())
+            .field("tip", &self.tip_hash())
+            .finish()
+    }
+}
+
+impl Chainstate {
+    /// Opens the chain state in `path`, creating it at genesis if new, and finishes any
+    /// connection a crash interrupted.
+    ///
+    /// # Errors
+    /// Store failures, a database of another network, or an index that does not reach genesis.
+    pub fn open(path: &Path, network: Network, options: StoreOptions) -> Result<Chainstate, ChainError> {
+        let params = network.params();
+        let store = Store::open(path, params, options)?;
+        let mut index = HashMap::new();
+        let mut next_sequence = 1;
+        for r in store.load_index()? {
+            next_sequence = next_sequence.max(r.sequence + 1);
+            index.insert(r.hash(), r);
+        }
+        let tip = store.tip()?;
+        let mut active = Vec::new();
+        let mut cursor = tip;
+        loop {
+            let r = index.get(&cursor).ok_or(StoreError::Missing {
+                what: "index record",
+                hash: cursor,
+            })?;
+            active.push(cursor);
+            if r.height == 0 {
+                break;
+            }
+            cursor = r.header.prev_blockhash;
+        }
+        active.reverse();
+        if active[0] != params.genesis_hash() {
+            return Err(StoreError::Missing {
+                what: "genesis",
+                hash: params.genesis_hash(),
+            }
+            .into());
+        }
+        let mut cs = Chainstate {
+            params,
+            store,
+            index,
+            active,
+            candidates: BTreeSet::new(),
+            orphans: OrphanPool::new(MAX_ORPHAN_BLOCKS),
+            next_sequence,
+        };
+        cs.rebuild_candidates();
+        let update = cs.activate_best_chain()?;
+        if update.tip_changed() {
+            info!(height = cs.height(), "resumed connecting stored blocks after restart");
+        }
+        Ok(cs)
+    }
+
+    fn rebuild_candidates(&mut self) {
+        let tip_work = self.tip().chain_work;
+        self.candidates = self
+            .index
+            .values()
+            .filter(|r| !r.is_failed() && r.status & status::HAVE_DATA != 0 && r.chain_work >= tip_work)
+            .map(candidate_key)
+            .collect();
+    }
+
+    /// The network parameters.
+    pub fn params(&self) -> &'static Params {
+        self.params
+    }
+
+    /// The tip's index record.
+    pub fn tip(&self) -> &IndexRecord {
+        &self.index[self.active.last().expect("the active chain holds at least genesis")]
+    }
+
+    /// The tip's hash.
+    pub fn tip_hash(&self) -> BlockHash {
+        *self.active.last().expect("the active chain holds at least genesis")
+    }
+
+    /// The tip's height.
+    pub fn height(&self) -> u32 {
+        (self.active.len() - 1) as u32
+    }
+
+    /// The hash of the active chain's block at `height`.
+    pub fn block_hash_at(&self, height: u32) -> Option<BlockHash> {
+        self.active.get(height as usize).copied()
+    }
+
+    /// The index record of any known block.
+    pub fn index_record(&self, hash: &BlockHash) -> Option<&IndexRecord> {
+        self.index.get(hash)
+    }
+
+    /// Whether the block is on the active chain.
+    pub fn is_active(&self, hash: &BlockHash) -> bool {
+        self.index.get(hash).is_some_and(|r| self.block_hash_at(r.height) == Some(*hash))
+    }
+
+    /// All index records (for `getchaintips`-like views).
+    pub fn index_records(&self) -> impl Iterator<Item = &IndexRecord> {
+        self.index.values()
+    }
+
+    /// Blocks waiting for their parent.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
+    }
+
+    /// A stored block.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn get_block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
+        self.store.get_block(hash)
+    }
+
+    /// The underlying store (read access for RPC views).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// An unspent output of the active chain.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn get_coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        self.store.get_coin(op)
+    }
+
+    /// Several unspent outputs of the active chain.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
+        self.store.get_coins(ops)
+    }
+
+    /// The ancestor of `hash` at `height`.
+    pub fn ancestor(&self, hash: &BlockHash, height: u32) -> Option<BlockHash> {
+        let mut cursor = *hash;
+        loop {
+            let r = self.index.get(&cursor)?;
+            if r.height < height {
+                return None;
+            }
+            if r.height == height {
+                return Some(cursor);
+            }
+            // Once on the active chain, jump.
+            if self.block_hash_at(r.height) == Some(cursor) {
+                return self.block_hash_at(height);
+            }
+            cursor = r.header.prev_blockhash;
+        }
+    }
+
+    /// The median time of the block `hash` and its 10 predecessors (Bitcoin's median time past).
+    pub fn median_time_past(&self, hash: &BlockHash) -> u32 {
+        let mut times = Vec::with_capacity(11);
+        let mut cursor = self.index.get(hash);
+        while let Some(r) = cursor {
+            times.push(r.header.time);
+            if times.len() == 11 || r.height == 0 {
+                break;
+            }
+            cursor = self.index.get(&r.header.prev_blockhash);
+        }
+        times.sort_unstable();
+        times.get(times.len() / 2).copied().unwrap_or(0)
+    }
+
+    /// The context a block built on `parent` is checked in.
+    pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
+        let p = self.index.get(parent)?;
+        let anchor_time = if p.height >= 1 {
+            self.ancestor(parent, 1).and_then(|a| self.index.get(&a)).map(|a| a.header.time)
+        } else {
+            None
+        };
+        Some(HeaderContext {
+            height: p.height + 1,
+            median_time_past: self.median_time_past(parent),
+            expected_bits: self.params.next_bits(p.height, p.header.time, anchor_time),
+            now,
+        })
+    }
+
+    /// The context of the next block on the tip (for templates and the mempool).
+    pub fn next_block_context(&self, now: u64) -> HeaderContext {
+        self.header_context(&self.tip_hash(), now).expect("the tip is in the index")
+    }
+
+    /// Validates a block and, if it (with its chain) has the most work, connects it, and any
+    /// orphans it unlocks. `now` is the local Unix time, for the future-time rule.
+    ///
+    /// A block found invalid while connecting is remembered as invalid and reported in
+    /// `update.invalid`; an error is returned when the block itself fails a rule checked before
+    /// storing it.
+    ///
+    /// # Errors
+    /// [`ChainError::Block`] for an invalid block, [`ChainError::Store`] if storage failed.
+    pub fn process_block(&mut self, block: Block, now: u64) -> Result<ProcessedBlock, ChainError> {
+        let hash = block.block_hash();
+        if let Some(r) = self.index.get(&hash) {
+            if r.is_failed() {
+                return Err(BlockError::KnownInvalid(hash).into());
+            }
+            return Ok(ProcessedBlock {
+                status: BlockStatus::Duplicate,
+                update: TipUpdate::default(),
+            });
+        }
+        if self.orphans.contains(&hash) {
+            return Ok(ProcessedBlock {
+                status: BlockStatus::Duplicate,
+                update: TipUpdate::default(),
+            });
+        }
+        check_block(&block, self.params)?;
+        if !self.index.contains_key(&block.header.prev_blockhash) {
+            debug!(%hash, parent = %block.header.prev_blockhash, "orphan block");
+            self.orphans.insert(block);
+            return Ok(ProcessedBlock {
+                status: BlockStatus::Orphan,
+                update: TipUpdate::default(),
+            });
+        }
+        self.accept_block(&block, now)?;
+        let mut update = self.activate_best_chain()?;
+        // Blocks that were waiting for this one (and for those, recursively).
+        let mut queue = vec![hash];
+        while let Some(parent) = queue.pop() {
+            for orphan in self.orphans.take_children(&parent) {
+                let h = orphan.block_hash();
+                match self.accept_block(&orphan, now) {
+                    Ok(()) => queue.push(h),
+                    Err(ChainError::Block(e)) => update.invalid.push((h, e)),
+                    Err(e) => return Err(e),
+                }
+            }
+            update.absorb(self.activate_best_chain()?);
+        }
+        Ok(ProcessedBlock {
+            status: BlockStatus::Accepted,
+            update,
+        })
+    }
+
+    /// Checks a block against its parent and stores it with its index record.
+    fn accept_block(&mut self, block: &Block, now: u64) -> Result<(), ChainError> {
+        let parent = *self.index.get(&block.header.prev_blockhash).ok_or(StoreError::Missing {
+            what: "parent",
+            hash: block.header.prev_blockhash,
+        })?;
+        if parent.is_failed() {
+            return Err(BlockError::InvalidParent(parent.hash()).into());
+        }
+        let ctx = self.header_context(&parent.hash(), now).expect("parent is in the index");
+        check_header_contextual(&block.header, &ctx, self.params)?;
+        check_block_contextual(block, &ctx)?;
+        let record = IndexRecord {
+            header: block.header,
+            height: ctx.height,
+            chain_work: parent.chain_work.checked_add(work_for_bits(block.header.bits)).unwrap_or(U256::MAX),
+            status: status::HAVE_DATA,
+            sequence: self.next_sequence,
+        };
+        self.next_sequence += 1;
+        self.store.put_block(block, &record)?;
+        self.index.insert(record.hash(), record);
+        self.candidates.insert(candidate_key(&record));
+        Ok(())
+    }
+
+    /// Whether `hash` or an ancestor off the active chain is marked invalid; marks the
+    /// descendants it finds as such.
+    fn chain_failed(&mut self, hash: &BlockHash) -> bool {
+        let mut path = Vec::new();
+        let mut cursor = *hash;
+        let mut failed = false;
+        while let Some(r) = self.index.get(&cursor) {
+            if r.is_failed() {
+                failed = true;
+                break;
+            }
+            if self.block_hash_at(r.height) == Some(cursor) {
+                break;
+            }
+            path.push(cursor);
+            cursor = r.header.prev_blockhash;
+        }
+        if failed {
+            let mut records = Vec::new();
+            for h in path {
+                if let Some(r) = self.index.get_mut(&h) {
+                    r.status |= status::FAILED_CHILD;
+                    records.push(*r);
+                }
+            }
+            if let Err(e) = self.store.put_index(&records) {
+                // The flag is also kept in memory; it is recomputed after a restart.
+                warn!(error = %e, "could not persist invalid-descendant flags");
+            }
+        }
+        failed
+    }
+
+    fn best_candidate(&mut self) -> Option<BlockHash> {
+        while let Some(&key) = self.candidates.last() {
+            if self.chain_failed(&key.2) {
+                self.candidates.remove(&key);
+                continue;
+            }
+            return Some(key.2);
+        }
+        None
+    }
+
+    /// Moves the tip to the most-work valid chain.
+    ///
+    /// # Errors
+    /// Store failures; invalid blocks are reported in the update instead.
+    pub fn activate_best_chain(&mut self) -> Result<TipUpdate, ChainError> {
+        let mut update = TipUpdate::default();
+        while let Some(best) = self.best_candidate() {
+            let tip = self.tip_hash();
+            if best == tip {
+                break;
+            }
+            let best_rec = self.index[&best];
+            if candidate_key(&best_rec) <= candidate_key(self.tip()) {
+                break;
+            }
+            let fork = self.fork_point(&best);
+            while self.tip_hash() != fork {
+                update.disconnected.push(self.disconnect_tip()?);
+            }
+            let mut path = Vec::new();
+            let mut cursor = best;
+            while cursor != fork {
+                path.push(cursor);
+                cursor = self.index[&cursor].header.prev_blockhash;
+            }
+            for h in path.into_iter().rev() {
+                match self.connect(&h) {
+                    Ok(block) => update.connected.push((block, self.height())),
+                    Err(ConnectError::Invalid(e)) => {
+                        warn!(hash = %h, error = %e, "block failed validation");
+                        self.mark_failed(&h)?;
+                        update.invalid.push((h, e));
+                        break;
+                    }
+                    Err(ConnectError::Store(e)) => return Err(e.into()),
+                }
+            }
+        }
+        let tip_work = self.tip().chain_work;
+        self.candidates.retain(|k| k.0 >= tip_work);
+        Ok(update)
+    }
+
+    fn fork_point(&self, hash: &BlockHash) -> BlockHash {
+        let mut cursor = *hash;
+        loop {
+            let r = &self.index[&cursor];
+            if self.block_hash_at(r.height) == Some(cursor) {
+                return cursor;
+            }
+            cursor = r.header.prev_blockhash;
+        }
+    }
+
+    fn mark_failed(&mut self, hash: &BlockHash) -> Result<(), StoreError> {
+        if let Some(r) = self.index.get_mut(hash) {
+            r.status |= status::FAILED;
+            let r = *r;
+            self.candidates.remove(&candidate_key(&r));
+            self.store.put_index(&[r])?;
+        }
+        Ok(())
+    }
+
+    fn connect(&mut self, hash: &BlockHash) -> Result<Block, ConnectError> {
+        let mut record = self.index[hash];
+        let block = self
+            .store
+            .get_block(hash)
+            .map_err(ConnectError::Store)?
+            .ok_or(ConnectError::Store(StoreError::Missing {
+                what: "block",
+                hash: *hash,
+            }))?;
+        let store = &self.store;
+        let changes = connect_block(&block, record.height, self.params, true, |ops| store.get_coins(ops))?;
+        record.status |= status::VALID;
+        self.store.connect_block(&record, &changes).map_err(ConnectError::Store)?;
+        self.index.insert(*hash, record);
+        self.active.push(*hash);
+        info!(height = record.height, hash = %hash, txs = block.txdata.len(), "connected block");
+        Ok(block)
+    }
+
+    fn disconnect_tip(&mut self) -> Result<Block, ChainError> {
+        let hash = self.tip_hash();
+        let record = self.index[&hash];
+        let block = self.store.get_block(&hash)?.ok_or(StoreError::Missing { what: "block", hash })?;
+        let undo = self.store.get_undo(&hash)?.ok_or(StoreError::Missing { what: "undo data", hash })?;
+        self.store.disconnect_block(&block, &undo)?;
+        self.active.pop();
+        self.candidates.insert(candidate_key(&record));
+        info!(height = record.height, %hash, "disconnected block");
+        Ok(block)
+    }
+
+    /// Digest and totals of the UTXO set.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn utxo_stats(&self) -> Result<UtxoStats, StoreError> {
+        self.store.utxo_stats()
+    }
+
+    /// Recomputes the UTXO set by replaying the active chain's stored blocks in memory and returns
+    /// its summary, to compare with [`Chainstate::utxo_stats`].
+    ///
+    /// # Errors
+    /// Store failures or a missing block.
+    pub fn recompute_utxo_stats(&self) -> Result<UtxoStats, StoreError> {
+        let mut set = MemoryUtxoSet::default();
+        for (height, hash) in self.active.iter().enumerate().skip(1) {
+            let block = self.store.get_block(hash)?.ok_or(StoreError::Missing {
+                what: "block",
+                hash: *hash,
+            })?;
+            set.apply_block(&block, height as u32);
+        }
+        Ok(set.stats())
+    }
+
+    /// Rebuilds the UTXO set from the stored blocks: empties it, goes back to genesis, and
+    /// connects the most-work chain again (every rule checked anew).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn reindex_chainstate(&mut self) -> Result<TipUpdate, ChainError> {
+        let genesis = self.params.genesis_hash();
+        self.store.reset_chainstate(&genesis)?;
+        self.active.truncate(1);
+        self.rebuild_candidates();
+        info!("reindexing chain state from stored blocks");
+        self.activate_best_chain()
+    }
+
+    /// The header of a known block.
+    pub fn header(&self, hash: &BlockHash) -> Option<Header> {
+        self.index.get(hash).map(|r| r.header)
+    }
+}

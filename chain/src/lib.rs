@@ -1,0 +1,35 @@
+//! Cairn's consensus core, synchronous and free of networking: the types and canonical encoding
+//! of transactions and blocks, the consensus rules, the RocksDB-backed chain state with most-work
+//! selection and reorgs, the mempool and the miner.
+//!
+//! Data flows one way: a block enters [`chain::Chainstate::process_block`], is validated
+//! ([`validation`]), stored and, if its chain has the most work, connected (one atomic RocksDB
+//! batch per block, [`store`]); the returned [`chain::TipUpdate`] tells the [`mempool::Mempool`]
+//! what changed. The [`miner`] builds templates from the tip and the pool.
+
+pub mod amount;
+pub mod block;
+pub mod chain;
+pub mod encode;
+pub mod error;
+pub mod hash;
+pub mod mempool;
+pub mod miner;
+pub mod orphan;
+pub mod params;
+pub mod pow;
+pub mod sighash;
+pub mod store;
+pub mod transaction;
+pub mod utxo;
+pub mod validation;
+
+pub use amount::Amount;
+pub use block::{Block, Header};
+pub use chain::{BlockStatus, Chainstate, ProcessedBlock, TipUpdate};
+pub use error::{BlockError, ChainError, DecodeError, StoreError, TxError};
+pub use hash::{BlockHash, PubkeyHash, Txid};
+pub use mempool::Mempool;
+pub use params::{Network, Params};
+pub use store::StoreOptions;
+pub use transaction::{Lock, OutPoint, Transaction, TxIn, TxOut};

@@ -1,0 +1,403 @@
+//! The memory pool: valid unconfirmed transactions waiting for a block.
+//!
+//! A transaction is admitted only if it is valid on top of the current tip, spending confirmed
+//! coins or outputs of other pool transactions. A spend of an output that a pool transaction
+//! already spends is rejected as a conflict (there is no replacement). The pool is ordered by fee
+//! rate and bounded in bytes: when full, the lowest fee-rate transactions (with their
+//! descendants) make room for a better one, or the newcomer is refused. When blocks connect,
+//! their transactions and anything conflicting with them leave; when blocks disconnect in a
+//! reorg, their transactions come back and the whole pool is re-validated against the new tip.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::amount::Amount;
+use crate::block::Block;
+use crate::chain::{Chainstate, TipUpdate};
+use crate::error::{StoreError, TxError};
+use crate::hash::Txid;
+use crate::transaction::{OutPoint, Transaction};
+use crate::utxo::Coin;
+use crate::validation::{check_transaction, check_tx_inputs, verify_all};
+
+/// Default size bound: 300 MB of transactions, as Bitcoin Core's `-maxmempool`.
+pub const DEFAULT_MAX_BYTES: usize = 300_000_000;
+/// Minimum relay fee rate in base units per 1000 bytes (Core's 1 sat/vB).
+pub const MIN_RELAY_FEE_PER_KB: u64 = 1_000;
+
+/// A fee rate in base units per 1000 bytes.
+pub fn fee_rate(fee: Amount, size: usize) -> u64 {
+    (u128::from(fee.to_units()) * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
+}
+
+/// A pool transaction with what was learned validating it.
+#[derive(Clone, Debug)]
+pub struct MempoolEntry {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// Inputs minus outputs.
+    pub fee: Amount,
+    /// Encoded size.
+    pub size: usize,
+    /// Unix time it entered the pool.
+    pub time: u64,
+    /// Tip height when it entered.
+    pub height: u32,
+    sequence: u64,
+}
+
+impl MempoolEntry {
+    /// Fee per 1000 bytes.
+    pub fn fee_rate(&self) -> u64 {
+        fee_rate(self.fee, self.size)
+    }
+}
+
+/// A rejection: the transaction is invalid or unwanted, or the coin store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MempoolError {
+    /// Rejected, with the reason.
+    #[error(transparent)]
+    Rejected(#[from] TxError),
+    /// The chain store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type RateKey = (u64, Reverse<u64>, Txid);
+
+/// The memory pool.
+#[derive(Debug)]
+pub struct Mempool {
+    entries: HashMap<Txid, MempoolEntry>,
+    by_rate: BTreeSet<RateKey>,
+    spent_by: HashMap<OutPoint, Txid>,
+    total_bytes: usize,
+    max_bytes: usize,
+    next_sequence: u64,
+}
+
+impl Mempool {
+    /// An empty pool holding at most `max_bytes` of transactions.
+    pub fn new(max_bytes: usize) -> Self {
+        Mempool {
+            entries: HashMap::new(),
+            by_rate: BTreeSet::new(),
+            spent_by: HashMap::new(),
+            total_bytes: 0,
+            max_bytes,
+            next_sequence: 0,
+        }
+    }
+
+    /// Number of transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Total encoded bytes held.
+    pub fn bytes(&self) -> usize {
+        self.total_bytes
+    }
+
+    /// The size bound.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The lowest fee rate a transaction must beat to enter a full pool (0 if not full).
+    pub fn min_fee_rate(&self) -> u64 {
+        if self.total_bytes * 10 < self.max_bytes * 9 {
+            MIN_RELAY_FEE_PER_KB
+        } else {
+            self.by_rate.first().map_or(MIN_RELAY_FEE_PER_KB, |k| k.0.max(MIN_RELAY_FEE_PER_KB))
+        }
+    }
+
+    /// Whether the transaction is held.
+    pub fn contains(&self, txid: &Txid) -> bool {
+        self.entries.contains_key(txid)
+    }
+
+    /// A held transaction.
+    pub fn get(&self, txid: &Txid) -> Option<&MempoolEntry> {
+        self.entries.get(txid)
+    }
+
+    /// All entries, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &MempoolEntry> {
+        self.entries.values()
+    }
+
+    /// The pool transaction spending `op`, if any.
+    pub fn spender(&self, op: &OutPoint) -> Option<Txid> {
+        self.spent_by.get(op).copied()
+    }
+
+    /// An output of a pool transaction, as a coin of the next block's height.
+    fn pool_coin(&self, op: &OutPoint, height: u32) -> Option<Coin> {
+        let e = self.entries.get(&op.txid)?;
+        let out = e.tx.outputs.get(op.vout as usize)?;
+        (!out.lock.is_unspendable()).then(|| Coin {
+            output: out.clone(),
+            height,
+            is_coinbase: false,
+        })
+    }
+
+    /// Validates `tx` on top of the chain's tip and this pool and admits it.
+    ///
+    /// # Errors
+    /// [`MempoolError::Rejected`] with the reason, or [`MempoolError::Store`].
+    pub fn accept(&mut self, tx: Transaction, chain: &Chainstate, now: u64) -> Result<Txid, MempoolError> {
+        let params = chain.params();
+        let txid = tx.compute_txid();
+        if self.entries.contains_key(&txid) {
+            return Err(TxError::AlreadyKnown.into());
+        }
+        check_transaction(&tx, params)?;
+        if tx.is_coinbase() {
+            return Err(TxError::UnexpectedCoinbase.into());
+        }
+        let ctx = chain.next_block_context(now);
+        if !tx.is_final(ctx.height, ctx.median_time_past) {
+            return Err(TxError::NonFinal.into());
+        }
+        for input in &tx.inputs {
+            if let Some(by) = self.spent_by.get(&input.prevout) {
+                return Err(TxError::Conflict {
+                    outpoint: input.prevout,
+                    by: *by,
+                }
+                .into());
+            }
+        }
+        // Confirmed already? (Any unspent output of it in the chain.)
+        let own: Vec<OutPoint> = (0..tx.outputs.len() as u32).map(|v| OutPoint::new(txid, v)).collect();
+        if chain.get_coins(&own)?.iter().any(Option::is_some) {
+            return Err(TxError::AlreadyKnown.into());
+        }
+        let prevouts: Vec<OutPoint> = tx.inputs.iter().map(|i| i.prevout).collect();
+        let from_chain = chain.get_coins(&prevouts)?;
+        let coins: Vec<Option<Coin>> = prevouts
+            .iter()
+            .zip(from_chain)
+            .map(|(op, c)| c.or_else(|| self.pool_coin(op, ctx.height)))
+            .collect();
+        let checked = check_tx_inputs(&tx, &coins, ctx.height, params)?;
+        let size = tx.size();
+        let min_fee = Amount::from_units((size as u64 * MIN_RELAY_FEE_PER_KB).div_ceil(1000)).unwrap_or(Amount::MAX_MONEY);
+        if checked.fee < min_fee {
+            return Err(TxError::FeeTooLow {
+                fee: checked.fee,
+                min: min_fee,
+            }
+            .into());
+        }
+        let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
+        verify_all(&checks).map_err(|(_, e)| MempoolError::Rejected(e))?;
+        let rate = fee_rate(checked.fee, size);
+        self.make_room(size, rate, &tx)?;
+        let entry = MempoolEntry {
+            tx,
+            txid,
+            fee: checked.fee,
+            size,
+            time: now,
+            height: chain.height(),
+            sequence: self.next_sequence,
+        };
+        self.next_sequence += 1;
+        self.insert(entry);
+        Ok(txid)
+    }
+
+    fn insert(&mut self, entry: MempoolEntry) {
+        for input in &entry.tx.inputs {
+            self.spent_by.insert(input.prevout, entry.txid);
+        }
+        self.by_rate.insert((entry.fee_rate(), Reverse(entry.sequence), entry.txid));
+        self.total_bytes += entry.size;
+        self.entries.insert(entry.txid, entry);
+    }
+
+    /// Evicts the lowest fee-rate transactions (with descendants) until `size` more bytes fit,
+    /// as long as what is evicted pays a lower rate than `rate`.
+    fn make_room(&mut self, size: usize, rate: u64, tx: &Transaction) -> Result<(), TxError> {
+        if size > self.max_bytes {
+            return Err(TxError::MempoolFull {
+                feerate: rate,
+                min: u64::MAX,
+            });
+        }
+        let parents: HashSet<Txid> = tx
+            .inputs
+            .iter()
+            .map(|i| i.prevout.txid)
+            .filter(|t| self.entries.contains_key(t))
+            .collect();
+        // Plan first, so a refusal leaves the pool untouched.
+        let mut evict: Vec<Txid> = Vec::new();
+        let mut freed = 0usize;
+        let mut planned: HashSet<Txid> = HashSet::new();
+        for key in self.by_rate.iter() {
+            if self.total_bytes - freed + size <= self.max_bytes {
+                break;
+            }
+            if key.0 >= rate {
+                return Err(TxError::MempoolFull { feerate: rate, min: key.0 });
+            }
+            for t in self.descendants(&key.2) {
+                if parents.contains(&t) {
+                    // Evicting our own parent would orphan the newcomer.
+                    return Err(TxError::MempoolFull { feerate: rate, min: key.0 });
+                }
+                if planned.insert(t) {
+                    freed += self.entries[&t].size;
+                    evict.push(t);
+                }
+            }
+        }
+        if self.total_bytes - freed + size > self.max_bytes {
+            return Err(TxError::MempoolFull { feerate: rate, min: rate });
+        }
+        for t in evict {
+            self.remove_one(&t);
+        }
+        Ok(())
+    }
+
+    /// `txid` and every pool transaction that spends its outputs, transitively.
+    fn descendants(&self, txid: &Txid) -> Vec<Txid> {
+        let mut out = vec![*txid];
+        let mut i = 0;
+        while i < out.len() {
+            let t = out[i];
+            if let Some(e) = self.entries.get(&t) {
+                for v in 0..e.tx.outputs.len() as u32 {
+                    if let Some(child) = self.spent_by.get(&OutPoint::new(t, v))
+                        && !out.contains(child)
+                    {
+                        out.push(*child);
+                    }
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn remove_one(&mut self, txid: &Txid) -> Option<MempoolEntry> {
+        let e = self.entries.remove(txid)?;
+        for input in &e.tx.inputs {
+            if self.spent_by.get(&input.prevout) == Some(txid) {
+                self.spent_by.remove(&input.prevout);
+            }
+        }
+        self.by_rate.remove(&(e.fee_rate(), Reverse(e.sequence), e.txid));
+        self.total_bytes -= e.size;
+        Some(e)
+    }
+
+    /// Removes a transaction and its descendants; returns how many left.
+    pub fn remove_with_descendants(&mut self, txid: &Txid) -> usize {
+        self.descendants(txid).iter().filter(|t| self.remove_one(t).is_some()).count()
+    }
+
+    /// Removes the block's transactions and every pool transaction that conflicts with them
+    /// (with descendants).
+    pub fn remove_for_block(&mut self, block: &Block) {
+        for tx in &block.txdata {
+            let txid = tx.compute_txid();
+            self.remove_one(&txid);
+            if tx.is_coinbase() {
+                continue;
+            }
+            for input in &tx.inputs {
+                if let Some(other) = self.spent_by.get(&input.prevout).copied() {
+                    self.remove_with_descendants(&other);
+                }
+            }
+        }
+    }
+
+    /// Brings the pool in line with a moved tip. Without disconnected blocks the connected
+    /// blocks' transactions and their conflicts leave. After a reorg, the disconnected blocks'
+    /// transactions (oldest block first) and the old pool are re-validated against the new tip:
+    /// what is still valid stays or comes back; what was confirmed or conflicts is dropped.
+    /// Returns the ids of the transactions that were dropped as invalid after a reorg.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn update_for_tip(&mut self, update: &TipUpdate, chain: &Chainstate, now: u64) -> Result<Vec<(Txid, TxError)>, StoreError> {
+        if update.disconnected.is_empty() {
+            for (block, _) in &update.connected {
+                self.remove_for_block(block);
+            }
+            return Ok(Vec::new());
+        }
+        let mut old: Vec<MempoolEntry> = self.entries.drain().map(|(_, e)| e).collect();
+        old.sort_by_key(|e| e.sequence);
+        self.by_rate.clear();
+        self.spent_by.clear();
+        self.total_bytes = 0;
+        let mut candidates: Vec<Transaction> = Vec::new();
+        // `disconnected` is newest first; re-add oldest first so parents precede children.
+        for block in update.disconnected.iter().rev() {
+            candidates.extend(block.txdata.iter().filter(|t| !t.is_coinbase()).cloned());
+        }
+        candidates.extend(old.into_iter().map(|e| e.tx));
+        let mut dropped = Vec::new();
+        for tx in candidates {
+            let txid = tx.compute_txid();
+            match self.accept(tx, chain, now) {
+                Ok(_) => {}
+                Err(MempoolError::Rejected(e)) => dropped.push((txid, e)),
+                Err(MempoolError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Transactions for a block of at most `max_bytes`: highest fee rate first, a transaction only
+    /// after the pool transactions it spends.
+    pub fn select_for_block(&self, max_bytes: usize) -> Vec<&MempoolEntry> {
+        let mut chosen: Vec<&MempoolEntry> = Vec::new();
+        let mut included: HashSet<Txid> = HashSet::new();
+        let mut used = 0usize;
+        let mut pending: Vec<&MempoolEntry> = self.by_rate.iter().rev().map(|k| &self.entries[&k.2]).collect();
+        loop {
+            let mut progressed = false;
+            let mut waiting = Vec::new();
+            for e in pending {
+                if used + e.size > max_bytes {
+                    continue;
+                }
+                let ready =
+                    e.tx.inputs
+                        .iter()
+                        .all(|i| !self.entries.contains_key(&i.prevout.txid) || included.contains(&i.prevout.txid));
+                if ready {
+                    used += e.size;
+                    included.insert(e.txid);
+                    chosen.push(e);
+                    progressed = true;
+                } else {
+                    waiting.push(e);
+                }
+            }
+            if !progressed || waiting.is_empty() {
+                break;
+            }
+            pending = waiting;
+        }
+        chosen
+    }
+}

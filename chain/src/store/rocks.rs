@@ -1,0 +1,289 @@
+//! The RocksDB implementation of the chain store.
+
+use std::path::Path;
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
+
+use super::{Column, IndexRecord};
+use crate::block::Block;
+use crate::encode::{Decodable, Encodable};
+use crate::error::StoreError;
+use crate::hash::BlockHash;
+use crate::params::Params;
+use crate::transaction::OutPoint;
+use crate::utxo::{BlockUndo, Coin, UtxoDigest, UtxoStats};
+use crate::validation::BlockChanges;
+
+const KEY_TIP: &[u8] = b"tip";
+const KEY_NETWORK: &[u8] = b"network";
+const KEY_VERSION: &[u8] = b"version";
+const SCHEMA_VERSION: &[u8] = b"1";
+
+/// How the store writes.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    /// fsync the write-ahead log on every block connect/disconnect. A killed process never loses
+    /// a committed batch either way (the log is in the OS page cache); syncing also survives power
+    /// loss, at the cost of one fsync per block.
+    pub sync_writes: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { sync_writes: true }
+    }
+}
+
+/// The chain's RocksDB database.
+pub struct Store {
+    db: DB,
+    sync_writes: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.db.path()).finish()
+    }
+}
+
+fn corrupt(what: &'static str) -> impl FnOnce(crate::error::DecodeError) -> StoreError {
+    move |source| StoreError::Corrupt { what, source }
+}
+
+impl Store {
+    /// Opens (or creates, with the genesis block as tip) the store at `path` for `params`' network.
+    ///
+    /// # Errors
+    /// RocksDB failures, or a database made for another network.
+    pub fn open(path: &Path, params: &Params, options: StoreOptions) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_open_files(256);
+        let cfs = Column::ALL
+            .iter()
+            .map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        let store = Store {
+            db,
+            sync_writes: options.sync_writes,
+        };
+        match store.db.get_cf(store.cf(Column::Meta), KEY_NETWORK)? {
+            Some(found) if found != params.network.as_str().as_bytes() => {
+                return Err(StoreError::WrongNetwork {
+                    expected: params.network.to_string(),
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                });
+            }
+            Some(_) => {}
+            None => store.init_genesis(params)?,
+        }
+        Ok(store)
+    }
+
+    fn init_genesis(&self, params: &Params) -> Result<(), StoreError> {
+        let genesis = params.genesis_block();
+        let hash = genesis.block_hash();
+        let record = IndexRecord {
+            header: genesis.header,
+            height: 0,
+            chain_work: crate::pow::work_for_bits(genesis.header.bits),
+            status: super::status::HAVE_DATA | super::status::VALID,
+            sequence: 0,
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(Column::Index), hash.as_bytes(), record.encode());
+        batch.put_cf(self.cf(Column::Blocks), hash.as_bytes(), genesis.encode());
+        batch.put_cf(self.cf(Column::Meta), KEY_TIP, hash.as_bytes());
+        batch.put_cf(self.cf(Column::Meta), KEY_VERSION, SCHEMA_VERSION);
+        batch.put_cf(self.cf(Column::Meta), KEY_NETWORK, params.network.as_str().as_bytes());
+        self.write(batch)
+    }
+
+    fn cf(&self, c: Column) -> &ColumnFamily {
+        self.db.cf_handle(c.name()).expect("every column family is opened in Store::open")
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(self.sync_writes);
+        self.db.write_opt(batch, &wo)?;
+        Ok(())
+    }
+
+    /// Every block index record.
+    ///
+    /// # Errors
+    /// RocksDB failures or undecodable records.
+    pub fn load_index(&self) -> Result<Vec<IndexRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(Column::Index), IteratorMode::Start) {
+            let (_, v) = item?;
+            out.push(IndexRecord::decode(&v).map_err(corrupt("block index"))?);
+        }
+        Ok(out)
+    }
+
+    /// The hash of the block the UTXO set is at.
+    ///
+    /// # Errors
+    /// RocksDB failures, or no tip recorded.
+    pub fn tip(&self) -> Result<BlockHash, StoreError> {
+        let v = self.db.get_cf(self.cf(Column::Meta), KEY_TIP)?.ok_or(StoreError::Missing {
+            what: "tip",
+            hash: BlockHash::ZERO,
+        })?;
+        let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+            what: "tip",
+            source: crate::error::DecodeError::Invalid("tip length"),
+        })?;
+        Ok(BlockHash::from_byte_array(bytes))
+    }
+
+    /// Stores a block and its index record together.
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn put_block(&self, block: &Block, record: &IndexRecord) -> Result<(), StoreError> {
+        let hash = record.hash();
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(Column::Blocks), hash.as_bytes(), block.encode());
+        batch.put_cf(self.cf(Column::Index), hash.as_bytes(), record.encode());
+        self.write(batch)
+    }
+
+    /// Updates index records (status changes).
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn put_index(&self, records: &[IndexRecord]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for r in records {
+            batch.put_cf(self.cf(Column::Index), r.hash().as_bytes(), r.encode());
+        }
+        self.write(batch)
+    }
+
+    /// A stored block.
+    ///
+    /// # Errors
+    /// RocksDB failures or an undecodable block.
+    pub fn get_block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(Column::Blocks), hash.as_bytes())?
+            .map(|v| Block::decode(&v).map_err(corrupt("block")))
+            .transpose()
+    }
+
+    /// A block's raw stored bytes.
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn get_block_bytes(&self, hash: &BlockHash) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(Column::Blocks), hash.as_bytes())?)
+    }
+
+    /// A connected block's undo data.
+    ///
+    /// # Errors
+    /// RocksDB failures or undecodable data.
+    pub fn get_undo(&self, hash: &BlockHash) -> Result<Option<BlockUndo>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(Column::Undo), hash.as_bytes())?
+            .map(|v| BlockUndo::decode(&v).map_err(corrupt("undo")))
+            .transpose()
+    }
+
+    /// One unspent output.
+    ///
+    /// # Errors
+    /// RocksDB failures or an undecodable coin.
+    pub fn get_coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        self.db
+            .get_pinned_cf(self.cf(Column::Utxo), op.to_key())?
+            .map(|v| Coin::decode(&v).map_err(corrupt("coin")))
+            .transpose()
+    }
+
+    /// Many unspent outputs in one batched read, in the order asked.
+    ///
+    /// # Errors
+    /// RocksDB failures or an undecodable coin.
+    pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
+        let keys: Vec<[u8; 36]> = ops.iter().map(OutPoint::to_key).collect();
+        let results = self.db.batched_multi_get_cf(self.cf(Column::Utxo), keys.iter(), false);
+        results
+            .into_iter()
+            .map(|r| r?.map(|v| Coin::decode(&v).map_err(corrupt("coin"))).transpose())
+            .collect()
+    }
+
+    /// Connects a block: removes the coins it spent, adds the ones it created, stores its undo
+    /// data and index status, and moves the tip to it, all in one atomic batch.
+    ///
+    /// # Errors
+    /// RocksDB failures (then nothing was written).
+    pub fn connect_block(&self, record: &IndexRecord, changes: &BlockChanges) -> Result<(), StoreError> {
+        let hash = record.hash();
+        let utxo = self.cf(Column::Utxo);
+        let mut batch = WriteBatch::default();
+        for op in &changes.spent {
+            batch.delete_cf(utxo, op.to_key());
+        }
+        for (op, coin) in &changes.added {
+            batch.put_cf(utxo, op.to_key(), coin.encode());
+        }
+        batch.put_cf(self.cf(Column::Undo), hash.as_bytes(), changes.undo.encode());
+        batch.put_cf(self.cf(Column::Index), hash.as_bytes(), record.encode());
+        batch.put_cf(self.cf(Column::Meta), KEY_TIP, hash.as_bytes());
+        self.write(batch)
+    }
+
+    /// Disconnects the tip block: removes the coins it created, restores the ones it spent from
+    /// `undo`, and moves the tip to its parent, in one atomic batch.
+    ///
+    /// # Errors
+    /// RocksDB failures (then nothing was written).
+    pub fn disconnect_block(&self, block: &Block, undo: &BlockUndo) -> Result<(), StoreError> {
+        let utxo = self.cf(Column::Utxo);
+        let mut batch = WriteBatch::default();
+        for tx in &block.txdata {
+            let txid = tx.compute_txid();
+            for (vout, out) in tx.outputs.iter().enumerate() {
+                if !out.lock.is_unspendable() {
+                    batch.delete_cf(utxo, OutPoint::new(txid, vout as u32).to_key());
+                }
+            }
+        }
+        for (op, coin) in &undo.spent {
+            batch.put_cf(utxo, op.to_key(), coin.encode());
+        }
+        batch.put_cf(self.cf(Column::Meta), KEY_TIP, block.header.prev_blockhash.as_bytes());
+        self.write(batch)
+    }
+
+    /// Empties the UTXO set and puts the tip back at genesis (the first step of a reindex).
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn reset_chainstate(&self, genesis: &BlockHash) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(Column::Utxo), [0u8; 36].as_slice(), [0xffu8; 37].as_slice());
+        batch.put_cf(self.cf(Column::Meta), KEY_TIP, genesis.as_bytes());
+        self.write(batch)
+    }
+
+    /// Digest and totals of the stored UTXO set, read from one consistent snapshot.
+    ///
+    /// # Errors
+    /// RocksDB failures or an undecodable coin.
+    pub fn utxo_stats(&self) -> Result<UtxoStats, StoreError> {
+        let mut digest = UtxoDigest::default();
+        for item in self.db.iterator_cf(self.cf(Column::Utxo), IteratorMode::Start) {
+            let (k, v) = item?;
+            let coin = Coin::decode(&v).map_err(corrupt("coin"))?;
+            digest.add_raw(&k, &v, coin.output.value);
+        }
+        Ok(digest.finish())
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the chain crate: one binary, one module per area.
+
+mod common;
+mod crash;
+mod mempool;
+mod reorg;
+mod rules;

@@ -1,0 +1,153 @@
+//! Mempool admission, conflicts, ordering, bounds, and its response to blocks and reorgs.
+
+use cairn_chain::mempool::MempoolError;
+use cairn_chain::*;
+
+use crate::common::*;
+
+fn rejected(r: Result<Txid, MempoolError>) -> TxError {
+    match r {
+        Err(MempoolError::Rejected(e)) => e,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn admits_valid_and_rejects_conflicting_spends_with_a_reason() {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    let a = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 1_000);
+    let b = h.pay_from_coinbase(1, &lock_of(&key(3)), 2_000, 5_000);
+    let a_id = h.mempool.accept(a.clone(), &h.chain, h.now).unwrap();
+    let (op, _) = h.coinbase_of(1);
+    assert_eq!(
+        rejected(h.mempool.accept(b, &h.chain, h.now)),
+        TxError::Conflict { outpoint: op, by: a_id }
+    );
+    assert_eq!(rejected(h.mempool.accept(a, &h.chain, h.now)), TxError::AlreadyKnown);
+    assert_eq!(h.mempool.len(), 1);
+}
+
+#[test]
+fn rejects_invalid_transactions() {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    // Immature coinbase (block 2's coinbase has 99 confirmations at the next height, 102).
+    let young = h.pay_from_coinbase(3, &lock_of(&key(2)), 1_000, 1_000);
+    assert!(matches!(
+        rejected(h.mempool.accept(young, &h.chain, h.now)),
+        TxError::ImmatureCoinbase { .. }
+    ));
+    // Bad signature.
+    let mut bad = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 1_000);
+    bad.outputs[0].value = units(1_001);
+    assert_eq!(rejected(h.mempool.accept(bad, &h.chain, h.now)), TxError::BadSignature { index: 0 });
+    // No fee.
+    let free = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 0);
+    assert!(matches!(
+        rejected(h.mempool.accept(free, &h.chain, h.now)),
+        TxError::FeeTooLow { .. }
+    ));
+    // A coinbase.
+    let cb = coinbase(102, units(1), &h.lock, 0);
+    assert_eq!(rejected(h.mempool.accept(cb, &h.chain, h.now)), TxError::UnexpectedCoinbase);
+    // Unknown input.
+    let (_, out) = h.coinbase_of(1);
+    let ghost = h.spend(
+        &[(OutPoint::new(Txid::from_byte_array([3; 32]), 0), out)],
+        vec![TxOut {
+            value: units(1),
+            lock: h.lock.clone(),
+        }],
+    );
+    assert!(matches!(
+        rejected(h.mempool.accept(ghost, &h.chain, h.now)),
+        TxError::MissingOrSpent(_)
+    ));
+    // Lock time in the future.
+    let mut later = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 1_000);
+    later.lock_time = 500;
+    let (op, out) = h.coinbase_of(1);
+    let later = {
+        let mut t = later;
+        t.inputs[0].signature.clear();
+        cairn_chain::sighash::sign_input(&mut t, 0, &out, &h.key);
+        let _ = op;
+        t
+    };
+    assert_eq!(rejected(h.mempool.accept(later, &h.chain, h.now)), TxError::NonFinal);
+    assert!(h.mempool.is_empty());
+}
+
+#[test]
+fn chained_unconfirmed_spends_and_fee_rate_ordering() {
+    let mut h = Harness::regtest();
+    h.mine(103);
+    let low = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 300);
+    let high = h.pay_from_coinbase(2, &lock_of(&key(2)), 1_000, 90_000);
+    let parent = h.pay_from_coinbase(3, &h.lock.clone(), 1_000_000, 500);
+    let child = h.spend(
+        &[(OutPoint::new(parent.compute_txid(), 0), parent.outputs[0].clone())],
+        vec![TxOut {
+            value: units(900_000),
+            lock: lock_of(&key(2)),
+        }],
+    );
+    for tx in [low.clone(), high.clone(), parent.clone(), child.clone()] {
+        h.mempool.accept(tx, &h.chain, h.now).unwrap();
+    }
+    let order: Vec<Txid> = h.mempool.select_for_block(1_000_000).iter().map(|e| e.txid).collect();
+    // The child pays the highest rate but must follow its parent.
+    assert_eq!(order[0], high.compute_txid());
+    let pos = |t: &Transaction| order.iter().position(|x| *x == t.compute_txid()).unwrap();
+    assert!(pos(&parent) < pos(&child));
+    assert!(pos(&high) < pos(&parent) && pos(&parent) < pos(&low));
+    // Mined: all leave the pool, and the block pays their fees.
+    h.mine(1);
+    assert!(h.mempool.is_empty());
+    let block = h.chain.get_block(&h.chain.tip_hash()).unwrap().unwrap();
+    assert_eq!(block.txdata.len(), 5);
+    assert_eq!(
+        block.txdata[0].outputs[0].value.to_units(),
+        50 * Amount::COIN + 300 + 90_000 + 500 + 100_000
+    );
+}
+
+#[test]
+fn bounded_by_bytes_evicting_the_lowest_fee_rate() {
+    let mut h = Harness::regtest();
+    h.mine(104);
+    let txs: Vec<Transaction> = (1..=4)
+        .map(|height| h.pay_from_coinbase(height, &lock_of(&key(2)), 1_000, 1_000 * u64::from(height)))
+        .collect();
+    let size = txs[0].size();
+    // Room for exactly three.
+    h.mempool = Mempool::new(size * 3);
+    for tx in &txs[1..4] {
+        h.mempool.accept(tx.clone(), &h.chain, h.now).unwrap();
+    }
+    // The cheapest cannot get in...
+    assert!(matches!(
+        rejected(h.mempool.accept(txs[0].clone(), &h.chain, h.now)),
+        TxError::MempoolFull { .. }
+    ));
+    // ...a better one evicts the cheapest held (fee 2000).
+    let rich = h.pay_from_coinbase(1, &lock_of(&key(3)), 1_000, 9_000);
+    h.mempool.accept(rich.clone(), &h.chain, h.now).unwrap();
+    assert_eq!(h.mempool.len(), 3);
+    assert!(!h.mempool.contains(&txs[1].compute_txid()));
+    assert!(h.mempool.contains(&rich.compute_txid()));
+    assert!(h.mempool.bytes() <= h.mempool.max_bytes());
+}
+
+#[test]
+fn a_block_removes_conflicting_pool_transactions() {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    let in_pool = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 1_000);
+    h.mempool.accept(in_pool.clone(), &h.chain, h.now).unwrap();
+    let in_block = h.pay_from_coinbase(1, &lock_of(&key(3)), 2_000, 1_000);
+    let b = h.build_on(h.chain.tip_hash(), vec![in_block], units(1_000), 0);
+    h.submit(b).unwrap();
+    assert!(h.mempool.is_empty());
+}

@@ -1,0 +1,188 @@
+//! Most-work chain selection and reorganisations.
+
+use std::sync::atomic::AtomicU64;
+
+use cairn_chain::miner::{BlockTemplate, mine};
+use cairn_chain::pow::{U256, work_for_bits};
+use cairn_chain::*;
+
+use crate::common::*;
+
+/// Builds and submits `n` blocks on `parent`, the first carrying `first_txs`; returns the last
+/// block's hash and the total blocks disconnected and connected along the way.
+fn branch(h: &mut Harness, parent: BlockHash, n: usize, first_txs: Vec<Transaction>, fees: Amount, salt: u8) -> (BlockHash, usize, usize) {
+    let (mut parent, mut txs, mut fees) = (parent, first_txs, fees);
+    let (mut disconnected, mut connected) = (0, 0);
+    for _ in 0..n {
+        let b = h.build_on(parent, std::mem::take(&mut txs), fees, salt);
+        fees = Amount::ZERO;
+        parent = b.block_hash();
+        let r = h.submit(b).unwrap();
+        disconnected += r.update.disconnected.len();
+        connected += r.update.connected.len();
+    }
+    (parent, disconnected, connected)
+}
+
+#[test]
+fn more_work_branch_replaces_the_tip_and_utxo_matches_a_fresh_node() {
+    let mut h = Harness::regtest();
+    h.mine(110);
+    let fork = h.chain.tip_hash();
+    // Branch A (active first): 3 blocks, with a payment to key 2 in the mempool first.
+    let pay_a = h.pay_from_coinbase(1, &lock_of(&key(2)), 50_000, 1_000);
+    let only_in_a = h.pay_from_coinbase(2, &lock_of(&key(2)), 60_000, 1_000);
+    h.mempool.accept(pay_a.clone(), &h.chain, h.now).unwrap();
+    h.mempool.accept(only_in_a.clone(), &h.chain, h.now).unwrap();
+    h.mine(3);
+    assert!(h.mempool.is_empty());
+    let a_tip = h.chain.tip_hash();
+    // Branch B: 4 blocks from the fork, containing pay_a (confirmed on both) but not only_in_a.
+    let (b_tip, disconnected, connected) = branch(&mut h, fork, 4, vec![pay_a.clone()], units(1_000), 9);
+    assert_eq!(h.chain.tip_hash(), b_tip);
+    assert_ne!(h.chain.tip_hash(), a_tip);
+    assert_eq!((disconnected, connected), (3, 4));
+    // The transaction confirmed only on the losing branch is back in the mempool; the one on both is not.
+    assert!(h.mempool.contains(&only_in_a.compute_txid()));
+    assert!(!h.mempool.contains(&pay_a.compute_txid()));
+    // A node that only ever saw the winning branch has the same UTXO set.
+    let mut fresh = Harness::regtest();
+    fresh.now = h.now;
+    for height in 1..=h.chain.height() {
+        let hash = h.chain.block_hash_at(height).unwrap();
+        fresh.submit(h.chain.get_block(&hash).unwrap().unwrap()).unwrap();
+    }
+    assert_eq!(fresh.chain.tip_hash(), b_tip);
+    assert_eq!(fresh.stats(), h.stats());
+    assert_eq!(h.chain.recompute_utxo_stats().unwrap(), h.stats());
+}
+
+#[test]
+fn equal_work_branch_does_not_replace_the_first_seen() {
+    let mut h = Harness::regtest();
+    h.mine(5);
+    let fork = h.chain.block_hash_at(3).unwrap();
+    let tip = h.chain.tip_hash();
+    let (other, disconnected, connected) = branch(&mut h, fork, 2, vec![], Amount::ZERO, 7);
+    assert_eq!((disconnected, connected), (0, 0));
+    assert_eq!(h.chain.tip_hash(), tip);
+    // One more block on the other branch gives it more work: now it wins.
+    let (winner, disconnected, connected) = branch(&mut h, other, 1, vec![], Amount::ZERO, 7);
+    assert_eq!((disconnected, connected), (2, 3));
+    assert_eq!(h.chain.tip_hash(), winner);
+}
+
+#[test]
+fn reorg_onto_a_branch_with_an_invalid_block_falls_back() {
+    let mut h = Harness::regtest();
+    h.mine(110);
+    let fork = h.chain.block_hash_at(108).unwrap();
+    let tip = h.chain.tip_hash();
+    let stats = h.stats();
+    // B1 valid, B2 invalid (bad signature), B3 on top: more work than the active chain once B3 arrives.
+    let b1 = h.build_on(fork, vec![], Amount::ZERO, 3);
+    let mut bad = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 0);
+    bad.outputs[0].value = units(5_000);
+    h.submit(b1.clone()).unwrap();
+    let b2 = h.build_on(b1.block_hash(), vec![bad], Amount::ZERO, 3);
+    h.submit(b2.clone()).unwrap();
+    let b3 = h.build_on(b2.block_hash(), vec![], Amount::ZERO, 3);
+    let r = h.submit(b3.clone()).unwrap();
+    assert_eq!(r.update.invalid.len(), 1);
+    assert_eq!(r.update.invalid[0].0, b2.block_hash());
+    // Back on the original chain, with its UTXO set intact.
+    assert_eq!(h.chain.tip_hash(), tip);
+    assert_eq!(h.stats(), stats);
+    assert!(h.chain.index_record(&b2.block_hash()).unwrap().is_failed());
+    assert!(h.chain.index_record(&b3.block_hash()).unwrap().is_failed());
+}
+
+/// On testnet the difficulty varies with time, so a branch can be longer yet carry less work.
+#[test]
+fn longer_branch_with_less_work_does_not_replace_the_tip() {
+    let mut h = Harness::new(Network::Testnet);
+    let params = Network::Testnet.params();
+    let g = h.chain.tip_hash();
+    // Blocks 1 and 2 both use the anchor target (2^231): mine them with two threads.
+    let mut prefix = Vec::new();
+    for i in 0..2 {
+        let parent = prefix.last().map(Block::block_hash).unwrap_or(g);
+        let mut b = h.build_on_unsolved(parent, 40 + i);
+        if i == 1 {
+            // Far behind schedule: the next target is the easiest allowed.
+            b.header.time += 100_000;
+        }
+        let b = mine_hard(b);
+        h.now = u64::from(b.header.time);
+        h.submit(b.clone()).unwrap();
+        prefix.push(b);
+    }
+    let anchor_time = prefix[0].header.time;
+    let p2 = prefix[1].block_hash();
+    // Branch A: A3 is timed so that A4's target is 2^240 (about 2^16 work); 2 blocks.
+    let mut a3 = h.build_on_unsolved(p2, 1);
+    a3.header.time = anchor_time + 20 + 9 * 600;
+    let a3 = mine_hard(a3);
+    h.submit(a3.clone()).unwrap();
+    let a4 = mine_hard(h.build_on_unsolved(a3.block_hash(), 1));
+    assert_eq!(U256::from_compact(a4.header.bits).unwrap(), U256::ONE.shl(240));
+    h.submit(a4.clone()).unwrap();
+    assert_eq!(h.chain.tip_hash(), a4.block_hash());
+    // Branch B: 3 blocks at the easiest target (work 2 each): longer, less work.
+    let mut parent = p2;
+    for _ in 0..3 {
+        let mut b = h.build_on_unsolved(parent, 2);
+        b.header.time = h.chain.index_record(&parent).unwrap().header.time + 100_000;
+        h.now = u64::from(b.header.time);
+        let b = mine_hard(b);
+        assert_eq!(b.header.bits, params.pow_limit_bits);
+        parent = b.block_hash();
+        h.submit(b).unwrap();
+    }
+    let b_rec = *h.chain.index_record(&parent).unwrap();
+    assert!(b_rec.height > h.chain.height());
+    assert!(b_rec.chain_work < h.chain.tip().chain_work);
+    assert_eq!(h.chain.tip_hash(), a4.block_hash());
+    assert_eq!(work_for_bits(a4.header.bits), U256::from_u64(65_535));
+}
+
+fn mine_hard(block: Block) -> Block {
+    let target = U256::from_compact(block.header.bits).unwrap();
+    let template = BlockTemplate {
+        block,
+        height: 0,
+        fees: Amount::ZERO,
+        target,
+    };
+    mine(&template, 2, &|| false, &AtomicU64::new(0)).unwrap()
+}
+
+impl Harness {
+    /// Like `build_on` but not solved, with bits following the parent's rule.
+    fn build_on_unsolved(&self, parent: BlockHash, salt: u8) -> Block {
+        let mut b = self.build_on_with(parent, salt);
+        b.header.nonce = 0;
+        b
+    }
+
+    fn build_on_with(&self, parent: BlockHash, salt: u8) -> Block {
+        let rec = *self.chain.index_record(&parent).unwrap();
+        let ctx = self.chain.header_context(&parent, self.now).unwrap();
+        let value = self.chain.params().block_subsidy(rec.height + 1);
+        let mut txdata = vec![coinbase(rec.height + 1, value, &self.lock, salt)];
+        txdata[0].inputs[0].signature.extend_from_slice(&[0; 8]);
+        let mut block = Block {
+            header: Header {
+                version: 1,
+                prev_blockhash: parent,
+                merkle_root: Default::default(),
+                time: rec.header.time.max(ctx.median_time_past) + 1,
+                bits: ctx.expected_bits,
+                nonce: 0,
+            },
+            txdata,
+        };
+        fix_merkle(&mut block);
+        block
+    }
+}
