@@ -192,23 +192,20 @@ impl Mempool {
             .map(|(op, c)| c.or_else(|| self.pool_coin(op, ctx.height)))
             .collect();
         let checked = check_tx_inputs(&tx, &coins, ctx.height, params)?;
+        let fee = checked.fee;
         let size = tx.size();
         let min_fee = Amount::from_units((size as u64 * MIN_RELAY_FEE_PER_KB).div_ceil(1000)).unwrap_or(Amount::MAX_MONEY);
-        if checked.fee < min_fee {
-            return Err(TxError::FeeTooLow {
-                fee: checked.fee,
-                min: min_fee,
-            }
-            .into());
+        if fee < min_fee {
+            return Err(TxError::FeeTooLow { fee, min: min_fee }.into());
         }
         let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
         verify_all(&checks).map_err(|(_, e)| MempoolError::Rejected(e))?;
-        let rate = fee_rate(checked.fee, size);
+        let rate = fee_rate(fee, size);
         self.make_room(size, rate, &tx)?;
         let entry = MempoolEntry {
             tx,
             txid,
-            fee: checked.fee,
+            fee,
             size,
             time: now,
             height: chain.height(),

@@ -256,6 +256,6 @@ mod tests {
         assert_eq!(t.next_bits(101, 1_000, Some(0)), 0x1e008000);
         // Blocks coming twice as fast as intended for a half-life: harder.
         let harder = U256::from_compact(t.next_bits(121, 600, Some(0))).unwrap();
-        assert_eq!(harder, U256::from_compact(0x1e008000).unwrap().shr(1));
+        assert_eq!(harder, U256::from_compact(0x1e008000).unwrap() >> 1);
     }
 }

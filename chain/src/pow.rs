@@ -134,7 +134,7 @@ impl U256 {
     }
 
     /// Left shift; bits shifted out are lost.
-    pub fn shl(self, n: u32) -> U256 {
+    fn shift_left(self, n: u32) -> U256 {
         if n >= 256 {
             return U256::ZERO;
         }
@@ -150,24 +150,19 @@ impl U256 {
     }
 
     /// Right shift.
-    pub fn shr(self, n: u32) -> U256 {
+    fn shift_right(self, n: u32) -> U256 {
         if n >= 256 {
             return U256::ZERO;
         }
         let (limbs, bits) = ((n / 64) as usize, n % 64);
         let mut r = [0u64; 4];
-        for i in 0..4 - limbs {
-            r[i] = self.0[i + limbs] >> bits;
+        for (i, limb) in r.iter_mut().enumerate().take(4 - limbs) {
+            *limb = self.0[i + limbs] >> bits;
             if bits > 0 && i + limbs + 1 < 4 {
-                r[i] |= self.0[i + limbs + 1] << (64 - bits);
+                *limb |= self.0[i + limbs + 1] << (64 - bits);
             }
         }
         U256(r)
-    }
-
-    /// Bitwise not.
-    pub fn not(self) -> U256 {
-        U256([!self.0[0], !self.0[1], !self.0[2], !self.0[3]])
     }
 
     /// Quotient of long division; `None` when dividing by zero.
@@ -179,7 +174,7 @@ impl U256 {
             return Some(U256::ZERO);
         }
         let shift = self.bits() - d.bits();
-        let mut div = d.shl(shift);
+        let mut div = d << shift;
         let mut rem = self;
         let mut q = U256::ZERO;
         for i in (0..=shift).rev() {
@@ -187,7 +182,7 @@ impl U256 {
                 rem = rem.saturating_sub(div);
                 q.0[(i / 64) as usize] |= 1u64 << (i % 64);
             }
-            div = div.shr(1);
+            div = div >> 1;
         }
         Some(q)
     }
@@ -204,7 +199,7 @@ impl U256 {
         Ok(if size <= 3 {
             U256::from_u64(u64::from(mantissa >> (8 * (3 - size))))
         } else {
-            U256::from_u64(u64::from(mantissa)).shl(8 * (size - 3))
+            U256::from_u64(u64::from(mantissa)) << (8 * (size - 3))
         })
     }
 
@@ -214,13 +209,37 @@ impl U256 {
         let mut mantissa = if size <= 3 {
             (self.low_u64() << (8 * (3 - size))) as u32
         } else {
-            self.shr(8 * (size - 3)).low_u64() as u32
+            (self >> (8 * (size - 3))).low_u64() as u32
         };
         if mantissa & 0x0080_0000 != 0 {
             mantissa >>= 8;
             size += 1;
         }
         mantissa | (size << 24)
+    }
+}
+
+impl std::ops::Shl<u32> for U256 {
+    type Output = U256;
+
+    fn shl(self, n: u32) -> U256 {
+        self.shift_left(n)
+    }
+}
+
+impl std::ops::Shr<u32> for U256 {
+    type Output = U256;
+
+    fn shr(self, n: u32) -> U256 {
+        self.shift_right(n)
+    }
+}
+
+impl std::ops::Not for U256 {
+    type Output = U256;
+
+    fn not(self) -> U256 {
+        U256([!self.0[0], !self.0[1], !self.0[2], !self.0[3]])
     }
 }
 
@@ -259,8 +278,7 @@ impl fmt::Debug for U256 {
 pub fn work_for_target(target: U256) -> U256 {
     // 2^256 does not fit, so compute (~target / (target + 1)) + 1, as Core's GetBlockProof does.
     match target.checked_add(U256::ONE) {
-        Some(t1) => target
-            .not()
+        Some(t1) => (!target)
             .checked_div(t1)
             .unwrap_or(U256::ZERO)
             .checked_add(U256::ONE)
@@ -306,12 +324,12 @@ pub fn asert_target(anchor_target: U256, spacing: i64, half_life: i64, time_diff
     };
     let shifts = shifts - 16;
     if shifts <= 0 {
-        next = next.shr((-shifts).min(256) as u32);
+        next = next >> ((-shifts).min(256) as u32);
     } else {
         if shifts >= 256 || next.bits() + shifts as u32 > 255 {
             return pow_limit;
         }
-        next = next.shl(shifts as u32);
+        next = next << shifts as u32;
     }
     if next.is_zero() {
         next = U256::ONE;
@@ -328,7 +346,7 @@ mod tests {
         for bits in [0x1d00ffffu32, 0x207fffff, 0x1e008000, 0x1b0404cb, 0x03123456] {
             assert_eq!(U256::from_compact(bits).unwrap().to_compact(), bits, "{bits:#x}");
         }
-        assert_eq!(U256::from_compact(0x1e008000).unwrap(), U256::ONE.shl(231));
+        assert_eq!(U256::from_compact(0x1e008000).unwrap(), U256::ONE << 231);
         assert!(U256::from_compact(0x04923456).is_err(), "negative");
         assert!(U256::from_compact(0xff123456).is_err(), "overflow");
     }
@@ -342,9 +360,9 @@ mod tests {
 
     #[test]
     fn division_and_shifts() {
-        let a = U256::from_u64(1000).shl(200);
-        assert_eq!(a.checked_div(U256::from_u64(1000)).unwrap(), U256::ONE.shl(200));
-        assert_eq!(a.shr(200), U256::from_u64(1000));
+        let a = U256::from_u64(1000) << 200;
+        assert_eq!(a.checked_div(U256::from_u64(1000)).unwrap(), U256::ONE << 200);
+        assert_eq!(a >> 200, U256::from_u64(1000));
         assert!(a.checked_div(U256::ZERO).is_none());
         assert_eq!(U256::MAX.checked_add(U256::ONE), None);
     }
@@ -367,14 +385,14 @@ mod tests {
 
     #[test]
     fn asert_halves_and_doubles_with_half_life() {
-        let limit = U256::ONE.shl(255);
-        let anchor = U256::ONE.shl(231);
+        let limit = U256::ONE << 255;
+        let anchor = U256::ONE << 231;
         // On schedule: unchanged.
         assert_eq!(asert_target(anchor, 10, 600, 1000, 100, limit), anchor);
         // One half-life behind schedule: target doubles (easier).
-        assert_eq!(asert_target(anchor, 10, 600, 1600, 100, limit), anchor.shl(1));
+        assert_eq!(asert_target(anchor, 10, 600, 1600, 100, limit), anchor << 1);
         // One half-life ahead: halves.
-        assert_eq!(asert_target(anchor, 10, 600, 400, 100, limit), anchor.shr(1));
+        assert_eq!(asert_target(anchor, 10, 600, 400, 100, limit), anchor >> 1);
         // Far behind: clamped at the limit; far ahead: at least one.
         assert_eq!(asert_target(anchor, 10, 600, i64::MAX / 2, 0, limit), limit);
         assert_eq!(asert_target(anchor, 10, 600, i64::MIN / 2, 0, limit), U256::ONE);

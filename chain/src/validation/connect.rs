@@ -8,6 +8,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use crate::amount::Amount;
 use crate::block::Block;
 use crate::error::{BlockError, StoreError, TxError};
@@ -55,7 +57,7 @@ pub fn connect_block<F>(
 where
     F: FnOnce(&[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError>,
 {
-    let txids: Vec<Txid> = block.txdata.iter().map(|t| t.compute_txid()).collect();
+    let txids: Vec<Txid> = block.txdata.par_iter().map(|t| t.compute_txid()).collect();
     // Outputs created in this block, by the position of the creating transaction.
     let mut created_by: HashMap<OutPoint, usize> = HashMap::new();
     for (i, (tx, txid)) in block.txdata.iter().zip(&txids).enumerate() {

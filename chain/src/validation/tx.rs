@@ -11,7 +11,7 @@ use crate::error::TxError;
 use crate::hash::PubkeyHash;
 use crate::params::Params;
 use crate::sighash::signature_hash;
-use crate::transaction::{Lock, MAX_DATA_CARRIER, Transaction};
+use crate::transaction::{Lock, MAX_DATA_CARRIER, Transaction, TxOut};
 use crate::utxo::Coin;
 
 /// Rules that need nothing but the transaction (Bitcoin Core's `CheckTransaction`).
@@ -58,47 +58,47 @@ pub fn check_transaction(tx: &Transaction, params: &Params) -> Result<(), TxErro
     Ok(())
 }
 
-/// One signature to verify: everything needed, detached from the transaction so that checks can
-/// run on any thread.
+/// One signature to verify: the input and the output it spends, detached from the block walk so
+/// that checks (signature hash included) can run on any thread.
 #[derive(Clone, Debug)]
-pub struct SigCheck {
-    /// Input position (for the error).
+pub struct SigCheck<'a> {
+    /// The spending transaction.
+    pub tx: &'a Transaction,
+    /// Input position.
     pub index: usize,
-    /// The signature hash.
-    pub digest: [u8; 32],
-    /// The signature field.
-    pub signature: Vec<u8>,
-    /// The public key field.
-    pub pubkey: Vec<u8>,
+    /// The output being spent.
+    pub spent: TxOut,
     /// The key hash the spent output names.
     pub key_hash: PubkeyHash,
 }
 
-impl SigCheck {
+impl SigCheck<'_> {
     /// Verifies: a compressed key hashing to the lock's key hash, and a low-S compact signature
-    /// over the digest by that key.
+    /// by that key over the signature hash.
     ///
     /// # Errors
     /// Which part failed, with the input index.
     pub fn verify(&self) -> Result<(), TxError> {
         let index = self.index;
-        if self.pubkey.len() != 33 {
+        let input = &self.tx.inputs[index];
+        if input.pubkey.len() != 33 {
             return Err(TxError::BadPubkey { index });
         }
-        if PubkeyHash::from_pubkey_bytes(&self.pubkey) != self.key_hash {
+        if PubkeyHash::from_pubkey_bytes(&input.pubkey) != self.key_hash {
             return Err(TxError::PubkeyMismatch { index });
         }
-        let pubkey = PublicKey::from_slice(&self.pubkey).map_err(|_| TxError::BadPubkey { index })?;
-        if self.signature.len() != 64 {
+        let pubkey = PublicKey::from_slice(&input.pubkey).map_err(|_| TxError::BadPubkey { index })?;
+        if input.signature.len() != 64 {
             return Err(TxError::MalformedSignature { index });
         }
-        let sig = Signature::from_compact(&self.signature).map_err(|_| TxError::MalformedSignature { index })?;
+        let sig = Signature::from_compact(&input.signature).map_err(|_| TxError::MalformedSignature { index })?;
         let mut normalized = sig;
         normalized.normalize_s();
         if normalized != sig {
             return Err(TxError::HighS { index });
         }
-        secp256k1::ecdsa::verify(&sig, Message::from_digest(self.digest), &pubkey).map_err(|_| TxError::BadSignature { index })
+        let digest = signature_hash(self.tx, index, &self.spent);
+        secp256k1::ecdsa::verify(&sig, Message::from_digest(digest), &pubkey).map_err(|_| TxError::BadSignature { index })
     }
 }
 
@@ -107,7 +107,7 @@ impl SigCheck {
 ///
 /// # Errors
 /// The first failing check in order; `position` maps it back to the caller's item.
-pub fn verify_all(checks: &[(usize, SigCheck)]) -> Result<(), (usize, TxError)> {
+pub fn verify_all(checks: &[(usize, SigCheck<'_>)]) -> Result<(), (usize, TxError)> {
     let failures: Vec<(usize, TxError)> = checks
         .par_iter()
         .with_min_len(16)
@@ -133,11 +133,11 @@ fn error_index(e: &TxError) -> usize {
 
 /// What a transaction's inputs add up to, and the signatures still to check.
 #[derive(Debug)]
-pub struct InputsChecked {
+pub struct InputsChecked<'a> {
     /// Inputs minus outputs.
     pub fee: Amount,
     /// One per input.
-    pub sig_checks: Vec<SigCheck>,
+    pub sig_checks: Vec<SigCheck<'a>>,
 }
 
 /// Rules against the coins spent (Bitcoin Core's `CheckTxInputs`): each input's coin, given by
@@ -147,7 +147,12 @@ pub struct InputsChecked {
 ///
 /// # Errors
 /// The first rule broken.
-pub fn check_tx_inputs(tx: &Transaction, coins: &[Option<Coin>], spend_height: u32, params: &Params) -> Result<InputsChecked, TxError> {
+pub fn check_tx_inputs<'a>(
+    tx: &'a Transaction,
+    coins: &[Option<Coin>],
+    spend_height: u32,
+    params: &Params,
+) -> Result<InputsChecked<'a>, TxError> {
     let mut total = Amount::ZERO;
     let mut sig_checks = Vec::with_capacity(tx.inputs.len());
     for (index, (input, coin)) in tx.inputs.iter().zip(coins).enumerate() {
@@ -167,10 +172,9 @@ pub fn check_tx_inputs(tx: &Transaction, coins: &[Option<Coin>], spend_height: u
             Lock::DataCarrier(_) => return Err(TxError::Unspendable { index }),
         };
         sig_checks.push(SigCheck {
+            tx,
             index,
-            digest: signature_hash(tx, index, &coin.output),
-            signature: input.signature.clone(),
-            pubkey: input.pubkey.clone(),
+            spent: coin.output.clone(),
             key_hash,
         });
     }

@@ -141,7 +141,7 @@ fn run_child(dir: &Path) {
             }
         }
         salt = salt.wrapping_add(1);
-        if height > 2 && height % 5 == 0 {
+        if height > 2 && height.is_multiple_of(5) {
             // A competing branch of two blocks from the tip's parent: a one-block reorg. The
             // spend of the current tip's output would be missing there, so it is left out.
             txs.truncate(1);

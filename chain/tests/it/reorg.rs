@@ -125,7 +125,7 @@ fn longer_branch_with_less_work_does_not_replace_the_tip() {
     let a3 = mine_hard(a3);
     h.submit(a3.clone()).unwrap();
     let a4 = mine_hard(h.build_on_unsolved(a3.block_hash(), 1));
-    assert_eq!(U256::from_compact(a4.header.bits).unwrap(), U256::ONE.shl(240));
+    assert_eq!(U256::from_compact(a4.header.bits).unwrap(), U256::ONE << 240);
     h.submit(a4.clone()).unwrap();
     assert_eq!(h.chain.tip_hash(), a4.block_hash());
     // Branch B: 3 blocks at the easiest target (work 2 each): longer, less work.

@@ -394,3 +394,40 @@ fn a_store_of_another_network_is_refused() {
     let err = Chainstate::open(&path, Network::Testnet, StoreOptions::default()).unwrap_err();
     assert!(matches!(err, ChainError::Store(StoreError::WrongNetwork { .. })), "{err}");
 }
+
+mod hostile_input {
+    use cairn_chain::encode::{Decodable, Encodable};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A chain with spendable coins and a valid block of three transactions on its tip.
+    fn fixture() -> (Harness, Vec<u8>) {
+        let mut h = Harness::regtest();
+        h.mine(103);
+        let txs = (1..=3)
+            .map(|height| h.pay_from_coinbase(height, &lock_of(&key(2)), 1_000, 1_000))
+            .collect();
+        let block = h.build_on(h.chain.tip_hash(), txs, units(3_000), 0);
+        (h, block.encode())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// Random byte flips in a valid block: decoding and processing either succeed or return an
+        /// error; nothing panics and the chain state stays consistent.
+        #[test]
+        fn mutated_blocks_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+            let (mut h, mut bytes) = fixture();
+            for (i, b) in flips {
+                let i = i % bytes.len();
+                bytes[i] ^= b.max(1);
+            }
+            if let Ok(block) = Block::decode(&bytes) {
+                let _ = h.submit(block);
+            }
+            prop_assert_eq!(h.chain.utxo_stats().unwrap(), h.chain.recompute_utxo_stats().unwrap());
+        }
+    }
+}
