@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
 
 use super::{Column, IndexRecord};
@@ -205,11 +206,25 @@ impl Store {
             .transpose()
     }
 
-    /// Many unspent outputs in one batched read, in the order asked.
+    /// Many unspent outputs in batched reads, in the order asked. Large requests are split into
+    /// chunks read on rayon's threads.
     ///
     /// # Errors
     /// RocksDB failures or an undecodable coin.
     pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
+        const CHUNK: usize = 512;
+        if ops.len() <= CHUNK {
+            return self.get_coins_batch(ops);
+        }
+        let parts: Vec<Result<Vec<Option<Coin>>, StoreError>> = ops.par_chunks(CHUNK).map(|c| self.get_coins_batch(c)).collect();
+        let mut out = Vec::with_capacity(ops.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
+    }
+
+    fn get_coins_batch(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
         let keys: Vec<[u8; 36]> = ops.iter().map(OutPoint::to_key).collect();
         let results = self.db.batched_multi_get_cf(self.cf(Column::Utxo), keys.iter(), false);
         results

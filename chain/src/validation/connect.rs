@@ -7,6 +7,7 @@
 //! lets the block be disconnected later. Nothing is written here.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -18,6 +19,9 @@ use crate::params::Params;
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin};
 use crate::validation::tx::{SigCheck, check_tx_inputs, verify_all};
+
+/// Signature checks per verification task.
+const SIG_BATCH: usize = 64;
 
 /// The effect of connecting a block.
 #[derive(Debug, Default)]
@@ -86,9 +90,10 @@ where
         .collect();
 
     let mut changes = BlockChanges::default();
-    let mut spent_in_block: HashSet<OutPoint> = HashSet::new();
-    let mut checks: Vec<(usize, SigCheck)> = Vec::new();
+    let mut spent_in_block: HashSet<OutPoint> = HashSet::with_capacity(external.len());
     let mut fees = Amount::ZERO;
+    // The lowest-position signature failure found by the verification tasks.
+    let sig_failure: Mutex<Option<(usize, TxError)>> = Mutex::new(None);
     let invalid = |index: usize, error: TxError| {
         ConnectError::Invalid(BlockError::Tx {
             index,
@@ -96,46 +101,63 @@ where
             error,
         })
     };
-    for (i, tx) in block.txdata.iter().enumerate() {
-        if i > 0 {
-            let mut coins = Vec::with_capacity(tx.inputs.len());
-            for input in &tx.inputs {
-                // An output of a later transaction in the block is not yet available.
-                let coin = match created_by.get(&input.prevout) {
-                    Some(&j) if j >= i => None,
-                    _ => available.remove(&input.prevout),
-                };
-                if coin.is_none() || !spent_in_block.insert(input.prevout) {
-                    return Err(invalid(i, TxError::MissingOrSpent(input.prevout)));
+    // Like Bitcoin Core's check queue: the walk below checks inputs in order and hands batches of
+    // signature checks to rayon's threads as it goes, so verification overlaps the walk.
+    let walk = rayon::scope(|scope| -> Result<(), ConnectError> {
+        let mut batch: Vec<(usize, SigCheck<'_>)> = Vec::with_capacity(SIG_BATCH);
+        let sig_failure = &sig_failure;
+        for (i, tx) in block.txdata.iter().enumerate() {
+            if i > 0 {
+                let mut coins = Vec::with_capacity(tx.inputs.len());
+                for input in &tx.inputs {
+                    // An output of a later transaction in the block is not yet available.
+                    let coin = match created_by.get(&input.prevout) {
+                        Some(&j) if j >= i => None,
+                        _ => available.remove(&input.prevout),
+                    };
+                    if coin.is_none() || !spent_in_block.insert(input.prevout) {
+                        return Err(invalid(i, TxError::MissingOrSpent(input.prevout)));
+                    }
+                    coins.push(coin);
                 }
-                coins.push(coin);
+                let checked = check_tx_inputs(tx, &coins, height, params).map_err(|e| invalid(i, e))?;
+                fees = fees
+                    .checked_add(checked.fee)
+                    .map_err(|_| invalid(i, TxError::InputTotalOutOfRange))?;
+                if verify_signatures {
+                    batch.extend(checked.sig_checks.into_iter().map(|c| (i, c)));
+                    if batch.len() >= SIG_BATCH {
+                        dispatch(scope, std::mem::replace(&mut batch, Vec::with_capacity(SIG_BATCH)), sig_failure);
+                    }
+                }
+                for (input, coin) in tx.inputs.iter().zip(coins) {
+                    if !created_by.contains_key(&input.prevout) {
+                        changes.spent.push(input.prevout);
+                        changes.undo.spent.push((input.prevout, coin.expect("checked above")));
+                    }
+                }
             }
-            let checked = check_tx_inputs(tx, &coins, height, params).map_err(|e| invalid(i, e))?;
-            fees = fees
-                .checked_add(checked.fee)
-                .map_err(|_| invalid(i, TxError::InputTotalOutOfRange))?;
-            checks.extend(checked.sig_checks.into_iter().map(|c| (i, c)));
-            for (input, coin) in tx.inputs.iter().zip(coins) {
-                if !created_by.contains_key(&input.prevout) {
-                    changes.spent.push(input.prevout);
-                    changes.undo.spent.push((input.prevout, coin.expect("checked above")));
+            for (vout, out) in tx.outputs.iter().enumerate() {
+                if !out.lock.is_unspendable() {
+                    let op = OutPoint::new(txids[i], vout as u32);
+                    available.insert(
+                        op,
+                        Coin {
+                            output: out.clone(),
+                            height,
+                            is_coinbase: i == 0,
+                        },
+                    );
                 }
             }
         }
-        for (vout, out) in tx.outputs.iter().enumerate() {
-            if !out.lock.is_unspendable() {
-                let op = OutPoint::new(txids[i], vout as u32);
-                available.insert(
-                    op,
-                    Coin {
-                        output: out.clone(),
-                        height,
-                        is_coinbase: i == 0,
-                    },
-                );
-            }
+        if !batch.is_empty() {
+            dispatch(scope, batch, sig_failure);
         }
-    }
+        Ok(())
+    });
+    // Input errors come first, as in Core (the walk stops at the first one); then signatures.
+    walk?;
     let limit = params.block_subsidy(height).checked_add(fees).map_err(|_| {
         ConnectError::Invalid(BlockError::CoinbaseTooLarge {
             paid: Amount::MAX_MONEY,
@@ -147,8 +169,8 @@ where
     if paid > limit {
         return Err(ConnectError::Invalid(BlockError::CoinbaseTooLarge { paid, limit }));
     }
-    if verify_signatures {
-        verify_all(&checks).map_err(|(i, e)| invalid(i, e))?;
+    if let Some((i, e)) = sig_failure.into_inner().ok().flatten() {
+        return Err(invalid(i, e));
     }
     for (op, _) in created_by.iter() {
         if !spent_in_block.contains(op)
@@ -160,4 +182,20 @@ where
     changes.added.sort_by_key(|(op, _)| *op);
     changes.fees = fees;
     Ok(changes)
+}
+
+/// Verifies a batch of signature checks on a rayon thread, keeping the lowest-position failure.
+fn dispatch<'scope, 'a: 'scope>(
+    scope: &rayon::Scope<'scope>,
+    batch: Vec<(usize, SigCheck<'a>)>,
+    slot: &'scope Mutex<Option<(usize, TxError)>>,
+) {
+    scope.spawn(move |_| {
+        if let Err(found) = verify_all(&batch)
+            && let Ok(mut slot) = slot.lock()
+            && slot.as_ref().is_none_or(|(pos, _)| found.0 < *pos)
+        {
+            *slot = Some(found);
+        }
+    });
 }
