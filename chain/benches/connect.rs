@@ -5,6 +5,8 @@
 //!   and signatures parsed beforehand.
 //! - `raw_parse_and_verify_1_core`: the same, parsing the 33-byte key and the signature each time
 //!   (what libsecp256k1's `bench_verify` measures).
+//! - `raw_verify_all_cores`: the same 2,000 calls spread over rayon's threads (the machine's
+//!   ceiling for any parallel verifier).
 //! - `validate_block/parallel`: `validation::connect_block` on that block against the RocksDB UTXO
 //!   set: batched coin reads, every input rule, and all signatures across rayon's threads.
 //! - `validate_block/1_thread`: the same inside a one-thread pool.
@@ -104,6 +106,11 @@ fn bench(c: &mut Criterion) {
                 secp256k1::ecdsa::verify(sig, *m, pk).unwrap();
             }
         })
+    });
+    // The machine's ceiling: the same raw verifications spread over rayon's threads.
+    g.bench_function("raw_verify_all_cores", |b| {
+        use rayon::prelude::*;
+        b.iter(|| raw.par_iter().with_min_len(16).for_each(|(m, sig, pk)| secp256k1::ecdsa::verify(sig, *m, pk).unwrap()))
     });
     // libsecp256k1's own bench_verify parses the key and signature on every iteration.
     let raw_bytes: Vec<(Message, Vec<u8>, Vec<u8>)> = s.block.txdata[1..].iter().zip(&raw).map(|(tx, (m, _, _))| (*m, tx.inputs[0].signature.clone(), tx.inputs[0].pubkey.clone())).collect();
