@@ -110,10 +110,18 @@ fn bench(c: &mut Criterion) {
     // The machine's ceiling: the same raw verifications spread over rayon's threads.
     g.bench_function("raw_verify_all_cores", |b| {
         use rayon::prelude::*;
-        b.iter(|| raw.par_iter().with_min_len(16).for_each(|(m, sig, pk)| secp256k1::ecdsa::verify(sig, *m, pk).unwrap()))
+        b.iter(|| {
+            raw.par_iter()
+                .with_min_len(16)
+                .for_each(|(m, sig, pk)| secp256k1::ecdsa::verify(sig, *m, pk).unwrap())
+        })
     });
     // libsecp256k1's own bench_verify parses the key and signature on every iteration.
-    let raw_bytes: Vec<(Message, Vec<u8>, Vec<u8>)> = s.block.txdata[1..].iter().zip(&raw).map(|(tx, (m, _, _))| (*m, tx.inputs[0].signature.clone(), tx.inputs[0].pubkey.clone())).collect();
+    let raw_bytes: Vec<(Message, Vec<u8>, Vec<u8>)> = s.block.txdata[1..]
+        .iter()
+        .zip(&raw)
+        .map(|(tx, (m, _, _))| (*m, tx.inputs[0].signature.clone(), tx.inputs[0].pubkey.clone()))
+        .collect();
     g.bench_function("raw_parse_and_verify_1_core", |b| {
         b.iter(|| {
             for (m, sig, pk) in &raw_bytes {

@@ -130,25 +130,32 @@ impl Harness {
 
     /// A solved block on `parent` paying the full subsidy plus `fees` to our key.
     pub fn build_on(&self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount, salt: u8) -> Block {
+        let mut block = self.build_unsolved(parent, txs, fees, salt);
+        solve(&mut block);
+        block
+    }
+
+    /// Like [`Harness::build_on`], nonce not searched (for targets that need real mining).
+    pub fn build_unsolved(&self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount, salt: u8) -> Block {
         let rec = *self.chain.index_record(&parent).expect("parent known");
         let height = rec.height + 1;
         let ctx = self.chain.header_context(&parent, self.now).unwrap();
         let value = self.chain.params().block_subsidy(height).checked_add(fees).unwrap();
         let mut txdata = vec![coinbase(height, value, &self.lock, salt)];
         txdata.extend(txs);
+        let time = rec.header.time.max(ctx.median_time_past) + 1;
         let mut block = Block {
             header: Header {
                 version: 1,
                 prev_blockhash: parent,
                 merkle_root: Default::default(),
-                time: rec.header.time.max(ctx.median_time_past) + 1,
+                time,
                 bits: ctx.expected_bits,
                 nonce: 0,
             },
             txdata,
         };
         fix_merkle(&mut block);
-        solve(&mut block);
         block
     }
 

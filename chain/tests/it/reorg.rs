@@ -107,7 +107,7 @@ fn longer_branch_with_less_work_does_not_replace_the_tip() {
     let mut prefix = Vec::new();
     for i in 0..2 {
         let parent = prefix.last().map(Block::block_hash).unwrap_or(g);
-        let mut b = h.build_on_unsolved(parent, 40 + i);
+        let mut b = h.build_unsolved(parent, vec![], Amount::ZERO, 40 + i);
         if i == 1 {
             // Far behind schedule: the next target is the easiest allowed.
             b.header.time += 100_000;
@@ -120,18 +120,18 @@ fn longer_branch_with_less_work_does_not_replace_the_tip() {
     let anchor_time = prefix[0].header.time;
     let p2 = prefix[1].block_hash();
     // Branch A: A3 is timed so that A4's target is 2^240 (about 2^16 work); 2 blocks.
-    let mut a3 = h.build_on_unsolved(p2, 1);
+    let mut a3 = h.build_unsolved(p2, vec![], Amount::ZERO, 1);
     a3.header.time = anchor_time + 20 + 9 * 600;
     let a3 = mine_hard(a3);
     h.submit(a3.clone()).unwrap();
-    let a4 = mine_hard(h.build_on_unsolved(a3.block_hash(), 1));
+    let a4 = mine_hard(h.build_unsolved(a3.block_hash(), vec![], Amount::ZERO, 1));
     assert_eq!(U256::from_compact(a4.header.bits).unwrap(), U256::ONE << 240);
     h.submit(a4.clone()).unwrap();
     assert_eq!(h.chain.tip_hash(), a4.block_hash());
     // Branch B: 3 blocks at the easiest target (work 2 each): longer, less work.
     let mut parent = p2;
     for _ in 0..3 {
-        let mut b = h.build_on_unsolved(parent, 2);
+        let mut b = h.build_unsolved(parent, vec![], Amount::ZERO, 2);
         b.header.time = h.chain.index_record(&parent).unwrap().header.time + 100_000;
         h.now = u64::from(b.header.time);
         let b = mine_hard(b);
@@ -155,34 +155,4 @@ fn mine_hard(block: Block) -> Block {
         target,
     };
     mine(&template, 2, &|| false, &AtomicU64::new(0)).unwrap()
-}
-
-impl Harness {
-    /// Like `build_on` but not solved, with bits following the parent's rule.
-    fn build_on_unsolved(&self, parent: BlockHash, salt: u8) -> Block {
-        let mut b = self.build_on_with(parent, salt);
-        b.header.nonce = 0;
-        b
-    }
-
-    fn build_on_with(&self, parent: BlockHash, salt: u8) -> Block {
-        let rec = *self.chain.index_record(&parent).unwrap();
-        let ctx = self.chain.header_context(&parent, self.now).unwrap();
-        let value = self.chain.params().block_subsidy(rec.height + 1);
-        let mut txdata = vec![coinbase(rec.height + 1, value, &self.lock, salt)];
-        txdata[0].inputs[0].signature.extend_from_slice(&[0; 8]);
-        let mut block = Block {
-            header: Header {
-                version: 1,
-                prev_blockhash: parent,
-                merkle_root: Default::default(),
-                time: rec.header.time.max(ctx.median_time_past) + 1,
-                bits: ctx.expected_bits,
-                nonce: 0,
-            },
-            txdata,
-        };
-        fix_merkle(&mut block);
-        block
-    }
 }

@@ -441,7 +441,15 @@ fn parallel_signature_checks_report_the_first_failure() {
     let (op, out) = h.coinbase_of(1);
     let n = 300usize;
     let each = (out.value.to_units() - 100_000) / n as u64;
-    let split = h.spend(&[(op, out)], (0..n).map(|_| TxOut { value: units(each), lock: h.lock.clone() }).collect());
+    let split = h.spend(
+        &[(op, out)],
+        (0..n)
+            .map(|_| TxOut {
+                value: units(each),
+                lock: h.lock.clone(),
+            })
+            .collect(),
+    );
     let split_id = split.compute_txid();
     let outs = split.outputs.clone();
     h.mempool.accept(split, &h.chain, h.now).unwrap();
@@ -449,7 +457,15 @@ fn parallel_signature_checks_report_the_first_failure() {
     let mut txs: Vec<Transaction> = outs
         .iter()
         .enumerate()
-        .map(|(i, o)| h.spend(&[(OutPoint::new(split_id, i as u32), o.clone())], vec![TxOut { value: units(each - 1_000), lock: lock_of(&key(2)) }]))
+        .map(|(i, o)| {
+            h.spend(
+                &[(OutPoint::new(split_id, i as u32), o.clone())],
+                vec![TxOut {
+                    value: units(each - 1_000),
+                    lock: lock_of(&key(2)),
+                }],
+            )
+        })
         .collect();
     for bad in [250usize, 40, 170] {
         txs[bad].inputs[0].signature[10] ^= 1;
@@ -457,7 +473,11 @@ fn parallel_signature_checks_report_the_first_failure() {
     let block = h.build_on(h.chain.tip_hash(), txs, units(1_000 * n as u64), 0);
     match expect_block_err(&mut h, block) {
         // Position in the block: the coinbase is 0, so transaction 40 sits at 41.
-        BlockError::Tx { index: 41, error: TxError::BadSignature { index: 0 } | TxError::MalformedSignature { index: 0 }, .. } => {}
+        BlockError::Tx {
+            index: 41,
+            error: TxError::BadSignature { index: 0 } | TxError::MalformedSignature { index: 0 },
+            ..
+        } => {}
         e => panic!("unexpected {e:?}"),
     }
 }
