@@ -15,86 +15,22 @@
 //!
 //! Run: `cargo bench -p cairn-chain --bench connect`. Throughput is in signature checks (elements).
 
-#[path = "../tests/it/common.rs"]
-#[allow(dead_code)]
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use cairn_chain::sighash::signature_hash;
 use cairn_chain::validation::connect_block;
 use cairn_chain::*;
-use common::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use secp256k1::{Message, PublicKey, ecdsa::Signature};
-
-const INPUTS: usize = 2_000;
-
-struct Setup {
-    h: Harness,
-    block: Block,
-}
-
-fn setup() -> Setup {
-    let mut h = Harness::regtest();
-    h.mine(101);
-    // Split a mature coinbase into 2,000 outputs, and confirm that.
-    let (op, out) = h.coinbase_of(1);
-    let each = (out.value.to_units() - 100_000) / INPUTS as u64;
-    let split = h.spend(
-        &[(op, out)],
-        (0..INPUTS)
-            .map(|_| TxOut {
-                value: units(each),
-                lock: h.lock.clone(),
-            })
-            .collect(),
-    );
-    let split_id = split.compute_txid();
-    let split_outputs = split.outputs.clone();
-    h.mempool.accept(split, &h.chain, h.now).unwrap();
-    h.mine(1);
-    // A block of 2,000 one-input transactions spending them.
-    let txs: Vec<Transaction> = split_outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            h.spend(
-                &[(OutPoint::new(split_id, i as u32), o.clone())],
-                vec![TxOut {
-                    value: units(each - 1_000),
-                    lock: lock_of(&key(2)),
-                }],
-            )
-        })
-        .collect();
-    let fees = units(1_000 * INPUTS as u64);
-    let block = h.build_on(h.chain.tip_hash(), txs, fees, 0);
-    Setup { h, block }
-}
+use support::{INPUTS, Setup, setup};
 
 fn bench(c: &mut Criterion) {
     let s = setup();
     let params = s.h.chain.params();
     let height = s.h.chain.height() + 1;
 
-    // Raw verification inputs: the same 2,000 (digest, signature, key) triples.
-    let coins: Vec<TxOut> = s.block.txdata[1..]
-        .iter()
-        .map(|tx| s.h.chain.get_coin(&tx.inputs[0].prevout).unwrap().unwrap().output)
-        .collect();
-    let raw: Vec<(Message, Signature, PublicKey)> = s.block.txdata[1..]
-        .iter()
-        .zip(&coins)
-        .map(|(tx, coin)| {
-            let digest = signature_hash(tx, 0, coin);
-            (
-                Message::from_digest(digest),
-                Signature::from_compact(&tx.inputs[0].signature).unwrap(),
-                PublicKey::from_slice(&tx.inputs[0].pubkey).unwrap(),
-            )
-        })
-        .collect();
+    let raw = s.raw_checks();
 
     let mut g = c.benchmark_group("connect_2000_inputs");
     g.throughput(Throughput::Elements(INPUTS as u64));
