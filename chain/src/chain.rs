@@ -18,7 +18,7 @@ use std::path::Path;
 
 use tracing::{debug, info, warn};
 
-use crate::block::{Block, Header};
+use crate::block::Block;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::hash::BlockHash;
 use crate::orphan::OrphanPool;
@@ -196,16 +196,6 @@ impl Chainstate {
     /// The index record of any known block.
     pub fn index_record(&self, hash: &BlockHash) -> Option<&IndexRecord> {
         self.index.get(hash)
-    }
-
-    /// Whether the block is on the active chain.
-    pub fn is_active(&self, hash: &BlockHash) -> bool {
-        self.index.get(hash).is_some_and(|r| self.block_hash_at(r.height) == Some(*hash))
-    }
-
-    /// All index records (for `getchaintips`-like views).
-    pub fn index_records(&self) -> impl Iterator<Item = &IndexRecord> {
-        self.index.values()
     }
 
     /// Blocks waiting for their parent.
@@ -556,10 +546,5 @@ impl Chainstate {
         self.rebuild_candidates();
         info!("reindexing chain state from stored blocks");
         self.activate_best_chain()
-    }
-
-    /// The header of a known block.
-    pub fn header(&self, hash: &BlockHash) -> Option<Header> {
-        self.index.get(hash).map(|r| r.header)
     }
 }

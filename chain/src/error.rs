@@ -100,9 +100,6 @@ pub enum TxError {
     /// A data-carrier output longer than 80 bytes.
     #[error("datacarrier output of {0} bytes exceeds 80")]
     DataCarrierTooLarge(usize),
-    /// A data-carrier output that carries a value.
-    #[error("datacarrier output carries a value")]
-    DataCarrierWithValue,
     /// The input spends an outpoint that does not exist or is already spent.
     #[error("bad-txns-inputs-missingorspent: {0}")]
     MissingOrSpent(OutPoint),

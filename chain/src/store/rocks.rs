@@ -176,14 +176,6 @@ impl Store {
             .transpose()
     }
 
-    /// A block's raw stored bytes.
-    ///
-    /// # Errors
-    /// RocksDB failures.
-    pub fn get_block_bytes(&self, hash: &BlockHash) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(Column::Blocks), hash.as_bytes())?)
-    }
-
     /// A connected block's undo data.
     ///
     /// # Errors
