@@ -8,7 +8,7 @@ mod common;
 use cairn_chain::sighash::signature_hash;
 use cairn_chain::*;
 pub use common::Harness;
-use common::{key, lock_of, units};
+use common::units;
 use secp256k1::{Message, PublicKey, ecdsa::Signature};
 
 /// Inputs (and signatures) in the block.
@@ -23,35 +23,8 @@ pub struct Setup {
 pub fn setup() -> Setup {
     let mut h = Harness::regtest();
     h.mine(101);
-    // Split a mature coinbase into 2,000 outputs, and confirm that.
-    let (op, out) = h.coinbase_of(1);
-    let each = (out.value.to_units() - 100_000) / INPUTS as u64;
-    let split = h.spend(
-        &[(op, out)],
-        (0..INPUTS)
-            .map(|_| TxOut {
-                value: units(each),
-                lock: h.lock.clone(),
-            })
-            .collect(),
-    );
-    let split_id = split.compute_txid();
-    let split_outputs = split.outputs.clone();
-    h.mempool.accept(split, &h.chain, h.now).unwrap();
-    h.mine(1);
-    let txs: Vec<Transaction> = split_outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            h.spend(
-                &[(OutPoint::new(split_id, i as u32), o.clone())],
-                vec![TxOut {
-                    value: units(each - 1_000),
-                    lock: lock_of(&key(2)),
-                }],
-            )
-        })
-        .collect();
+    let (outs, _) = h.split_coinbase(INPUTS);
+    let txs = h.spend_each(&outs);
     let fees = units(1_000 * INPUTS as u64);
     let block = h.build_on(h.chain.tip_hash(), txs, fees, 0);
     Setup { h, block }

@@ -186,6 +186,46 @@ impl Harness {
         tx
     }
 
+    /// Splits the coinbase of block 1 into `n` equal outputs to our key and mines them (the chain
+    /// must be at height 101 or more); returns the confirmed outputs and each one's value.
+    pub fn split_coinbase(&mut self, n: usize) -> (Vec<(OutPoint, TxOut)>, u64) {
+        let (op, out) = self.coinbase_of(1);
+        let each = (out.value.to_units() - 100_000) / n as u64;
+        let outputs = (0..n)
+            .map(|_| TxOut {
+                value: units(each),
+                lock: self.lock.clone(),
+            })
+            .collect();
+        let split = self.spend(&[(op, out)], outputs);
+        let txid = split.compute_txid();
+        let outs = split
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (OutPoint::new(txid, i as u32), o.clone()))
+            .collect();
+        self.mempool.accept(split, &self.chain, self.now).unwrap();
+        self.mine(1);
+        (outs, each)
+    }
+
+    /// One transaction per output, each paying it to key 2 less a fee of 1,000 units.
+    pub fn spend_each(&self, outs: &[(OutPoint, TxOut)]) -> Vec<Transaction> {
+        let to = lock_of(&key(2));
+        outs.iter()
+            .map(|o| {
+                self.spend(
+                    std::slice::from_ref(o),
+                    vec![TxOut {
+                        value: units(o.1.value.to_units() - 1_000),
+                        lock: to.clone(),
+                    }],
+                )
+            })
+            .collect()
+    }
+
     /// Pays `value` to `to` from the coinbase at `height`, the rest minus `fee` back to us.
     pub fn pay_from_coinbase(&self, height: u32, to: &Lock, value: u64, fee: u64) -> Transaction {
         let (op, out) = self.coinbase_of(height);

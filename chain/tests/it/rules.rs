@@ -438,35 +438,9 @@ mod hostile_input {
 fn parallel_signature_checks_report_the_first_failure() {
     let mut h = Harness::regtest();
     h.mine(101);
-    let (op, out) = h.coinbase_of(1);
     let n = 300usize;
-    let each = (out.value.to_units() - 100_000) / n as u64;
-    let split = h.spend(
-        &[(op, out)],
-        (0..n)
-            .map(|_| TxOut {
-                value: units(each),
-                lock: h.lock.clone(),
-            })
-            .collect(),
-    );
-    let split_id = split.compute_txid();
-    let outs = split.outputs.clone();
-    h.mempool.accept(split, &h.chain, h.now).unwrap();
-    h.mine(1);
-    let mut txs: Vec<Transaction> = outs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            h.spend(
-                &[(OutPoint::new(split_id, i as u32), o.clone())],
-                vec![TxOut {
-                    value: units(each - 1_000),
-                    lock: lock_of(&key(2)),
-                }],
-            )
-        })
-        .collect();
+    let (outs, _) = h.split_coinbase(n);
+    let mut txs = h.spend_each(&outs);
     for bad in [250usize, 40, 170] {
         txs[bad].inputs[0].signature[10] ^= 1;
     }
