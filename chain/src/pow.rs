@@ -133,38 +133,6 @@ impl U256 {
         (carry == 0).then_some(U256(r))
     }
 
-    /// Left shift; bits shifted out are lost.
-    fn shift_left(self, n: u32) -> U256 {
-        if n >= 256 {
-            return U256::ZERO;
-        }
-        let (limbs, bits) = ((n / 64) as usize, n % 64);
-        let mut r = [0u64; 4];
-        for i in (limbs..4).rev() {
-            r[i] = self.0[i - limbs] << bits;
-            if bits > 0 && i > limbs {
-                r[i] |= self.0[i - limbs - 1] >> (64 - bits);
-            }
-        }
-        U256(r)
-    }
-
-    /// Right shift.
-    fn shift_right(self, n: u32) -> U256 {
-        if n >= 256 {
-            return U256::ZERO;
-        }
-        let (limbs, bits) = ((n / 64) as usize, n % 64);
-        let mut r = [0u64; 4];
-        for (i, limb) in r.iter_mut().enumerate().take(4 - limbs) {
-            *limb = self.0[i + limbs] >> bits;
-            if bits > 0 && i + limbs + 1 < 4 {
-                *limb |= self.0[i + limbs + 1] << (64 - bits);
-            }
-        }
-        U256(r)
-    }
-
     /// Quotient of long division; `None` when dividing by zero.
     pub fn checked_div(self, d: U256) -> Option<U256> {
         if d.is_zero() {
@@ -222,8 +190,20 @@ impl U256 {
 impl std::ops::Shl<u32> for U256 {
     type Output = U256;
 
+    /// Left shift; bits shifted out are lost.
     fn shl(self, n: u32) -> U256 {
-        self.shift_left(n)
+        if n >= 256 {
+            return U256::ZERO;
+        }
+        let (limbs, bits) = ((n / 64) as usize, n % 64);
+        let mut r = [0u64; 4];
+        for i in (limbs..4).rev() {
+            r[i] = self.0[i - limbs] << bits;
+            if bits > 0 && i > limbs {
+                r[i] |= self.0[i - limbs - 1] >> (64 - bits);
+            }
+        }
+        U256(r)
     }
 }
 
@@ -231,7 +211,18 @@ impl std::ops::Shr<u32> for U256 {
     type Output = U256;
 
     fn shr(self, n: u32) -> U256 {
-        self.shift_right(n)
+        if n >= 256 {
+            return U256::ZERO;
+        }
+        let (limbs, bits) = ((n / 64) as usize, n % 64);
+        let mut r = [0u64; 4];
+        for (i, limb) in r.iter_mut().enumerate().take(4 - limbs) {
+            *limb = self.0[i + limbs] >> bits;
+            if bits > 0 && i + limbs + 1 < 4 {
+                *limb |= self.0[i + limbs + 1] << (64 - bits);
+            }
+        }
+        U256(r)
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
@@ -103,9 +104,14 @@ where
     };
     // Like Bitcoin Core's check queue: the walk below checks inputs in order and hands batches of
     // signature checks to rayon's threads as it goes, so verification overlaps the walk.
+    // Set when the walk rejects the block, so queued verification tasks skip their work.
+    let abort = AtomicBool::new(false);
     let walk = rayon::scope(|scope| -> Result<(), ConnectError> {
         let mut batch: Vec<(usize, SigCheck<'_>)> = Vec::with_capacity(SIG_BATCH);
-        let sig_failure = &sig_failure;
+        let shared = Shared {
+            failure: &sig_failure,
+            abort: &abort,
+        };
         for (i, tx) in block.txdata.iter().enumerate() {
             if i > 0 {
                 let mut coins = Vec::with_capacity(tx.inputs.len());
@@ -116,18 +122,23 @@ where
                         _ => available.remove(&input.prevout),
                     };
                     if coin.is_none() || !spent_in_block.insert(input.prevout) {
+                        abort.store(true, Ordering::Relaxed);
                         return Err(invalid(i, TxError::MissingOrSpent(input.prevout)));
                     }
                     coins.push(coin);
                 }
-                let checked = check_tx_inputs(tx, &coins, height, params).map_err(|e| invalid(i, e))?;
-                fees = fees
-                    .checked_add(checked.fee)
-                    .map_err(|_| invalid(i, TxError::InputTotalOutOfRange))?;
+                let checked = check_tx_inputs(tx, &coins, height, params).map_err(|e| {
+                    abort.store(true, Ordering::Relaxed);
+                    invalid(i, e)
+                })?;
+                fees = fees.checked_add(checked.fee).map_err(|_| {
+                    abort.store(true, Ordering::Relaxed);
+                    invalid(i, TxError::InputTotalOutOfRange)
+                })?;
                 if verify_signatures {
                     batch.extend(checked.sig_checks.into_iter().map(|c| (i, c)));
                     if batch.len() >= SIG_BATCH {
-                        dispatch(scope, std::mem::replace(&mut batch, Vec::with_capacity(SIG_BATCH)), sig_failure);
+                        dispatch(scope, std::mem::replace(&mut batch, Vec::with_capacity(SIG_BATCH)), shared);
                     }
                 }
                 for (input, coin) in tx.inputs.iter().zip(coins) {
@@ -152,7 +163,7 @@ where
             }
         }
         if !batch.is_empty() {
-            dispatch(scope, batch, sig_failure);
+            dispatch(scope, batch, shared);
         }
         Ok(())
     });
@@ -184,15 +195,23 @@ where
     Ok(changes)
 }
 
+/// What verification tasks share with the walk.
+#[derive(Clone, Copy)]
+struct Shared<'s> {
+    /// The lowest-position failure found so far.
+    failure: &'s Mutex<Option<(usize, TxError)>>,
+    /// The walk already rejected the block: nothing left to verify.
+    abort: &'s AtomicBool,
+}
+
 /// Verifies a batch of signature checks on a rayon thread, keeping the lowest-position failure.
-fn dispatch<'scope, 'a: 'scope>(
-    scope: &rayon::Scope<'scope>,
-    batch: Vec<(usize, SigCheck<'a>)>,
-    slot: &'scope Mutex<Option<(usize, TxError)>>,
-) {
+fn dispatch<'scope, 'a: 'scope>(scope: &rayon::Scope<'scope>, batch: Vec<(usize, SigCheck<'a>)>, shared: Shared<'scope>) {
     scope.spawn(move |_| {
+        if shared.abort.load(Ordering::Relaxed) {
+            return;
+        }
         if let Err(found) = verify_all(&batch)
-            && let Ok(mut slot) = slot.lock()
+            && let Ok(mut slot) = shared.failure.lock()
             && slot.as_ref().is_none_or(|(pos, _)| found.0 < *pos)
         {
             *slot = Some(found);
