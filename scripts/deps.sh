@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the system pieces the build needs are present; sourced by run.sh and test.sh.
+# Makes sure the system pieces the build and tests need are present; sourced by run.sh and test.sh.
 # RocksDB's Rust bindings are generated at build time with bindgen, which needs libclang, and its
 # C++ sources need a C++ compiler. On Debian/Ubuntu these are installed with apt-get when missing
 # (as root, or through sudo); elsewhere the script says what to install and stops.
@@ -16,6 +16,9 @@ have_libclang() {
 missing=()
 have_libclang || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
+# The RPC compatibility test runs the Python clients people use with Bitcoin Core in a venv.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then

@@ -1,2 +1,27 @@
-//! Cairn's JSON-RPC server, compatible with Bitcoin Core's methods, result shapes, error codes,
-//! cookie auth and framing. Built in the RPC and wallet issue; empty until then.
+//! Cairn's JSON-RPC: an HTTP server speaking Bitcoin Core's dialect, and a small client.
+//!
+//! - [`api`]: the methods, one jsonrpsee trait per area, with Core's names and parameters. The
+//!   node implements them (it owns the chain service the implementations need, and the crate
+//!   dependencies point `rpc ← node`).
+//! - [`types`]: the JSON shapes of results and parameters; amounts keep 8 decimals.
+//! - [`error`]: Core's error codes.
+//! - [`compat`]: cookie/password auth, legacy (JSON-RPC 1.0) framing, warmup, Core's HTTP
+//!   statuses — a tower layer in front of jsonrpsee.
+//! - [`server`]: starting and stopping; [`auth`]: credentials and the cookie file.
+//! - [`client`]: the blocking client behind `cairn cli`.
+//! - [`help`]: the `help` text.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod compat;
+pub mod error;
+pub mod help;
+pub mod server;
+pub mod types;
+
+pub use auth::{CookieFile, Credentials};
+pub use client::{ClientError, RpcClient};
+pub use compat::Warmup;
+pub use error::{RpcError, RpcResult};
+pub use server::{RpcServer, RpcServerConfig};

@@ -1,0 +1,134 @@
+//! `cairn cli`: the RPC client, with bitcoin-cli's conventions.
+//!
+//! Arguments that parse as JSON (numbers, `true`/`false`/`null`, objects, arrays) are sent as
+//! JSON, anything else as a string. A string result is printed raw, anything else as indented
+//! JSON (amounts keep their 8 decimals), a null result prints nothing. A failed call prints
+//! `error code: N` and the message to stderr and exits with status 1.
+//!
+//! The server is `--rpc-connect`, else the address the node wrote to `<datadir>/<network>/rpc.addr`,
+//! else the config's `rpc-bind`, else the network's default port. Credentials are
+//! `--rpc-user`/`--rpc-password`, else the config's `rpcuser`/`rpcpassword`, else the cookie file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use cairn_chain::Network;
+use cairn_rpc::client::pretty_json;
+use cairn_rpc::{ClientError, Credentials, RpcClient};
+use clap::Parser;
+use serde_json::Value;
+
+use crate::config::{ConfigFile, default_datadir, default_rpc_port, network_dir, parse_host_port};
+
+/// Flags of `cairn cli`.
+#[derive(Parser, Debug)]
+pub struct CliArgs {
+    /// Data directory of the node (default: ~/.cairn): where the cookie and config are found.
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+    /// Network of the node (default: the config's, else regtest).
+    #[arg(long)]
+    pub network: Option<Network>,
+    /// Config file (default: DATADIR/cairn.conf).
+    #[arg(long)]
+    pub conf: Option<PathBuf>,
+    /// The node's RPC address, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub rpc_connect: Option<String>,
+    /// RPC user (instead of the cookie).
+    #[arg(long)]
+    pub rpc_user: Option<String>,
+    /// RPC password (instead of the cookie).
+    #[arg(long)]
+    pub rpc_password: Option<String>,
+    /// The method, e.g. getblockcount.
+    pub method: String,
+    /// The method's arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Parses one argument as bitcoin-cli would: JSON if it is JSON, else a string.
+pub fn parse_arg(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Runs the command; the exit status follows bitcoin-cli.
+pub fn run(args: CliArgs) -> ExitCode {
+    match call(args) {
+        Ok(out) => {
+            if !out.is_empty() {
+                println!("{out}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match e.downcast_ref::<ClientError>() {
+                Some(ClientError::Rpc { .. }) => eprintln!("{e}"),
+                _ => eprintln!("error: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn call(args: CliArgs) -> Result<String> {
+    let datadir = args.datadir.clone().unwrap_or_else(default_datadir);
+    let file = match &args.conf {
+        Some(p) => ConfigFile::read(p, true)?,
+        None => ConfigFile::read(&datadir.join("cairn.conf"), false)?,
+    };
+    let network = match (args.network, file.get("network")) {
+        (Some(n), _) => n,
+        (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}"))?,
+        (None, None) => Network::Regtest,
+    };
+    let net_dir = network_dir(&datadir, network);
+    let addr = match &args.rpc_connect {
+        Some(a) => a.clone(),
+        None => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
+            Ok(text) => text.trim().to_string(),
+            Err(_) => match file.get("rpc-bind") {
+                Some(b) => parse_host_port(b, default_rpc_port(network))?.to_string(),
+                None => format!("127.0.0.1:{}", default_rpc_port(network)),
+            },
+        },
+    };
+    let credentials = match (args.rpc_user.as_deref().or(file.get("rpcuser")), args.rpc_password.as_deref().or(file.get("rpcpassword"))) {
+        (Some(u), Some(p)) => Credentials::new(u, p),
+        _ => {
+            let cookie = net_dir.join(".cookie");
+            Credentials::read_cookie(&cookie)
+                .with_context(|| format!("reading the RPC cookie {} (is the node running with this --datadir and --network?)", cookie.display()))?
+        }
+    };
+    let params: Vec<Value> = args.args.iter().map(|a| parse_arg(a)).collect();
+    let mut client = RpcClient::new(addr, &credentials);
+    let raw = client.call_raw(&args.method, &params)?;
+    let text = raw.get();
+    Ok(if text == "null" {
+        String::new()
+    } else if text.starts_with('"') {
+        serde_json::from_str::<String>(text).unwrap_or_else(|_| text.to_string())
+    } else {
+        pretty_json(text)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_follow_bitcoin_cli() {
+        assert_eq!(parse_arg("101"), Value::from(101));
+        assert_eq!(parse_arg("0.5"), serde_json::json!(0.5));
+        assert_eq!(parse_arg("true"), Value::Bool(true));
+        assert_eq!(parse_arg("[1,2]"), serde_json::json!([1, 2]));
+        assert_eq!(parse_arg("{\"a\":1}"), serde_json::json!({"a": 1}));
+        assert_eq!(parse_arg("R9xabc"), Value::String("R9xabc".into()));
+        assert_eq!(parse_arg("0100ab"), Value::String("0100ab".into()));
+        assert_eq!(parse_arg("-1"), Value::from(-1));
+    }
+}

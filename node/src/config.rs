@@ -1,0 +1,281 @@
+//! The node's settings: command-line flags, a config file, and the data directory layout.
+//!
+//! The config file is `<datadir>/cairn.conf` (or `--conf FILE`): `key=value` lines, `#` comments,
+//! the keys being the long flag names (`network`, `rpc-bind`, `listen`, `peer`, `mine-to`,
+//! `mine-threads`) plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
+//! file's value (for repeatable keys, all of the file's values). Unknown keys are an error, so a
+//! typo never goes unnoticed.
+//!
+//! Layout, as Bitcoin Core's: `<datadir>/cairn.conf`, and per network `<datadir>/<network>/`
+//! holding `chainstate/` (RocksDB: blocks, undo data, UTXO set), `wallets/default/wallet.json`,
+//! `.cookie` (while running) and `rpc.addr` (the address the RPC server bound, for `cairn cli`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use cairn_chain::Network;
+use clap::Parser;
+
+/// The default RPC port of a network (Core's plus 1000, so both can run side by side).
+pub fn default_rpc_port(network: Network) -> u16 {
+    match network {
+        Network::Regtest => 19443,
+        Network::Testnet => 19332,
+    }
+}
+
+/// The per-user default data directory: `$HOME/.cairn`.
+pub fn default_datadir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cairn"),
+        None => PathBuf::from(".cairn"),
+    }
+}
+
+/// Flags of `cairn node`.
+#[derive(Parser, Debug, Default)]
+pub struct NodeArgs {
+    /// Chain to follow: regtest (instant blocks, for tests) or testnet (10 s blocks, real proof of
+    /// work). Default: regtest.
+    #[arg(long)]
+    pub network: Option<Network>,
+    /// Data directory (default: ~/.cairn). The network's files go to DATADIR/NETWORK/.
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+    /// Config file (default: DATADIR/cairn.conf; a missing default file is fine).
+    #[arg(long)]
+    pub conf: Option<PathBuf>,
+    /// Where the JSON-RPC server listens: HOST:PORT, or HOST for the network's default port
+    /// (regtest 19443, testnet 19332). Port 0 picks a free port (written to
+    /// DATADIR/NETWORK/rpc.addr). Default: 127.0.0.1 and the default port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub rpc_bind: Option<String>,
+    /// A libp2p address to listen on for peers (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// A peer to connect to and keep connected, as a libp2p address (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub peer: Vec<String>,
+    /// Mine continuously, paying to this wallet address (implies --mine-threads 1 unless set).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mine_to: Option<String>,
+    /// Mine continuously on N threads (0: do not mine). Without --mine-to, coins go to a fresh
+    /// address of this node's wallet.
+    #[arg(long, value_name = "N")]
+    pub mine_threads: Option<usize>,
+}
+
+/// Settings after merging the flags with the config file.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The network.
+    pub network: Network,
+    /// The data directory root.
+    pub datadir: PathBuf,
+    /// RPC listen address.
+    pub rpc_bind: SocketAddr,
+    /// User and password from the config, if set.
+    pub rpc_user: Option<(String, RpcPassword)>,
+    /// P2P listen addresses.
+    pub listen: Vec<String>,
+    /// Peers to keep connected.
+    pub peers: Vec<String>,
+    /// Mining payout address.
+    pub mine_to: Option<String>,
+    /// Mining threads.
+    pub mine_threads: usize,
+}
+
+/// A password from the config; `Debug` does not show it.
+#[derive(Clone)]
+pub struct RpcPassword(pub String);
+
+impl std::fmt::Debug for RpcPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl NodeConfig {
+    /// `<datadir>/<network>/`.
+    pub fn network_dir(&self) -> PathBuf {
+        network_dir(&self.datadir, self.network)
+    }
+}
+
+/// `<datadir>/<network>/`.
+pub fn network_dir(datadir: &Path, network: Network) -> PathBuf {
+    datadir.join(network.as_str())
+}
+
+/// The `key=value` pairs of a config file, in order.
+#[derive(Debug, Default)]
+pub struct ConfigFile {
+    entries: Vec<(String, String)>,
+}
+
+const KNOWN_KEYS: &[&str] = &["network", "rpc-bind", "rpcuser", "rpcpassword", "listen", "peer", "mine-to", "mine-threads"];
+
+impl ConfigFile {
+    /// Reads `path`; a missing file is empty when `must_exist` is false.
+    ///
+    /// # Errors
+    /// Unreadable file, a line without `=`, or an unknown key (with its line number).
+    pub fn read(path: &Path, must_exist: bool) -> Result<ConfigFile> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(ConfigFile::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading config file {}", path.display())),
+        };
+        Self::parse(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// Parses config text.
+    ///
+    /// # Errors
+    /// A line without `=` or an unknown key.
+    pub fn parse(text: &str) -> Result<ConfigFile> {
+        let mut entries = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) = line.split_once('=').ok_or_else(|| anyhow!("line {}: expected key=value, found {line:?}", n + 1))?;
+            let (k, v) = (k.trim(), v.trim());
+            if !KNOWN_KEYS.contains(&k) {
+                bail!("line {}: unknown key {k:?} (known: {})", n + 1, KNOWN_KEYS.join(", "));
+            }
+            entries.push((k.to_string(), v.to_string()));
+        }
+        Ok(ConfigFile { entries })
+    }
+
+    /// The last value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.entries.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+/// Parses `HOST:PORT`, or `HOST` with `default_port`.
+///
+/// # Errors
+/// Not an address, or a name that does not resolve.
+pub fn parse_host_port(text: &str, default_port: u16) -> Result<SocketAddr> {
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, default_port));
+    }
+    let with_port = if text.contains(':') { text.to_string() } else { format!("{text}:{default_port}") };
+    with_port
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| anyhow!("{text:?} is not HOST:PORT"))
+}
+
+impl NodeArgs {
+    /// Merges the flags with the config file.
+    ///
+    /// # Errors
+    /// A bad config file or value.
+    pub fn resolve(self) -> Result<NodeConfig> {
+        let datadir = self.datadir.clone().unwrap_or_else(default_datadir);
+        let file = match &self.conf {
+            Some(path) => ConfigFile::read(path, true)?,
+            None => ConfigFile::read(&datadir.join("cairn.conf"), false)?,
+        };
+        let network = match (self.network, file.get("network")) {
+            (Some(n), _) => n,
+            (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}"))?,
+            (None, None) => Network::Regtest,
+        };
+        let port = default_rpc_port(network);
+        let rpc_bind = match self.rpc_bind.as_deref().or(file.get("rpc-bind")) {
+            Some(text) => parse_host_port(text, port)?,
+            None => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        };
+        let rpc_user = match (file.get("rpcuser"), file.get("rpcpassword")) {
+            (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => Some((u.to_string(), RpcPassword(p.to_string()))),
+            (None, None) => None,
+            _ => bail!("config: rpcuser and rpcpassword must be set together"),
+        };
+        let listen = if self.listen.is_empty() { file.all("listen") } else { self.listen };
+        let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
+        let mine_to = self.mine_to.or_else(|| file.get("mine-to").map(str::to_string));
+        let mine_threads = match (self.mine_threads, file.get("mine-threads")) {
+            (Some(n), _) => n,
+            (None, Some(v)) => v.parse().map_err(|_| anyhow!("config mine-threads: {v:?} is not a number"))?,
+            (None, None) => usize::from(mine_to.is_some()),
+        };
+        Ok(NodeConfig {
+            network,
+            datadir,
+            rpc_bind,
+            rpc_user,
+            listen,
+            peers,
+            mine_to,
+            mine_threads,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_and_flags_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cairn.conf"),
+            "# comment\nnetwork=testnet\nrpc-bind=127.0.0.1:5555\nrpcuser=alice\nrpcpassword=pw # trailing\npeer=/ip4/127.0.0.1/tcp/1\npeer=/ip4/127.0.0.1/tcp/2\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            mine_threads: Some(2),
+            ..NodeArgs::default()
+        };
+        let cfg = args.resolve().unwrap();
+        assert_eq!(cfg.network, Network::Testnet);
+        assert_eq!(cfg.rpc_bind, "127.0.0.1:5555".parse().unwrap());
+        assert_eq!(cfg.rpc_user.as_ref().unwrap().0, "alice");
+        assert_eq!(cfg.rpc_user.as_ref().unwrap().1.0, "pw");
+        assert!(!format!("{cfg:?}").contains("pw\""));
+        assert_eq!(cfg.peers.len(), 2);
+        assert_eq!(cfg.mine_threads, 2);
+        let args = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            network: Some(Network::Regtest),
+            rpc_bind: Some("127.0.0.1".into()),
+            peer: vec!["/ip4/127.0.0.1/tcp/3".into()],
+            ..NodeArgs::default()
+        };
+        let cfg = args.resolve().unwrap();
+        assert_eq!(cfg.network, Network::Regtest);
+        assert_eq!(cfg.rpc_bind.port(), 19443);
+        assert_eq!(cfg.peers, vec!["/ip4/127.0.0.1/tcp/3".to_string()]);
+        assert_eq!(cfg.network_dir(), dir.path().join("regtest"));
+    }
+
+    #[test]
+    fn bad_config_is_a_clear_error() {
+        let e = ConfigFile::parse("rpcbind=1.2.3.4").unwrap_err().to_string();
+        assert!(e.contains("unknown key \"rpcbind\""), "{e}");
+        let e = ConfigFile::parse("network").unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(parse_host_port("not an address at all", 1).is_err());
+        assert_eq!(parse_host_port("[::1]:7", 1).unwrap(), "[::1]:7".parse().unwrap());
+        assert_eq!(parse_host_port("::1", 9).unwrap(), "[::1]:9".parse().unwrap());
+    }
+}

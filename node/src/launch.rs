@@ -1,0 +1,193 @@
+//! Starting and stopping a node.
+//!
+//! Order, as in Core: bind the RPC server first (calls get `-28` while warming up) and write the
+//! cookie; open the chain state and the wallet on a blocking thread and replay the blocks the
+//! wallet has not seen; start the chain service; end the warmup; start mining if asked. On
+//! SIGINT, SIGTERM or `stop`: stop the RPC server, stop mining, let the chain service finish its
+//! queue and close RocksDB, remove the cookie, exit 0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use cairn_chain::mempool::DEFAULT_MAX_BYTES;
+use cairn_chain::{Chainstate, Mempool, Network, StoreOptions};
+use cairn_rpc::server::DEFAULT_MAX_BODY;
+use cairn_rpc::{CookieFile, Credentials, RpcServer, RpcServerConfig, Warmup};
+use cairn_wallet::{Address, Wallet};
+
+use crate::clock::unix_now;
+use crate::config::NodeConfig;
+use crate::miner::Miner;
+use crate::rpc::RpcContext;
+use crate::service;
+use crate::shutdown::Shutdown;
+
+/// Runs a node until shutdown.
+///
+/// # Errors
+/// Startup failures (a busy port, an unreadable data directory, a corrupt wallet) and store
+/// failures.
+pub fn run(config: NodeConfig) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cairn-rt")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(launch(config))
+}
+
+async fn launch(config: NodeConfig) -> Result<()> {
+    let network = config.network;
+    let net_dir = config.network_dir();
+    std::fs::create_dir_all(&net_dir).with_context(|| format!("creating {}", net_dir.display()))?;
+    let shutdown = Shutdown::default();
+    shutdown.trigger_on_signals().context("installing signal handlers")?;
+    if !config.listen.is_empty() || !config.peers.is_empty() {
+        tracing::warn!("--listen and --peer are not used yet: this build has no peer-to-peer layer");
+    }
+    let payout_address = match &config.mine_to {
+        Some(text) => Some(Address::parse(text, network).map_err(|e| anyhow!("--mine-to {text}: {e}"))?),
+        None => None,
+    };
+
+    let (chain, pending) = service::channel();
+    let chainstate_dir = net_dir.join("chainstate");
+    let context = RpcContext {
+        chain: chain.clone(),
+        network,
+        started: Instant::now(),
+        shutdown: shutdown.clone(),
+        chainstate_dir: chainstate_dir.clone(),
+    };
+    let cookie = Credentials::random_cookie();
+    let mut credentials = vec![cookie.clone()];
+    if let Some((user, password)) = &config.rpc_user {
+        credentials.push(Credentials::new(user.clone(), password.0.clone()));
+    }
+    let warmup = Warmup::starting("Loading block index…");
+    let module = context.into_module().map_err(|e| anyhow!("registering RPC methods: {e}"))?;
+    let server = RpcServer::start(
+        RpcServerConfig {
+            bind: config.rpc_bind,
+            credentials,
+            max_body: DEFAULT_MAX_BODY,
+            warmup: warmup.clone(),
+        },
+        module,
+    )
+    .await
+    .with_context(|| format!("binding the RPC server to {}", config.rpc_bind))?;
+    let rpc_addr = server.local_addr();
+    let cookie_file = CookieFile::write(&net_dir.join(".cookie"), &cookie).context("writing the RPC cookie")?;
+    let addr_file = AddrFile::write(&net_dir.join("rpc.addr"), rpc_addr)?;
+    tracing::info!(%rpc_addr, cookie = %cookie_file.path().display(), "RPC server listening");
+
+    let opened = {
+        let (dir, warmup) = (net_dir.clone(), warmup.clone());
+        tokio::task::spawn_blocking(move || open_state(&dir, network, &warmup)).await?
+    };
+    let result = match opened {
+        Ok((chainstate, mempool, wallet)) => {
+            let thread = pending.start(chainstate, mempool, wallet).context("starting the chain service")?;
+            let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
+            warmup.finish();
+            let tip = chain.tip();
+            tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");
+            let miner = start_miner(&config, &chain, payout_address, &shutdown).await;
+            match miner {
+                Ok(miner) => {
+                    shutdown.wait().await;
+                    tracing::info!("shutting down");
+                    server.stop().await;
+                    if let Some(m) = miner {
+                        let _ = tokio::task::spawn_blocking(move || m.join()).await;
+                    }
+                }
+                Err(e) => {
+                    server.stop().await;
+                    chain.shutdown().await;
+                    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+                    return Err(e);
+                }
+            }
+            chain.shutdown().await;
+            let state = tokio::task::spawn_blocking(move || thread.join()).await?;
+            match state {
+                Ok(state) => {
+                    let height = state.chain.height();
+                    tokio::task::spawn_blocking(move || drop(state)).await?;
+                    tracing::info!(height, "shut down cleanly");
+                    Ok(())
+                }
+                Err(_) => Err(anyhow!("the chain service panicked")),
+            }
+        }
+        Err(e) => {
+            server.stop().await;
+            Err(e)
+        }
+    };
+    drop(addr_file);
+    drop(cookie_file);
+    result
+}
+
+/// Opens the chain state and the wallet, and replays to the wallet the active-chain blocks from
+/// its birth height (an automatic `rescanblockchain`): the wallet file holds keys and sent
+/// transactions, everything else is derived from the chain, so they always agree.
+fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chainstate, Mempool, Wallet)> {
+    let chain_dir = net_dir.join("chainstate");
+    std::fs::create_dir_all(&chain_dir).with_context(|| format!("creating {}", chain_dir.display()))?;
+    let chain = Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
+    warmup.set("Loading wallet…");
+    let wallet_dir = net_dir.join("wallets").join("default");
+    let mut wallet = Wallet::create_or_open(&wallet_dir, network, chain.height(), unix_now()).with_context(|| format!("opening the wallet in {}", wallet_dir.display()))?;
+    warmup.set("Rescanning…");
+    let started = Instant::now();
+    let from = wallet.birth_height().min(chain.height());
+    for height in from..=chain.height() {
+        let hash = chain.block_hash_at(height).ok_or_else(|| anyhow!("active chain has no block at height {height}"))?;
+        let block = chain.get_block(&hash)?.ok_or_else(|| anyhow!("block {hash} at height {height} is missing from the store"))?;
+        wallet.block_connected(&block, height);
+    }
+    tracing::info!(from, to = chain.height(), ms = started.elapsed().as_millis() as u64, "wallet rescanned");
+    Ok((chain, Mempool::new(DEFAULT_MAX_BYTES), wallet))
+}
+
+async fn start_miner(config: &NodeConfig, chain: &service::ChainHandle, payout: Option<Address>, shutdown: &Shutdown) -> Result<Option<Miner>> {
+    if config.mine_threads == 0 {
+        return Ok(None);
+    }
+    let address = match payout {
+        Some(a) => a,
+        None => chain
+            .run(|s| s.wallet.new_address("mining", unix_now()))
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .context("creating a mining address")?,
+    };
+    tracing::info!(%address, threads = config.mine_threads, "mining to");
+    let miner = Miner::spawn(chain.clone(), config.network, address.lock(), config.mine_threads, shutdown.clone()).context("starting the miner")?;
+    Ok(Some(miner))
+}
+
+/// `<netdir>/rpc.addr`: where the RPC server listens, for `cairn cli` and launchers (useful with
+/// port 0). Removed on a clean exit.
+struct AddrFile(PathBuf);
+
+impl AddrFile {
+    fn write(path: &Path, addr: SocketAddr) -> Result<AddrFile> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!("{addr}\n")).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(AddrFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for AddrFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,84 @@
+//! `MiningApi`: mining state, and `generatetoaddress` (mining on a blocking thread, never on
+//! the chain service or the runtime).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cairn_chain::miner::{create_template, mine};
+use cairn_chain::{BlockHash, BlockStatus};
+use cairn_rpc::api::MiningApiServer;
+use cairn_rpc::types::*;
+use cairn_rpc::{RpcError, RpcResult};
+use jsonrpsee::core::async_trait;
+
+use super::RpcContext;
+use super::convert::*;
+use crate::clock::unix_now;
+
+/// Core's default `maxtries`.
+const DEFAULT_MAX_TRIES: u64 = 1_000_000;
+/// Blocks over which `networkhashps` is estimated (Core's default).
+const HASHPS_WINDOW: u32 = 120;
+
+#[async_trait]
+impl MiningApiServer for RpcContext {
+    async fn getmininginfo(&self) -> RpcResult<MiningInfo> {
+        let network = self.network;
+        self.with_state(move |s| {
+            let chain = &s.chain;
+            let tip = chain.tip();
+            let bits = tip.header.bits;
+            let start_height = tip.height.saturating_sub(HASHPS_WINDOW);
+            let networkhashps = chain
+                .block_hash_at(start_height)
+                .and_then(|h| chain.index_record(&h))
+                .map(|start| {
+                    let work = tip.chain_work.saturating_sub(start.chain_work);
+                    let secs = tip.header.time.saturating_sub(start.header.time).max(1);
+                    work.to_be_bytes().iter().fold(0.0, |acc, b| acc * 256.0 + f64::from(*b)) / f64::from(secs)
+                })
+                .unwrap_or(0.0);
+            Ok(MiningInfo {
+                blocks: tip.height,
+                bits: bits_hex(bits),
+                difficulty: difficulty(bits, chain.params().pow_limit),
+                target: target_hex(bits),
+                networkhashps: if tip.height == 0 { 0.0 } else { networkhashps },
+                pooledtx: s.mempool.len(),
+                chain: chain_name(network).to_string(),
+                warnings: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    async fn generatetoaddress(&self, nblocks: u32, address: String, maxtries: Option<u64>) -> RpcResult<Vec<BlockHash>> {
+        let lock = parse_address(&address, self.network)?.lock();
+        let max_tries = maxtries.unwrap_or(DEFAULT_MAX_TRIES);
+        let tried = std::sync::Arc::new(AtomicU64::new(0));
+        let mut hashes = Vec::with_capacity(nblocks as usize);
+        for _ in 0..nblocks {
+            let payout = lock.clone();
+            let template = self.with_state(move |s| Ok(create_template(&s.chain, &s.mempool, &payout, unix_now(), b"/cairn/"))).await?;
+            let shutdown = self.shutdown.clone();
+            let counter = tried.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let stop = || shutdown.is_triggered() || counter.load(Ordering::Relaxed) >= max_tries;
+                mine(&template, 1, &stop, &counter)
+            })
+            .await
+            .map_err(|e| RpcError::internal(format!("mining task failed: {e}")))?;
+            let Some(block) = found else {
+                break;
+            };
+            let hash = block.block_hash();
+            let processed = self
+                .with_state(move |s| s.submit_block(block).map_err(|e| RpcError::misc(format!("mined block rejected: {e}"))))
+                .await?;
+            if processed.status != BlockStatus::Accepted {
+                return Err(RpcError::misc(format!("mined block {hash} was not accepted ({:?})", processed.status)));
+            }
+            hashes.push(hash);
+        }
+        Ok(hashes)
+    }
+}

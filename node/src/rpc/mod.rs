@@ -1,0 +1,65 @@
+//! The node's implementation of the RPC traits in `cairn_rpc::api`, one file per area. Every
+//! method that touches the chain, mempool or wallet runs as one job on the chain service, so it
+//! sees a consistent state; `getblockcount` and `getbestblockhash` read the published tip.
+
+mod blockchain;
+mod control;
+pub mod convert;
+mod mining;
+mod network;
+mod rawtx;
+mod wallet;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use cairn_chain::Network;
+use cairn_rpc::api::{BlockchainApiServer, ControlApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer};
+use cairn_rpc::{RpcError, RpcResult};
+use jsonrpsee::RpcModule;
+
+use crate::service::{ChainHandle, NodeState};
+use crate::shutdown::Shutdown;
+
+
+/// What the RPC methods need.
+#[derive(Clone, Debug)]
+pub struct RpcContext {
+    /// The chain service.
+    pub chain: ChainHandle,
+    /// The network.
+    pub network: Network,
+    /// When the node started.
+    pub started: Instant,
+    /// The node's shutdown signal.
+    pub shutdown: Shutdown,
+    /// The RocksDB directory (for `size_on_disk`).
+    pub chainstate_dir: PathBuf,
+}
+
+impl RpcContext {
+    /// Runs `f` on the chain service.
+    async fn with_state<R, F>(&self, f: F) -> RpcResult<R>
+    where
+        F: FnOnce(&mut NodeState) -> RpcResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.chain.run(f).await.map_err(convert::stopped)?
+    }
+
+    /// Every method, ready for the server.
+    ///
+    /// # Errors
+    /// Two areas registering the same method name (a programming error caught by the tests).
+    pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
+        let mut module = RpcModule::new(());
+        let merge = |m: &mut RpcModule<()>, other: jsonrpsee::server::Methods| m.merge(other).map_err(|e| RpcError::internal(e.to_string()));
+        merge(&mut module, BlockchainApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, RawTransactionApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, MiningApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, WalletApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, NetworkApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, ControlApiServer::into_rpc(self).into())?;
+        Ok(module)
+    }
+}

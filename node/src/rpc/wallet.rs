@@ -1,0 +1,262 @@
+//! `WalletApi`: addresses, balances, history and payments from the node's wallet.
+//!
+//! Payments pay [`DEFAULT_FEE_RATE_PER_KB`] unless `fee_rate` (units per byte, Core's sat/vB) is
+//! given. The transaction is built and signed on the chain service, admitted to the mempool
+//! there, and only then recorded in the wallet file, so a rejected payment leaves no trace.
+
+use cairn_chain::Txid;
+use cairn_chain::mempool::{MIN_RELAY_FEE_PER_KB, MempoolError};
+use cairn_rpc::api::WalletApiServer;
+use cairn_rpc::error::code;
+use cairn_rpc::types::*;
+use cairn_rpc::{RpcError, RpcResult};
+use cairn_wallet::{Address, TxDetails, TxEntry};
+use jsonrpsee::core::async_trait;
+
+use super::RpcContext;
+use super::convert::*;
+use crate::clock::unix_now;
+
+/// The wallet's fee rate: 10 units per byte (10,000 per 1000 bytes), ten times the minimum relay
+/// rate, so payments confirm even when the mempool is busy.
+pub const DEFAULT_FEE_RATE_PER_KB: u64 = 10_000;
+
+fn entry_json(e: &TxEntry, in_details: bool) -> WalletTxEntry {
+    let block = e.block;
+    WalletTxEntry {
+        address: e.address.map(|a| a.to_string()),
+        category: e.category.as_str().to_string(),
+        amount: SignedCoinAmount(e.amount),
+        label: e.address.map(|_| e.label.clone()),
+        vout: e.vout,
+        fee: e.fee.map(SignedCoinAmount),
+        confirmations: (!in_details).then_some(e.confirmations),
+        generated: (!in_details && e.generated).then_some(true),
+        trusted: (!in_details && block.is_none()).then_some(e.trusted),
+        blockhash: block.filter(|_| !in_details).map(|b| b.0),
+        blockheight: block.filter(|_| !in_details).map(|b| b.1),
+        blockindex: block.filter(|_| !in_details).map(|b| b.2),
+        blocktime: block.filter(|_| !in_details).map(|b| b.3),
+        txid: (!in_details).then_some(e.txid),
+        walletconflicts: (!in_details).then(Vec::new),
+        time: (!in_details).then_some(e.time),
+        timereceived: (!in_details).then_some(e.time_received),
+        abandoned: (e.category == cairn_wallet::Category::Send).then_some(e.abandoned),
+    }
+}
+
+fn transaction_json(d: TxDetails) -> WalletTransaction {
+    WalletTransaction {
+        amount: SignedCoinAmount(d.amount),
+        fee: d.fee.map(SignedCoinAmount),
+        confirmations: d.confirmations,
+        generated: d.generated.then_some(true),
+        trusted: d.block.is_none().then_some(d.trusted),
+        blockhash: d.block.map(|b| b.0),
+        blockheight: d.block.map(|b| b.1),
+        blockindex: d.block.map(|b| b.2),
+        blocktime: d.block.map(|b| b.3),
+        txid: d.txid,
+        walletconflicts: d.wallet_conflicts.clone(),
+        time: d.time,
+        timereceived: d.time_received,
+        details: d.details.iter().map(|e| entry_json(e, true)).collect(),
+        hex: hex::encode(&d.hex),
+    }
+}
+
+#[async_trait]
+impl WalletApiServer for RpcContext {
+    async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String> {
+        if let Some(t) = address_type.as_deref()
+            && !matches!(t, "legacy" | "pubkeyhash")
+        {
+            return Err(RpcError::invalid_parameter(format!("Unknown address type '{t}' (Cairn has pubkeyhash addresses only)")));
+        }
+        let label = label.unwrap_or_default();
+        if label == "*" {
+            return Err(RpcError::new(code::WALLET_ERROR, "Invalid label name"));
+        }
+        self.with_state(move |s| s.wallet.new_address(&label, unix_now()).map(|a| a.to_string()).map_err(wallet_err))
+            .await
+    }
+
+    async fn getbalance(
+        &self,
+        dummy: Option<String>,
+        minconf: Option<u32>,
+        _include_watchonly: Option<bool>,
+        _avoid_reuse: Option<bool>,
+    ) -> RpcResult<CoinAmount> {
+        if dummy.as_deref().is_some_and(|d| d != "*") {
+            return Err(RpcError::new(code::METHOD_NOT_FOUND, "dummy first argument must be excluded or set to \"*\"."));
+        }
+        self.with_state(move |s| {
+            let tip = s.chain.height();
+            let balance = match minconf.unwrap_or(0) {
+                0 => s.wallet.balances(tip).trusted,
+                min => {
+                    let coins = s.wallet.list_unspent(tip, min, u32::MAX);
+                    cairn_chain::Amount::checked_sum(coins.iter().filter(|c| c.spendable).map(|c| c.amount)).map_err(|e| RpcError::misc(e.to_string()))?
+                }
+            };
+            Ok(CoinAmount(balance))
+        })
+        .await
+    }
+
+    async fn getbalances(&self) -> RpcResult<Balances> {
+        self.with_state(|s| {
+            let b = s.wallet.balances(s.chain.height());
+            Ok(Balances {
+                mine: MineBalances {
+                    trusted: CoinAmount(b.trusted),
+                    untrusted_pending: CoinAmount(b.untrusted_pending),
+                    immature: CoinAmount(b.immature),
+                },
+                lastprocessedblock: BlockRef {
+                    hash: s.chain.tip_hash(),
+                    height: s.chain.height(),
+                },
+            })
+        })
+        .await
+    }
+
+    async fn listunspent(
+        &self,
+        minconf: Option<u32>,
+        maxconf: Option<u32>,
+        addresses: Option<Vec<String>>,
+        include_unsafe: Option<bool>,
+    ) -> RpcResult<Vec<UnspentEntry>> {
+        let network = self.network;
+        let filter: Option<Vec<Address>> = match addresses {
+            Some(list) => Some(list.iter().map(|a| parse_address(a, network)).collect::<RpcResult<_>>()?),
+            None => None,
+        };
+        let include_unsafe = include_unsafe.unwrap_or(true);
+        self.with_state(move |s| {
+            let coins = s.wallet.list_unspent(s.chain.height(), minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
+            Ok(coins
+                .into_iter()
+                .filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.address)))
+                .filter(|c| include_unsafe || c.confirmations > 0 || c.spendable)
+                .map(|c| UnspentEntry {
+                    txid: c.outpoint.txid,
+                    vout: c.outpoint.vout,
+                    address: c.address.to_string(),
+                    label: c.label.clone(),
+                    script_pub_key: hex::encode(cairn_chain::encode::Encodable::encode(&c.address.lock())),
+                    amount: CoinAmount(c.amount),
+                    confirmations: c.confirmations,
+                    spendable: c.spendable,
+                    solvable: true,
+                    safe: c.spendable || c.confirmations > 0,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn sendtoaddress(
+        &self,
+        address: String,
+        amount: AmountParam,
+        _comment: Option<String>,
+        _comment_to: Option<String>,
+        subtractfeefromamount: Option<bool>,
+        _replaceable: Option<bool>,
+        _conf_target: Option<u32>,
+        _estimate_mode: Option<String>,
+        _avoid_reuse: Option<bool>,
+        fee_rate: Option<f64>,
+    ) -> RpcResult<Txid> {
+        let to = parse_address(&address, self.network)?;
+        if amount.0 == cairn_chain::Amount::ZERO {
+            return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
+        }
+        let rate = match fee_rate {
+            None => DEFAULT_FEE_RATE_PER_KB,
+            Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => (r * 1000.0).round() as u64,
+            Some(_) => return Err(RpcError::invalid_parameter("Invalid fee_rate")),
+        };
+        if rate < MIN_RELAY_FEE_PER_KB {
+            return Err(RpcError::new(
+                code::WALLET_ERROR,
+                format!("Fee rate ({:.3} units/B) is lower than the minimum relay fee rate ({} units/B)", rate as f64 / 1000.0, MIN_RELAY_FEE_PER_KB / 1000),
+            ));
+        }
+        let subtract = subtractfeefromamount.unwrap_or(false);
+        self.with_state(move |s| {
+            let tip = s.chain.height();
+            let created = s.wallet.create_transaction(&to, amount.0, rate, subtract, tip, unix_now()).map_err(wallet_err)?;
+            let tx = created.tx.clone();
+            match s.submit_transaction(created.tx) {
+                Ok(_) => {}
+                Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
+                Err(MempoolError::Store(e)) => return Err(store_err(e)),
+            }
+            s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err)?;
+            Ok(created.txid)
+        })
+        .await
+    }
+
+    async fn gettransaction(&self, txid: Txid, _include_watchonly: Option<bool>, _verbose: Option<bool>) -> RpcResult<WalletTransaction> {
+        self.with_state(move |s| {
+            let details = s
+                .wallet
+                .get_transaction(&txid, s.chain.height())
+                .ok_or_else(|| RpcError::not_found("Invalid or non-wallet transaction id"))?;
+            Ok(transaction_json(details))
+        })
+        .await
+    }
+
+    async fn listtransactions(
+        &self,
+        label: Option<String>,
+        count: Option<usize>,
+        skip: Option<usize>,
+        _include_watchonly: Option<bool>,
+    ) -> RpcResult<Vec<WalletTxEntry>> {
+        let count = count.unwrap_or(10);
+        let skip = skip.unwrap_or(0);
+        self.with_state(move |s| {
+            let tip = s.chain.height();
+            let entries = match label.as_deref() {
+                None | Some("*") => s.wallet.list_transactions(tip, count, skip),
+                Some(l) => {
+                    let all = s.wallet.list_transactions(tip, usize::MAX, 0);
+                    let matching: Vec<TxEntry> = all.into_iter().filter(|e| e.label == l).collect();
+                    let end = matching.len().saturating_sub(skip);
+                    matching[end.saturating_sub(count)..end].to_vec()
+                }
+            };
+            Ok(entries.iter().map(|e| entry_json(e, false)).collect())
+        })
+        .await
+    }
+
+    async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress> {
+        Ok(match Address::parse(&address, self.network) {
+            Ok(a) => ValidateAddress {
+                isvalid: true,
+                address: Some(a.to_string()),
+                script_pub_key: Some(hex::encode(cairn_chain::encode::Encodable::encode(&a.lock()))),
+                isscript: Some(false),
+                iswitness: Some(false),
+                error: None,
+            },
+            Err(e) => ValidateAddress {
+                isvalid: false,
+                address: None,
+                script_pub_key: None,
+                isscript: None,
+                iswitness: None,
+                error: Some(e.to_string()),
+            },
+        })
+    }
+}

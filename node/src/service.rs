@@ -1,0 +1,254 @@
+//! The chain service: the single owner of the chain state, the mempool and the wallet, running
+//! on its own thread (RocksDB, block verification and signing never run on the async runtime).
+//!
+//! Everything else holds a cloneable [`ChainHandle`] and sends it jobs — closures over
+//! [`NodeState`] — through a bounded queue; each job's result comes back on a oneshot channel.
+//! Jobs run one at a time, so there are no locks on the state and every change (a block, a
+//! transaction) is seen by the mempool and the wallet before the next job runs. The tip is also
+//! published on a watch channel so that cheap reads (`getblockcount`) and the miner's "has the
+//! tip moved?" check never queue behind block processing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cairn_chain::mempool::MempoolError;
+use cairn_chain::{Block, BlockHash, ChainError, Chainstate, Mempool, ProcessedBlock, Transaction, TipUpdate, Txid};
+use cairn_wallet::Wallet;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::unix_now;
+
+/// Most jobs waiting for the chain service.
+const QUEUE: usize = 256;
+
+/// What is known about the tip without asking the service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TipInfo {
+    /// Height.
+    pub height: u32,
+    /// Hash.
+    pub hash: BlockHash,
+}
+
+/// The state the chain service owns.
+pub struct NodeState {
+    /// The chain.
+    pub chain: Chainstate,
+    /// The mempool.
+    pub mempool: Mempool,
+    /// The wallet.
+    pub wallet: Wallet,
+    tip: watch::Sender<TipInfo>,
+    generation: Arc<AtomicU64>,
+    stop: bool,
+}
+
+type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
+
+/// The chain service has stopped (the node is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the chain service has stopped")]
+pub struct ServiceStopped;
+
+/// A cloneable handle to the chain service.
+#[derive(Clone, Debug)]
+pub struct ChainHandle {
+    jobs: mpsc::Sender<Job>,
+    tip: watch::Receiver<TipInfo>,
+    generation: Arc<AtomicU64>,
+}
+
+impl NodeState {
+    /// Validates and stores a block, moves the tip if it has the most work, and brings the
+    /// mempool and the wallet along.
+    ///
+    /// # Errors
+    /// The block is invalid, or the store failed.
+    pub fn submit_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+        let processed = self.chain.process_block(block, unix_now())?;
+        self.apply_update(&processed.update)?;
+        Ok(processed)
+    }
+
+    /// Admits a transaction to the mempool and tells the wallet.
+    ///
+    /// # Errors
+    /// The transaction is rejected, or the store failed.
+    pub fn submit_transaction(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
+        let txid = self.mempool.accept(tx.clone(), &self.chain, unix_now())?;
+        self.wallet.tx_accepted_to_mempool(&tx, unix_now());
+        Ok(txid)
+    }
+
+    /// Applies a tip change to the wallet and the mempool, then publishes the new tip.
+    fn apply_update(&mut self, update: &TipUpdate) -> Result<(), ChainError> {
+        if !update.tip_changed() {
+            return Ok(());
+        }
+        let mut height = self.chain.height() + update.disconnected.len() as u32 - update.connected.len() as u32;
+        for block in &update.disconnected {
+            self.wallet.block_disconnected(block, height);
+            height = height.saturating_sub(1);
+        }
+        for (block, height) in &update.connected {
+            self.wallet.block_connected(block, *height);
+        }
+        let dropped = self.mempool.update_for_tip(update, &self.chain, unix_now())?;
+        for (txid, reason) in dropped {
+            tracing::debug!(%txid, %reason, "transaction left the mempool after a reorg");
+        }
+        self.sync_wallet_with_mempool();
+        self.publish_tip();
+        Ok(())
+    }
+
+    /// Tells the wallet which of its unconfirmed transactions the mempool holds, and offers the
+    /// mempool the wallet's own transactions that are in neither (after a reorg, or a restart).
+    pub fn sync_wallet_with_mempool(&mut self) {
+        let now = unix_now();
+        for txid in self.wallet.unconfirmed_txids() {
+            match self.mempool.get(&txid) {
+                Some(entry) => {
+                    let tx = entry.tx.clone();
+                    self.wallet.tx_accepted_to_mempool(&tx, now);
+                }
+                None => self.wallet.tx_left_mempool(&txid),
+            }
+        }
+        for tx in self.wallet.transactions_to_resubmit() {
+            let txid = tx.compute_txid();
+            match self.mempool.accept(tx.clone(), &self.chain, now) {
+                Ok(_) => {
+                    tracing::info!(%txid, "wallet transaction back in the mempool");
+                    self.wallet.tx_accepted_to_mempool(&tx, now);
+                }
+                Err(e) => tracing::debug!(%txid, error = %e, "wallet transaction not resubmitted"),
+            }
+        }
+    }
+
+    fn publish_tip(&mut self) {
+        let info = TipInfo {
+            height: self.chain.height(),
+            hash: self.chain.tip_hash(),
+        };
+        self.tip.send_if_modified(|cur| {
+            if *cur == info {
+                false
+            } else {
+                *cur = info;
+                true
+            }
+        });
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The service's side of the queue, before the state exists: the node starts the RPC server
+/// (answering "warming up") while the chain opens, then [`PendingService::start`]s the thread.
+pub struct PendingService {
+    jobs: mpsc::Receiver<Job>,
+    tip: watch::Sender<TipInfo>,
+    generation: Arc<AtomicU64>,
+}
+
+/// Creates the queue: a handle for everyone else, and the pending service.
+pub fn channel() -> (ChainHandle, PendingService) {
+    let (jobs, rx) = mpsc::channel::<Job>(QUEUE);
+    let tip = watch::Sender::new(TipInfo {
+        height: 0,
+        hash: BlockHash::ZERO,
+    });
+    let generation = Arc::new(AtomicU64::new(0));
+    let handle = ChainHandle {
+        jobs,
+        tip: tip.subscribe(),
+        generation: generation.clone(),
+    };
+    (handle, PendingService { jobs: rx, tip, generation })
+}
+
+impl PendingService {
+    /// Starts the service thread over the opened parts (the wallet already caught up with the
+    /// chain). It runs until [`ChainHandle::shutdown`] and then returns the state, so the caller
+    /// decides when RocksDB closes.
+    ///
+    /// # Errors
+    /// The thread cannot be spawned.
+    pub fn start(self, chain: Chainstate, mempool: Mempool, wallet: Wallet) -> std::io::Result<std::thread::JoinHandle<NodeState>> {
+        let mut state = NodeState {
+            chain,
+            mempool,
+            wallet,
+            tip: self.tip,
+            generation: self.generation,
+            stop: false,
+        };
+        state.publish_tip();
+        let mut rx = self.jobs;
+        std::thread::Builder::new().name("chain".into()).spawn(move || {
+            while let Some(job) = rx.blocking_recv() {
+                job(&mut state);
+                if state.stop {
+                    break;
+                }
+            }
+            state
+        })
+    }
+}
+
+impl ChainHandle {
+    /// Runs `f` on the service thread and returns its result.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn run<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    where
+        F: FnOnce(&mut NodeState) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            }))
+            .await
+            .map_err(|_| ServiceStopped)?;
+        rx.await.map_err(|_| ServiceStopped)
+    }
+
+    /// [`ChainHandle::run`] for threads outside the runtime (the miner).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub fn run_blocking<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    where
+        F: FnOnce(&mut NodeState) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .blocking_send(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            }))
+            .map_err(|_| ServiceStopped)?;
+        rx.blocking_recv().map_err(|_| ServiceStopped)
+    }
+
+    /// The current tip, without queueing.
+    pub fn tip(&self) -> TipInfo {
+        self.tip.borrow().clone()
+    }
+
+    /// A counter that moves whenever the tip does.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Asks the service to finish the jobs already queued and stop; jobs sent later fail with
+    /// [`ServiceStopped`].
+    pub async fn shutdown(&self) {
+        let _ = self.run(|s| s.stop = true).await;
+    }
+}

@@ -1,0 +1,85 @@
+//! Startup, shutdown and the `cairn cli` client.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::{TestNode, cairn_bin};
+
+#[test]
+fn stop_and_signals_shut_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cookie = dir.path().join("regtest").join(".cookie");
+    let mut node = TestNode::start(dir.path(), &[]);
+    assert!(cookie.exists());
+    let mode = std::fs::metadata(&cookie).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    assert_eq!(node.call::<String>("stop", &[]), "Cairn server stopping");
+    assert!(node.wait_exit().success());
+    assert!(!cookie.exists(), "the cookie is removed on a clean exit");
+    assert!(node.log().contains("shut down cleanly"));
+
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut node = TestNode::start(dir.path(), &[]);
+        assert!(node.signal_and_wait(signal).success());
+        assert!(!cookie.exists());
+    }
+}
+
+#[test]
+fn continuous_mining_pays_the_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &["--mine-threads", "1"]);
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(60), || node.call::<u32>("getblockcount", &[]) >= 3));
+    let info: Value = node.call("getmininginfo", &[]);
+    assert_eq!(info["chain"], "regtest");
+    let balances: Value = node.call("getbalances", &[]);
+    assert!(balances["mine"]["immature"].as_f64().unwrap() >= 100.0, "{balances}");
+    assert!(node.log().contains("connected block"));
+    assert!(node.signal_and_wait(libc::SIGTERM).success());
+}
+
+#[test]
+fn cli_follows_bitcoin_cli_conventions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let cli = |args: &[&str]| {
+        let out = Command::new(cairn_bin())
+            .args(["cli", "--network", "regtest", "--datadir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (status, out, _) = cli(&["getblockcount"]);
+    assert_eq!((status, out.as_str()), (Some(0), "0\n"));
+    let (_, address, _) = cli(&["getnewaddress"]);
+    let address = address.trim().to_string();
+    assert!(address.starts_with('R'), "raw string printed without quotes: {address}");
+    let (status, out, _) = cli(&["generatetoaddress", "101", &address]);
+    assert_eq!(status, Some(0));
+    let hashes: Vec<String> = serde_json::from_str(&out).unwrap();
+    assert_eq!(hashes.len(), 101);
+    assert!(out.starts_with("[\n  \""), "pretty-printed: {out}");
+    let (_, out, _) = cli(&["getbalance"]);
+    assert_eq!(out, "50.00000000\n");
+    let (_, out, _) = cli(&["getblock", &hashes[0], "1"]);
+    let block: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(block["height"], 1);
+    let (status, _, err) = cli(&["getblockhash", "-1"]);
+    assert_eq!(status, Some(1));
+    assert!(err.contains("error code: -8"), "{err}");
+    let (status, _, err) = cli(&["nosuchmethod"]);
+    assert_eq!(status, Some(1));
+    assert!(err.contains("error code: -32601"), "{err}");
+    let (status, out, _) = cli(&["help", "getblock"]);
+    assert_eq!(status, Some(0));
+    assert!(out.starts_with("getblock \"blockhash\" ( verbosity )"), "{out}");
+    let info: Value = node.call("getblockchaininfo", &[]);
+    assert_eq!(info["blocks"], 101);
+    assert_eq!(info["chain"], "regtest");
+    let _: Value = node.call("getnetworkinfo", &[]);
+    assert_eq!(node.call::<Vec<Value>>("getpeerinfo", &[]), Vec::<Value>::new());
+    assert_eq!(node.call_err("addnode", &[json!("/ip4/127.0.0.1/tcp/1"), json!("add")]).0, -31);
+}

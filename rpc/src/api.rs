@@ -1,0 +1,163 @@
+//! The RPC interface: one jsonrpsee trait per area, with Bitcoin Core's method and parameter
+//! names (parameters can be given by position or by name). The node implements the traits; this
+//! crate only fixes the interface, the JSON shapes ([`crate::types`]) and the errors.
+
+use cairn_chain::{BlockHash, Txid};
+use jsonrpsee::proc_macros::rpc;
+
+use crate::error::RpcResult;
+use crate::types::*;
+
+/// Blocks, the UTXO set and the mempool.
+#[rpc(server)]
+pub trait BlockchainApi {
+    /// State of the chain.
+    #[method(name = "getblockchaininfo")]
+    async fn getblockchaininfo(&self) -> RpcResult<BlockchainInfo>;
+    /// Height of the tip.
+    #[method(name = "getblockcount")]
+    fn getblockcount(&self) -> RpcResult<u32>;
+    /// Hash of the tip.
+    #[method(name = "getbestblockhash")]
+    fn getbestblockhash(&self) -> RpcResult<BlockHash>;
+    /// Hash of the active-chain block at `height`.
+    #[method(name = "getblockhash")]
+    async fn getblockhash(&self, height: i64) -> RpcResult<BlockHash>;
+    /// A block: hex (0), with txids (1, default) or with decoded transactions (2).
+    #[method(name = "getblock")]
+    async fn getblock(&self, blockhash: BlockHash, verbosity: Option<Verbosity>) -> RpcResult<GetBlockResult>;
+    /// A block header: decoded (default) or hex.
+    #[method(name = "getblockheader")]
+    async fn getblockheader(&self, blockhash: BlockHash, verbose: Option<bool>) -> RpcResult<GetBlockHeaderResult>;
+    /// An unspent output, or null.
+    #[method(name = "gettxout")]
+    async fn gettxout(&self, txid: Txid, n: u32, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>>;
+    /// Statistics and digest of the UTXO set.
+    #[method(name = "gettxoutsetinfo")]
+    async fn gettxoutsetinfo(&self, hash_type: Option<String>) -> RpcResult<TxOutSetInfo>;
+    /// Proof-of-work difficulty of the tip relative to the network's minimum.
+    #[method(name = "getdifficulty")]
+    async fn getdifficulty(&self) -> RpcResult<f64>;
+    /// Transaction ids in the mempool, or details per transaction.
+    #[method(name = "getrawmempool")]
+    async fn getrawmempool(&self, verbose: Option<bool>) -> RpcResult<RawMempool>;
+    /// Mempool size and limits.
+    #[method(name = "getmempoolinfo")]
+    async fn getmempoolinfo(&self) -> RpcResult<MempoolInfo>;
+}
+
+/// Raw transactions.
+#[rpc(server)]
+pub trait RawTransactionApi {
+    /// A transaction from the mempool, or from the block `blockhash`.
+    #[method(name = "getrawtransaction")]
+    async fn getrawtransaction(&self, txid: Txid, verbose: Option<Verbosity>, blockhash: Option<BlockHash>) -> RpcResult<GetRawTransactionResult>;
+    /// Decodes a transaction given in hex.
+    #[method(name = "decoderawtransaction")]
+    async fn decoderawtransaction(&self, hexstring: String) -> RpcResult<TxInfo>;
+    /// Submits a transaction to the mempool.
+    #[method(name = "sendrawtransaction")]
+    async fn sendrawtransaction(&self, hexstring: String, maxfeerate: Option<AmountParam>) -> RpcResult<Txid>;
+}
+
+/// Mining.
+#[rpc(server)]
+pub trait MiningApi {
+    /// Mining state.
+    #[method(name = "getmininginfo")]
+    async fn getmininginfo(&self) -> RpcResult<MiningInfo>;
+    /// Mines `nblocks` blocks to `address` right away; returns their hashes.
+    #[method(name = "generatetoaddress")]
+    async fn generatetoaddress(&self, nblocks: u32, address: String, maxtries: Option<u64>) -> RpcResult<Vec<BlockHash>>;
+}
+
+/// The wallet.
+#[rpc(server)]
+pub trait WalletApi {
+    /// A fresh receiving address.
+    #[method(name = "getnewaddress")]
+    async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String>;
+    /// The trusted balance (coins with at least `minconf` confirmations).
+    #[method(name = "getbalance")]
+    async fn getbalance(
+        &self,
+        dummy: Option<String>,
+        minconf: Option<u32>,
+        include_watchonly: Option<bool>,
+        avoid_reuse: Option<bool>,
+    ) -> RpcResult<CoinAmount>;
+    /// Trusted, pending and immature balances.
+    #[method(name = "getbalances")]
+    async fn getbalances(&self) -> RpcResult<Balances>;
+    /// The wallet's unspent outputs.
+    #[method(name = "listunspent")]
+    async fn listunspent(
+        &self,
+        minconf: Option<u32>,
+        maxconf: Option<u32>,
+        addresses: Option<Vec<String>>,
+        include_unsafe: Option<bool>,
+    ) -> RpcResult<Vec<UnspentEntry>>;
+    /// Pays `amount` to `address`; returns the txid.
+    #[allow(clippy::too_many_arguments)]
+    #[method(name = "sendtoaddress")]
+    async fn sendtoaddress(
+        &self,
+        address: String,
+        amount: AmountParam,
+        comment: Option<String>,
+        comment_to: Option<String>,
+        subtractfeefromamount: Option<bool>,
+        replaceable: Option<bool>,
+        conf_target: Option<u32>,
+        estimate_mode: Option<String>,
+        avoid_reuse: Option<bool>,
+        fee_rate: Option<f64>,
+    ) -> RpcResult<Txid>;
+    /// A wallet transaction.
+    #[method(name = "gettransaction")]
+    async fn gettransaction(&self, txid: Txid, include_watchonly: Option<bool>, verbose: Option<bool>) -> RpcResult<WalletTransaction>;
+    /// Recent wallet history.
+    #[method(name = "listtransactions")]
+    async fn listtransactions(
+        &self,
+        label: Option<String>,
+        count: Option<usize>,
+        skip: Option<usize>,
+        include_watchonly: Option<bool>,
+    ) -> RpcResult<Vec<WalletTxEntry>>;
+    /// Checks an address.
+    #[method(name = "validateaddress")]
+    async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress>;
+}
+
+/// Peers.
+#[rpc(server)]
+pub trait NetworkApi {
+    /// Network state.
+    #[method(name = "getnetworkinfo")]
+    async fn getnetworkinfo(&self) -> RpcResult<NetworkInfo>;
+    /// Connected peers.
+    #[method(name = "getpeerinfo")]
+    async fn getpeerinfo(&self) -> RpcResult<Vec<PeerInfo>>;
+    /// Number of connected peers.
+    #[method(name = "getconnectioncount")]
+    async fn getconnectioncount(&self) -> RpcResult<usize>;
+    /// Adds, removes or tries once a peer (`add|remove|onetry`).
+    #[method(name = "addnode")]
+    async fn addnode(&self, node: String, command: String) -> RpcResult<()>;
+}
+
+/// The server itself.
+#[rpc(server)]
+pub trait ControlApi {
+    /// Lists the methods, or explains one.
+    #[method(name = "help")]
+    fn help(&self, command: Option<String>) -> RpcResult<String>;
+    /// Shuts the node down cleanly.
+    #[method(name = "stop")]
+    fn stop(&self) -> RpcResult<String>;
+    /// Seconds since the node started.
+    #[method(name = "uptime")]
+    fn uptime(&self) -> RpcResult<u64>;
+}

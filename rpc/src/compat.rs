@@ -1,0 +1,447 @@
+//! The HTTP layer in front of jsonrpsee that makes it speak like Bitcoin Core's RPC server.
+//!
+//! Every request passes through [`CompatService`] before jsonrpsee sees it:
+//! 1. **Auth**: HTTP Basic against the cookie or the configured user; otherwise `401` with
+//!    `WWW-Authenticate`, after a short pause that slows password guessing (as Core does).
+//! 2. **Body**: `POST` only, any `Content-Type` (Core's curl examples send `text/plain`), at most
+//!    [`CompatConfig::max_body`] bytes (`413` beyond).
+//! 3. **Framing**: each request object may be JSON-RPC 2.0 (`"jsonrpc":"2.0"`) or Bitcoin's legacy
+//!    framing (no `jsonrpc` member, `"jsonrpc":"1.0"`, or `"version":"1.1"`). Requests are
+//!    rewritten as 2.0 with ids replaced by their position, forwarded (a batch as one batch), and
+//!    the replies mapped back: original ids restored, and a legacy request gets a legacy reply
+//!    with both `result` and `error` members, and Core's HTTP status for a lone failed legacy
+//!    call (`500`, `404` for an unknown method, `400` for an invalid request). Parameters and
+//!    results pass through as raw JSON text, so amounts keep their 8 decimals.
+//! 4. **Warmup**: while the node is starting, every call gets `-28` with the startup step.
+//!
+//! Replies always carry `Content-Type: application/json` exactly, which python-bitcoinrpc checks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use jsonrpsee::core::BoxError;
+use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::auth::Credentials;
+use crate::error::code;
+
+/// Pause before answering a request with bad credentials.
+const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(250);
+
+/// What the node reports while it starts: `Some(step)` until it is ready.
+#[derive(Clone, Debug, Default)]
+pub struct Warmup(Arc<RwLock<Option<String>>>);
+
+impl Warmup {
+    /// A node in warmup at `step`.
+    pub fn starting(step: &str) -> Self {
+        let w = Warmup::default();
+        w.set(step);
+        w
+    }
+
+    /// Moves to another startup step.
+    pub fn set(&self, step: &str) {
+        if let Ok(mut g) = self.0.write() {
+            *g = Some(step.to_string());
+        }
+    }
+
+    /// Ends the warmup: calls are served from now on.
+    pub fn finish(&self) {
+        if let Ok(mut g) = self.0.write() {
+            *g = None;
+        }
+    }
+
+    /// The current startup step, if still starting.
+    pub fn step(&self) -> Option<String> {
+        self.0.read().ok().and_then(|g| g.clone())
+    }
+}
+
+/// Settings of the compatibility layer.
+#[derive(Debug)]
+pub struct CompatConfig {
+    /// Accepted credentials (the cookie and/or a configured user).
+    pub credentials: Vec<Credentials>,
+    /// Largest request body in bytes.
+    pub max_body: usize,
+    /// The startup status.
+    pub warmup: Warmup,
+}
+
+/// The tower layer installing [`CompatService`].
+#[derive(Clone, Debug)]
+pub struct CompatLayer {
+    config: Arc<CompatConfig>,
+}
+
+impl CompatLayer {
+    /// A layer with `config`.
+    pub fn new(config: CompatConfig) -> Self {
+        CompatLayer { config: Arc::new(config) }
+    }
+}
+
+impl<S> tower::Layer<S> for CompatLayer {
+    type Service = CompatService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CompatService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Clone, Debug)]
+pub struct CompatService<S> {
+    inner: S,
+    config: Arc<CompatConfig>,
+}
+
+impl<S> tower::Service<HttpRequest> for CompatService<S>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        let inner = self.inner.clone();
+        let config = self.config.clone();
+        Box::pin(handle(config, inner, request))
+    }
+}
+
+/// One request object as received: members kept as raw JSON text (`Some("null")` for a member
+/// that is present and null, `None` for an absent one).
+#[derive(Deserialize)]
+struct InRequest<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    params: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// One reply object from jsonrpsee.
+#[derive(Deserialize)]
+struct OutResponse<'a> {
+    #[serde(default)]
+    id: Option<usize>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ErrorCodeOnly {
+    code: i64,
+}
+
+/// How one request element is answered.
+enum Slot<'a> {
+    /// Forwarded to jsonrpsee under id = its position.
+    Forward { legacy: bool, id: Option<&'a RawValue> },
+    /// A 2.0 notification: forwarded, no reply.
+    Notification,
+    /// Answered here with an error.
+    Local { legacy: bool, id: Option<&'a RawValue>, code: i32, message: String },
+}
+
+async fn handle<S>(config: Arc<CompatConfig>, mut inner: S, request: HttpRequest) -> Result<HttpResponse, BoxError>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
+{
+    let authorized = request
+        .headers()
+        .get(AUTHORIZATION)
+        .is_some_and(|v| config.credentials.iter().any(|c| c.matches_header(v.as_bytes())));
+    if !authorized {
+        tokio::time::sleep(AUTH_FAILURE_DELAY).await;
+        let mut rp = plain(StatusCode::UNAUTHORIZED, String::new());
+        rp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jsonrpc\""));
+        return Ok(rp);
+    }
+    if request.method() != Method::POST {
+        return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "JSONRPC server handles only POST requests".into()));
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, config.max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {} bytes", config.max_body)));
+        }
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "could not read the request body".into())),
+    };
+
+    let Some((elements, is_batch)) = split_body(&bytes) else {
+        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, legacy_error(None, code::PARSE_ERROR, "Parse error")));
+    };
+    if is_batch && elements.is_empty() {
+        return Ok(json(StatusCode::OK, "[]".into()));
+    }
+    let warmup = config.warmup.step();
+    let mut slots = Vec::with_capacity(elements.len());
+    let mut forward = Vec::with_capacity(elements.len());
+    for (i, element) in elements.iter().enumerate() {
+        let slot = classify(element, warmup.as_deref());
+        match &slot {
+            Slot::Forward { .. } | Slot::Notification => forward.push(forward_text(i, element, matches!(slot, Slot::Forward { .. }))),
+            Slot::Local { .. } => {}
+        }
+        slots.push(slot);
+    }
+
+    let mut replies: Vec<Option<(Option<&RawValue>, Option<&RawValue>)>> = vec![None; elements.len()];
+    let reply_bytes;
+    if !forward.is_empty() {
+        let text = if is_batch { format!("[{}]", forward.join(",")) } else { forward.concat() };
+        parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
+        let rp = inner.call(HttpRequest::from_parts(parts, HttpBody::from(text))).await?;
+        let status = rp.status();
+        reply_bytes = rp.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            // jsonrpsee refused the whole request (for example a response over its size limit).
+            return Ok(json(status, String::from_utf8_lossy(&reply_bytes).into_owned()));
+        }
+        for out in parse_replies(&reply_bytes) {
+            if let Some(slot) = out.id.and_then(|i| replies.get_mut(i)) {
+                *slot = Some((out.result, out.error));
+            }
+        }
+    }
+
+    let mut status = StatusCode::OK;
+    let mut answers = Vec::with_capacity(slots.len());
+    for (i, slot) in slots.iter().enumerate() {
+        match slot {
+            Slot::Notification => {}
+            Slot::Local { legacy, id, code, message } => {
+                if !is_batch && *legacy {
+                    status = legacy_status(i64::from(*code));
+                }
+                answers.push(if *legacy { legacy_error(*id, *code, message) } else { v2_error(*id, *code, message) });
+            }
+            Slot::Forward { legacy, id } => {
+                let (result, error) = replies[i].unwrap_or((None, None));
+                let error_text;
+                let error = match (result, error) {
+                    (None, None) => {
+                        error_text = error_object(code::INTERNAL_ERROR, "no reply from the method");
+                        Some(error_text.as_str())
+                    }
+                    (_, e) => e.map(RawValue::get),
+                };
+                if let (false, true, Some(e)) = (is_batch, *legacy, error)
+                    && let Ok(c) = serde_json::from_str::<ErrorCodeOnly>(e)
+                {
+                    status = legacy_status(c.code);
+                }
+                let id = id.map_or("null", |r| r.get());
+                answers.push(match (legacy, error) {
+                    (true, Some(e)) => format!(r#"{{"result":null,"error":{e},"id":{id}}}"#),
+                    (true, None) => format!(r#"{{"result":{},"error":null,"id":{id}}}"#, result.map_or("null", |r| r.get())),
+                    (false, Some(e)) => format!(r#"{{"jsonrpc":"2.0","error":{e},"id":{id}}}"#),
+                    (false, None) => format!(r#"{{"jsonrpc":"2.0","result":{},"id":{id}}}"#, result.map_or("null", |r| r.get())),
+                });
+            }
+        }
+    }
+    if answers.is_empty() {
+        return Ok(plain(StatusCode::NO_CONTENT, String::new()));
+    }
+    let body = if is_batch { format!("[{}]", answers.join(",")) } else { answers.concat() };
+    Ok(json(status, body))
+}
+
+/// Splits a body into request elements; `None` if it is not JSON (or not an object or array).
+fn split_body(bytes: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    match text.trim_start().as_bytes().first()? {
+        b'[' => serde_json::from_str::<Vec<&RawValue>>(text).ok().map(|v| (v, true)),
+        b'{' => serde_json::from_str::<&RawValue>(text).ok().map(|v| (vec![v], false)),
+        _ => None,
+    }
+}
+
+fn classify<'a>(element: &'a RawValue, warmup: Option<&str>) -> Slot<'a> {
+    let invalid = |legacy: bool, id: Option<&'a RawValue>, message: &str| Slot::Local {
+        legacy,
+        id,
+        code: code::INVALID_REQUEST,
+        message: message.to_string(),
+    };
+    if !element.get().starts_with('{') {
+        return invalid(true, None, "Invalid Request object");
+    }
+    let Ok(req) = serde_json::from_str::<InRequest<'a>>(element.get()) else {
+        return invalid(true, None, "Invalid Request object");
+    };
+    let legacy = match req.jsonrpc.map(RawValue::get) {
+        None | Some("null") => true,
+        Some(r#""1.0""#) => true,
+        Some(r#""2.0""#) => false,
+        Some(v) if v.starts_with('"') => return invalid(true, req.id, "JSON-RPC version not supported"),
+        Some(_) => return invalid(true, req.id, "jsonrpc field must be a string"),
+    };
+    if !req.method.is_some_and(|m| m.get().starts_with('"')) {
+        return invalid(legacy, req.id, if req.method.is_some() { "Method must be a string" } else { "Missing method" });
+    }
+    if let Some(p) = req.params
+        && !(p.get().starts_with('[') || p.get().starts_with('{') || p.get() == "null")
+    {
+        return invalid(legacy, req.id, "Params must be an array or object");
+    }
+    // In 2.0 a request without an id is a notification; legacy requests are always answered.
+    if !legacy && req.id.is_none() {
+        return Slot::Notification;
+    }
+    if let Some(step) = warmup {
+        return Slot::Local {
+            legacy,
+            id: req.id,
+            code: code::IN_WARMUP,
+            message: step.to_string(),
+        };
+    }
+    Slot::Forward { legacy, id: req.id }
+}
+
+/// The 2.0 request jsonrpsee receives for element `index`.
+fn forward_text(index: usize, element: &RawValue, with_id: bool) -> String {
+    // `classify` already parsed this element successfully.
+    let req: InRequest<'_> = match serde_json::from_str(element.get()) {
+        Ok(r) => r,
+        Err(_) => return String::new(),
+    };
+    let method = req.method.map_or("\"\"", RawValue::get);
+    let params = match req.params.map(RawValue::get) {
+        None | Some("null") => String::new(),
+        Some(p) => format!(r#","params":{p}"#),
+    };
+    if with_id {
+        format!(r#"{{"jsonrpc":"2.0","method":{method}{params},"id":{index}}}"#)
+    } else {
+        format!(r#"{{"jsonrpc":"2.0","method":{method}{params}}}"#)
+    }
+}
+
+fn parse_replies(bytes: &[u8]) -> Vec<OutResponse<'_>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(text).unwrap_or_default(),
+        Some(b'{') => serde_json::from_str(text).map(|r| vec![r]).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn legacy_status(code: i64) -> StatusCode {
+    match code {
+        c if c == i64::from(code::INVALID_REQUEST) => StatusCode::BAD_REQUEST,
+        c if c == i64::from(code::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn error_object(code: i32, message: &str) -> String {
+    let message = serde_json::to_string(message).unwrap_or_else(|_| "\"\"".into());
+    format!(r#"{{"code":{code},"message":{message}}}"#)
+}
+
+fn legacy_error(id: Option<&RawValue>, code: i32, message: &str) -> String {
+    format!(r#"{{"result":null,"error":{},"id":{}}}"#, error_object(code, message), id.map_or("null", |r| r.get()))
+}
+
+fn v2_error(id: Option<&RawValue>, code: i32, message: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","error":{},"id":{}}}"#, error_object(code, message), id.map_or("null", |r| r.get()))
+}
+
+fn json(status: StatusCode, mut body: String) -> HttpResponse {
+    body.push('\n');
+    let mut rp = HttpResponse::new(HttpBody::from(body));
+    *rp.status_mut() = status;
+    rp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    rp
+}
+
+fn plain(status: StatusCode, body: String) -> HttpResponse {
+    let mut rp = HttpResponse::new(HttpBody::from(body));
+    *rp.status_mut() = status;
+    rp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    rp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot_of(text: &str) -> String {
+        let raw: &RawValue = serde_json::from_str(text).unwrap();
+        match classify(raw, None) {
+            Slot::Forward { legacy, .. } => format!("forward legacy={legacy}"),
+            Slot::Notification => "notification".into(),
+            Slot::Local { code, .. } => format!("local {code}"),
+        }
+    }
+
+    #[test]
+    fn framing_is_recognised() {
+        assert_eq!(slot_of(r#"{"method":"getblockcount","id":1}"#), "forward legacy=true");
+        assert_eq!(slot_of(r#"{"version":"1.1","method":"getblockcount","params":[],"id":1}"#), "forward legacy=true");
+        assert_eq!(slot_of(r#"{"jsonrpc":"1.0","method":"getblockcount","id":"curltest"}"#), "forward legacy=true");
+        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":1}"#), "forward legacy=false");
+        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":null}"#), "forward legacy=false");
+        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount"}"#), "notification");
+        assert_eq!(slot_of(r#"{"jsonrpc":"3.0","method":"x","id":1}"#), "local -32600");
+        assert_eq!(slot_of(r#"{"jsonrpc":2,"method":"x","id":1}"#), "local -32600");
+        assert_eq!(slot_of(r#"{"method":7,"id":1}"#), "local -32600");
+        assert_eq!(slot_of(r#"{"id":1}"#), "local -32600");
+        assert_eq!(slot_of(r#"{"method":"x","params":"a","id":1}"#), "local -32600");
+        assert_eq!(slot_of(r#"[1]"#), "local -32600");
+    }
+
+    #[test]
+    fn forwarded_requests_are_2_0_with_positional_ids() {
+        let raw: &RawValue = serde_json::from_str(r#"{"method":"getblock","params":["ab",2],"id":"x"}"#).unwrap();
+        assert_eq!(forward_text(3, raw, true), r#"{"jsonrpc":"2.0","method":"getblock","params":["ab",2],"id":3}"#);
+        let raw: &RawValue = serde_json::from_str(r#"{"method":"getblockcount","params":null}"#).unwrap();
+        assert_eq!(forward_text(0, raw, true), r#"{"jsonrpc":"2.0","method":"getblockcount","id":0}"#);
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_objects_or_arrays_are_parse_errors() {
+        assert!(split_body(b"{").is_none());
+        assert!(split_body(b"42").is_none());
+        assert!(split_body(b"\xff").is_none());
+        assert_eq!(split_body(b" [ {}, 1 ]").unwrap().0.len(), 2);
+    }
+}

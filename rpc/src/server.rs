@@ -1,0 +1,80 @@
+//! Starting and stopping the RPC server: jsonrpsee's HTTP server with the [`crate::compat`]
+//! layer in front.
+
+use std::net::SocketAddr;
+
+use jsonrpsee::server::{BatchRequestConfig, Methods, Server, ServerConfig, ServerHandle};
+
+use crate::auth::Credentials;
+use crate::compat::{CompatConfig, CompatLayer, Warmup};
+
+/// Largest request body accepted (a 1 MB block in hex is 2 MB).
+pub const DEFAULT_MAX_BODY: usize = 16 << 20;
+/// Most requests in one batch.
+pub const MAX_BATCH: u32 = 1_000;
+/// Most simultaneous HTTP connections.
+pub const MAX_CONNECTIONS: u32 = 128;
+/// Largest response (a `getblock` of a full block at verbosity 2 is a few MB).
+const MAX_RESPONSE: u32 = 256 << 20;
+
+/// How to run the server.
+#[derive(Debug)]
+pub struct RpcServerConfig {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Accepted credentials.
+    pub credentials: Vec<Credentials>,
+    /// Largest request body.
+    pub max_body: usize,
+    /// Startup status shared with the node.
+    pub warmup: Warmup,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct RpcServer {
+    handle: ServerHandle,
+    addr: SocketAddr,
+}
+
+impl RpcServer {
+    /// Binds and starts serving `methods`.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn start(config: RpcServerConfig, methods: impl Into<Methods>) -> std::io::Result<RpcServer> {
+        // Rewritten requests grow a little (a "jsonrpc" member each): leave jsonrpsee room.
+        let inner_limit = u32::try_from(config.max_body.saturating_mul(2).saturating_add(1 << 16)).unwrap_or(u32::MAX);
+        let server_config = ServerConfig::builder()
+            .http_only()
+            .max_request_body_size(inner_limit)
+            .max_response_body_size(MAX_RESPONSE)
+            .max_connections(MAX_CONNECTIONS)
+            .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
+            .build();
+        let layer = CompatLayer::new(CompatConfig {
+            credentials: config.credentials,
+            max_body: config.max_body,
+            warmup: config.warmup,
+        });
+        let server = Server::builder()
+            .set_config(server_config)
+            .set_http_middleware(tower::ServiceBuilder::new().layer(layer))
+            .build(config.bind)
+            .await?;
+        let addr = server.local_addr()?;
+        let handle = server.start(methods);
+        Ok(RpcServer { handle, addr })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting requests and waits until the server has stopped.
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}

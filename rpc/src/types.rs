@@ -1,0 +1,516 @@
+//! JSON shapes of the RPC methods' parameters and results, named and laid out as in Bitcoin
+//! Core. Fields with no meaning in Cairn (witness data, script assembly, sequence numbers, BIP125
+//! flags) are left out rather than faked.
+//!
+//! Amounts are [`CoinAmount`]: JSON numbers with exactly 8 decimals (`50.00000000`), written as
+//! raw JSON text so no floating-point step can round them.
+
+use cairn_chain::{Amount, BlockHash, Txid};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// An amount in coins, serialized as a JSON number with 8 decimals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoinAmount(pub Amount);
+
+impl Serialize for CoinAmount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        raw_number(&self.0.to_string(), s)
+    }
+}
+
+/// A signed amount in base units (wallet history: negative for sends), serialized in coins with
+/// 8 decimals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedCoinAmount(pub i64);
+
+impl Serialize for SignedCoinAmount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let units = self.0.unsigned_abs();
+        let sign = if self.0 < 0 { "-" } else { "" };
+        raw_number(&format!("{sign}{}.{:08}", units / Amount::COIN, units % Amount::COIN), s)
+    }
+}
+
+fn raw_number<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    let raw = RawValue::from_string(text.to_string()).map_err(serde::ser::Error::custom)?;
+    raw.serialize(s)
+}
+
+/// An amount parameter: a JSON number or a numeric string in coins, at most 8 decimals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AmountParam(pub Amount);
+
+impl<'de> Deserialize<'de> for AmountParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NumOrStr {
+            Num(serde_json::Number),
+            Str(String),
+        }
+        let text = match NumOrStr::deserialize(d)? {
+            NumOrStr::Num(n) => n.to_string(),
+            NumOrStr::Str(s) => s,
+        };
+        parse_coins(&text).map(AmountParam).ok_or_else(|| serde::de::Error::custom("Invalid amount"))
+    }
+}
+
+/// Parses a decimal coin amount, also in the exponent form a float may print as (`1e-05`).
+pub fn parse_coins(text: &str) -> Option<Amount> {
+    if let Ok(a) = Amount::from_coin_str(text) {
+        return Some(a);
+    }
+    // JSON numbers that came through a float may print with an exponent: scale exactly.
+    let (mantissa, exp) = text.split_once(['e', 'E'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i32 + exp;
+    if !(0..=20).contains(&point) || digits.len() > 40 {
+        return None;
+    }
+    let point = point as usize;
+    let padded = format!("{digits:0<width$}", width = point.max(digits.len()));
+    let (i, f) = padded.split_at(point);
+    Amount::from_coin_str(&format!("{}.{}", if i.is_empty() { "0" } else { i }, if f.is_empty() { "0" } else { f })).ok()
+}
+
+/// A verbosity parameter: Core accepts a number or a boolean (`true` = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verbosity(pub u8);
+
+impl<'de> Deserialize<'de> for Verbosity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NumOrBool {
+            Num(u8),
+            Bool(bool),
+        }
+        Ok(match NumOrBool::deserialize(d)? {
+            NumOrBool::Num(n) => Verbosity(n),
+            NumOrBool::Bool(b) => Verbosity(u8::from(b)),
+        })
+    }
+}
+
+/// `getblockchaininfo`.
+#[derive(Serialize, Debug, Clone)]
+pub struct BlockchainInfo {
+    pub chain: String,
+    pub blocks: u32,
+    pub headers: u32,
+    pub bestblockhash: BlockHash,
+    pub bits: String,
+    pub target: String,
+    pub difficulty: f64,
+    pub time: u32,
+    pub mediantime: u32,
+    pub verificationprogress: f64,
+    pub initialblockdownload: bool,
+    pub chainwork: String,
+    pub size_on_disk: u64,
+    pub pruned: bool,
+    pub warnings: Vec<String>,
+}
+
+/// `getblockheader` (verbose) and the header part of `getblock`.
+#[derive(Serialize, Debug, Clone)]
+pub struct BlockHeaderInfo {
+    pub hash: BlockHash,
+    pub confirmations: i64,
+    pub height: u32,
+    pub version: u32,
+    #[serde(rename = "versionHex")]
+    pub version_hex: String,
+    pub merkleroot: String,
+    pub time: u32,
+    pub mediantime: u32,
+    pub nonce: u32,
+    pub bits: String,
+    pub target: String,
+    pub difficulty: f64,
+    pub chainwork: String,
+    #[serde(rename = "nTx")]
+    pub n_tx: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previousblockhash: Option<BlockHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nextblockhash: Option<BlockHash>,
+}
+
+/// `getblock` with verbosity 1 or 2.
+#[derive(Serialize, Debug, Clone)]
+pub struct BlockInfo {
+    #[serde(flatten)]
+    pub header: BlockHeaderInfo,
+    pub size: usize,
+    pub weight: usize,
+    pub tx: BlockTxs,
+}
+
+/// The `tx` member of `getblock`: ids (verbosity 1) or decoded transactions (verbosity 2).
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum BlockTxs {
+    Ids(Vec<Txid>),
+    Full(Vec<TxInfo>),
+}
+
+/// `getblock`'s three forms.
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum GetBlockResult {
+    Hex(String),
+    Verbose(Box<BlockInfo>),
+}
+
+/// `getblockheader`'s two forms.
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum GetBlockHeaderResult {
+    Hex(String),
+    Verbose(Box<BlockHeaderInfo>),
+}
+
+/// An output's lock, in Core's `scriptPubKey` shape (`hex` is the canonical lock encoding).
+#[derive(Serialize, Debug, Clone)]
+pub struct ScriptPubKey {
+    pub hex: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A signature and public key shown as Core shows a P2PKH `scriptSig`: `asm` is
+/// `<signature> <pubkey>`, `hex` their canonical encoding.
+#[derive(Serialize, Debug, Clone)]
+pub struct ScriptSig {
+    pub asm: String,
+    pub hex: String,
+}
+
+/// One input of a decoded transaction.
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum TxInInfo {
+    Coinbase { coinbase: String },
+    Spend { txid: Txid, vout: u32, #[serde(rename = "scriptSig")] script_sig: ScriptSig },
+}
+
+/// One output of a decoded transaction.
+#[derive(Serialize, Debug, Clone)]
+pub struct TxOutInfo {
+    pub value: CoinAmount,
+    pub n: u32,
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
+}
+
+/// A decoded transaction (`getrawtransaction` verbose, `getblock` verbosity 2).
+#[derive(Serialize, Debug, Clone)]
+pub struct TxInfo {
+    pub txid: Txid,
+    pub hash: Txid,
+    pub version: u32,
+    pub size: usize,
+    pub vsize: usize,
+    pub weight: usize,
+    pub locktime: u32,
+    pub vin: Vec<TxInInfo>,
+    pub vout: Vec<TxOutInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee: Option<CoinAmount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockhash: Option<BlockHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocktime: Option<u32>,
+}
+
+/// `getrawtransaction`'s two forms.
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum GetRawTransactionResult {
+    Hex(String),
+    Verbose(Box<TxInfo>),
+}
+
+/// `gettxout`.
+#[derive(Serialize, Debug, Clone)]
+pub struct TxOutResult {
+    pub bestblock: BlockHash,
+    pub confirmations: u32,
+    pub value: CoinAmount,
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
+    pub coinbase: bool,
+}
+
+/// `gettxoutsetinfo`. `hash_serialized_3` is SHA-256 over every coin's stored key and value in
+/// key order; `bogosize` is the number of bytes hashed.
+#[derive(Serialize, Debug, Clone)]
+pub struct TxOutSetInfo {
+    pub height: u32,
+    pub bestblock: BlockHash,
+    pub txouts: u64,
+    pub bogosize: u64,
+    pub hash_serialized_3: String,
+    pub total_amount: CoinAmount,
+}
+
+/// The fees of a `getrawmempool` verbose entry.
+#[derive(Serialize, Debug, Clone)]
+pub struct MempoolFees {
+    pub base: CoinAmount,
+    pub modified: CoinAmount,
+}
+
+/// A `getrawmempool` verbose entry.
+#[derive(Serialize, Debug, Clone)]
+pub struct MempoolEntryInfo {
+    pub vsize: usize,
+    pub weight: usize,
+    pub time: u64,
+    pub height: u32,
+    pub fees: MempoolFees,
+    pub depends: Vec<Txid>,
+    pub spentby: Vec<Txid>,
+}
+
+/// `getrawmempool`'s two forms.
+#[derive(Serialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum RawMempool {
+    Ids(Vec<Txid>),
+    Verbose(std::collections::BTreeMap<String, MempoolEntryInfo>),
+}
+
+/// `getmempoolinfo`.
+#[derive(Serialize, Debug, Clone)]
+pub struct MempoolInfo {
+    pub loaded: bool,
+    pub size: usize,
+    pub bytes: usize,
+    pub usage: usize,
+    pub total_fee: CoinAmount,
+    pub maxmempool: usize,
+    pub mempoolminfee: CoinAmount,
+    pub minrelaytxfee: CoinAmount,
+    pub unbroadcastcount: usize,
+}
+
+/// `getmininginfo`.
+#[derive(Serialize, Debug, Clone)]
+pub struct MiningInfo {
+    pub blocks: u32,
+    pub bits: String,
+    pub difficulty: f64,
+    pub target: String,
+    pub networkhashps: f64,
+    pub pooledtx: usize,
+    pub chain: String,
+    pub warnings: Vec<String>,
+}
+
+/// The `mine` member of `getbalances`.
+#[derive(Serialize, Debug, Clone)]
+pub struct MineBalances {
+    pub trusted: CoinAmount,
+    pub untrusted_pending: CoinAmount,
+    pub immature: CoinAmount,
+}
+
+/// A block reference (`lastprocessedblock`).
+#[derive(Serialize, Debug, Clone)]
+pub struct BlockRef {
+    pub hash: BlockHash,
+    pub height: u32,
+}
+
+/// `getbalances`.
+#[derive(Serialize, Debug, Clone)]
+pub struct Balances {
+    pub mine: MineBalances,
+    pub lastprocessedblock: BlockRef,
+}
+
+/// A `listunspent` entry.
+#[derive(Serialize, Debug, Clone)]
+pub struct UnspentEntry {
+    pub txid: Txid,
+    pub vout: u32,
+    pub address: String,
+    pub label: String,
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: String,
+    pub amount: CoinAmount,
+    pub confirmations: u32,
+    pub spendable: bool,
+    pub solvable: bool,
+    pub safe: bool,
+}
+
+/// A wallet history entry (`listtransactions`, and `details` of `gettransaction`).
+#[derive(Serialize, Debug, Clone)]
+pub struct WalletTxEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub category: String,
+    pub amount: SignedCoinAmount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub vout: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee: Option<SignedCoinAmount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockhash: Option<BlockHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockheight: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockindex: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocktime: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txid: Option<Txid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walletconflicts: Option<Vec<Txid>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timereceived: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<bool>,
+}
+
+/// `gettransaction`.
+#[derive(Serialize, Debug, Clone)]
+pub struct WalletTransaction {
+    pub amount: SignedCoinAmount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee: Option<SignedCoinAmount>,
+    pub confirmations: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockhash: Option<BlockHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockheight: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockindex: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocktime: Option<u32>,
+    pub txid: Txid,
+    pub walletconflicts: Vec<Txid>,
+    pub time: u64,
+    pub timereceived: u64,
+    pub details: Vec<WalletTxEntry>,
+    pub hex: String,
+}
+
+/// `validateaddress`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ValidateAddress {
+    pub isvalid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(rename = "scriptPubKey", skip_serializing_if = "Option::is_none")]
+    pub script_pub_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isscript: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iswitness: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `getnetworkinfo`. `peerid` and `listenaddrs` are Cairn's additions (libp2p identity).
+#[derive(Serialize, Debug, Clone)]
+pub struct NetworkInfo {
+    pub version: u32,
+    pub subversion: String,
+    pub protocolversion: u32,
+    pub localrelay: bool,
+    pub timeoffset: i64,
+    pub networkactive: bool,
+    pub connections: usize,
+    pub connections_in: usize,
+    pub connections_out: usize,
+    pub relayfee: CoinAmount,
+    pub incrementalfee: CoinAmount,
+    pub localaddresses: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peerid: Option<String>,
+    pub listenaddrs: Vec<String>,
+}
+
+/// A `getpeerinfo` entry.
+#[derive(Serialize, Debug, Clone)]
+pub struct PeerInfo {
+    pub id: u64,
+    pub peerid: String,
+    pub addr: String,
+    pub inbound: bool,
+    pub connection_type: String,
+    pub startingheight: i64,
+    pub synced_blocks: i64,
+    pub synced_headers: i64,
+    pub bytessent: u64,
+    pub bytesrecv: u64,
+    pub conntime: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pingtime: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_keep_eight_decimals() {
+        let a = CoinAmount(Amount::from_coins(50).unwrap());
+        assert_eq!(serde_json::to_string(&a).unwrap(), "50.00000000");
+        assert_eq!(serde_json::to_string(&SignedCoinAmount(-1_000_000_123)).unwrap(), "-10.00000123");
+        assert_eq!(serde_json::to_string(&SignedCoinAmount(5)).unwrap(), "0.00000005");
+        let nested = serde_json::to_string(&MineBalances { trusted: a, untrusted_pending: a, immature: a }).unwrap();
+        assert_eq!(nested, r#"{"trusted":50.00000000,"untrusted_pending":50.00000000,"immature":50.00000000}"#);
+    }
+
+    #[test]
+    fn amount_params_are_exact() {
+        let p: AmountParam = serde_json::from_str("0.1").unwrap();
+        assert_eq!(p.0.to_units(), 10_000_000);
+        let p: AmountParam = serde_json::from_str("\"21000000\"").unwrap();
+        assert_eq!(p.0, Amount::MAX_MONEY);
+        let p: AmountParam = serde_json::from_str("1e-05").unwrap();
+        assert_eq!(p.0.to_units(), 1000);
+        assert!(serde_json::from_str::<AmountParam>("0.000000001").is_err());
+        assert!(serde_json::from_str::<AmountParam>("-1").is_err());
+        assert!(serde_json::from_str::<AmountParam>("21000000.00000001").is_err());
+        assert!(serde_json::from_str::<AmountParam>("\"ten\"").is_err());
+    }
+
+    #[test]
+    fn verbosity_takes_numbers_and_booleans() {
+        assert_eq!(serde_json::from_str::<Verbosity>("2").unwrap(), Verbosity(2));
+        assert_eq!(serde_json::from_str::<Verbosity>("true").unwrap(), Verbosity(1));
+        assert_eq!(serde_json::from_str::<Verbosity>("false").unwrap(), Verbosity(0));
+    }
+}
