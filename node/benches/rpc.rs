@@ -37,7 +37,10 @@ fn start_node(dir: &Path) -> (Node, String, Credentials) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "node did not start");
-        if let (Ok(addr), Ok(creds)) = (std::fs::read_to_string(net.join("rpc.addr")), Credentials::read_cookie(&net.join(".cookie"))) {
+        if let (Ok(addr), Ok(creds)) = (
+            std::fs::read_to_string(net.join("rpc.addr")),
+            Credentials::read_cookie(&net.join(".cookie")),
+        ) {
             let addr = addr.trim().to_string();
             if RpcClient::new(addr.clone(), &creds).call::<u32>("getblockcount", &[]).is_ok() {
                 return (node, addr, creds);
@@ -112,7 +115,11 @@ fn latency(addr: &str, creds: &Credentials, rate: u64, seconds: u64) -> Vec<Dura
 }
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {

@@ -95,12 +95,19 @@ fn call(args: CliArgs) -> Result<String> {
             },
         },
     };
-    let credentials = match (args.rpc_user.as_deref().or(file.get("rpcuser")), args.rpc_password.as_deref().or(file.get("rpcpassword"))) {
+    let credentials = match (
+        args.rpc_user.as_deref().or(file.get("rpcuser")),
+        args.rpc_password.as_deref().or(file.get("rpcpassword")),
+    ) {
         (Some(u), Some(p)) => Credentials::new(u, p),
         _ => {
             let cookie = net_dir.join(".cookie");
-            Credentials::read_cookie(&cookie)
-                .with_context(|| format!("reading the RPC cookie {} (is the node running with this --datadir and --network?)", cookie.display()))?
+            Credentials::read_cookie(&cookie).with_context(|| {
+                format!(
+                    "reading the RPC cookie {} (is the node running with this --datadir and --network?)",
+                    cookie.display()
+                )
+            })?
         }
     };
     let params: Vec<Value> = args.args.iter().map(|a| parse_arg(a)).collect();

@@ -115,7 +115,16 @@ pub struct ConfigFile {
     entries: Vec<(String, String)>,
 }
 
-const KNOWN_KEYS: &[&str] = &["network", "rpc-bind", "rpcuser", "rpcpassword", "listen", "peer", "mine-to", "mine-threads"];
+const KNOWN_KEYS: &[&str] = &[
+    "network",
+    "rpc-bind",
+    "rpcuser",
+    "rpcpassword",
+    "listen",
+    "peer",
+    "mine-to",
+    "mine-threads",
+];
 
 impl ConfigFile {
     /// Reads `path`; a missing file is empty when `must_exist` is false.
@@ -142,7 +151,9 @@ impl ConfigFile {
             if line.is_empty() {
                 continue;
             }
-            let (k, v) = line.split_once('=').ok_or_else(|| anyhow!("line {}: expected key=value, found {line:?}", n + 1))?;
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| anyhow!("line {}: expected key=value, found {line:?}", n + 1))?;
             let (k, v) = (k.trim(), v.trim());
             if !KNOWN_KEYS.contains(&k) {
                 bail!("line {}: unknown key {k:?} (known: {})", n + 1, KNOWN_KEYS.join(", "));
@@ -174,7 +185,11 @@ pub fn parse_host_port(text: &str, default_port: u16) -> Result<SocketAddr> {
     if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, default_port));
     }
-    let with_port = if text.contains(':') { text.to_string() } else { format!("{text}:{default_port}") };
+    let with_port = if text.contains(':') {
+        text.to_string()
+    } else {
+        format!("{text}:{default_port}")
+    };
     with_port
         .to_socket_addrs()
         .ok()

@@ -140,23 +140,39 @@ async fn launch(config: NodeConfig) -> Result<()> {
 fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chainstate, Mempool, Wallet)> {
     let chain_dir = net_dir.join("chainstate");
     std::fs::create_dir_all(&chain_dir).with_context(|| format!("creating {}", chain_dir.display()))?;
-    let chain = Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
+    let chain =
+        Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
     warmup.set("Loading wallet…");
     let wallet_dir = net_dir.join("wallets").join("default");
-    let mut wallet = Wallet::create_or_open(&wallet_dir, network, chain.height(), unix_now()).with_context(|| format!("opening the wallet in {}", wallet_dir.display()))?;
+    let mut wallet = Wallet::create_or_open(&wallet_dir, network, chain.height(), unix_now())
+        .with_context(|| format!("opening the wallet in {}", wallet_dir.display()))?;
     warmup.set("Rescanning…");
     let started = Instant::now();
     let from = wallet.birth_height().min(chain.height());
     for height in from..=chain.height() {
-        let hash = chain.block_hash_at(height).ok_or_else(|| anyhow!("active chain has no block at height {height}"))?;
-        let block = chain.get_block(&hash)?.ok_or_else(|| anyhow!("block {hash} at height {height} is missing from the store"))?;
+        let hash = chain
+            .block_hash_at(height)
+            .ok_or_else(|| anyhow!("active chain has no block at height {height}"))?;
+        let block = chain
+            .get_block(&hash)?
+            .ok_or_else(|| anyhow!("block {hash} at height {height} is missing from the store"))?;
         wallet.block_connected(&block, height);
     }
-    tracing::info!(from, to = chain.height(), ms = started.elapsed().as_millis() as u64, "wallet rescanned");
+    tracing::info!(
+        from,
+        to = chain.height(),
+        ms = started.elapsed().as_millis() as u64,
+        "wallet rescanned"
+    );
     Ok((chain, Mempool::new(DEFAULT_MAX_BYTES), wallet))
 }
 
-async fn start_miner(config: &NodeConfig, chain: &service::ChainHandle, payout: Option<Address>, shutdown: &Shutdown) -> Result<Option<Miner>> {
+async fn start_miner(
+    config: &NodeConfig,
+    chain: &service::ChainHandle,
+    payout: Option<Address>,
+    shutdown: &Shutdown,
+) -> Result<Option<Miner>> {
     if config.mine_threads == 0 {
         return Ok(None);
     }
@@ -169,7 +185,8 @@ async fn start_miner(config: &NodeConfig, chain: &service::ChainHandle, payout: 
             .context("creating a mining address")?,
     };
     tracing::info!(%address, threads = config.mine_threads, "mining to");
-    let miner = Miner::spawn(chain.clone(), config.network, address.lock(), config.mine_threads, shutdown.clone()).context("starting the miner")?;
+    let miner =
+        Miner::spawn(chain.clone(), config.network, address.lock(), config.mine_threads, shutdown.clone()).context("starting the miner")?;
     Ok(Some(miner))
 }
 

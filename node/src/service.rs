@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_chain::mempool::MempoolError;
-use cairn_chain::{Block, BlockHash, ChainError, Chainstate, Mempool, ProcessedBlock, Transaction, TipUpdate, Txid};
+use cairn_chain::{Block, BlockHash, ChainError, Chainstate, Mempool, ProcessedBlock, TipUpdate, Transaction, Txid};
 use cairn_wallet::Wallet;
 use tokio::sync::{mpsc, oneshot, watch};
 

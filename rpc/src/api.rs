@@ -51,7 +51,12 @@ pub trait BlockchainApi {
 pub trait RawTransactionApi {
     /// A transaction from the mempool, or from the block `blockhash`.
     #[method(name = "getrawtransaction")]
-    async fn getrawtransaction(&self, txid: Txid, verbose: Option<Verbosity>, blockhash: Option<BlockHash>) -> RpcResult<GetRawTransactionResult>;
+    async fn getrawtransaction(
+        &self,
+        txid: Txid,
+        verbose: Option<Verbosity>,
+        blockhash: Option<BlockHash>,
+    ) -> RpcResult<GetRawTransactionResult>;
     /// Decodes a transaction given in hex.
     #[method(name = "decoderawtransaction")]
     async fn decoderawtransaction(&self, hexstring: String) -> RpcResult<TxInfo>;

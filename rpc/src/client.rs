@@ -147,7 +147,9 @@ impl RpcClient {
                 message: e.message,
             });
         }
-        Ok(parsed.result.unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON")))
+        Ok(parsed
+            .result
+            .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON")))
     }
 
     /// Calls `method` and parses the result into `T`.
@@ -230,7 +232,10 @@ fn send_and_read(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Result<(Htt
     conn.get_mut().write_all(request)?;
     let mut line = String::new();
     if conn.read_line(&mut line)? == 0 {
-        return Err(ClientError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed")));
+        return Err(ClientError::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        )));
     }
     let status: u16 = line
         .split_whitespace()
@@ -278,7 +283,14 @@ fn send_and_read(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Result<(Htt
         conn.take(MAX_RESPONSE as u64).read_to_end(&mut body)?;
         body
     };
-    Ok((HttpReply { status, content_type, body }, keep_alive))
+    Ok((
+        HttpReply {
+            status,
+            content_type,
+            body,
+        },
+        keep_alive,
+    ))
 }
 
 fn read_chunked(conn: &mut BufReader<TcpStream>) -> Result<Vec<u8>, ClientError> {

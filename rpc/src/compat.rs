@@ -171,7 +171,12 @@ enum Slot<'a> {
     /// A 2.0 notification: forwarded, no reply.
     Notification,
     /// Answered here with an error.
-    Local { legacy: bool, id: Option<&'a RawValue>, code: i32, message: String },
+    Local {
+        legacy: bool,
+        id: Option<&'a RawValue>,
+        code: i32,
+        message: String,
+    },
 }
 
 async fn handle<S>(config: Arc<CompatConfig>, mut inner: S, request: HttpRequest) -> Result<HttpResponse, BoxError>
@@ -185,23 +190,33 @@ where
     if !authorized {
         tokio::time::sleep(AUTH_FAILURE_DELAY).await;
         let mut rp = plain(StatusCode::UNAUTHORIZED, String::new());
-        rp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jsonrpc\""));
+        rp.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jsonrpc\""));
         return Ok(rp);
     }
     if request.method() != Method::POST {
-        return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "JSONRPC server handles only POST requests".into()));
+        return Ok(plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "JSONRPC server handles only POST requests".into(),
+        ));
     }
     let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, config.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {} bytes", config.max_body)));
+            return Ok(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {} bytes", config.max_body),
+            ));
         }
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "could not read the request body".into())),
     };
 
     let Some((elements, is_batch)) = split_body(&bytes) else {
-        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, legacy_error(None, code::PARSE_ERROR, "Parse error")));
+        return Ok(json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            legacy_error(None, code::PARSE_ERROR, "Parse error"),
+        ));
     };
     if is_batch && elements.is_empty() {
         return Ok(json(StatusCode::OK, "[]".into()));
@@ -221,7 +236,11 @@ where
     let mut replies: Vec<Option<(Option<&RawValue>, Option<&RawValue>)>> = vec![None; elements.len()];
     let reply_bytes;
     if !forward.is_empty() {
-        let text = if is_batch { format!("[{}]", forward.join(",")) } else { forward.concat() };
+        let text = if is_batch {
+            format!("[{}]", forward.join(","))
+        } else {
+            forward.concat()
+        };
         parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
         let rp = inner.call(HttpRequest::from_parts(parts, HttpBody::from(text))).await?;
@@ -247,7 +266,11 @@ where
                 if !is_batch && *legacy {
                     status = legacy_status(i64::from(*code));
                 }
-                answers.push(if *legacy { legacy_error(*id, *code, message) } else { v2_error(*id, *code, message) });
+                answers.push(if *legacy {
+                    legacy_error(*id, *code, message)
+                } else {
+                    v2_error(*id, *code, message)
+                });
             }
             Slot::Forward { legacy, id } => {
                 let (result, error) = replies[i].unwrap_or((None, None));
@@ -277,7 +300,11 @@ where
     if answers.is_empty() {
         return Ok(plain(StatusCode::NO_CONTENT, String::new()));
     }
-    let body = if is_batch { format!("[{}]", answers.join(",")) } else { answers.concat() };
+    let body = if is_batch {
+        format!("[{}]", answers.join(","))
+    } else {
+        answers.concat()
+    };
     Ok(json(status, body))
 }
 
@@ -312,7 +339,15 @@ fn classify<'a>(element: &'a RawValue, warmup: Option<&str>) -> Slot<'a> {
         Some(_) => return invalid(true, req.id, "jsonrpc field must be a string"),
     };
     if !req.method.is_some_and(|m| m.get().starts_with('"')) {
-        return invalid(legacy, req.id, if req.method.is_some() { "Method must be a string" } else { "Missing method" });
+        return invalid(
+            legacy,
+            req.id,
+            if req.method.is_some() {
+                "Method must be a string"
+            } else {
+                "Missing method"
+            },
+        );
     }
     if let Some(p) = req.params
         && !(p.get().starts_with('[') || p.get().starts_with('{') || p.get() == "null")
@@ -378,11 +413,19 @@ fn error_object(code: i32, message: &str) -> String {
 }
 
 fn legacy_error(id: Option<&RawValue>, code: i32, message: &str) -> String {
-    format!(r#"{{"result":null,"error":{},"id":{}}}"#, error_object(code, message), id.map_or("null", |r| r.get()))
+    format!(
+        r#"{{"result":null,"error":{},"id":{}}}"#,
+        error_object(code, message),
+        id.map_or("null", |r| r.get())
+    )
 }
 
 fn v2_error(id: Option<&RawValue>, code: i32, message: &str) -> String {
-    format!(r#"{{"jsonrpc":"2.0","error":{},"id":{}}}"#, error_object(code, message), id.map_or("null", |r| r.get()))
+    format!(
+        r#"{{"jsonrpc":"2.0","error":{},"id":{}}}"#,
+        error_object(code, message),
+        id.map_or("null", |r| r.get())
+    )
 }
 
 fn json(status: StatusCode, mut body: String) -> HttpResponse {
@@ -416,10 +459,22 @@ mod tests {
     #[test]
     fn framing_is_recognised() {
         assert_eq!(slot_of(r#"{"method":"getblockcount","id":1}"#), "forward legacy=true");
-        assert_eq!(slot_of(r#"{"version":"1.1","method":"getblockcount","params":[],"id":1}"#), "forward legacy=true");
-        assert_eq!(slot_of(r#"{"jsonrpc":"1.0","method":"getblockcount","id":"curltest"}"#), "forward legacy=true");
-        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":1}"#), "forward legacy=false");
-        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":null}"#), "forward legacy=false");
+        assert_eq!(
+            slot_of(r#"{"version":"1.1","method":"getblockcount","params":[],"id":1}"#),
+            "forward legacy=true"
+        );
+        assert_eq!(
+            slot_of(r#"{"jsonrpc":"1.0","method":"getblockcount","id":"curltest"}"#),
+            "forward legacy=true"
+        );
+        assert_eq!(
+            slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":1}"#),
+            "forward legacy=false"
+        );
+        assert_eq!(
+            slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount","id":null}"#),
+            "forward legacy=false"
+        );
         assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockcount"}"#), "notification");
         assert_eq!(slot_of(r#"{"jsonrpc":"3.0","method":"x","id":1}"#), "local -32600");
         assert_eq!(slot_of(r#"{"jsonrpc":2,"method":"x","id":1}"#), "local -32600");
@@ -432,7 +487,10 @@ mod tests {
     #[test]
     fn forwarded_requests_are_2_0_with_positional_ids() {
         let raw: &RawValue = serde_json::from_str(r#"{"method":"getblock","params":["ab",2],"id":"x"}"#).unwrap();
-        assert_eq!(forward_text(3, raw, true), r#"{"jsonrpc":"2.0","method":"getblock","params":["ab",2],"id":3}"#);
+        assert_eq!(
+            forward_text(3, raw, true),
+            r#"{"jsonrpc":"2.0","method":"getblock","params":["ab",2],"id":3}"#
+        );
         let raw: &RawValue = serde_json::from_str(r#"{"method":"getblockcount","params":null}"#).unwrap();
         assert_eq!(forward_text(0, raw, true), r#"{"jsonrpc":"2.0","method":"getblockcount","id":0}"#);
     }

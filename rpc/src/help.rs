@@ -14,42 +14,172 @@ pub struct MethodHelp {
 
 /// Every method the server offers.
 pub const METHODS: &[MethodHelp] = &[
-    m("Blockchain", "getbestblockhash", "", "Returns the hash of the best (tip) block in the most-work fully-validated chain."),
-    m("Blockchain", "getblock", "\"blockhash\" ( verbosity )", "Returns a block: verbosity 0 hex, 1 (default) with txids, 2 with decoded transactions and fees."),
-    m("Blockchain", "getblockchaininfo", "", "Returns an object containing various state info regarding blockchain processing."),
-    m("Blockchain", "getblockcount", "", "Returns the height of the most-work fully-validated chain. The genesis block has height 0."),
-    m("Blockchain", "getblockhash", "height", "Returns hash of block in best-block-chain at height provided."),
-    m("Blockchain", "getblockheader", "\"blockhash\" ( verbose )", "Returns the block header: decoded (verbose=true, default) or as hex."),
-    m("Blockchain", "getdifficulty", "", "Returns the proof-of-work difficulty as a multiple of the minimum difficulty."),
-    m("Blockchain", "getmempoolinfo", "", "Returns details on the active state of the transaction memory pool."),
-    m("Blockchain", "getrawmempool", "( verbose )", "Returns all transaction ids in memory pool, or an object per transaction when verbose."),
-    m("Blockchain", "gettxout", "\"txid\" n ( include_mempool )", "Returns details about an unspent transaction output, or null."),
-    m("Blockchain", "gettxoutsetinfo", "( \"hash_type\" )", "Returns statistics about the unspent transaction output set, with its digest."),
-    m("Control", "help", "( \"command\" )", "List all commands, or get help for a specified command."),
+    m(
+        "Blockchain",
+        "getbestblockhash",
+        "",
+        "Returns the hash of the best (tip) block in the most-work fully-validated chain.",
+    ),
+    m(
+        "Blockchain",
+        "getblock",
+        "\"blockhash\" ( verbosity )",
+        "Returns a block: verbosity 0 hex, 1 (default) with txids, 2 with decoded transactions and fees.",
+    ),
+    m(
+        "Blockchain",
+        "getblockchaininfo",
+        "",
+        "Returns an object containing various state info regarding blockchain processing.",
+    ),
+    m(
+        "Blockchain",
+        "getblockcount",
+        "",
+        "Returns the height of the most-work fully-validated chain. The genesis block has height 0.",
+    ),
+    m(
+        "Blockchain",
+        "getblockhash",
+        "height",
+        "Returns hash of block in best-block-chain at height provided.",
+    ),
+    m(
+        "Blockchain",
+        "getblockheader",
+        "\"blockhash\" ( verbose )",
+        "Returns the block header: decoded (verbose=true, default) or as hex.",
+    ),
+    m(
+        "Blockchain",
+        "getdifficulty",
+        "",
+        "Returns the proof-of-work difficulty as a multiple of the minimum difficulty.",
+    ),
+    m(
+        "Blockchain",
+        "getmempoolinfo",
+        "",
+        "Returns details on the active state of the transaction memory pool.",
+    ),
+    m(
+        "Blockchain",
+        "getrawmempool",
+        "( verbose )",
+        "Returns all transaction ids in memory pool, or an object per transaction when verbose.",
+    ),
+    m(
+        "Blockchain",
+        "gettxout",
+        "\"txid\" n ( include_mempool )",
+        "Returns details about an unspent transaction output, or null.",
+    ),
+    m(
+        "Blockchain",
+        "gettxoutsetinfo",
+        "( \"hash_type\" )",
+        "Returns statistics about the unspent transaction output set, with its digest.",
+    ),
+    m(
+        "Control",
+        "help",
+        "( \"command\" )",
+        "List all commands, or get help for a specified command.",
+    ),
     m("Control", "stop", "", "Request a graceful shutdown of the node."),
     m("Control", "uptime", "", "Returns the total uptime of the server in seconds."),
-    m("Mining", "generatetoaddress", "nblocks \"address\" ( maxtries )", "Mine blocks immediately to a specified address; returns their hashes."),
-    m("Mining", "getmininginfo", "", "Returns a json object containing mining-related information."),
-    m("Network", "addnode", "\"node\" \"command\"", "Add (add), remove (remove) or try once (onetry) a peer, given as a multiaddr."),
-    m("Network", "getconnectioncount", "", "Returns the number of connections to other nodes."),
-    m("Network", "getnetworkinfo", "", "Returns an object containing various state info regarding P2P networking."),
+    m(
+        "Mining",
+        "generatetoaddress",
+        "nblocks \"address\" ( maxtries )",
+        "Mine blocks immediately to a specified address; returns their hashes.",
+    ),
+    m(
+        "Mining",
+        "getmininginfo",
+        "",
+        "Returns a json object containing mining-related information.",
+    ),
+    m(
+        "Network",
+        "addnode",
+        "\"node\" \"command\"",
+        "Add (add), remove (remove) or try once (onetry) a peer, given as a multiaddr.",
+    ),
+    m(
+        "Network",
+        "getconnectioncount",
+        "",
+        "Returns the number of connections to other nodes.",
+    ),
+    m(
+        "Network",
+        "getnetworkinfo",
+        "",
+        "Returns an object containing various state info regarding P2P networking.",
+    ),
     m("Network", "getpeerinfo", "", "Returns data about each connected network peer."),
-    m("Rawtransactions", "decoderawtransaction", "\"hexstring\"", "Return a JSON object representing the serialized, hex-encoded transaction."),
-    m("Rawtransactions", "getrawtransaction", "\"txid\" ( verbose \"blockhash\" )", "Return a mempool transaction, or one from the given block."),
-    m("Rawtransactions", "sendrawtransaction", "\"hexstring\" ( maxfeerate )", "Submit a raw transaction (hex) to the local node and network."),
-    m("Wallet", "getbalance", "( \"dummy\" minconf include_watchonly avoid_reuse )", "Returns the total available balance."),
+    m(
+        "Rawtransactions",
+        "decoderawtransaction",
+        "\"hexstring\"",
+        "Return a JSON object representing the serialized, hex-encoded transaction.",
+    ),
+    m(
+        "Rawtransactions",
+        "getrawtransaction",
+        "\"txid\" ( verbose \"blockhash\" )",
+        "Return a mempool transaction, or one from the given block.",
+    ),
+    m(
+        "Rawtransactions",
+        "sendrawtransaction",
+        "\"hexstring\" ( maxfeerate )",
+        "Submit a raw transaction (hex) to the local node and network.",
+    ),
+    m(
+        "Wallet",
+        "getbalance",
+        "( \"dummy\" minconf include_watchonly avoid_reuse )",
+        "Returns the total available balance.",
+    ),
     m("Wallet", "getbalances", "", "Returns an object with all balances in coins."),
-    m("Wallet", "getnewaddress", "( \"label\" \"address_type\" )", "Returns a new address for receiving payments."),
-    m("Wallet", "gettransaction", "\"txid\" ( include_watchonly verbose )", "Get detailed information about an in-wallet transaction."),
-    m("Wallet", "listtransactions", "( \"label\" count skip include_watchonly )", "Returns up to 'count' most recent transactions skipping the first 'skip'."),
-    m("Wallet", "listunspent", "( minconf maxconf [\"address\",...] include_unsafe )", "Returns array of unspent transaction outputs."),
+    m(
+        "Wallet",
+        "getnewaddress",
+        "( \"label\" \"address_type\" )",
+        "Returns a new address for receiving payments.",
+    ),
+    m(
+        "Wallet",
+        "gettransaction",
+        "\"txid\" ( include_watchonly verbose )",
+        "Get detailed information about an in-wallet transaction.",
+    ),
+    m(
+        "Wallet",
+        "listtransactions",
+        "( \"label\" count skip include_watchonly )",
+        "Returns up to 'count' most recent transactions skipping the first 'skip'.",
+    ),
+    m(
+        "Wallet",
+        "listunspent",
+        "( minconf maxconf [\"address\",...] include_unsafe )",
+        "Returns array of unspent transaction outputs.",
+    ),
     m(
         "Wallet",
         "sendtoaddress",
         "\"address\" amount ( \"comment\" \"comment_to\" subtractfeefromamount replaceable conf_target \"estimate_mode\" avoid_reuse fee_rate )",
         "Send an amount to a given address; returns the txid. Comments are accepted and not stored.",
     ),
-    m("Wallet", "validateaddress", "\"address\"", "Return information about the given address."),
+    m(
+        "Wallet",
+        "validateaddress",
+        "\"address\"",
+        "Return information about the given address.",
+    ),
 ];
 
 const fn m(category: &'static str, name: &'static str, args: &'static str, description: &'static str) -> MethodHelp {
@@ -62,13 +192,20 @@ const fn m(category: &'static str, name: &'static str, args: &'static str, descr
 }
 
 fn usage(h: &MethodHelp) -> String {
-    if h.args.is_empty() { h.name.to_string() } else { format!("{} {}", h.name, h.args) }
+    if h.args.is_empty() {
+        h.name.to_string()
+    } else {
+        format!("{} {}", h.name, h.args)
+    }
 }
 
 /// The `help` text: all methods by category, or one method's usage and description.
 pub fn help_text(command: Option<&str>) -> Option<String> {
     match command {
-        Some(name) => METHODS.iter().find(|h| h.name == name).map(|h| format!("{}\n\n{}\n", usage(h), h.description)),
+        Some(name) => METHODS
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| format!("{}\n\n{}\n", usage(h), h.description)),
         None => {
             let mut categories: Vec<&str> = METHODS.iter().map(|h| h.category).collect();
             categories.dedup();

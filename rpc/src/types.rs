@@ -53,7 +53,9 @@ impl<'de> Deserialize<'de> for AmountParam {
             NumOrStr::Num(n) => n.to_string(),
             NumOrStr::Str(s) => s,
         };
-        parse_coins(&text).map(AmountParam).ok_or_else(|| serde::de::Error::custom("Invalid amount"))
+        parse_coins(&text)
+            .map(AmountParam)
+            .ok_or_else(|| serde::de::Error::custom("Invalid amount"))
     }
 }
 
@@ -74,7 +76,12 @@ pub fn parse_coins(text: &str) -> Option<Amount> {
     let point = point as usize;
     let padded = format!("{digits:0<width$}", width = point.max(digits.len()));
     let (i, f) = padded.split_at(point);
-    Amount::from_coin_str(&format!("{}.{}", if i.is_empty() { "0" } else { i }, if f.is_empty() { "0" } else { f })).ok()
+    Amount::from_coin_str(&format!(
+        "{}.{}",
+        if i.is_empty() { "0" } else { i },
+        if f.is_empty() { "0" } else { f }
+    ))
+    .ok()
 }
 
 /// A verbosity parameter: Core accepts a number or a boolean (`true` = 1).
@@ -197,8 +204,15 @@ pub struct ScriptSig {
 #[derive(Serialize, Debug, Clone)]
 #[serde(untagged)]
 pub enum TxInInfo {
-    Coinbase { coinbase: String },
-    Spend { txid: Txid, vout: u32, #[serde(rename = "scriptSig")] script_sig: ScriptSig },
+    Coinbase {
+        coinbase: String,
+    },
+    Spend {
+        txid: Txid,
+        vout: u32,
+        #[serde(rename = "scriptSig")]
+        script_sig: ScriptSig,
+    },
 }
 
 /// One output of a decoded transaction.
@@ -489,8 +503,16 @@ mod tests {
         assert_eq!(serde_json::to_string(&a).unwrap(), "50.00000000");
         assert_eq!(serde_json::to_string(&SignedCoinAmount(-1_000_000_123)).unwrap(), "-10.00000123");
         assert_eq!(serde_json::to_string(&SignedCoinAmount(5)).unwrap(), "0.00000005");
-        let nested = serde_json::to_string(&MineBalances { trusted: a, untrusted_pending: a, immature: a }).unwrap();
-        assert_eq!(nested, r#"{"trusted":50.00000000,"untrusted_pending":50.00000000,"immature":50.00000000}"#);
+        let nested = serde_json::to_string(&MineBalances {
+            trusted: a,
+            untrusted_pending: a,
+            immature: a,
+        })
+        .unwrap();
+        assert_eq!(
+            nested,
+            r#"{"trusted":50.00000000,"untrusted_pending":50.00000000,"immature":50.00000000}"#
+        );
     }
 
     #[test]

@@ -77,7 +77,9 @@ impl BlockchainApiServer for RpcContext {
         let network = self.network;
         self.with_state(move |s| {
             let chain = &s.chain;
-            let record = chain.index_record(&blockhash).ok_or_else(|| RpcError::not_found("Block not found"))?;
+            let record = chain
+                .index_record(&blockhash)
+                .ok_or_else(|| RpcError::not_found("Block not found"))?;
             let block = chain
                 .get_block(&blockhash)
                 .map_err(store_err)?
@@ -107,7 +109,9 @@ impl BlockchainApiServer for RpcContext {
     async fn getblockheader(&self, blockhash: BlockHash, verbose: Option<bool>) -> RpcResult<GetBlockHeaderResult> {
         self.with_state(move |s| {
             let chain = &s.chain;
-            let record = chain.index_record(&blockhash).ok_or_else(|| RpcError::not_found("Block not found"))?;
+            let record = chain
+                .index_record(&blockhash)
+                .ok_or_else(|| RpcError::not_found("Block not found"))?;
             if verbose == Some(false) {
                 return Ok(GetBlockHeaderResult::Hex(hex::encode(record.header.to_bytes())));
             }
@@ -153,7 +157,9 @@ impl BlockchainApiServer for RpcContext {
         if let Some(t) = hash_type.as_deref()
             && t != "hash_serialized_3"
         {
-            return Err(RpcError::invalid_parameter(format!("'{t}' is not a valid hash_type (only hash_serialized_3)")));
+            return Err(RpcError::invalid_parameter(format!(
+                "'{t}' is not a valid hash_type (only hash_serialized_3)"
+            )));
         }
         self.with_state(|s| {
             let stats = s.chain.utxo_stats().map_err(store_err)?;
@@ -170,7 +176,8 @@ impl BlockchainApiServer for RpcContext {
     }
 
     async fn getdifficulty(&self) -> RpcResult<f64> {
-        self.with_state(|s| Ok(difficulty(s.chain.tip().header.bits, s.chain.params().pow_limit))).await
+        self.with_state(|s| Ok(difficulty(s.chain.tip().header.bits, s.chain.params().pow_limit)))
+            .await
     }
 
     async fn getrawmempool(&self, verbose: Option<bool>) -> RpcResult<RawMempool> {

@@ -138,7 +138,11 @@ pub fn tx_info(tx: &Transaction, network: Network, spent: Option<&HashMap<OutPoi
             let inputs: Option<Vec<Amount>> = tx.inputs.iter().map(|i| values.get(&i.prevout).copied()).collect();
             inputs
                 .and_then(|v| Amount::checked_sum(v).ok())
-                .and_then(|total| total.checked_sub(Amount::checked_sum(tx.outputs.iter().map(|o| o.value)).ok()?).ok())
+                .and_then(|total| {
+                    total
+                        .checked_sub(Amount::checked_sum(tx.outputs.iter().map(|o| o.value)).ok()?)
+                        .ok()
+                })
                 .map(CoinAmount)
         }
         _ => None,
@@ -174,7 +178,11 @@ pub fn header_info(chain: &Chainstate, record: &IndexRecord, n_tx: usize) -> Blo
     let h = &record.header;
     BlockHeaderInfo {
         hash,
-        confirmations: if active { i64::from(chain.height()) - i64::from(record.height) + 1 } else { -1 },
+        confirmations: if active {
+            i64::from(chain.height()) - i64::from(record.height) + 1
+        } else {
+            -1
+        },
         height: record.height,
         version: h.version,
         version_hex: format!("{:08x}", h.version),

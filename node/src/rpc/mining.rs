@@ -58,7 +58,9 @@ impl MiningApiServer for RpcContext {
         let mut hashes = Vec::with_capacity(nblocks as usize);
         for _ in 0..nblocks {
             let payout = lock.clone();
-            let template = self.with_state(move |s| Ok(create_template(&s.chain, &s.mempool, &payout, unix_now(), b"/cairn/"))).await?;
+            let template = self
+                .with_state(move |s| Ok(create_template(&s.chain, &s.mempool, &payout, unix_now(), b"/cairn/")))
+                .await?;
             let shutdown = self.shutdown.clone();
             let counter = tried.clone();
             let found = tokio::task::spawn_blocking(move || {
@@ -72,10 +74,16 @@ impl MiningApiServer for RpcContext {
             };
             let hash = block.block_hash();
             let processed = self
-                .with_state(move |s| s.submit_block(block).map_err(|e| RpcError::misc(format!("mined block rejected: {e}"))))
+                .with_state(move |s| {
+                    s.submit_block(block)
+                        .map_err(|e| RpcError::misc(format!("mined block rejected: {e}")))
+                })
                 .await?;
             if processed.status != BlockStatus::Accepted {
-                return Err(RpcError::misc(format!("mined block {hash} was not accepted ({:?})", processed.status)));
+                return Err(RpcError::misc(format!(
+                    "mined block {hash} was not accepted ({:?})",
+                    processed.status
+                )));
             }
             hashes.push(hash);
         }

@@ -21,7 +21,6 @@ use jsonrpsee::RpcModule;
 use crate::service::{ChainHandle, NodeState};
 use crate::shutdown::Shutdown;
 
-
 /// What the RPC methods need.
 #[derive(Clone, Debug)]
 pub struct RpcContext {
@@ -53,7 +52,8 @@ impl RpcContext {
     /// Two areas registering the same method name (a programming error caught by the tests).
     pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
         let mut module = RpcModule::new(());
-        let merge = |m: &mut RpcModule<()>, other: jsonrpsee::server::Methods| m.merge(other).map_err(|e| RpcError::internal(e.to_string()));
+        let merge =
+            |m: &mut RpcModule<()>, other: jsonrpsee::server::Methods| m.merge(other).map_err(|e| RpcError::internal(e.to_string()));
         merge(&mut module, BlockchainApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, RawTransactionApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, MiningApiServer::into_rpc(self.clone()).into())?;

@@ -50,8 +50,13 @@ impl NetworkApiServer for RpcContext {
 
     async fn addnode(&self, _node: String, command: String) -> RpcResult<()> {
         if !matches!(command.as_str(), "add" | "remove" | "onetry") {
-            return Err(RpcError::invalid_parameter(format!("Unknown command '{command}': use add, remove or onetry")));
+            return Err(RpcError::invalid_parameter(format!(
+                "Unknown command '{command}': use add, remove or onetry"
+            )));
         }
-        Err(RpcError::new(code::CLIENT_P2P_DISABLED, "Error: Peer-to-peer functionality missing or disabled"))
+        Err(RpcError::new(
+            code::CLIENT_P2P_DISABLED,
+            "Error: Peer-to-peer functionality missing or disabled",
+        ))
     }
 }

@@ -25,7 +25,12 @@ fn decode_tx(hexstring: &str) -> RpcResult<Transaction> {
 
 #[async_trait]
 impl RawTransactionApiServer for RpcContext {
-    async fn getrawtransaction(&self, txid: Txid, verbose: Option<Verbosity>, blockhash: Option<BlockHash>) -> RpcResult<GetRawTransactionResult> {
+    async fn getrawtransaction(
+        &self,
+        txid: Txid,
+        verbose: Option<Verbosity>,
+        blockhash: Option<BlockHash>,
+    ) -> RpcResult<GetRawTransactionResult> {
         let verbose = verbose.is_some_and(|v| v.0 > 0);
         let network = self.network;
         self.with_state(move |s| {
@@ -90,7 +95,10 @@ impl RawTransactionApiServer for RpcContext {
                     .flatten()
                     .is_some()
             }) {
-                return Err(RpcError::new(code::VERIFY_ALREADY_IN_CHAIN, "Transaction outputs already in utxo set"));
+                return Err(RpcError::new(
+                    code::VERIFY_ALREADY_IN_CHAIN,
+                    "Transaction outputs already in utxo set",
+                ));
             }
             // Check the fee rate before admitting (Core's maxfeerate guard; 0 disables it).
             if max_rate > 0 {
@@ -100,7 +108,10 @@ impl RawTransactionApiServer for RpcContext {
                 let mut known = true;
                 for (op, coin) in ops.iter().zip(coins) {
                     match coin.map(|c| c.output.value).or_else(|| {
-                        s.mempool.get(&op.txid).and_then(|e| e.tx.outputs.get(op.vout as usize)).map(|o| o.value)
+                        s.mempool
+                            .get(&op.txid)
+                            .and_then(|e| e.tx.outputs.get(op.vout as usize))
+                            .map(|o| o.value)
                     }) {
                         Some(v) => total = total.saturating_add(v.to_units()),
                         None => known = false,
@@ -108,7 +119,10 @@ impl RawTransactionApiServer for RpcContext {
                 }
                 let out: u64 = tx.outputs.iter().map(|o| o.value.to_units()).fold(0, u64::saturating_add);
                 if known && total > out {
-                    let rate = cairn_chain::mempool::fee_rate(cairn_chain::Amount::from_units(total - out).unwrap_or(cairn_chain::Amount::MAX_MONEY), tx.size());
+                    let rate = cairn_chain::mempool::fee_rate(
+                        cairn_chain::Amount::from_units(total - out).unwrap_or(cairn_chain::Amount::MAX_MONEY),
+                        tx.size(),
+                    );
                     if rate > max_rate {
                         return Err(RpcError::new(
                             code::VERIFY_REJECTED,

@@ -71,7 +71,9 @@ impl WalletApiServer for RpcContext {
         if let Some(t) = address_type.as_deref()
             && !matches!(t, "legacy" | "pubkeyhash")
         {
-            return Err(RpcError::invalid_parameter(format!("Unknown address type '{t}' (Cairn has pubkeyhash addresses only)")));
+            return Err(RpcError::invalid_parameter(format!(
+                "Unknown address type '{t}' (Cairn has pubkeyhash addresses only)"
+            )));
         }
         let label = label.unwrap_or_default();
         if label == "*" {
@@ -89,7 +91,10 @@ impl WalletApiServer for RpcContext {
         _avoid_reuse: Option<bool>,
     ) -> RpcResult<CoinAmount> {
         if dummy.as_deref().is_some_and(|d| d != "*") {
-            return Err(RpcError::new(code::METHOD_NOT_FOUND, "dummy first argument must be excluded or set to \"*\"."));
+            return Err(RpcError::new(
+                code::METHOD_NOT_FOUND,
+                "dummy first argument must be excluded or set to \"*\".",
+            ));
         }
         self.with_state(move |s| {
             let tip = s.chain.height();
@@ -97,7 +102,8 @@ impl WalletApiServer for RpcContext {
                 0 => s.wallet.balances(tip).trusted,
                 min => {
                     let coins = s.wallet.list_unspent(tip, min, u32::MAX);
-                    cairn_chain::Amount::checked_sum(coins.iter().filter(|c| c.spendable).map(|c| c.amount)).map_err(|e| RpcError::misc(e.to_string()))?
+                    cairn_chain::Amount::checked_sum(coins.iter().filter(|c| c.spendable).map(|c| c.amount))
+                        .map_err(|e| RpcError::misc(e.to_string()))?
                 }
             };
             Ok(CoinAmount(balance))
@@ -137,7 +143,9 @@ impl WalletApiServer for RpcContext {
         };
         let include_unsafe = include_unsafe.unwrap_or(true);
         self.with_state(move |s| {
-            let coins = s.wallet.list_unspent(s.chain.height(), minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
+            let coins = s
+                .wallet
+                .list_unspent(s.chain.height(), minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
             Ok(coins
                 .into_iter()
                 .filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.address)))
@@ -184,13 +192,20 @@ impl WalletApiServer for RpcContext {
         if rate < MIN_RELAY_FEE_PER_KB {
             return Err(RpcError::new(
                 code::WALLET_ERROR,
-                format!("Fee rate ({:.3} units/B) is lower than the minimum relay fee rate ({} units/B)", rate as f64 / 1000.0, MIN_RELAY_FEE_PER_KB / 1000),
+                format!(
+                    "Fee rate ({:.3} units/B) is lower than the minimum relay fee rate ({} units/B)",
+                    rate as f64 / 1000.0,
+                    MIN_RELAY_FEE_PER_KB / 1000
+                ),
             ));
         }
         let subtract = subtractfeefromamount.unwrap_or(false);
         self.with_state(move |s| {
             let tip = s.chain.height();
-            let created = s.wallet.create_transaction(&to, amount.0, rate, subtract, tip, unix_now()).map_err(wallet_err)?;
+            let created = s
+                .wallet
+                .create_transaction(&to, amount.0, rate, subtract, tip, unix_now())
+                .map_err(wallet_err)?;
             let tx = created.tx.clone();
             match s.submit_transaction(created.tx) {
                 Ok(_) => {}

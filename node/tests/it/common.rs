@@ -30,7 +30,11 @@ impl TestNode {
         let net_dir = datadir.join("regtest");
         let _ = std::fs::remove_file(net_dir.join("rpc.addr"));
         std::fs::create_dir_all(datadir).unwrap();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(datadir.join("node.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(datadir.join("node.log"))
+            .unwrap();
         let child = Command::new(cairn_bin())
             .args(["node", "--network", "regtest", "--rpc-bind", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
@@ -52,7 +56,10 @@ impl TestNode {
             if let Some(status) = node.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("node exited with {status}; log:\n{}", node.log());
             }
-            if let (Ok(addr), Ok(creds)) = (std::fs::read_to_string(net_dir.join("rpc.addr")), Credentials::read_cookie(&net_dir.join(".cookie"))) {
+            if let (Ok(addr), Ok(creds)) = (
+                std::fs::read_to_string(net_dir.join("rpc.addr")),
+                Credentials::read_cookie(&net_dir.join(".cookie")),
+            ) {
                 node.rpc_addr = addr.trim().to_string();
                 node.rpc = RpcClient::new(node.rpc_addr.clone(), &creds).with_timeout(Duration::from_secs(120));
                 match node.rpc.call::<u32>("getblockcount", &[]) {

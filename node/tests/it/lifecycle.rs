@@ -30,7 +30,9 @@ fn stop_and_signals_shut_down_cleanly() {
 fn continuous_mining_pays_the_wallet() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = TestNode::start(dir.path(), &["--mine-threads", "1"]);
-    assert!(crate::common::wait_until(std::time::Duration::from_secs(60), || node.call::<u32>("getblockcount", &[]) >= 3));
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(60), || node
+        .call::<u32>("getblockcount", &[])
+        >= 3));
     let info: Value = node.call("getmininginfo", &[]);
     assert_eq!(info["chain"], "regtest");
     let balances: Value = node.call("getbalances", &[]);
@@ -50,7 +52,11 @@ fn cli_follows_bitcoin_cli_conventions() {
             .args(args)
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     };
     let (status, out, _) = cli(&["getblockcount"]);
     assert_eq!((status, out.as_str()), (Some(0), "0\n"));

@@ -33,6 +33,10 @@ fn python_bitcoinlib_and_python_bitcoinrpc_work_unchanged() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python clients failed:\n{stdout}\n{stderr}\nnode log:\n{}", node.log());
+    assert!(
+        out.status.success(),
+        "python clients failed:\n{stdout}\n{stderr}\nnode log:\n{}",
+        node.log()
+    );
     assert!(stdout.contains("python clients ok"), "{stdout}");
 }

@@ -20,19 +20,27 @@ struct Fixture {
 
 impl Fixture {
     fn start(max_body: usize) -> Fixture {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let creds = Credentials::random_cookie();
         let warmup = Warmup::default();
         let mut module = RpcModule::new(());
         module.register_method("getblockcount", |_, _, _| Ok::<u32, RpcError>(7)).unwrap();
         module
-            .register_method("getbalance", |_, _, _| Ok::<CoinAmount, RpcError>(CoinAmount(Amount::from_coins(50).unwrap())))
+            .register_method("getbalance", |_, _, _| {
+                Ok::<CoinAmount, RpcError>(CoinAmount(Amount::from_coins(50).unwrap()))
+            })
             .unwrap();
         module
             .register_method("fail", |_, _, _| Err::<(), RpcError>(RpcError::not_found("Block not found")))
             .unwrap();
         module
-            .register_method("echo", |params, _, _| Ok::<Value, RpcError>(params.parse::<Value>().unwrap_or(Value::Null)))
+            .register_method("echo", |params, _, _| {
+                Ok::<Value, RpcError>(params.parse::<Value>().unwrap_or(Value::Null))
+            })
             .unwrap();
         let config = RpcServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -63,7 +71,9 @@ impl Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         if let Some(s) = self.server.take() {
-            self.runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), s.stop()).await }).unwrap();
+            self.runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(10), s.stop()).await })
+                .unwrap();
         }
     }
 }
@@ -77,16 +87,25 @@ fn legacy_requests_get_legacy_replies() {
     assert_eq!(ctype.as_deref(), Some("application/json"));
     assert_eq!(body.trim(), r#"{"result":50.00000000,"error":null,"id":1}"#);
     // bitcoin-cli's curl examples: jsonrpc 1.0, a string id, text/plain.
-    let (status, _, body) = f.post(r#"{"jsonrpc":"1.0","id":"curltest","method":"getblockcount","params":[]}"#, &[("Content-Type", "text/plain;")]);
+    let (status, _, body) = f.post(
+        r#"{"jsonrpc":"1.0","id":"curltest","method":"getblockcount","params":[]}"#,
+        &[("Content-Type", "text/plain;")],
+    );
     assert_eq!(status, 200);
     assert_eq!(body.trim(), r#"{"result":7,"error":null,"id":"curltest"}"#);
     // No params, no id.
-    let (_, _, body) = f.post(r#"{"method":"getblockcount"}"#, &[("Content-Type", "application/x-www-form-urlencoded")]);
+    let (_, _, body) = f.post(
+        r#"{"method":"getblockcount"}"#,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+    );
     assert_eq!(body.trim(), r#"{"result":7,"error":null,"id":null}"#);
     // Errors: both members, and Core's HTTP statuses.
     let (status, _, body) = f.post(r#"{"method":"fail","params":[],"id":2}"#, &[]);
     assert_eq!(status, 500);
-    assert_eq!(body.trim(), r#"{"result":null,"error":{"code":-5,"message":"Block not found"},"id":2}"#);
+    assert_eq!(
+        body.trim(),
+        r#"{"result":null,"error":{"code":-5,"message":"Block not found"},"id":2}"#
+    );
     let (status, _, body) = f.post(r#"{"method":"nosuchmethod","id":3}"#, &[]);
     assert_eq!(status, 404);
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -103,7 +122,10 @@ fn json_rpc_2_requests_get_2_0_replies() {
     assert_eq!(body.trim(), r#"{"jsonrpc":"2.0","result":7,"id":"a"}"#);
     let (status, _, body) = f.post(r#"{"jsonrpc":"2.0","method":"fail","id":5}"#, &[]);
     assert_eq!(status, 200);
-    assert_eq!(body.trim(), r#"{"jsonrpc":"2.0","error":{"code":-5,"message":"Block not found"},"id":5}"#);
+    assert_eq!(
+        body.trim(),
+        r#"{"jsonrpc":"2.0","error":{"code":-5,"message":"Block not found"},"id":5}"#
+    );
     // A notification gets no body.
     let (status, _, body) = f.post(r#"{"jsonrpc":"2.0","method":"getblockcount"}"#, &[]);
     assert_eq!((status, body.as_str()), (204, ""));
@@ -134,7 +156,10 @@ fn batches_keep_order_ids_and_framing_per_element() {
     assert_eq!(v[2]["error"]["code"], code::INVALID_REQUEST);
     assert_eq!(v[3]["error"]["code"], code::METHOD_NOT_FOUND);
     assert_eq!(v[3]["id"], "z");
-    assert_eq!(v[4], json!({"result": null, "error": {"code": -5, "message": "Block not found"}, "id": null}));
+    assert_eq!(
+        v[4],
+        json!({"result": null, "error": {"code": -5, "message": "Block not found"}, "id": null})
+    );
     let (status, _, text) = f.post("[]", &[]);
     assert_eq!((status, text.trim()), (200, "[]"));
 }
@@ -144,7 +169,10 @@ fn malformed_bodies_and_bad_requests() {
     let f = Fixture::start(1 << 10);
     let (status, ctype, body) = f.post(r#"{"method": "getblockcount", "#, &[]);
     assert_eq!((status, ctype.as_deref()), (500, Some("application/json")));
-    assert_eq!(body.trim(), r#"{"result":null,"error":{"code":-32700,"message":"Parse error"},"id":null}"#);
+    assert_eq!(
+        body.trim(),
+        r#"{"result":null,"error":{"code":-32700,"message":"Parse error"},"id":null}"#
+    );
     let (status, _, body) = f.post(r#"{"method": 12, "id": 1}"#, &[]);
     assert_eq!(status, 400);
     assert!(body.contains("-32600"));

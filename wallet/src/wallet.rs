@@ -1,0 +1,373 @@
+//! The wallet: keys, plus an in-memory view of the transactions that concern them, kept in step
+//! with the chain by the node's notifications (see [`crate::sync`]).
+//!
+//! Persistence decision: the wallet file stores only keys, the birth height and the
+//! transactions this wallet *sent* (see [`crate::keystore`]). Everything else is derived from the
+//! chain: at start-up the node replays [`Wallet::block_connected`] for every active-chain block
+//! from [`Wallet::birth_height`] to the tip (an automatic rescan, like Core's
+//! `rescanblockchain`), then feeds it the mempool. Nothing derived is ever written, so the wallet
+//! and the chain cannot disagree after a `kill -9`; sent transactions are kept because they may
+//! be in no block and no peer's mempool, and must be re-broadcast
+//! ([`Wallet::transactions_to_resubmit`]).
+//!
+//! Tracking model: a map from [`Txid`] to [`WalletTx`], whose [`TxState`] is `Confirmed`,
+//! `InMempool`, `Inactive` (known, but neither in the active chain nor the mempool, e.g. after a
+//! reorg) or `Conflicted` (an input is spent by another transaction in the active chain).
+//! Balances, coins and history are computed from that map on demand ([`crate::history`]).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use cairn_chain::{Amount, BlockHash, Lock, Network, OutPoint, PubkeyHash, Transaction, TxOut, Txid};
+
+use crate::address::Address;
+use crate::builder::{Payment, build_transaction, signed_size, size_model};
+use crate::coin_select::{Candidate, dust, select_coins};
+use crate::error::{AddressError, WalletError};
+use crate::keys::KeyPair;
+use crate::keystore::Keystore;
+use crate::signer::sign_transaction;
+
+/// Where a wallet transaction stands relative to the active chain and the mempool.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TxState {
+    /// In an active-chain block.
+    Confirmed {
+        /// The block.
+        block_hash: BlockHash,
+        /// Its height.
+        height: u32,
+        /// The transaction's position in the block.
+        index: u32,
+        /// The block header's time.
+        block_time: u32,
+    },
+    /// In this node's mempool.
+    InMempool,
+    /// Known, but neither in the active chain nor the mempool (for example after a reorg).
+    Inactive,
+    /// An input (or an ancestor's) is spent by another transaction in this active-chain block.
+    Conflicted {
+        /// The deepest block holding a conflicting spend.
+        block_hash: BlockHash,
+        /// Its height.
+        height: u32,
+    },
+}
+
+/// A transaction that pays or spends this wallet's coins, with its state.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WalletTx {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// Where it stands.
+    pub state: TxState,
+    /// Unix time the wallet first saw it (the block time for transactions first seen in a
+    /// block, so that a rescan reproduces it).
+    pub time_received: u64,
+    /// Whether it spends this wallet's coins (or the wallet committed it).
+    pub from_me: bool,
+    pub(crate) seq: u64,
+}
+
+/// The result of [`Wallet::create_transaction`]: a signed transaction not yet committed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CreatedTx {
+    /// The signed transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// The fee it pays.
+    pub fee: Amount,
+}
+
+/// A wallet: keys on disk, and the transactions that concern them in memory.
+pub struct Wallet {
+    pub(crate) store: Keystore,
+    /// Key hash → position in the keystore's key list.
+    pub(crate) keys: HashMap<PubkeyHash, usize>,
+    pub(crate) txs: HashMap<Txid, WalletTx>,
+    /// Outpoint → wallet transactions spending it (more than one means a conflict).
+    pub(crate) spends: HashMap<OutPoint, Vec<Txid>>,
+    pub(crate) next_seq: u64,
+}
+
+impl Wallet {
+    /// Opens the wallet in `dir`, or creates `dir` and an empty wallet born at `tip_height`.
+    /// The caller then replays blocks from [`Wallet::birth_height`] to the tip.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`] on file system failure, [`WalletError::Corrupt`] for an invalid wallet
+    /// file or one of another network.
+    pub fn create_or_open(dir: &Path, network: Network, tip_height: u32, now: u64) -> Result<Wallet, WalletError> {
+        let store = match Keystore::load(dir, network)? {
+            Some(store) => store,
+            None => {
+                tracing::info!(dir = %dir.display(), %network, birth_height = tip_height, now, "creating wallet");
+                Keystore::create(dir, network, tip_height)?
+            }
+        };
+        let mut wallet = Wallet {
+            keys: HashMap::new(),
+            txs: HashMap::new(),
+            spends: HashMap::new(),
+            next_seq: 0,
+            store,
+        };
+        for (i, k) in wallet.store.keys().iter().enumerate() {
+            wallet.keys.insert(k.key.pubkey_hash(), i);
+        }
+        let sent: Vec<(Transaction, u64)> = wallet.store.sent().iter().map(|s| (s.tx.clone(), s.time)).collect();
+        for (tx, time) in sent {
+            let txid = tx.compute_txid();
+            if !wallet.txs.contains_key(&txid) {
+                wallet.insert_tx(tx, txid, TxState::Inactive, time, true);
+            }
+        }
+        tracing::info!(
+            keys = wallet.keys.len(),
+            sent = wallet.txs.len(),
+            birth_height = wallet.birth_height(),
+            "opened wallet"
+        );
+        Ok(wallet)
+    }
+
+    /// The network of this wallet's addresses.
+    pub fn network(&self) -> Network {
+        self.store.network()
+    }
+
+    /// The tip height when the wallet was created: replaying from here finds all its coins.
+    pub fn birth_height(&self) -> u32 {
+        self.store.birth_height()
+    }
+
+    /// A fresh address with `label`, written to disk (and `fsync`ed) before it is returned.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`] if the wallet file cannot be written; no address is then handed out.
+    pub fn new_address(&mut self, label: &str, now: u64) -> Result<Address, WalletError> {
+        let key = KeyPair::generate();
+        let hash = key.pubkey_hash();
+        self.store.add_key(key, label, now)?;
+        self.keys.insert(hash, self.store.keys().len() - 1);
+        Ok(Address::new(self.network(), hash))
+    }
+
+    /// Whether one of this wallet's keys can spend an output with `lock`.
+    pub fn is_mine(&self, lock: &Lock) -> bool {
+        matches!(lock, Lock::PubkeyHash(h) if self.keys.contains_key(h))
+    }
+
+    /// The label of one of this wallet's addresses, or `None` if the address is not ours.
+    pub fn label_of(&self, address: &Address) -> Option<&str> {
+        if address.network() != self.network() {
+            return None;
+        }
+        let i = *self.keys.get(&address.pubkey_hash())?;
+        self.store.keys().get(i).map(|k| k.label.as_str())
+    }
+
+    /// The state of a wallet transaction, if the wallet knows it.
+    pub fn tx_state(&self, txid: &Txid) -> Option<TxState> {
+        self.txs.get(txid).map(|w| w.state)
+    }
+
+    /// Builds and signs a payment of `amount` to `to` at `fee_rate_per_kb` units per 1000 bytes,
+    /// spending only trusted coins ([`crate::Balances::trusted`]). Change goes to a fresh
+    /// address, persisted first. Nothing is marked spent: see [`Wallet::commit_transaction`].
+    ///
+    /// # Errors
+    /// [`WalletError::Address`] for an address of another network,
+    /// [`WalletError::AmountTooSmall`] for a dust payment (after subtracting the fee when
+    /// `subtract_fee`), [`WalletError::InsufficientFunds`], [`WalletError::TxTooLarge`], or
+    /// [`WalletError::Io`] if the change key cannot be saved.
+    pub fn create_transaction(
+        &mut self,
+        to: &Address,
+        amount: Amount,
+        fee_rate_per_kb: u64,
+        subtract_fee: bool,
+        tip_height: u32,
+        now: u64,
+    ) -> Result<CreatedTx, WalletError> {
+        if to.network() != self.network() {
+            return Err(AddressError::WrongNetwork {
+                expected: self.network(),
+                found: to.network(),
+            }
+            .into());
+        }
+        if amount < dust() {
+            return Err(WalletError::AmountTooSmall);
+        }
+        let coins: HashMap<OutPoint, TxOut> = self
+            .coins(tip_height)
+            .into_iter()
+            .filter(|c| c.kind == crate::history::CoinKind::Trusted)
+            .map(|c| (c.outpoint, c.output))
+            .collect();
+        let candidates: Vec<Candidate> = coins
+            .iter()
+            .map(|(outpoint, o)| Candidate {
+                outpoint: *outpoint,
+                value: o.value,
+            })
+            .collect();
+        let payment = Payment {
+            lock: to.lock(),
+            amount,
+            subtract_fee,
+        };
+        // Every key-hash lock encodes to the same size, so any one models the change output.
+        let sizes = size_model(&payment.lock, &payment.lock);
+        let selection = select_coins(&candidates, amount, fee_rate_per_kb, &sizes, subtract_fee)?;
+        let inputs: Vec<(OutPoint, TxOut)> = selection
+            .inputs
+            .iter()
+            .filter_map(|c| coins.get(&c.outpoint).map(|o| (c.outpoint, o.clone())))
+            .collect();
+        // The change lock is a placeholder until the transaction is known to be valid, so a
+        // failed attempt does not use up a key; every key-hash lock has the same size.
+        let change = (selection.change > Amount::ZERO).then(|| TxOut {
+            value: selection.change,
+            lock: payment.lock.clone(),
+        });
+        let mut unsigned = build_transaction(&payment, inputs, selection.fee, change, &mut rand::rng())?;
+        let size = signed_size(&unsigned.tx);
+        let max = self.network().params().max_tx_size;
+        if size > max {
+            return Err(WalletError::TxTooLarge { size, max });
+        }
+        if let Some(at) = unsigned.change_index {
+            let lock = self.new_address("", now)?.lock();
+            if let Some(out) = unsigned.tx.outputs.get_mut(at) {
+                out.lock = lock;
+            }
+        }
+        let keys = self.store.keys();
+        let index = &self.keys;
+        sign_transaction(&mut unsigned.tx, &unsigned.spent, |h| {
+            index.get(h).and_then(|&i| keys.get(i)).map(|k| &k.key)
+        })?;
+        let txid = unsigned.tx.compute_txid();
+        tracing::info!(%txid, fee = %unsigned.fee, size, "created transaction");
+        Ok(CreatedTx {
+            tx: unsigned.tx,
+            txid,
+            fee: unsigned.fee,
+        })
+    }
+
+    /// Records a transaction this wallet created: appends it to the file's sent list (`fsync`ed)
+    /// and tracks it as in the mempool. Committing the same transaction again is harmless.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`] if the wallet file cannot be written; nothing is recorded then.
+    pub fn commit_transaction(&mut self, tx: &Transaction, now: u64) -> Result<(), WalletError> {
+        let txid = tx.compute_txid();
+        if !self.store.sent().iter().any(|s| s.tx.compute_txid() == txid) {
+            self.store.add_sent(tx.clone(), now)?;
+        }
+        match self.txs.get_mut(&txid) {
+            Some(w) => {
+                w.from_me = true;
+                if !matches!(w.state, TxState::Confirmed { .. }) {
+                    w.state = TxState::InMempool;
+                }
+            }
+            None => self.insert_tx(tx.clone(), txid, TxState::InMempool, now, true),
+        }
+        tracing::info!(%txid, "committed transaction");
+        Ok(())
+    }
+
+    /// Transactions this wallet sent that are neither confirmed, in the mempool, nor conflicted,
+    /// in the order they were committed (parents before children): the node re-submits them.
+    pub fn transactions_to_resubmit(&self) -> Vec<Transaction> {
+        let mut seen = std::collections::HashSet::new();
+        self.store
+            .sent()
+            .iter()
+            .filter_map(|s| {
+                let txid = s.tx.compute_txid();
+                let w = self.txs.get(&txid)?;
+                (w.state == TxState::Inactive && seen.insert(txid)).then(|| w.tx.clone())
+            })
+            .collect()
+    }
+
+    /// Wallet transactions that are neither confirmed nor conflicted (in the mempool or
+    /// inactive), oldest first, coinbases excepted (they never enter a mempool): the node checks
+    /// each against its mempool and reports
+    /// [`Wallet::tx_accepted_to_mempool`] or [`Wallet::tx_left_mempool`].
+    pub fn unconfirmed_txids(&self) -> Vec<Txid> {
+        let mut unconfirmed: Vec<&WalletTx> = self
+            .txs
+            .values()
+            .filter(|w| matches!(w.state, TxState::InMempool | TxState::Inactive) && !w.tx.is_coinbase())
+            .collect();
+        unconfirmed.sort_by_key(|w| (w.time_received, w.seq));
+        unconfirmed.into_iter().map(|w| w.txid).collect()
+    }
+
+    /// Adds a transaction to the map and the spend index.
+    pub(crate) fn insert_tx(&mut self, tx: Transaction, txid: Txid, state: TxState, time_received: u64, from_me: bool) {
+        if !tx.is_coinbase() {
+            for input in &tx.inputs {
+                let spenders = self.spends.entry(input.prevout).or_default();
+                if !spenders.contains(&txid) {
+                    spenders.push(txid);
+                }
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.txs.insert(
+            txid,
+            WalletTx {
+                tx,
+                txid,
+                state,
+                time_received,
+                from_me,
+                seq,
+            },
+        );
+    }
+
+    /// The output `outpoint` names, if it is in a wallet transaction and pays one of our keys.
+    pub(crate) fn our_output(&self, outpoint: &OutPoint) -> Option<&TxOut> {
+        let w = self.txs.get(&outpoint.txid)?;
+        let out = w.tx.outputs.get(usize::try_from(outpoint.vout).ok()?)?;
+        self.is_mine(&out.lock).then_some(out)
+    }
+
+    /// Whether any input of `tx` spends one of our outputs.
+    pub(crate) fn spends_ours(&self, tx: &Transaction) -> bool {
+        !tx.is_coinbase() && tx.inputs.iter().any(|i| self.our_output(&i.prevout).is_some())
+    }
+
+    /// The label of the key a lock pays, if it is ours.
+    pub(crate) fn label_of_lock(&self, lock: &Lock) -> Option<&str> {
+        let Lock::PubkeyHash(h) = lock else { return None };
+        let i = *self.keys.get(h)?;
+        self.store.keys().get(i).map(|k| k.label.as_str())
+    }
+}
+
+impl fmt::Debug for Wallet {
+    /// Summarizes the wallet; secrets are never shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wallet")
+            .field("network", &self.network())
+            .field("birth_height", &self.birth_height())
+            .field("keys", &self.keys.len())
+            .field("transactions", &self.txs.len())
+            .finish()
+    }
+}

@@ -1,0 +1,8 @@
+//! The wallet crate's integration tests: one binary, one module per area.
+
+mod address;
+mod coin_select;
+mod common;
+mod keystore;
+mod scenario;
+mod signing;
