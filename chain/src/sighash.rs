@@ -36,6 +36,10 @@ pub fn signature_hash(tx: &Transaction, index: usize, spent: &TxOut) -> [u8; 32]
 
 /// Fills in input `index` of `tx`: sets its public key to `key`'s and signs (low-S, 64-byte
 /// compact form) the output `spent`.
+///
+/// The digest covers every input's public key, so in a transaction with several inputs set all
+/// the public keys first and sign afterwards (as `cairn_wallet::signer` does); signing input by
+/// input with this function alone invalidates the signatures made before.
 pub fn sign_input(tx: &mut Transaction, index: usize, spent: &TxOut, key: &SecretKey) {
     let pubkey = PublicKey::from_secret_key(key).serialize().to_vec();
     tx.inputs[index].pubkey = pubkey;
