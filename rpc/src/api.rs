@@ -2,6 +2,10 @@
 //! names (parameters can be given by position or by name). The node implements the traits; this
 //! crate only fixes the interface, the JSON shapes ([`crate::types`]) and the errors.
 
+// `sendtoaddress` has Core's ten parameters, and the code jsonrpsee generates for it inherits
+// no item-level attribute.
+#![allow(clippy::too_many_arguments)]
+
 use cairn_chain::{BlockHash, Txid};
 use jsonrpsee::proc_macros::rpc;
 
@@ -104,7 +108,6 @@ pub trait WalletApi {
         include_unsafe: Option<bool>,
     ) -> RpcResult<Vec<UnspentEntry>>;
     /// Pays `amount` to `address`; returns the txid.
-    #[allow(clippy::too_many_arguments)]
     #[method(name = "sendtoaddress")]
     async fn sendtoaddress(
         &self,
