@@ -12,14 +12,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use cairn_chain::Network;
 use cairn_rpc::client::pretty_json;
 use cairn_rpc::{ClientError, Credentials, RpcClient};
 use clap::Parser;
 use serde_json::Value;
 
-use crate::config::{ConfigFile, default_datadir, default_rpc_port, network_dir, parse_host_port};
+use crate::config::{default_datadir, default_rpc_port, load_config, network_dir, parse_host_port, resolve_network};
 
 /// Flags of `cairn cli`.
 #[derive(Parser, Debug)]
@@ -75,15 +75,8 @@ pub fn run(args: CliArgs) -> ExitCode {
 
 fn call(args: CliArgs) -> Result<String> {
     let datadir = args.datadir.clone().unwrap_or_else(default_datadir);
-    let file = match &args.conf {
-        Some(p) => ConfigFile::read(p, true)?,
-        None => ConfigFile::read(&datadir.join("cairn.conf"), false)?,
-    };
-    let network = match (args.network, file.get("network")) {
-        (Some(n), _) => n,
-        (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}"))?,
-        (None, None) => Network::Regtest,
-    };
+    let file = load_config(args.conf.as_deref(), &datadir)?;
+    let network = resolve_network(args.network, &file)?;
     let net_dir = network_dir(&datadir, network);
     let addr = match &args.rpc_connect {
         Some(a) => a.clone(),

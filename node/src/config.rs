@@ -197,6 +197,29 @@ pub fn parse_host_port(text: &str, default_port: u16) -> Result<SocketAddr> {
         .ok_or_else(|| anyhow!("{text:?} is not HOST:PORT"))
 }
 
+/// Reads the config file: `--conf FILE` (which must exist), else `DATADIR/cairn.conf` if present.
+///
+/// # Errors
+/// See [`ConfigFile::read`].
+pub fn load_config(conf: Option<&Path>, datadir: &Path) -> Result<ConfigFile> {
+    match conf {
+        Some(path) => ConfigFile::read(path, true),
+        None => ConfigFile::read(&datadir.join("cairn.conf"), false),
+    }
+}
+
+/// The network: the flag, else the config's `network`, else regtest.
+///
+/// # Errors
+/// An unknown network name in the config.
+pub fn resolve_network(flag: Option<Network>, file: &ConfigFile) -> Result<Network> {
+    match (flag, file.get("network")) {
+        (Some(n), _) => Ok(n),
+        (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}")),
+        (None, None) => Ok(Network::Regtest),
+    }
+}
+
 impl NodeArgs {
     /// Merges the flags with the config file.
     ///
@@ -204,15 +227,8 @@ impl NodeArgs {
     /// A bad config file or value.
     pub fn resolve(self) -> Result<NodeConfig> {
         let datadir = self.datadir.clone().unwrap_or_else(default_datadir);
-        let file = match &self.conf {
-            Some(path) => ConfigFile::read(path, true)?,
-            None => ConfigFile::read(&datadir.join("cairn.conf"), false)?,
-        };
-        let network = match (self.network, file.get("network")) {
-            (Some(n), _) => n,
-            (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}"))?,
-            (None, None) => Network::Regtest,
-        };
+        let file = load_config(self.conf.as_deref(), &datadir)?;
+        let network = resolve_network(self.network, &file)?;
         let port = default_rpc_port(network);
         let rpc_bind = match self.rpc_bind.as_deref().or(file.get("rpc-bind")) {
             Some(text) => parse_host_port(text, port)?,

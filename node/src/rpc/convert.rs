@@ -23,7 +23,8 @@ pub fn chain_name(network: Network) -> &'static str {
     }
 }
 
-fn u256_to_f64(v: U256) -> f64 {
+/// A 256-bit value as a float (for difficulty and hash rates).
+pub fn u256_to_f64(v: U256) -> f64 {
     v.to_be_bytes().iter().fold(0.0, |acc, b| acc * 256.0 + f64::from(*b))
 }
 

@@ -34,7 +34,7 @@ impl MiningApiServer for RpcContext {
                 .map(|start| {
                     let work = tip.chain_work.saturating_sub(start.chain_work);
                     let secs = tip.header.time.saturating_sub(start.header.time).max(1);
-                    work.to_be_bytes().iter().fold(0.0, |acc, b| acc * 256.0 + f64::from(*b)) / f64::from(secs)
+                    u256_to_f64(work) / f64::from(secs)
                 })
                 .unwrap_or(0.0);
             Ok(MiningInfo {
