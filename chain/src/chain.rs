@@ -7,7 +7,9 @@
 //! point using their undo data and connects the other branch, each step one atomic RocksDB batch.
 //! A block that fails while being connected is marked invalid (and so, lazily, is every
 //! descendant), and selection continues with the next-best chain, which may be the one it came
-//! from. Blocks whose parent is unknown wait in a bounded [`OrphanPool`].
+//! from. Blocks whose parent is unknown wait in a bounded [`OrphanPool`]. What headers-first
+//! sync asks of the index (locators, headers for a peer, checking a peer's headers before
+//! fetching their blocks) is in [`crate::headers`].
 //!
 //! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
@@ -21,6 +23,7 @@ use tracing::{debug, info, warn};
 use crate::block::Block;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::hash::BlockHash;
+use crate::headers::{ContextWindow, median, recent_times};
 use crate::orphan::OrphanPool;
 use crate::params::{Network, Params};
 use crate::pow::{U256, work_for_bits};
@@ -198,6 +201,33 @@ impl Chainstate {
         self.index.get(hash)
     }
 
+    /// The cumulative work of the active chain.
+    pub fn tip_chain_work(&self) -> U256 {
+        self.tip().chain_work
+    }
+
+    /// Whether the block is stored with its data (so there is no need to download it).
+    pub fn contains_block(&self, hash: &BlockHash) -> bool {
+        self.index.get(hash).is_some_and(|r| r.status & status::HAVE_DATA != 0)
+    }
+
+    /// Whether the block is known to break a rule, itself or through an ancestor. Descendants of
+    /// an invalid block are flagged lazily, so this walks the block's branch back to the active
+    /// chain (whose blocks are valid).
+    pub fn is_known_invalid(&self, hash: &BlockHash) -> bool {
+        let mut cursor = *hash;
+        while let Some(r) = self.index.get(&cursor) {
+            if r.is_failed() {
+                return true;
+            }
+            if r.height == 0 || self.block_hash_at(r.height) == Some(cursor) {
+                return false;
+            }
+            cursor = r.header.prev_blockhash;
+        }
+        false
+    }
+
     /// Blocks waiting for their parent.
     pub fn orphan_count(&self) -> usize {
         self.orphans.len()
@@ -253,33 +283,12 @@ impl Chainstate {
 
     /// The median time of the block `hash` and its 10 predecessors (Bitcoin's median time past).
     pub fn median_time_past(&self, hash: &BlockHash) -> u32 {
-        let mut times = Vec::with_capacity(11);
-        let mut cursor = self.index.get(hash);
-        while let Some(r) = cursor {
-            times.push(r.header.time);
-            if times.len() == 11 || r.height == 0 {
-                break;
-            }
-            cursor = self.index.get(&r.header.prev_blockhash);
-        }
-        times.sort_unstable();
-        times.get(times.len() / 2).copied().unwrap_or(0)
+        median(&recent_times(self, hash))
     }
 
     /// The context a block built on `parent` is checked in.
     pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
-        let p = self.index.get(parent)?;
-        let anchor_time = if p.height >= 1 {
-            self.ancestor(parent, 1).and_then(|a| self.index.get(&a)).map(|a| a.header.time)
-        } else {
-            None
-        };
-        Some(HeaderContext {
-            height: p.height + 1,
-            median_time_past: self.median_time_past(parent),
-            expected_bits: self.params.next_bits(p.height, p.header.time, anchor_time),
-            now,
-        })
+        ContextWindow::at(self, parent).map(|w| w.context(self.params, now))
     }
 
     /// The context of the next block on the tip (for templates and the mempool).

@@ -278,6 +278,44 @@ pub enum BlockError {
     KnownInvalid(BlockHash),
 }
 
+/// Why a list of headers (a peer's answer during headers-first sync) is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HeadersError {
+    /// The list is empty.
+    #[error("no headers")]
+    Empty,
+    /// The first header's parent is not in the block index.
+    #[error("headers do not connect: parent {parent} is unknown")]
+    Unconnected {
+        /// The unknown parent.
+        parent: BlockHash,
+    },
+    /// A header does not build on the one before it in the list.
+    #[error("header {index} does not build on the header before it")]
+    NotContinuous {
+        /// Position in the list.
+        index: usize,
+    },
+    /// A header of a block already found invalid.
+    #[error("header {index} ({hash}) is a block already found invalid")]
+    KnownInvalid {
+        /// Position in the list.
+        index: usize,
+        /// Its hash.
+        hash: BlockHash,
+    },
+    /// A header breaks a header rule (proof of work, bits, time) or builds on an invalid block.
+    #[error("header {index} ({hash}) is invalid: {error}")]
+    Invalid {
+        /// Position in the list.
+        index: usize,
+        /// Its hash.
+        hash: BlockHash,
+        /// The rule broken (boxed: it is large and this path is rare).
+        error: Box<BlockError>,
+    },
+}
+
 /// A failure of the block store.
 #[derive(Debug, Error)]
 pub enum StoreError {

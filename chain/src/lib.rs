@@ -5,7 +5,8 @@
 //! Data flows one way: a block enters [`chain::Chainstate::process_block`], is validated
 //! ([`validation`]), stored and, if its chain has the most work, connected (one atomic RocksDB
 //! batch per block, [`store`]); the returned [`chain::TipUpdate`] tells the [`mempool::Mempool`]
-//! what changed. The [`miner`] builds templates from the tip and the pool.
+//! what changed. The [`miner`] builds templates from the tip and the pool. A node that is behind
+//! checks a peer's headers first ([`headers`]) and then fetches the blocks.
 
 pub mod amount;
 pub mod block;
@@ -13,6 +14,7 @@ pub mod chain;
 pub mod encode;
 pub mod error;
 pub mod hash;
+pub mod headers;
 pub mod mempool;
 pub mod miner;
 pub mod orphan;
@@ -27,8 +29,9 @@ pub mod validation;
 pub use amount::Amount;
 pub use block::{Block, Header};
 pub use chain::{BlockStatus, Chainstate, ProcessedBlock, TipUpdate};
-pub use error::{BlockError, ChainError, DecodeError, StoreError, TxError};
+pub use error::{BlockError, ChainError, DecodeError, HeadersError, StoreError, TxError};
 pub use hash::{BlockHash, PubkeyHash, Txid};
+pub use headers::HeaderChainSummary;
 pub use mempool::Mempool;
 pub use params::{Network, Params};
 pub use store::StoreOptions;

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicU64;
 
 use cairn_chain::block::merkle_root;
 use cairn_chain::chain::ProcessedBlock;
-use cairn_chain::miner::{create_template, mine};
+use cairn_chain::miner::{BlockTemplate, create_template, mine};
 use cairn_chain::pow::{U256, check_proof_of_work};
 use cairn_chain::sighash::{lock_for_key, sign_input};
 use cairn_chain::utxo::UtxoStats;
@@ -37,6 +37,18 @@ pub fn solve(block: &mut Block) {
     while check_proof_of_work(&block.block_hash(), block.header.bits, limit).is_err() {
         block.header.nonce += 1;
     }
+}
+
+/// Mines a block whose target needs real work (testnet) on two threads.
+pub fn mine_hard(block: Block) -> Block {
+    let target = U256::from_compact(block.header.bits).unwrap();
+    let template = BlockTemplate {
+        block,
+        height: 0,
+        fees: Amount::ZERO,
+        target,
+    };
+    mine(&template, 2, &|| false, &AtomicU64::new(0)).unwrap()
 }
 
 /// Recomputes the merkle root after the transactions changed.

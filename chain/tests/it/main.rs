@@ -2,6 +2,7 @@
 
 mod common;
 mod crash;
+mod headers;
 mod mempool;
 mod reorg;
 mod rules;

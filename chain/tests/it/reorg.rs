@@ -1,8 +1,5 @@
 //! Most-work chain selection and reorganisations.
 
-use std::sync::atomic::AtomicU64;
-
-use cairn_chain::miner::{BlockTemplate, mine};
 use cairn_chain::pow::{U256, work_for_bits};
 use cairn_chain::*;
 
@@ -144,15 +141,4 @@ fn longer_branch_with_less_work_does_not_replace_the_tip() {
     assert!(b_rec.chain_work < h.chain.tip().chain_work);
     assert_eq!(h.chain.tip_hash(), a4.block_hash());
     assert_eq!(work_for_bits(a4.header.bits), U256::from_u64(65_535));
-}
-
-fn mine_hard(block: Block) -> Block {
-    let target = U256::from_compact(block.header.bits).unwrap();
-    let template = BlockTemplate {
-        block,
-        height: 0,
-        fees: Amount::ZERO,
-        target,
-    };
-    mine(&template, 2, &|| false, &AtomicU64::new(0)).unwrap()
 }
