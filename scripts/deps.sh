@@ -19,6 +19,9 @@ command -v c++ >/dev/null 2>&1 || missing+=(g++)
 # The RPC compatibility test runs the Python clients people use with Bitcoin Core in a venv.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# The libp2p interoperability test runs a js-libp2p node (scripts/js-interop/).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then

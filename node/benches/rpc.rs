@@ -6,49 +6,14 @@
 //! --rate 1000`). It starts a release `cairn node` on regtest with a temp datadir; load generator
 //! and node share the machine, so on 2 cores the figure is a floor for the server alone.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_rpc::{Credentials, RpcClient};
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_node(dir: &Path) -> (Node, String, Credentials) {
-    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["node", "--network", "regtest", "--rpc-bind", "127.0.0.1:0", "--datadir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn cairn node");
-    let node = Node(child);
-    let net = dir.join("regtest");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "node did not start");
-        if let (Ok(addr), Ok(creds)) = (
-            std::fs::read_to_string(net.join("rpc.addr")),
-            Credentials::read_cookie(&net.join(".cookie")),
-        ) {
-            let addr = addr.trim().to_string();
-            if RpcClient::new(addr.clone(), &creds).call::<u32>("getblockcount", &[]).is_ok() {
-                return (node, addr, creds);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use support::{BenchNode, arg, cores};
 
 const BODY: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"getblockcount","params":[]}"#;
 
@@ -114,27 +79,19 @@ fn latency(addr: &str, creds: &Credentials, rate: u64, seconds: u64) -> Vec<Dura
     all
 }
 
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
         println!("rpc: benchmark");
         return;
     }
-    let seconds = arg(&args, "--seconds", 10);
-    let connections = arg(&args, "--connections", 32) as usize;
-    let rate = arg(&args, "--rate", 1000);
+    let seconds = arg("--seconds", 10);
+    let connections = arg("--connections", 32) as usize;
+    let rate = arg("--rate", 1000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, addr, creds) = start_node(dir.path());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("machine: {cores} cores; node and load generator share them");
+    let node = BenchNode::start(dir.path(), &[], "warn");
+    let (addr, creds) = (node.addr.clone(), node.creds.clone());
+    println!("machine: {} cores; node and load generator share them", cores());
     let rps = throughput(&addr, &creds, connections, seconds);
     println!("throughput: getblockcount, {connections} keep-alive connections, {seconds} s: {rps:.0} requests/s");
     let samples = latency(&addr, &creds, rate, seconds);

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use cairn_chain::Network;
+use cairn_p2p::Multiaddr;
 use clap::Parser;
 
 /// The default RPC port of a network (Core's plus 1000, so both can run side by side).
@@ -23,6 +24,25 @@ pub fn default_rpc_port(network: Network) -> u16 {
         Network::Regtest => 19443,
         Network::Testnet => 19332,
     }
+}
+
+/// The default peer-to-peer port of a network (one above the RPC port).
+pub fn default_p2p_port(network: Network) -> u16 {
+    match network {
+        Network::Regtest => 19444,
+        Network::Testnet => 19333,
+    }
+}
+
+/// Parses libp2p addresses, naming the flag in the error.
+fn parse_multiaddrs(flag: &str, texts: &[String]) -> Result<Vec<Multiaddr>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse::<Multiaddr>()
+                .map_err(|e| anyhow!("--{flag} {t:?} is not a libp2p address ({e}); expected e.g. /ip4/127.0.0.1/tcp/19444"))
+        })
+        .collect()
 }
 
 /// The per-user default data directory: `$HOME/.cairn`.
@@ -51,10 +71,13 @@ pub struct NodeArgs {
     /// DATADIR/NETWORK/rpc.addr). Default: 127.0.0.1 and the default port.
     #[arg(long, value_name = "HOST:PORT")]
     pub rpc_bind: Option<String>,
-    /// A libp2p address to listen on for peers (repeatable).
+    /// A libp2p address to listen on for peers (repeatable), e.g. /ip4/127.0.0.1/tcp/0.
+    /// Default: /ip4/0.0.0.0/tcp/PORT on the network's default port (regtest 19444, testnet
+    /// 19333), as Core listens on all interfaces.
     #[arg(long, value_name = "MULTIADDR")]
     pub listen: Vec<String>,
-    /// A peer to connect to and keep connected, as a libp2p address (repeatable).
+    /// A peer to connect to and keep connected (redialed with backoff), as a libp2p address,
+    /// e.g. /ip4/127.0.0.1/tcp/19444/p2p/12D3KooW... (repeatable).
     #[arg(long, value_name = "MULTIADDR")]
     pub peer: Vec<String>,
     /// Mine continuously, paying to this wallet address (implies --mine-threads 1 unless set).
@@ -78,9 +101,9 @@ pub struct NodeConfig {
     /// User and password from the config, if set.
     pub rpc_user: Option<(String, RpcPassword)>,
     /// P2P listen addresses.
-    pub listen: Vec<String>,
+    pub listen: Vec<Multiaddr>,
     /// Peers to keep connected.
-    pub peers: Vec<String>,
+    pub peers: Vec<Multiaddr>,
     /// Mining payout address.
     pub mine_to: Option<String>,
     /// Mining threads.
@@ -240,7 +263,12 @@ impl NodeArgs {
             _ => bail!("config: rpcuser and rpcpassword must be set together"),
         };
         let listen = if self.listen.is_empty() { file.all("listen") } else { self.listen };
+        let mut listen = parse_multiaddrs("listen", &listen)?;
+        if listen.is_empty() {
+            listen.push(format!("/ip4/0.0.0.0/tcp/{}", default_p2p_port(network)).parse()?);
+        }
         let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
+        let peers = parse_multiaddrs("peer", &peers)?;
         let mine_to = self.mine_to.or_else(|| file.get("mine-to").map(str::to_string));
         let mine_threads = match (self.mine_threads, file.get("mine-threads")) {
             (Some(n), _) => n,
@@ -295,8 +323,16 @@ mod tests {
         let cfg = args.resolve().unwrap();
         assert_eq!(cfg.network, Network::Regtest);
         assert_eq!(cfg.rpc_bind.port(), 19443);
-        assert_eq!(cfg.peers, vec!["/ip4/127.0.0.1/tcp/3".to_string()]);
+        assert_eq!(cfg.peers, vec!["/ip4/127.0.0.1/tcp/3".parse::<Multiaddr>().unwrap()]);
+        assert_eq!(cfg.listen, vec!["/ip4/0.0.0.0/tcp/19444".parse::<Multiaddr>().unwrap()]);
         assert_eq!(cfg.network_dir(), dir.path().join("regtest"));
+        let bad = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            peer: vec!["127.0.0.1:19444".into()],
+            ..NodeArgs::default()
+        };
+        let err = bad.resolve().unwrap_err().to_string();
+        assert!(err.contains("--peer") && err.contains("not a libp2p address"), "{err}");
     }
 
     #[test]

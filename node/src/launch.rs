@@ -2,17 +2,20 @@
 //!
 //! Order, as in Core: bind the RPC server first (calls get `-28` while warming up) and write the
 //! cookie; open the chain state and the wallet on a blocking thread and replay the blocks the
-//! wallet has not seen; start the chain service; end the warmup; start mining if asked. On
-//! SIGINT, SIGTERM or `stop`: stop the RPC server, stop mining, let the chain service finish its
-//! queue and close RocksDB, remove the cookie, exit 0.
+//! wallet has not seen; start the chain service; start the peer-to-peer network (listen, dial
+//! `--peer`s, route gossip, sync); end the warmup; start mining if asked. On SIGINT, SIGTERM or
+//! `stop`: stop the RPC server, stop mining, close peer connections, let the chain service finish
+//! its queue and close RocksDB, remove the cookie, exit 0.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use cairn_chain::mempool::DEFAULT_MAX_BYTES;
 use cairn_chain::{Chainstate, Mempool, Network, StoreOptions};
+use cairn_p2p::{Limits, NetworkConfig, NetworkHandle};
 use cairn_rpc::server::DEFAULT_MAX_BODY;
 use cairn_rpc::{CookieFile, Credentials, RpcServer, RpcServerConfig, Warmup};
 use cairn_wallet::{Address, Wallet};
@@ -44,22 +47,21 @@ async fn launch(config: NodeConfig) -> Result<()> {
     std::fs::create_dir_all(&net_dir).with_context(|| format!("creating {}", net_dir.display()))?;
     let shutdown = Shutdown::default();
     shutdown.trigger_on_signals().context("installing signal handlers")?;
-    if !config.listen.is_empty() || !config.peers.is_empty() {
-        tracing::warn!("--listen and --peer are not used yet: this build has no peer-to-peer layer");
-    }
     let payout_address = match &config.mine_to {
         Some(text) => Some(Address::parse(text, network).map_err(|e| anyhow!("--mine-to {text}: {e}"))?),
         None => None,
     };
 
-    let (chain, pending) = service::channel();
+    let (chain, pending) = service::channel(network);
     let chainstate_dir = net_dir.join("chainstate");
+    let net_slot = Arc::new(OnceLock::new());
     let context = RpcContext {
         chain: chain.clone(),
         network,
         started: Instant::now(),
         shutdown: shutdown.clone(),
         chainstate_dir: chainstate_dir.clone(),
+        net: net_slot.clone(),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];
@@ -91,21 +93,31 @@ async fn launch(config: NodeConfig) -> Result<()> {
     let result = match opened {
         Ok((chainstate, mempool, wallet)) => {
             let thread = pending.start(chainstate, mempool, wallet).context("starting the chain service")?;
-            let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
-            warmup.finish();
-            let tip = chain.tip();
-            tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");
-            let miner = start_miner(&config, &chain, payout_address, &shutdown).await;
-            match miner {
-                Ok(miner) => {
+            let started = match start_network(&config, &net_dir, &chain, &shutdown).await {
+                Ok(p2p) => {
+                    let _ = net_slot.set(p2p.handle.clone());
+                    let relay = p2p.handle.clone();
+                    let _ = chain.run(move |s| s.set_relay(relay)).await;
+                    let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
+                    warmup.finish();
+                    let tip = chain.tip();
+                    tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");
+                    start_miner(&config, &chain, payout_address, &shutdown).await.map(|m| (p2p, m))
+                }
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok((p2p, miner)) => {
                     shutdown.wait().await;
                     tracing::info!("shutting down");
                     server.stop().await;
                     if let Some(m) = miner {
                         let _ = tokio::task::spawn_blocking(move || m.join()).await;
                     }
+                    p2p.stop().await;
                 }
                 Err(e) => {
+                    shutdown.trigger();
                     server.stop().await;
                     chain.shutdown().await;
                     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
@@ -166,6 +178,52 @@ fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chai
     );
     Ok((chain, Mempool::new(DEFAULT_MAX_BYTES), wallet))
 }
+
+/// The running peer-to-peer layer: the network's event loop, the router and the sync driver.
+struct P2p {
+    handle: NetworkHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl P2p {
+    /// Closes every connection and waits for the tasks (the router and the sync driver end on
+    /// the shutdown signal).
+    async fn stop(self) {
+        self.handle.shutdown().await;
+        for t in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::ChainHandle, shutdown: &Shutdown) -> Result<P2p> {
+    let key_path = net_dir.join("p2p_key");
+    let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
+    let (handle, events, event_loop) = cairn_p2p::start(
+        key,
+        NetworkConfig {
+            network: config.network,
+            listen: config.listen.clone(),
+            peers: config.peers.clone(),
+            limits: Limits::default(),
+            target_outbound: TARGET_OUTBOUND,
+            agent: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
+        },
+    )
+    .context("starting the peer-to-peer network")?;
+    tracing::info!(peer_id = %handle.peer_id(), "peer-to-peer network started");
+    let (sync_tx, sync_rx) = tokio::sync::mpsc::channel(crate::sync::INPUT_QUEUE);
+    let router = tokio::spawn(crate::router::run(events, chain.clone(), handle.clone(), sync_tx, shutdown.clone()));
+    let sync = tokio::spawn(crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()));
+    Ok(P2p {
+        handle,
+        tasks: vec![event_loop, router, sync],
+    })
+}
+
+/// Peers found through Kademlia are dialed while fewer than this many outbound peers are
+/// connected (Core keeps 8 outbound full-relay connections).
+const TARGET_OUTBOUND: usize = 8;
 
 async fn start_miner(
     config: &NodeConfig,

@@ -2,16 +2,19 @@
 //!
 //! The pieces: [`config`] (flags and config file), [`launch`] (startup and shutdown order),
 //! [`service`] (the chain service, sole owner of chain, mempool and wallet), [`rpc`] (the RPC
-//! methods), [`miner`] (continuous mining), [`cli`] (the client), [`shutdown`] (signals).
+//! methods), [`router`] (network events to chain decisions), [`sync`] (headers-first sync),
+//! [`miner`] (continuous mining), [`cli`] (the client), [`shutdown`] (signals).
 
 mod cli;
 mod clock;
 mod config;
 mod launch;
 mod miner;
+mod router;
 mod rpc;
 mod service;
 mod shutdown;
+mod sync;
 
 use std::process::ExitCode;
 

@@ -11,8 +11,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use cairn_chain::encode::Encodable;
 use cairn_chain::mempool::MempoolError;
-use cairn_chain::{Block, BlockHash, ChainError, Chainstate, Mempool, ProcessedBlock, TipUpdate, Transaction, Txid};
+use cairn_chain::pow::U256;
+use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Chainstate, Mempool, ProcessedBlock, TipUpdate, Transaction, Txid};
+use cairn_p2p::{NetworkHandle, Topic};
 use cairn_wallet::Wallet;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -28,6 +31,8 @@ pub struct TipInfo {
     pub height: u32,
     /// Hash.
     pub hash: BlockHash,
+    /// Cumulative work of the active chain.
+    pub chain_work: U256,
 }
 
 /// The state the chain service owns.
@@ -41,6 +46,8 @@ pub struct NodeState {
     tip: watch::Sender<TipInfo>,
     generation: Arc<AtomicU64>,
     stop: bool,
+    /// Where this node's own blocks and transactions are announced, once the network is up.
+    relay: Option<NetworkHandle>,
 }
 
 type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
@@ -56,28 +63,65 @@ pub struct ChainHandle {
     jobs: mpsc::Sender<Job>,
     tip: watch::Receiver<TipInfo>,
     generation: Arc<AtomicU64>,
+    genesis: BlockHash,
 }
 
 impl NodeState {
-    /// Validates and stores a block, moves the tip if it has the most work, and brings the
-    /// mempool and the wallet along.
+    /// Validates and stores a block this node produced (mined, or submitted over RPC), moves the
+    /// tip if it has the most work, brings the mempool and the wallet along, and announces the
+    /// block to the network.
     ///
     /// # Errors
     /// The block is invalid, or the store failed.
     pub fn submit_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+        let bytes = self.relay.is_some().then(|| block.encode());
+        let processed = self.accept_remote_block(block)?;
+        if processed.status == BlockStatus::Accepted
+            && let (Some(net), Some(bytes)) = (&self.relay, bytes)
+        {
+            net.publish(Topic::Blocks, bytes);
+        }
+        Ok(processed)
+    }
+
+    /// [`NodeState::submit_block`] for a block from a peer: not announced here, since gossip
+    /// forwards it once the router accepts it.
+    ///
+    /// # Errors
+    /// The block is invalid, or the store failed.
+    pub fn accept_remote_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         let processed = self.chain.process_block(block, unix_now())?;
         self.apply_update(&processed.update)?;
         Ok(processed)
     }
 
-    /// Admits a transaction to the mempool and tells the wallet.
+    /// Admits a transaction of this node's (RPC, wallet) to the mempool, tells the wallet, and
+    /// announces it.
     ///
     /// # Errors
     /// The transaction is rejected, or the store failed.
     pub fn submit_transaction(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
+        let bytes = self.relay.is_some().then(|| tx.encode());
+        let txid = self.accept_remote_tx(tx)?;
+        if let (Some(net), Some(bytes)) = (&self.relay, bytes) {
+            net.publish(Topic::Transactions, bytes);
+        }
+        Ok(txid)
+    }
+
+    /// Admits a transaction from a peer (not announced: gossip forwards it).
+    ///
+    /// # Errors
+    /// The transaction is rejected, or the store failed.
+    pub fn accept_remote_tx(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
         let txid = self.mempool.accept(tx.clone(), &self.chain, unix_now())?;
         self.wallet.tx_accepted_to_mempool(&tx, unix_now());
         Ok(txid)
+    }
+
+    /// Starts announcing this node's blocks and transactions on the network.
+    pub fn set_relay(&mut self, net: NetworkHandle) {
+        self.relay = Some(net);
     }
 
     /// Applies a tip change to the wallet and the mempool, then publishes the new tip.
@@ -121,6 +165,9 @@ impl NodeState {
                 Ok(_) => {
                     tracing::info!(%txid, "wallet transaction back in the mempool");
                     self.wallet.tx_accepted_to_mempool(&tx, now);
+                    if let Some(net) = &self.relay {
+                        net.publish(Topic::Transactions, tx.encode());
+                    }
                 }
                 Err(e) => tracing::debug!(%txid, error = %e, "wallet transaction not resubmitted"),
             }
@@ -131,6 +178,7 @@ impl NodeState {
         let info = TipInfo {
             height: self.chain.height(),
             hash: self.chain.tip_hash(),
+            chain_work: self.chain.tip_chain_work(),
         };
         self.tip.send_if_modified(|cur| {
             if *cur == info {
@@ -153,17 +201,20 @@ pub struct PendingService {
 }
 
 /// Creates the queue: a handle for everyone else, and the pending service.
-pub fn channel() -> (ChainHandle, PendingService) {
+pub fn channel(network: cairn_chain::Network) -> (ChainHandle, PendingService) {
     let (jobs, rx) = mpsc::channel::<Job>(QUEUE);
+    let genesis = network.params().genesis_hash();
     let tip = watch::Sender::new(TipInfo {
         height: 0,
-        hash: BlockHash::ZERO,
+        hash: genesis,
+        chain_work: U256::default(),
     });
     let generation = Arc::new(AtomicU64::new(0));
     let handle = ChainHandle {
         jobs,
         tip: tip.subscribe(),
         generation: generation.clone(),
+        genesis,
     };
     (handle, PendingService { jobs: rx, tip, generation })
 }
@@ -183,6 +234,7 @@ impl PendingService {
             tip: self.tip,
             generation: self.generation,
             stop: false,
+            relay: None,
         };
         state.publish_tip();
         let mut rx = self.jobs;
@@ -239,6 +291,11 @@ impl ChainHandle {
     /// The current tip, without queueing.
     pub fn tip(&self) -> TipInfo {
         self.tip.borrow().clone()
+    }
+
+    /// The genesis block of the chain.
+    pub fn genesis(&self) -> BlockHash {
+        self.genesis
     }
 
     /// A counter that moves whenever the tip does.

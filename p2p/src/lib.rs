@@ -1,3 +1,27 @@
-//! Cairn's peer layer: one libp2p Swarm owned by one event loop (gossip of blocks and
-//! transactions, Kademlia, sync, content swarming and the Chord ring). Built in the network issue;
-//! empty until then.
+//! Cairn's peer-to-peer layer: one libp2p Swarm, owned by one event loop.
+//!
+//! The node starts it with [`start`], which returns a cloneable [`NetworkHandle`] (commands in)
+//! and a bounded queue of [`NetworkEvent`]s (gossip to validate, sync requests to answer, peers
+//! coming and going). The Swarm speaks TCP + noise + yamux, identify, ping, Kademlia and gossipsub
+//! under Cairn's names ([`topic`]), plus the chain-sync protocol ([`sync_protocol`]). Nothing
+//! here validates blocks: the node decides, then reports a [`Verdict`] so gossip forwards only
+//! what the chain accepted.
+
+pub mod behaviour;
+pub mod error;
+pub mod event_loop;
+pub mod handle;
+pub mod identity;
+pub mod peer;
+pub mod sync_protocol;
+pub mod topic;
+pub mod transport;
+
+pub use behaviour::Limits;
+pub use error::{NetworkError, RequestError, StartError};
+pub use event_loop::{NetworkConfig, start};
+pub use handle::{AddNode, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+pub use libp2p::{Multiaddr, PeerId};
+pub use peer::{BanEntry, DEFAULT_BAN, PeerSummary};
+pub use sync_protocol::{ChainStatus, SyncRequest, SyncResponse};
+pub use topic::Topic;

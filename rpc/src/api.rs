@@ -154,6 +154,9 @@ pub trait NetworkApi {
     /// Adds, removes or tries once a peer (`add|remove|onetry`).
     #[method(name = "addnode")]
     async fn addnode(&self, node: String, command: String) -> RpcResult<()>;
+    /// Peers banned for misbehaviour.
+    #[method(name = "listbanned")]
+    async fn listbanned(&self) -> RpcResult<Vec<BannedPeer>>;
 }
 
 /// The server itself.

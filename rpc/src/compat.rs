@@ -153,7 +153,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValu
 struct OutResponse<'a> {
     #[serde(default)]
     id: Option<usize>,
-    #[serde(borrow, default)]
+    /// `Some` whenever the member is present, even as `null` (a method that returns nothing).
+    #[serde(borrow, default, deserialize_with = "present")]
     result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,

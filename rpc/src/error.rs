@@ -38,6 +38,8 @@ pub mod code {
     pub const CLIENT_NODE_ALREADY_ADDED: i32 = -23;
     /// A node was not added.
     pub const CLIENT_NODE_NOT_ADDED: i32 = -24;
+    /// A node could not be connected to (Core's RPC_CLIENT_NODE_NOT_CONNECTED).
+    pub const CLIENT_NODE_NOT_CONNECTED: i32 = -29;
     /// Transaction or block verification failed (missing inputs among others).
     pub const VERIFY_ERROR: i32 = -25;
     /// The transaction or block was rejected by policy or consensus.

@@ -119,6 +119,7 @@ pub const METHODS: &[MethodHelp] = &[
         "Returns an object containing various state info regarding P2P networking.",
     ),
     m("Network", "getpeerinfo", "", "Returns data about each connected network peer."),
+    m("Network", "listbanned", "", "List all peers banned for misbehaviour (by peer id)."),
     m(
         "Rawtransactions",
         "decoderawtransaction",

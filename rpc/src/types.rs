@@ -491,6 +491,17 @@ pub struct PeerInfo {
     pub conntime: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pingtime: Option<f64>,
+    pub subver: String,
+}
+
+/// One `listbanned` entry. Core bans IP subnets; Cairn bans peer ids, shown in `address`.
+#[derive(Serialize, Debug, Clone)]
+pub struct BannedPeer {
+    pub address: String,
+    pub ban_created: u64,
+    pub banned_until: u64,
+    pub ban_duration: u64,
+    pub time_remaining: u64,
 }
 
 #[cfg(test)]

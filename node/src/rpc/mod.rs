@@ -11,9 +11,11 @@ mod rawtx;
 mod wallet;
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use cairn_chain::Network;
+use cairn_p2p::NetworkHandle;
 use cairn_rpc::api::{BlockchainApiServer, ControlApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
@@ -34,6 +36,8 @@ pub struct RpcContext {
     pub shutdown: Shutdown,
     /// The RocksDB directory (for `size_on_disk`).
     pub chainstate_dir: PathBuf,
+    /// The network, once started (the RPC server answers "warming up" before that).
+    pub net: Arc<OnceLock<NetworkHandle>>,
 }
 
 impl RpcContext {

@@ -35,10 +35,14 @@ impl TestNode {
             .append(true)
             .open(datadir.join("node.log"))
             .unwrap();
+        let mut args: Vec<&str> = extra.to_vec();
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen", "/ip4/127.0.0.1/tcp/0"]);
+        }
         let child = Command::new(cairn_bin())
             .args(["node", "--network", "regtest", "--rpc-bind", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
-            .args(extra)
+            .args(&args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
@@ -70,6 +74,25 @@ impl TestNode {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The node's first peer-to-peer listen address, ending in `/p2p/<peer id>`.
+    pub fn p2p_addr(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info: Value = self.call("getnetworkinfo", &[]);
+            if let Some(a) = info["listenaddrs"][0].as_str() {
+                return a.to_string();
+            }
+            assert!(Instant::now() < deadline, "no listen address; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The node's peer id.
+    pub fn peer_id(&mut self) -> String {
+        let info: Value = self.call("getnetworkinfo", &[]);
+        info["peerid"].as_str().expect("a peer id").to_string()
     }
 
     /// Calls a method and parses the result.

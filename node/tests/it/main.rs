@@ -1,6 +1,9 @@
 //! The node end to end: a real `cairn node` process driven over JSON-RPC, as a user would.
 
 mod common;
+mod js_interop;
 mod lifecycle;
+mod misbehaviour;
+mod network;
 mod python;
 mod walkthrough;

@@ -37,6 +37,7 @@ impl Fixture {
         module
             .register_method("fail", |_, _, _| Err::<(), RpcError>(RpcError::not_found("Block not found")))
             .unwrap();
+        module.register_method("nothing", |_, _, _| Ok::<(), RpcError>(())).unwrap();
         module
             .register_method("echo", |params, _, _| {
                 Ok::<Value, RpcError>(params.parse::<Value>().unwrap_or(Value::Null))
@@ -99,6 +100,11 @@ fn legacy_requests_get_legacy_replies() {
         &[("Content-Type", "application/x-www-form-urlencoded")],
     );
     assert_eq!(body.trim(), r#"{"result":7,"error":null,"id":null}"#);
+    // A method that returns nothing (addnode, setban): result null, no error, in both framings.
+    let (status, _, body) = f.post(r#"{"method":"nothing","params":[],"id":4}"#, &[]);
+    assert_eq!((status, body.trim()), (200, r#"{"result":null,"error":null,"id":4}"#));
+    let (status, _, body) = f.post(r#"{"jsonrpc":"2.0","method":"nothing","id":5}"#, &[]);
+    assert_eq!((status, body.trim()), (200, r#"{"jsonrpc":"2.0","result":null,"id":5}"#));
     // Errors: both members, and Core's HTTP statuses.
     let (status, _, body) = f.post(r#"{"method":"fail","params":[],"id":2}"#, &[]);
     assert_eq!(status, 500);

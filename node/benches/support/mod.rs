@@ -1,0 +1,121 @@
+//! Release `cairn node` processes for the benchmarks: a temp datadir each, RPC and p2p on
+//! ephemeral ports of 127.0.0.1, killed when dropped.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn_rpc::{Credentials, RpcClient};
+use serde_json::Value;
+
+/// A running node.
+pub struct BenchNode {
+    child: Child,
+    pub dir: PathBuf,
+    pub addr: String,
+    pub creds: Credentials,
+    pub rpc: RpcClient,
+}
+
+impl Drop for BenchNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BenchNode {
+    /// Starts a regtest node on `dir` with `extra` flags; its log goes to `dir/node.log` at
+    /// `log_level`.
+    pub fn start(dir: &Path, extra: &[&str], log_level: &str) -> BenchNode {
+        std::fs::create_dir_all(dir).unwrap();
+        let log = std::fs::File::create(dir.join("node.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "node",
+                "--network",
+                "regtest",
+                "--rpc-bind",
+                "127.0.0.1:0",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--datadir",
+            ])
+            .arg(dir)
+            .args(extra)
+            .env("RUST_LOG", log_level)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn cairn node");
+        let net = dir.join("regtest");
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            assert!(Instant::now() < deadline, "node did not start");
+            if let (Ok(addr), Ok(creds)) = (
+                std::fs::read_to_string(net.join("rpc.addr")),
+                Credentials::read_cookie(&net.join(".cookie")),
+            ) {
+                let addr = addr.trim().to_string();
+                let mut rpc = RpcClient::new(addr.clone(), &creds).with_timeout(Duration::from_secs(600));
+                if rpc.call::<u32>("getblockcount", &[]).is_ok() {
+                    return BenchNode {
+                        child,
+                        dir: dir.to_path_buf(),
+                        addr,
+                        creds,
+                        rpc,
+                    };
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Calls a method, panicking on failure.
+    pub fn call<T: serde::de::DeserializeOwned>(&mut self, method: &str, params: &[Value]) -> T {
+        self.rpc.call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// The first p2p listen address (waits for it).
+    pub fn p2p_addr(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info: Value = self.call("getnetworkinfo", &[]);
+            if let Some(a) = info["listenaddrs"][0].as_str() {
+                return a.to_string();
+            }
+            assert!(Instant::now() < deadline, "no listen address");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+}
+
+/// The `q` quantile (0..=1) of sorted samples.
+pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> T {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Reads `--name value` from the command line.
+pub fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Cores of this machine, for the report.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -1,0 +1,222 @@
+//! The router: network events in, chain decisions and answers out.
+//!
+//! Gossip is decoded, handed to the chain service, and only then given its verdict — Accept
+//! (gossipsub forwards it), Ignore (a duplicate, an orphan, a transaction that does not fit our
+//! mempool) or Reject (invalid: the sender is penalized by gossipsub and banned by us). Sync
+//! requests are answered from the chain service. Peer arrivals and departures go to the sync
+//! driver in order; everything else runs as tasks, at most [`MAX_CONCURRENT`] at once, so a
+//! flood of gossip waits in the network's bounded queue instead of growing memory here.
+
+use std::sync::Arc;
+
+use cairn_chain::encode::Decodable;
+use cairn_chain::mempool::MempoolError;
+use cairn_chain::{Block, BlockError, BlockStatus, ChainError, Transaction, TxError};
+use cairn_p2p::sync_protocol::{MAX_HEADERS, MAX_MEMPOOL_INV};
+use cairn_p2p::{DEFAULT_BAN, NetworkEvent, NetworkHandle, PeerId, Responder, SyncRequest, SyncResponse, Topic, Verdict};
+use tokio::sync::{Semaphore, mpsc};
+use tracing::debug;
+
+use crate::service::ChainHandle;
+use crate::shutdown::Shutdown;
+use crate::sync::{SyncInput, our_status};
+
+/// Most network events handled at once.
+pub const MAX_CONCURRENT: usize = 64;
+
+/// Whether a block failing with `e` proves its sender misbehaved. A block too far in the future
+/// may be our clock's fault, as Core also judges.
+pub fn block_error_is_punishable(e: &BlockError) -> bool {
+    !matches!(e, BlockError::TimeTooNew { .. })
+}
+
+/// Whether a transaction failing with `e` proves its sender misbehaved: consensus failures do;
+/// a missing or spent input, a conflict, a low fee or a full pool are normal in a network where
+/// blocks and transactions race.
+pub fn tx_error_is_punishable(e: &TxError) -> bool {
+    !matches!(
+        e,
+        TxError::MissingOrSpent(_)
+            | TxError::ImmatureCoinbase { .. }
+            | TxError::NonFinal
+            | TxError::AlreadyKnown
+            | TxError::Conflict { .. }
+            | TxError::MempoolFull { .. }
+            | TxError::FeeTooLow { .. }
+    )
+}
+
+/// Routes network events until the network stops or the node shuts down.
+pub async fn run(
+    mut events: mpsc::Receiver<NetworkEvent>,
+    chain: ChainHandle,
+    net: NetworkHandle,
+    sync: mpsc::Sender<SyncInput>,
+    shutdown: Shutdown,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.wait() => break,
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
+        };
+        match event {
+            NetworkEvent::PeerConnected { peer, .. } => {
+                let _ = sync.send(SyncInput::Connected(peer)).await;
+            }
+            NetworkEvent::PeerDisconnected { peer } => {
+                let _ = sync.send(SyncInput::Disconnected(peer)).await;
+            }
+            other => {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let (chain, net, sync) = (chain.clone(), net.clone(), sync.clone());
+                tokio::spawn(async move {
+                    handle(other, &chain, &net, &sync).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+}
+
+async fn handle(event: NetworkEvent, chain: &ChainHandle, net: &NetworkHandle, sync: &mpsc::Sender<SyncInput>) {
+    match event {
+        NetworkEvent::Gossip {
+            topic: Topic::Blocks,
+            id,
+            source,
+            data,
+        } => {
+            let verdict = gossip_block(&data, source, chain, net, sync).await;
+            net.report(id, source, verdict);
+        }
+        NetworkEvent::Gossip {
+            topic: Topic::Transactions,
+            id,
+            source,
+            data,
+        } => {
+            let verdict = gossip_tx(&data, source, chain, net).await;
+            net.report(id, source, verdict);
+        }
+        NetworkEvent::Request { peer, request, responder } => answer(peer, request, responder, chain, net, sync).await,
+        NetworkEvent::PeerConnected { .. } | NetworkEvent::PeerDisconnected { .. } => {}
+    }
+}
+
+async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &NetworkHandle, sync: &mpsc::Sender<SyncInput>) -> Verdict {
+    let block = match Block::decode(data) {
+        Ok(b) => b,
+        Err(e) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable block: {e}"));
+            return Verdict::Reject;
+        }
+    };
+    let hash = block.block_hash();
+    let outcome = chain
+        .run(move |s| {
+            let processed = s.accept_remote_block(block);
+            let height = s.chain.index_record(&hash).map(|r| r.height);
+            (processed, height)
+        })
+        .await;
+    let outcome = outcome.map(|(processed, height)| {
+        if let Some(height) = height {
+            // The sender has this block: it is at least this high (Core learns heights from
+            // announcements the same way).
+            net.note_chain(source, height, None);
+        }
+        processed
+    });
+    match outcome {
+        Ok(Ok(processed)) => {
+            if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
+                net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}"));
+                return Verdict::Reject;
+            }
+            match processed.status {
+                BlockStatus::Accepted => Verdict::Accept,
+                BlockStatus::Duplicate => Verdict::Ignore,
+                BlockStatus::Orphan => {
+                    debug!(%hash, peer = %source, "gossiped block has an unknown parent: syncing headers");
+                    let _ = sync.try_send(SyncInput::Orphan(source));
+                    Verdict::Ignore
+                }
+            }
+        }
+        Ok(Err(ChainError::Block(e))) if block_error_is_punishable(&e) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}"));
+            Verdict::Reject
+        }
+        Ok(Err(e)) => {
+            debug!(%hash, error = %e, "gossiped block not accepted");
+            Verdict::Ignore
+        }
+        Err(_) => Verdict::Ignore,
+    }
+}
+
+async fn gossip_tx(data: &[u8], source: PeerId, chain: &ChainHandle, net: &NetworkHandle) -> Verdict {
+    let tx = match Transaction::decode(data) {
+        Ok(t) => t,
+        Err(e) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable transaction: {e}"));
+            return Verdict::Reject;
+        }
+    };
+    match chain.run(move |s| s.accept_remote_tx(tx)).await {
+        Ok(Ok(_)) => Verdict::Accept,
+        Ok(Err(MempoolError::Rejected(e))) if tx_error_is_punishable(&e) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped an invalid transaction: {e}"));
+            Verdict::Reject
+        }
+        Ok(Err(e)) => {
+            debug!(error = %e, "gossiped transaction not accepted");
+            Verdict::Ignore
+        }
+        Err(_) => Verdict::Ignore,
+    }
+}
+
+async fn answer(
+    peer: PeerId,
+    request: SyncRequest,
+    responder: Responder,
+    chain: &ChainHandle,
+    net: &NetworkHandle,
+    sync: &mpsc::Sender<SyncInput>,
+) {
+    let response = match request {
+        SyncRequest::Status(theirs) => {
+            let _ = sync.try_send(SyncInput::Status(peer, theirs));
+            Some(SyncResponse::Status(our_status(chain)))
+        }
+        SyncRequest::GetHeaders { locator, stop } => {
+            let stop = (stop != cairn_chain::BlockHash::ZERO).then_some(stop);
+            chain
+                .run(move |s| SyncResponse::Headers(s.chain.headers_after(&locator, stop, MAX_HEADERS)))
+                .await
+                .ok()
+        }
+        SyncRequest::GetBlock(hash) => chain
+            .run(move |s| SyncResponse::Block(s.chain.get_block(&hash).ok().flatten()))
+            .await
+            .ok(),
+        SyncRequest::GetMempool => chain
+            .run(|s| SyncResponse::Mempool(s.mempool.entries().take(MAX_MEMPOOL_INV).map(|e| e.txid).collect()))
+            .await
+            .ok(),
+        SyncRequest::GetTxs(txids) => chain
+            .run(move |s| SyncResponse::Txs(txids.iter().filter_map(|t| s.mempool.get(t).map(|e| e.tx.clone())).collect()))
+            .await
+            .ok(),
+    };
+    if let Some(response) = response {
+        net.respond(responder, response);
+    }
+}

@@ -1,0 +1,357 @@
+//! Chain sync: the driver that runs the [`state::SyncState`] plan against the network and the
+//! chain service.
+//!
+//! Inputs come from the router (peers connecting and leaving, statuses they sent, orphans they
+//! gossiped) and from the driver's own requests finishing. After each input the driver asks the
+//! plan what to do next: request headers from the peer with the most work, or request queued
+//! blocks. Every request runs as a task in a bounded `JoinSet` (the plan caps what is in flight)
+//! and reports back. Downloaded blocks go straight to the chain service; the chain's orphan pool
+//! absorbs out-of-order arrivals inside the download window.
+//!
+//! Headers are fetched in batches of up to 2,000 after our block locator. A batch is validated as
+//! a header chain (`Chainstate::check_headers`) before any of its blocks is requested, and its
+//! blocks are downloaded only if the branch has more work than our tip — or the batch is full,
+//! when the rest of the branch is still to come (the next batch is asked for once this one is
+//! stored; Core keeps the whole header tree in memory instead, which this design trades for
+//! simplicity and a bounded state).
+
+pub mod state;
+
+use std::time::{Duration, Instant};
+
+use cairn_chain::error::HeadersError;
+use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Header, Transaction};
+use cairn_p2p::sync_protocol::{MAX_GET_TXS, MAX_HEADERS};
+use cairn_p2p::{ChainStatus, DEFAULT_BAN, NetworkHandle, PeerId, RequestError, SyncRequest, SyncResponse};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::service::ChainHandle;
+use crate::shutdown::Shutdown;
+use state::SyncState;
+
+/// How often every peer is asked for its status.
+const STATUS_INTERVAL: Duration = Duration::from_secs(10);
+/// Capacity of the input queue.
+pub const INPUT_QUEUE: usize = 1024;
+
+/// What the router tells the sync driver.
+#[derive(Debug)]
+pub enum SyncInput {
+    /// A peer connected.
+    Connected(PeerId),
+    /// A peer left.
+    Disconnected(PeerId),
+    /// A peer told us its chain (in its own status request).
+    Status(PeerId, ChainStatus),
+    /// A peer gossiped a block whose parent we lack: ask it where its chain is.
+    Orphan(PeerId),
+}
+
+enum Done {
+    Status(PeerId, Result<SyncResponse, RequestError>),
+    Headers(PeerId, Result<SyncResponse, RequestError>),
+    Block(PeerId, BlockHash, BlockOutcome),
+    Mempool,
+}
+
+enum BlockOutcome {
+    /// Stored (connected, duplicate or held as an orphan).
+    Stored,
+    /// The peer does not have it, or the request failed.
+    Missing(String),
+    /// The peer sent something else, or an invalid block.
+    Misbehaved(String),
+    /// The chain service stopped or the store failed.
+    Failed(String),
+}
+
+/// Our chain status, read from the chain service's published tip.
+pub fn our_status(chain: &ChainHandle) -> ChainStatus {
+    let tip = chain.tip();
+    ChainStatus {
+        genesis: chain.genesis(),
+        height: tip.height,
+        tip: tip.hash,
+        chain_work: tip.chain_work,
+    }
+}
+
+/// The sync driver.
+pub struct SyncDriver {
+    state: SyncState,
+    chain: ChainHandle,
+    net: NetworkHandle,
+    inputs: mpsc::Receiver<SyncInput>,
+    tasks: JoinSet<Done>,
+    last_status_round: Instant,
+}
+
+impl SyncDriver {
+    /// A driver reading `inputs`.
+    pub fn new(chain: ChainHandle, net: NetworkHandle, inputs: mpsc::Receiver<SyncInput>) -> Self {
+        SyncDriver {
+            state: SyncState::default(),
+            chain,
+            net,
+            inputs,
+            tasks: JoinSet::new(),
+            last_status_round: Instant::now(),
+        }
+    }
+
+    /// Runs until shutdown or until the router goes away.
+    pub async fn run(mut self, shutdown: Shutdown) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => break,
+                input = self.inputs.recv() => match input {
+                    Some(i) => self.on_input(i),
+                    None => break,
+                },
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    if let Ok(done) = done {
+                        self.on_done(done).await;
+                    }
+                }
+                _ = tick.tick() => self.on_tick(),
+            }
+            self.pump();
+        }
+        self.tasks.abort_all();
+    }
+
+    fn ask_status(&mut self, peer: PeerId) {
+        let net = self.net.clone();
+        let ours = our_status(&self.chain);
+        self.tasks
+            .spawn(async move { Done::Status(peer, net.request(peer, SyncRequest::Status(ours)).await) });
+    }
+
+    fn on_input(&mut self, input: SyncInput) {
+        match input {
+            SyncInput::Connected(peer) => {
+                self.state.add_peer(peer);
+                self.ask_status(peer);
+                self.fetch_mempool(peer);
+            }
+            SyncInput::Disconnected(peer) => self.state.remove_peer(&peer),
+            SyncInput::Status(peer, status) => self.on_status(peer, status),
+            SyncInput::Orphan(peer) => self.ask_status(peer),
+        }
+    }
+
+    fn on_status(&mut self, peer: PeerId, status: ChainStatus) {
+        let ours = our_status(&self.chain);
+        if status.genesis != ours.genesis {
+            self.net.ban(peer, DEFAULT_BAN, "is on another chain (different genesis block)");
+            self.state.remove_peer(&peer);
+            return;
+        }
+        self.state.set_status(peer, status);
+        self.net.note_chain(peer, status.height, Some(status.height.min(ours.height)));
+    }
+
+    fn on_tick(&mut self) {
+        if self.last_status_round.elapsed() >= STATUS_INTERVAL {
+            self.last_status_round = Instant::now();
+            let peers: Vec<PeerId> = self.state.peers().collect();
+            for peer in peers {
+                self.ask_status(peer);
+            }
+        }
+    }
+
+    /// Starts whatever the plan says is due.
+    fn pump(&mut self) {
+        let ours = our_status(&self.chain);
+        if let Some(peer) = self.state.want_headers(ours.chain_work, Instant::now()) {
+            let net = self.net.clone();
+            let chain = self.chain.clone();
+            self.tasks.spawn(async move {
+                let locator = chain.run(|s| s.chain.locator()).await.unwrap_or_default();
+                let request = SyncRequest::GetHeaders {
+                    locator,
+                    stop: BlockHash::ZERO,
+                };
+                Done::Headers(peer, net.request(peer, request).await)
+            });
+        }
+        for (peer, hash) in self.state.assign() {
+            let net = self.net.clone();
+            let chain = self.chain.clone();
+            self.tasks
+                .spawn(async move { Done::Block(peer, hash, download_block(&net, &chain, peer, hash).await) });
+        }
+    }
+
+    async fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Status(peer, Ok(SyncResponse::Status(status))) => self.on_status(peer, status),
+            Done::Status(peer, result) => debug!(%peer, ?result, "status request failed"),
+            Done::Headers(peer, result) => {
+                self.state.headers_done(&peer);
+                match result {
+                    Ok(SyncResponse::Headers(headers)) => self.on_headers(peer, headers).await,
+                    other => debug!(%peer, ?other, "headers request failed"),
+                }
+            }
+            Done::Block(peer, hash, outcome) => match outcome {
+                BlockOutcome::Stored => self.state.block_arrived(&hash),
+                BlockOutcome::Missing(why) => {
+                    debug!(%peer, %hash, why, "block not delivered; asking again");
+                    self.state.request_failed(&hash);
+                }
+                BlockOutcome::Misbehaved(why) => {
+                    self.net.ban(peer, DEFAULT_BAN, why);
+                    self.state.remove_peer(&peer);
+                    self.state.request_failed(&hash);
+                }
+                BlockOutcome::Failed(why) => {
+                    warn!(%hash, why, "could not store a downloaded block");
+                    self.state.block_arrived(&hash);
+                    self.state.clear_queue();
+                }
+            },
+            Done::Mempool => {}
+        }
+    }
+
+    async fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>) {
+        if headers.is_empty() {
+            self.state.headers_exhausted(&peer);
+            return;
+        }
+        let full = headers.len() >= MAX_HEADERS;
+        let hashes: Vec<BlockHash> = headers.iter().map(|h| h.block_hash()).collect();
+        let checked = self
+            .chain
+            .run(move |s| {
+                let summary = s.chain.check_headers(&headers, crate::clock::unix_now())?;
+                let first_height = summary.last_height + 1 - headers.len() as u32;
+                let wanted: Vec<(BlockHash, u32)> = hashes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| !s.chain.contains_block(h))
+                    .map(|(i, h)| (*h, first_height + i as u32))
+                    .collect();
+                Ok::<_, HeadersError>((summary.chain_work > s.chain.tip_chain_work(), wanted))
+            })
+            .await;
+        match checked {
+            Ok(Ok((more_work, wanted))) => {
+                if wanted.is_empty() || !(more_work || full) {
+                    // Nothing new, or a branch with less work: ask this peer again only when its
+                    // chain changes.
+                    self.state.headers_exhausted(&peer);
+                    return;
+                }
+                info!(%peer, blocks = wanted.len(), "downloading blocks");
+                self.state.enqueue(wanted);
+            }
+            Ok(Err(HeadersError::Unconnected { .. })) => {
+                // The peer answered from a chain that moved; its next status will tell.
+                self.state.headers_exhausted(&peer);
+            }
+            Ok(Err(HeadersError::Invalid { error, .. })) if !crate::router::block_error_is_punishable(&error) => {
+                debug!(%peer, %error, "headers not accepted yet");
+                self.state.headers_exhausted(&peer);
+            }
+            Ok(Err(e)) => {
+                self.net.ban(peer, DEFAULT_BAN, format!("sent invalid headers: {e}"));
+                self.state.remove_peer(&peer);
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn fetch_mempool(&mut self, peer: PeerId) {
+        let net = self.net.clone();
+        let chain = self.chain.clone();
+        self.tasks.spawn(async move {
+            fetch_mempool(&net, &chain, peer).await;
+            Done::Mempool
+        });
+    }
+}
+
+/// Downloads one block from `peer` and hands it to the chain.
+async fn download_block(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId, hash: BlockHash) -> BlockOutcome {
+    let block = match net.request(peer, SyncRequest::GetBlock(hash)).await {
+        Ok(SyncResponse::Block(Some(block))) => block,
+        Ok(SyncResponse::Block(None)) => return BlockOutcome::Missing("peer does not have it".into()),
+        Ok(_) => return BlockOutcome::Misbehaved("answered a block request with something else".into()),
+        Err(e) => return BlockOutcome::Missing(e.to_string()),
+    };
+    if block.block_hash() != hash {
+        return BlockOutcome::Misbehaved(format!("sent block {} when asked for {hash}", block.block_hash()));
+    }
+    store_block(chain, block).await
+}
+
+async fn store_block(chain: &ChainHandle, block: Block) -> BlockOutcome {
+    let hash = block.block_hash();
+    match chain.run(move |s| s.accept_remote_block(block)).await {
+        Ok(Ok(processed)) => {
+            if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
+                return BlockOutcome::Misbehaved(format!("sent invalid block {hash}: {e}"));
+            }
+            if processed.status == BlockStatus::Orphan {
+                debug!(%hash, "downloaded block waits for its parent");
+            }
+            BlockOutcome::Stored
+        }
+        Ok(Err(ChainError::Block(e))) if crate::router::block_error_is_punishable(&e) => {
+            BlockOutcome::Misbehaved(format!("sent invalid block {hash}: {e}"))
+        }
+        Ok(Err(ChainError::Block(e))) => BlockOutcome::Missing(format!("block {hash} not accepted: {e}")),
+        Ok(Err(e)) => BlockOutcome::Failed(e.to_string()),
+        Err(e) => BlockOutcome::Failed(e.to_string()),
+    }
+}
+
+/// Asks a new peer for its mempool and takes the transactions we lack.
+async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
+    let txids = match net.request(peer, SyncRequest::GetMempool).await {
+        Ok(SyncResponse::Mempool(txids)) => txids,
+        _ => return,
+    };
+    let Ok(missing) = chain
+        .run(move |s| txids.into_iter().filter(|t| !s.mempool.contains(t)).collect::<Vec<_>>())
+        .await
+    else {
+        return;
+    };
+    for chunk in missing.chunks(MAX_GET_TXS) {
+        let txs: Vec<Transaction> = match net.request(peer, SyncRequest::GetTxs(chunk.to_vec())).await {
+            Ok(SyncResponse::Txs(txs)) => txs,
+            _ => return,
+        };
+        let outcome = chain
+            .run(move |s| {
+                let mut accepted = 0usize;
+                for tx in txs {
+                    match s.accept_remote_tx(tx) {
+                        Ok(_) => accepted += 1,
+                        Err(cairn_chain::mempool::MempoolError::Rejected(e)) if crate::router::tx_error_is_punishable(&e) => {
+                            return Err(e);
+                        }
+                        Err(_) => {}
+                    }
+                }
+                Ok(accepted)
+            })
+            .await;
+        match outcome {
+            Ok(Ok(n)) if n > 0 => debug!(%peer, accepted = n, "took transactions from a peer's mempool"),
+            Ok(Err(e)) => {
+                net.ban(peer, DEFAULT_BAN, format!("offered an invalid transaction: {e}"));
+                return;
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The peer-to-peer acceptance scenarios: real `cairn node` processes on 127.0.0.1, connected by
+//! `--peer` and `addnode`, each wait bounded.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{TestNode, wait_until};
+
+/// How long blocks and transactions get to cross a small local network.
+const PROPAGATION: Duration = Duration::from_secs(60);
+
+fn height(node: &mut TestNode) -> u32 {
+    node.call("getblockcount", &[])
+}
+
+fn best(node: &mut TestNode) -> String {
+    node.call("getbestblockhash", &[])
+}
+
+fn utxo_digest(node: &mut TestNode) -> Value {
+    let info: Value = node.call("gettxoutsetinfo", &[]);
+    info["hash_serialized_3"].clone()
+}
+
+fn mempool(node: &mut TestNode) -> Vec<String> {
+    node.call("getrawmempool", &[])
+}
+
+fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
+    let addr: String = node.call("getnewaddress", &[]);
+    node.call("generatetoaddress", &[json!(n), json!(addr)])
+}
+
+/// Waits until every node has `target`'s best block.
+fn converge(nodes: &mut [&mut TestNode], timeout: Duration) -> String {
+    let tip = best(nodes[0]);
+    for n in nodes.iter_mut() {
+        let ok = wait_until(timeout, || best(n) == tip);
+        assert!(ok, "node did not reach tip {tip} (height {}); log:\n{}", height(n), n.log());
+    }
+    tip
+}
+
+#[test]
+fn blocks_and_transactions_cross_a_line_of_three() {
+    let (da, db, dc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let mut a = TestNode::start(da.path(), &[]);
+    let a_addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    let b_addr = b.p2p_addr();
+    let mut c = TestNode::start(dc.path(), &["--peer", &b_addr]);
+    assert!(wait_until(PROPAGATION, || c.call::<usize>("getconnectioncount", &[]) >= 1));
+
+    // Blocks mined on A reach C through B.
+    mine(&mut a, 101);
+    converge(&mut [&mut a, &mut b, &mut c], PROPAGATION);
+    assert_eq!(height(&mut c), 101);
+
+    // Coins from A to C's address: mined on A, seen by C's wallet.
+    let c_receive: String = c.call("getnewaddress", &[]);
+    let paid: String = a.call("sendtoaddress", &[json!(c_receive), json!(10)]);
+    let mined = mine(&mut a, 1);
+    converge(&mut [&mut a, &mut b, &mut c], PROPAGATION);
+    let tx: Value = c.call("gettransaction", &[json!(paid)]);
+    assert_eq!(tx["blockhash"], json!(mined[0]));
+    assert_eq!(c.raw("getbalance", &[]), "10.00000000");
+
+    // A transaction from C's wallet reaches A's mempool by gossip, and A mines it.
+    let a_receive: String = a.call("getnewaddress", &[]);
+    let spent: String = c.call("sendtoaddress", &[json!(a_receive), json!(3)]);
+    assert!(
+        wait_until(PROPAGATION, || mempool(&mut a).contains(&spent)),
+        "C's transaction did not reach A; C log:\n{}",
+        c.log()
+    );
+    mine(&mut a, 1);
+    converge(&mut [&mut a, &mut b, &mut c], PROPAGATION);
+    let tx: Value = c.call("gettransaction", &[json!(spent)]);
+    assert_eq!(tx["confirmations"], 1);
+
+    // getpeerinfo on B shows both neighbours with traffic and heights (from the blocks they
+    // relayed or, at the latest, the next status round).
+    let mut peers: Vec<Value> = Vec::new();
+    let heights_known = wait_until(Duration::from_secs(30), || {
+        peers = b.call("getpeerinfo", &[]);
+        peers.len() == 2 && peers.iter().all(|p| p["synced_headers"] == 103)
+    });
+    assert!(heights_known, "{peers:?}");
+    for p in &peers {
+        assert!(p["bytessent"].as_u64().unwrap() > 0 && p["bytesrecv"].as_u64().unwrap() > 0, "{p}");
+        assert!(p["peerid"].as_str().unwrap().starts_with("12D3KooW"), "{p}");
+    }
+    assert_eq!(peers.iter().filter(|p| p["inbound"] == true).count(), 1);
+    let info: Value = b.call("getnetworkinfo", &[]);
+    assert_eq!(info["connections"], 2);
+    assert!(info["listenaddrs"][0].as_str().unwrap().ends_with(info["peerid"].as_str().unwrap()));
+}
+
+#[test]
+fn a_late_node_syncs_500_blocks() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    mine(&mut a, 500);
+    let a_addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    converge(&mut [&mut a, &mut b], Duration::from_secs(120));
+    assert_eq!(height(&mut b), 500);
+    assert_eq!(utxo_digest(&mut a), utxo_digest(&mut b));
+}
+
+#[test]
+fn nodes_mining_apart_converge_on_the_most_work() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &[]);
+    // Apart: A mines 5 blocks, B mines 8 (fixed regtest difficulty: more blocks, more work).
+    mine(&mut a, 5);
+    let b_blocks = mine(&mut b, 8);
+    let a_balance_before: Value = a.call("getbalances", &[]);
+    assert_eq!(a_balance_before["mine"]["immature"], json!(250.0));
+
+    let b_addr = b.p2p_addr();
+    a.call::<Value>("addnode", &[json!(b_addr), json!("onetry")]);
+    let tip = converge(&mut [&mut b, &mut a], PROPAGATION);
+    assert_eq!(tip, b_blocks[7]);
+    assert_eq!(height(&mut a), 8);
+    assert_eq!(utxo_digest(&mut a), utxo_digest(&mut b));
+
+    // A's five coinbases are gone with its branch; B's eight are immature.
+    let a_bal: Value = a.call("getbalances", &[]);
+    let b_bal: Value = b.call("getbalances", &[]);
+    assert_eq!(a_bal["mine"]["immature"], json!(0.0), "{a_bal}");
+    assert_eq!(b_bal["mine"]["immature"], json!(400.0), "{b_bal}");
+}
+
+#[test]
+fn addnode_follows_core_semantics() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &[]);
+    let b_addr = b.p2p_addr();
+    a.call::<Value>("addnode", &[json!(b_addr), json!("add")]);
+    assert_eq!(a.call_err("addnode", &[json!(b_addr), json!("add")]).0, -23);
+    assert!(wait_until(PROPAGATION, || b.call::<usize>("getconnectioncount", &[]) == 1));
+    a.call::<Value>("addnode", &[json!(b_addr), json!("remove")]);
+    assert_eq!(a.call_err("addnode", &[json!(b_addr), json!("remove")]).0, -24);
+    assert_eq!(a.call_err("addnode", &[json!("127.0.0.1:19444"), json!("add")]).0, -8);
+    assert_eq!(a.call_err("addnode", &[json!(b_addr), json!("sometimes")]).0, -8);
+
+    // An added peer that goes away is redialed when it comes back.
+    let c_dir = tempfile::tempdir().unwrap();
+    let mut c = TestNode::start(c_dir.path(), &["--listen", "/ip4/127.0.0.1/tcp/0"]);
+    let c_addr = c.p2p_addr();
+    let port = c_addr.split('/').nth(4).unwrap().to_string();
+    a.call::<Value>("addnode", &[json!(c_addr), json!("add")]);
+    assert!(wait_until(PROPAGATION, || c.call::<usize>("getconnectioncount", &[]) == 1));
+    c.kill9();
+    drop(c);
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let mut c = TestNode::start(c_dir.path(), &["--listen", &listen]);
+    assert!(
+        wait_until(PROPAGATION, || c.call::<usize>("getconnectioncount", &[]) == 1),
+        "A did not redial; A log:\n{}",
+        a.log()
+    );
+}

@@ -1,0 +1,143 @@
+//! The composed libp2p behaviour: every protocol the node speaks, in one `NetworkBehaviour`.
+//!
+//! Only standard libp2p protocols are used for discovery and gossip (identify, ping, Kademlia,
+//! gossipsub), under Cairn's own protocol and topic names, so any libp2p implementation configured
+//! with those names can join. Chain sync is a request-response protocol of our own. The content
+//! swarm and Chord add their protocols here as further fields.
+
+use std::time::Duration;
+
+use cairn_chain::Network;
+use libp2p::identity::Keypair;
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{allow_block_list, connection_limits, gossipsub, identify, kad, ping, request_response};
+use sha2::{Digest, Sha256};
+
+use crate::sync_protocol::{self, SyncCodec};
+use crate::topic::{self, Topic};
+
+/// Limits on connections.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most established connections in all.
+    pub max_connections: u32,
+    /// Most connections with one peer.
+    pub max_per_peer: u32,
+    /// Most connections being set up at once, each way.
+    pub max_pending: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 125,
+            max_per_peer: 2,
+            max_pending: 32,
+        }
+    }
+}
+
+/// Every protocol of a Cairn node.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Bans: refuses and closes connections of banned peers.
+    pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    /// Connection limits.
+    pub limits: connection_limits::Behaviour,
+    /// Exchange of listen addresses and protocols.
+    pub identify: identify::Behaviour,
+    /// Liveness and round-trip time.
+    pub ping: ping::Behaviour,
+    /// Peer discovery.
+    pub kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Blocks and transactions.
+    pub gossipsub: gossipsub::Behaviour,
+    /// Headers-first chain sync.
+    pub sync: request_response::Behaviour<SyncCodec>,
+}
+
+/// Why the behaviour could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BehaviourError {
+    /// gossipsub rejected its configuration.
+    #[error("gossipsub: {0}")]
+    Gossipsub(String),
+}
+
+/// How long a sync request may take before it fails (and the block is asked of another peer).
+pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Gossipsub's message id: SHA-256 of the payload, so the same block or transaction has one id
+/// whoever publishes it.
+pub fn message_id(data: &[u8]) -> gossipsub::MessageId {
+    gossipsub::MessageId::new(&Sha256::digest(data))
+}
+
+impl Behaviour {
+    /// Builds the behaviour for `network`.
+    ///
+    /// # Errors
+    /// An invalid gossipsub configuration.
+    pub fn new(key: &Keypair, network: Network, limits: Limits, agent: String) -> Result<Behaviour, BehaviourError> {
+        let peer_id = key.public().to_peer_id();
+        let params = network.params();
+
+        // Strict signing, content-addressed ids, and validation before forwarding: a message is
+        // passed on only once the chain has accepted it.
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .validation_mode(gossipsub::ValidationMode::Strict)
+            .message_id_fn(|m: &gossipsub::Message| message_id(&m.data))
+            .max_transmit_size(params.max_block_size + 64 * 1024)
+            .validate_messages()
+            .heartbeat_interval(Duration::from_millis(700))
+            .build()
+            .map_err(|e| BehaviourError::Gossipsub(e.to_string()))?;
+        let mut gossipsub = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)
+            .map_err(|e| BehaviourError::Gossipsub(e.to_string()))?;
+        for t in Topic::ALL {
+            gossipsub
+                .subscribe(&t.ident(network))
+                .map_err(|e| BehaviourError::Gossipsub(e.to_string()))?;
+        }
+
+        let mut kad_config = kad::Config::new(topic::kad_protocol(network));
+        kad_config.set_query_timeout(Duration::from_secs(30));
+        kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(120)));
+        let mut kad = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+        // Server mode from the start: local testnets listen on loopback, which autonat-style
+        // confirmation would never vouch for.
+        kad.set_mode(Some(kad::Mode::Server));
+
+        let identify = identify::Behaviour::new(
+            identify::Config::new(topic::identify_protocol(network), key.public())
+                .with_agent_version(agent)
+                .with_push_listen_addr_updates(true),
+        );
+
+        let sync = request_response::Behaviour::with_codec(
+            SyncCodec,
+            [(sync_protocol::protocol_name(network), request_response::ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(SYNC_REQUEST_TIMEOUT)
+                .with_max_concurrent_streams(256),
+        );
+
+        let limits = connection_limits::Behaviour::new(
+            connection_limits::ConnectionLimits::default()
+                .with_max_established(Some(limits.max_connections))
+                .with_max_established_per_peer(Some(limits.max_per_peer))
+                .with_max_pending_incoming(Some(limits.max_pending))
+                .with_max_pending_outgoing(Some(limits.max_pending)),
+        );
+
+        Ok(Behaviour {
+            blocked: allow_block_list::Behaviour::default(),
+            limits,
+            identify,
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(10))),
+            kad,
+            gossipsub,
+            sync,
+        })
+    }
+}

@@ -1,0 +1,564 @@
+//! The one owner of the Swarm.
+//!
+//! [`start`] builds the Swarm, binds the listen addresses, dials the configured peers and spawns
+//! [`EventLoop::run`], which `select!`s over swarm events, commands from [`NetworkHandle`]s and a
+//! housekeeping tick. Swarm events the node must act on (gossip, sync requests, peers coming and
+//! going) become [`NetworkEvent`]s on a bounded queue; if the node falls behind, gossip is
+//! dropped (reported as Ignore) rather than the loop blocking, so the loop never deadlocks with
+//! a node waiting on it. Outbound sync requests wait in a bounded map until their answer or
+//! failure (the protocol's timeout guarantees one).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cairn_chain::Network;
+use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, kad, ping};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
+use crate::error::{NetworkError, RequestError, StartError};
+use crate::handle::{AddNode, Command, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
+use crate::sync_protocol::{SyncRequest, SyncResponse};
+use crate::topic::{self, Topic};
+use crate::transport::{self, TrafficTable};
+
+/// Most outbound sync requests awaiting an answer.
+pub const MAX_PENDING_REQUESTS: usize = 1024;
+/// Most dials of added addresses being tracked.
+const MAX_PENDING_DIALS: usize = 256;
+/// How often bans expire and added peers are redialed.
+const TICK: Duration = Duration::from_millis(250);
+
+/// How the network starts.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Which chain.
+    pub network: Network,
+    /// Where to listen.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to keep connected to (`--peer`), redialed with backoff.
+    pub peers: Vec<Multiaddr>,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Peers found by Kademlia are dialed while fewer than this many outbound peers are connected.
+    pub target_outbound: usize,
+    /// identify's agent string.
+    pub agent: String,
+}
+
+/// Builds the Swarm, listens, dials the configured peers and spawns the event loop on the
+/// current tokio runtime.
+///
+/// # Errors
+/// The transport or behaviour cannot be built, or a listen address cannot be bound.
+pub fn start(
+    key: libp2p::identity::Keypair,
+    config: NetworkConfig,
+) -> Result<(NetworkHandle, mpsc::Receiver<NetworkEvent>, tokio::task::JoinHandle<()>), StartError> {
+    let traffic = TrafficTable::default();
+    let network = config.network;
+    let transport = transport::build(&key, traffic.clone()).map_err(|e| StartError::Transport(e.to_string()))?;
+    let behaviour = Behaviour::new(&key, network, config.limits, config.agent.clone())?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_other_transport(|_| transport)
+        .map_err(|e| StartError::Transport(e.to_string()))?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| StartError::Transport(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    for addr in &config.listen {
+        swarm.listen_on(addr.clone()).map_err(|e| StartError::Listen {
+            addr: addr.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let peer_id = *swarm.local_peer_id();
+    let (commands_tx, commands) = mpsc::channel(crate::handle::COMMAND_QUEUE);
+    let (events, events_rx) = mpsc::channel(crate::handle::EVENT_QUEUE);
+    let mut event_loop = EventLoop {
+        swarm,
+        network,
+        commands,
+        events,
+        traffic,
+        peers: PeerTable::default(),
+        bans: BanList::default(),
+        added: AddedPeers::default(),
+        pending_dials: HashMap::new(),
+        pending_requests: HashMap::new(),
+        listen_addrs: Vec::new(),
+        target_outbound: config.target_outbound,
+        bootstrapped: false,
+        last_discovery: None,
+    };
+    for addr in config.peers {
+        if event_loop.added.add(addr.clone())
+            && let Err(e) = event_loop.dial(addr.clone())
+        {
+            warn!(%addr, error = %e, "cannot dial peer");
+            event_loop.added.on_dial_failed(&addr, Instant::now());
+        }
+    }
+    let task = tokio::spawn(async move { event_loop.run().await });
+    Ok((
+        NetworkHandle {
+            commands: commands_tx,
+            peer_id,
+        },
+        events_rx,
+        task,
+    ))
+}
+
+/// The event loop's state.
+pub struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    network: Network,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<NetworkEvent>,
+    traffic: TrafficTable,
+    peers: PeerTable,
+    bans: BanList,
+    added: AddedPeers,
+    pending_dials: HashMap<ConnectionId, Multiaddr>,
+    pending_requests: HashMap<OutboundRequestId, (u8, oneshot::Sender<Result<SyncResponse, RequestError>>)>,
+    listen_addrs: Vec<Multiaddr>,
+    target_outbound: usize,
+    bootstrapped: bool,
+    last_discovery: Option<Instant>,
+}
+
+/// How often a node short of outbound peers asks Kademlia for more.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
+
+impl EventLoop {
+    /// Runs until shutdown, or until every handle is dropped.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(c) => {
+                        if self.on_command(c) {
+                            break;
+                        }
+                    }
+                    None => {
+                        self.close();
+                        break;
+                    }
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        debug!("network event loop stopped");
+    }
+
+    fn close(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for p in peers {
+            let _ = self.swarm.disconnect_peer_id(p);
+        }
+        for (_, (_, reply)) in self.pending_requests.drain() {
+            let _ = reply.send(Err(RequestError::Stopped));
+        }
+    }
+
+    /// Dials an address, tracking the attempt if the address was added.
+    fn dial(&mut self, addr: Multiaddr) -> Result<(), libp2p::swarm::DialError> {
+        let opts = match peer_of(&addr) {
+            Some(peer) => DialOpts::peer_id(peer)
+                .addresses(vec![addr.clone()])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build(),
+            None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
+        };
+        let id = opts.connection_id();
+        self.swarm.dial(opts)?;
+        if self.added.contains(&addr) && self.pending_dials.len() < MAX_PENDING_DIALS {
+            self.pending_dials.insert(id, addr);
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, event: NetworkEvent) {
+        match self.events.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(NetworkEvent::Gossip { id, source, .. })) => {
+                warn!("node is behind: gossip message dropped");
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, Verdict::Ignore.into());
+            }
+            Err(e) => warn!(error = %e, "node is behind: network event dropped"),
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, duration: Duration, reason: &str) {
+        if peer == *self.swarm.local_peer_id() {
+            return;
+        }
+        warn!(%peer, reason, secs = duration.as_secs(), "banning peer");
+        self.bans.ban(peer, Instant::now(), unix_now(), duration);
+        let behaviour = self.swarm.behaviour_mut();
+        behaviour.blocked.block_peer(peer);
+        behaviour.kad.remove_peer(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        for peer in self.bans.expire(now) {
+            info!(%peer, "ban expired");
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+        let due = self.last_discovery.is_none_or(|t| now.duration_since(t) >= DISCOVERY_INTERVAL);
+        if due && !self.peers.is_empty() && self.outbound_count() < self.target_outbound {
+            self.discover(now);
+        }
+        for addr in self.added.due(now) {
+            debug!(%addr, "redialing added peer");
+            if let Err(e) = self.dial(addr.clone()) {
+                debug!(%addr, error = %e, "redial failed");
+                self.added.on_dial_failed(&addr, now);
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let full = address.with_p2p(*self.swarm.local_peer_id()).unwrap_or_else(|a| a);
+                info!(address = %full, "listening for peers");
+                if !self.listen_addrs.contains(&full) {
+                    self.listen_addrs.push(full);
+                }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let full = address.with_p2p(*self.swarm.local_peer_id()).unwrap_or_else(|a| a);
+                self.listen_addrs.retain(|a| *a != full);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => self.on_connected(peer_id, connection_id, &endpoint),
+            SwarmEvent::ConnectionClosed {
+                peer_id, num_established, ..
+            } => {
+                let last = self.peers.disconnected(&peer_id);
+                if last || num_established == 0 {
+                    debug!(peer = %peer_id, "peer disconnected");
+                    self.traffic.remove(&peer_id);
+                    self.added.on_peer_gone(&peer_id, Instant::now());
+                    self.emit(NetworkEvent::PeerDisconnected { peer: peer_id });
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                peer_id,
+                ..
+            } => {
+                debug!(peer = ?peer_id, error = %error, "dial failed");
+                if let Some(addr) = self.pending_dials.remove(&connection_id) {
+                    self.added.on_dial_failed(&addr, Instant::now());
+                }
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, peer: PeerId, connection_id: ConnectionId, endpoint: &ConnectedPoint) {
+        if let Some(addr) = self.pending_dials.remove(&connection_id) {
+            self.added.on_connected(&addr, peer);
+        } else if let ConnectedPoint::Dialer { address, .. } = endpoint {
+            self.added.on_connected(address, peer);
+        }
+        let inbound = endpoint.is_listener();
+        let remote = endpoint.get_remote_address().clone();
+        if self.peers.connected(peer, remote.clone(), inbound, unix_now()) {
+            info!(%peer, address = %remote, inbound, "peer connected");
+            if !inbound {
+                // Its dial address is a listen address: good for Kademlia.
+                self.swarm.behaviour_mut().kad.add_address(&peer, remote);
+            }
+            self.emit(NetworkEvent::PeerConnected { peer, inbound });
+        }
+        if !self.bootstrapped {
+            self.bootstrapped = self.swarm.behaviour_mut().kad.bootstrap().is_ok();
+            // Look for more peers soon, once identify has filled the routing table.
+            self.last_discovery = Instant::now().checked_sub(DISCOVERY_INTERVAL - Duration::from_secs(2));
+        }
+    }
+
+    /// Asks Kademlia for the peers closest to our own id; the answer is dialed (see
+    /// [`EventLoop::dial_found`]).
+    fn discover(&mut self, now: Instant) {
+        self.last_discovery = Some(now);
+        let me = *self.swarm.local_peer_id();
+        self.swarm.behaviour_mut().kad.get_closest_peers(me);
+    }
+
+    /// Dials peers that Kademlia found while we have fewer outbound peers than the target.
+    fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
+        let now = Instant::now();
+        let me = *self.swarm.local_peer_id();
+        for info in found {
+            if self.outbound_count() >= self.target_outbound {
+                break;
+            }
+            if info.peer_id == me || self.peers.contains(&info.peer_id) || self.bans.is_banned(&info.peer_id, now) || info.addrs.is_empty()
+            {
+                continue;
+            }
+            debug!(peer = %info.peer_id, "dialing a peer found by Kademlia");
+            let opts = DialOpts::peer_id(info.peer_id)
+                .addresses(info.addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            let _ = self.swarm.dial(opts);
+        }
+    }
+
+    fn outbound_count(&self) -> usize {
+        self.peers.iter().filter(|p| !p.inbound).count()
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                let speaks_kad = info.protocols.iter().any(|p| *p == topic::kad_protocol(self.network));
+                if speaks_kad {
+                    for addr in info.listen_addrs {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+                if let Some(p) = self.peers.get_mut(&peer_id) {
+                    p.agent = Some(info.agent_version);
+                }
+            }
+            BehaviourEvent::Ping(ping::Event { peer, result: Ok(rtt), .. }) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.ping = Some(rtt);
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. }) => {
+                let now = Instant::now();
+                if !self.peers.contains(&peer)
+                    && !self.bans.is_banned(&peer, now)
+                    && peer != *self.swarm.local_peer_id()
+                    && self.outbound_count() < self.target_outbound
+                {
+                    debug!(%peer, "dialing a peer found by Kademlia");
+                    let opts = DialOpts::peer_id(peer)
+                        .addresses(addresses.into_vec())
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    let _ = self.swarm.dial(opts);
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetClosestPeers(result),
+                ..
+            }) => {
+                let found = match result {
+                    Ok(ok) => ok.peers,
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+                };
+                self.dial_found(found);
+            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => match Topic::from_hash(&message.topic, self.network) {
+                Some(topic) => self.emit(NetworkEvent::Gossip {
+                    topic,
+                    id: message_id,
+                    source: propagation_source,
+                    data: message.data,
+                }),
+                None => {
+                    let _ = self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        Verdict::Ignore.into(),
+                    );
+                }
+            },
+            BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    if !self.bans.is_banned(&peer, Instant::now()) {
+                        self.emit(NetworkEvent::Request {
+                            peer,
+                            request,
+                            responder: Responder(channel),
+                        });
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some((tag, reply)) = self.pending_requests.remove(&request_id) {
+                        if response.tag() == tag {
+                            let _ = reply.send(Ok(response));
+                        } else {
+                            let _ = reply.send(Err(RequestError::WrongResponse));
+                            self.ban(peer, DEFAULT_BAN, "answered a sync request with the wrong kind of response");
+                        }
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer, request_id, error, ..
+            } => {
+                if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(RequestError::Failed(error.to_string())));
+                }
+                if let request_response::OutboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.ban(peer, DEFAULT_BAN, "sent an undecodable sync response");
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.ban(peer, DEFAULT_BAN, "sent an undecodable sync request");
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Carries out a command; returns true when the loop must stop.
+    fn on_command(&mut self, command: Command) -> bool {
+        match command {
+            Command::Publish { topic, data } => {
+                let result = self.swarm.behaviour_mut().gossipsub.publish(topic.ident(self.network), data);
+                match result {
+                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => debug!(?topic, "no peer to publish to"),
+                    Err(e) => warn!(?topic, error = %e, "publish failed"),
+                }
+            }
+            Command::Report { id, source, verdict } => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, verdict.into());
+            }
+            Command::Request { peer, request, reply } => {
+                if self.pending_requests.len() >= MAX_PENDING_REQUESTS {
+                    let _ = reply.send(Err(RequestError::Busy));
+                    return false;
+                }
+                let tag = request.tag();
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.pending_requests.insert(id, (tag, reply));
+            }
+            Command::Respond { responder, response } => {
+                // Fails only if the connection is gone: nothing to do then.
+                let _ = self.swarm.behaviour_mut().sync.send_response(responder.0, response);
+            }
+            Command::AddNode { addr, how, reply } => {
+                let _ = reply.send(self.add_node(addr, how));
+            }
+            Command::Ban { peer, duration, reason } => self.ban(peer, duration, &reason),
+            Command::NoteChain {
+                peer,
+                best_height,
+                synced_height,
+            } => self.peers.note_chain(&peer, best_height, synced_height),
+            Command::Peers { reply } => {
+                let list = self
+                    .peers
+                    .iter()
+                    .map(|p| {
+                        let mut p = p.clone();
+                        if let Some(t) = self.traffic.get(&p.peer) {
+                            p.bytes_sent = t.sent();
+                            p.bytes_received = t.received();
+                        }
+                        p
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Command::Info { reply } => {
+                let outbound = self.outbound_count();
+                let _ = reply.send(NetworkInfo {
+                    peer_id: *self.swarm.local_peer_id(),
+                    listen_addrs: self.listen_addrs.clone(),
+                    inbound: self.peers.len() - outbound,
+                    outbound,
+                    banned: self.bans.len(),
+                });
+            }
+            Command::Banned { reply } => {
+                let _ = reply.send(self.bans.list(Instant::now()));
+            }
+            Command::Shutdown { reply } => {
+                self.close();
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn add_node(&mut self, addr: Multiaddr, how: AddNode) -> Result<(), NetworkError> {
+        let dial_error = |addr: &Multiaddr, e: libp2p::swarm::DialError| NetworkError::Dial {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        };
+        match how {
+            AddNode::Add => {
+                if !self.added.add(addr.clone()) {
+                    return Err(NetworkError::AlreadyAdded);
+                }
+                if let Err(e) = self.dial(addr.clone()) {
+                    // Kept: it is redialed with backoff, as Core keeps retrying added nodes.
+                    self.added.on_dial_failed(&addr, Instant::now());
+                    debug!(%addr, error = %e, "first dial of added node failed");
+                }
+                Ok(())
+            }
+            AddNode::Remove => self.added.remove(&addr).map(|_| ()).ok_or(NetworkError::NotAdded),
+            AddNode::OneTry => self.dial(addr.clone()).map_err(|e| dial_error(&addr, e)),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The cloneable handle the rest of the node uses to talk to the network, the commands it sends
+//! to the event loop, and the events the event loop sends back.
+//!
+//! Commands go through one bounded queue; a command that needs an answer carries a oneshot
+//! sender. Events come out of another bounded queue, which the node drains with a router.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::request_response::ResponseChannel;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{NetworkError, RequestError};
+use crate::peer::{BanEntry, PeerSummary};
+use crate::sync_protocol::{SyncRequest, SyncResponse};
+use crate::topic::Topic;
+
+/// Capacity of the command queue.
+pub const COMMAND_QUEUE: usize = 1024;
+/// Capacity of the event queue.
+pub const EVENT_QUEUE: usize = 4096;
+
+/// The verdict on a gossip message, once the chain has decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and new: forward it.
+    Accept,
+    /// Invalid: drop it and penalize the peer that sent it.
+    Reject,
+    /// Valid but not worth forwarding (a duplicate, an orphan): drop it.
+    Ignore,
+}
+
+impl From<Verdict> for MessageAcceptance {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Accept => MessageAcceptance::Accept,
+            Verdict::Reject => MessageAcceptance::Reject,
+            Verdict::Ignore => MessageAcceptance::Ignore,
+        }
+    }
+}
+
+/// A pending answer to an inbound sync request.
+#[derive(Debug)]
+pub struct Responder(pub(crate) ResponseChannel<SyncResponse>);
+
+/// What the network tells the node.
+#[derive(Debug)]
+pub enum NetworkEvent {
+    /// A peer's first connection opened.
+    PeerConnected {
+        /// The peer.
+        peer: PeerId,
+        /// Whether it dialed us.
+        inbound: bool,
+    },
+    /// A peer's last connection closed.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A gossip message that awaits a [`Verdict`].
+    Gossip {
+        /// Its topic.
+        topic: Topic,
+        /// Its id, for the verdict.
+        id: MessageId,
+        /// The peer that forwarded it to us.
+        source: PeerId,
+        /// The payload.
+        data: Vec<u8>,
+    },
+    /// A sync request to answer with [`NetworkHandle::respond`].
+    Request {
+        /// The asking peer.
+        peer: PeerId,
+        /// The request.
+        request: SyncRequest,
+        /// Where the answer goes.
+        responder: Responder,
+    },
+}
+
+/// The node's own network facts, for `getnetworkinfo`.
+#[derive(Clone, Debug)]
+pub struct NetworkInfo {
+    /// Our peer id.
+    pub peer_id: PeerId,
+    /// Where we listen, each ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Inbound connections (peers).
+    pub inbound: usize,
+    /// Outbound connections (peers).
+    pub outbound: usize,
+    /// Peers currently banned.
+    pub banned: usize,
+}
+
+/// How `addnode` treats an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddNode {
+    /// Keep connected, redialing with backoff.
+    Add,
+    /// Stop redialing.
+    Remove,
+    /// Dial once.
+    OneTry,
+}
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Publish {
+        topic: Topic,
+        data: Vec<u8>,
+    },
+    Report {
+        id: MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    },
+    Request {
+        peer: PeerId,
+        request: SyncRequest,
+        reply: oneshot::Sender<Result<SyncResponse, RequestError>>,
+    },
+    Respond {
+        responder: Responder,
+        response: SyncResponse,
+    },
+    AddNode {
+        addr: Multiaddr,
+        how: AddNode,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
+    Ban {
+        peer: PeerId,
+        duration: Duration,
+        reason: String,
+    },
+    NoteChain {
+        peer: PeerId,
+        best_height: u32,
+        synced_height: Option<u32>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerSummary>>,
+    },
+    Info {
+        reply: oneshot::Sender<NetworkInfo>,
+    },
+    Banned {
+        reply: oneshot::Sender<Vec<BanEntry>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle to the network's event loop.
+#[derive(Clone, Debug)]
+pub struct NetworkHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) peer_id: PeerId,
+}
+
+impl NetworkHandle {
+    /// Our peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Queues a command that needs no answer; drops it (with a warning) if the queue is full,
+    /// so callers on any thread never wait on the network.
+    fn send_lossy(&self, command: Command) {
+        if let Err(e) = self.commands.try_send(command) {
+            tracing::warn!(error = %e, "network command queue full or closed: command dropped");
+        }
+    }
+
+    async fn ask<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Command) -> Option<R> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Publishes a block or transaction on its topic.
+    pub fn publish(&self, topic: Topic, data: Vec<u8>) {
+        self.send_lossy(Command::Publish { topic, data });
+    }
+
+    /// Reports the verdict on a gossip message (exactly once per message).
+    pub fn report(&self, id: MessageId, source: PeerId, verdict: Verdict) {
+        self.send_lossy(Command::Report { id, source, verdict });
+    }
+
+    /// Sends a sync request and waits for the answer (bounded by the protocol's timeout).
+    ///
+    /// # Errors
+    /// The network stopped, too many requests are in flight, or the request failed.
+    pub async fn request(&self, peer: PeerId, request: SyncRequest) -> Result<SyncResponse, RequestError> {
+        self.ask(|reply| Command::Request { peer, request, reply })
+            .await
+            .unwrap_or(Err(RequestError::Stopped))
+    }
+
+    /// Answers an inbound sync request.
+    pub fn respond(&self, responder: Responder, response: SyncResponse) {
+        self.send_lossy(Command::Respond { responder, response });
+    }
+
+    /// `addnode`: adds, removes or tries an address.
+    ///
+    /// # Errors
+    /// Already added, never added, an address that cannot be dialed, or the network stopped.
+    pub async fn add_node(&self, addr: Multiaddr, how: AddNode) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::AddNode { addr, how, reply })
+            .await
+            .unwrap_or(Err(NetworkError::Stopped))
+    }
+
+    /// Disconnects and bans a misbehaving peer.
+    pub fn ban(&self, peer: PeerId, duration: Duration, reason: impl Into<String>) {
+        self.send_lossy(Command::Ban {
+            peer,
+            duration,
+            reason: reason.into(),
+        });
+    }
+
+    /// Records what sync learned about a peer's chain (shown by `getpeerinfo`).
+    pub fn note_chain(&self, peer: PeerId, best_height: u32, synced_height: Option<u32>) {
+        self.send_lossy(Command::NoteChain {
+            peer,
+            best_height,
+            synced_height,
+        });
+    }
+
+    /// The connected peers.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn peers(&self) -> Result<Vec<PeerSummary>, NetworkError> {
+        self.ask(|reply| Command::Peers { reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// Our network facts.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn info(&self) -> Result<NetworkInfo, NetworkError> {
+        self.ask(|reply| Command::Info { reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// The bans in force.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn banned(&self) -> Result<Vec<BanEntry>, NetworkError> {
+        self.ask(|reply| Command::Banned { reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// Stops the event loop (connections close) and waits until it has.
+    pub async fn shutdown(&self) {
+        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+    }
+}
