@@ -10,20 +10,23 @@ use std::time::{Duration, Instant};
 use cairn_rpc::{Credentials, RpcClient};
 use serde_json::Value;
 
+/// Kills and reaps the process when dropped, on every path (a failed start included).
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running node.
 pub struct BenchNode {
-    child: Child,
+    _child: ChildGuard,
     pub dir: PathBuf,
     pub addr: String,
     pub creds: Credentials,
     pub rpc: RpcClient,
-}
-
-impl Drop for BenchNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl BenchNode {
@@ -32,25 +35,27 @@ impl BenchNode {
     pub fn start(dir: &Path, extra: &[&str], log_level: &str) -> BenchNode {
         std::fs::create_dir_all(dir).unwrap();
         let log = std::fs::File::create(dir.join("node.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args([
-                "node",
-                "--network",
-                "regtest",
-                "--rpc-bind",
-                "127.0.0.1:0",
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--datadir",
-            ])
-            .arg(dir)
-            .args(extra)
-            .env("RUST_LOG", log_level)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn cairn node");
+        let child = ChildGuard(
+            Command::new(env!("CARGO_BIN_EXE_cairn"))
+                .args([
+                    "node",
+                    "--network",
+                    "regtest",
+                    "--rpc-bind",
+                    "127.0.0.1:0",
+                    "--listen",
+                    "/ip4/127.0.0.1/tcp/0",
+                    "--datadir",
+                ])
+                .arg(dir)
+                .args(extra)
+                .env("RUST_LOG", log_level)
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("spawn cairn node"),
+        );
         let net = dir.join("regtest");
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
@@ -63,7 +68,7 @@ impl BenchNode {
                 let mut rpc = RpcClient::new(addr.clone(), &creds).with_timeout(Duration::from_secs(600));
                 if rpc.call::<u32>("getblockcount", &[]).is_ok() {
                     return BenchNode {
-                        child,
+                        _child: child,
                         dir: dir.to_path_buf(),
                         addr,
                         creds,

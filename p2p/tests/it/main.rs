@@ -122,7 +122,7 @@ async fn connect_gossip_request_and_ban() {
     assert_eq!(a.net.banned().await.unwrap().len(), 1);
     // Start over with a fresh B for the rest.
     drop(b);
-    let mut b = peer(vec![a.addr.clone()]).await;
+    let b = peer(vec![a.addr.clone()]).await;
     let b_id = b.net.peer_id();
     next_matching(&mut a, |e| {
         matches!(e, NetworkEvent::PeerConnected { peer, .. } if *peer == b_id).then_some(())
