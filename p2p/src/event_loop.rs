@@ -528,6 +528,26 @@ impl EventLoop {
                     banned: self.bans.len(),
                 });
             }
+            Command::Unban { peer, reply } => {
+                let lifted = match peer {
+                    Some(p) => {
+                        let was = self.bans.unban(&p);
+                        self.swarm.behaviour_mut().blocked.unblock_peer(p);
+                        was
+                    }
+                    None => {
+                        let all = self.bans.clear();
+                        for p in &all {
+                            self.swarm.behaviour_mut().blocked.unblock_peer(*p);
+                        }
+                        !all.is_empty()
+                    }
+                };
+                let _ = reply.send(lifted);
+            }
+            Command::Disconnect { peer, reply } => {
+                let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
+            }
             Command::Banned { reply } => {
                 let _ = reply.send(self.bans.list(Instant::now()));
             }

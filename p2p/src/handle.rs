@@ -153,6 +153,14 @@ pub(crate) enum Command {
     Banned {
         reply: oneshot::Sender<Vec<BanEntry>>,
     },
+    Unban {
+        peer: Option<PeerId>,
+        reply: oneshot::Sender<bool>,
+    },
+    Disconnect {
+        peer: PeerId,
+        reply: oneshot::Sender<bool>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -260,6 +268,24 @@ impl NetworkHandle {
     /// The network stopped.
     pub async fn banned(&self) -> Result<Vec<BanEntry>, NetworkError> {
         self.ask(|reply| Command::Banned { reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// Lifts the ban of `peer` (`None`: every ban). Returns whether a ban was lifted.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn unban(&self, peer: Option<PeerId>) -> Result<bool, NetworkError> {
+        self.ask(|reply| Command::Unban { peer, reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// Closes every connection with `peer` (it may reconnect). Returns whether it was connected.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<bool, NetworkError> {
+        self.ask(|reply| Command::Disconnect { peer, reply })
+            .await
+            .ok_or(NetworkError::Stopped)
     }
 
     /// Stops the event loop (connections close) and waits until it has.

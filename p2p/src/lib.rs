@@ -21,6 +21,7 @@ pub use behaviour::Limits;
 pub use error::{NetworkError, RequestError, StartError};
 pub use event_loop::{NetworkConfig, start};
 pub use handle::{AddNode, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
 pub use peer::{BanEntry, DEFAULT_BAN, PeerSummary};
 pub use sync_protocol::{ChainStatus, SyncRequest, SyncResponse};

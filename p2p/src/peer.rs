@@ -201,6 +201,16 @@ impl BanList {
         self.until.get(peer).is_some_and(|b| b.until > now)
     }
 
+    /// Lifts a ban; returns whether there was one.
+    pub fn unban(&mut self, peer: &PeerId) -> bool {
+        self.until.remove(peer).is_some()
+    }
+
+    /// Lifts every ban; returns the peers that were banned.
+    pub fn clear(&mut self) -> Vec<PeerId> {
+        self.until.drain().map(|(p, _)| p).collect()
+    }
+
     /// Removes and returns the bans that have run out.
     pub fn expire(&mut self, now: Instant) -> Vec<PeerId> {
         let done: Vec<PeerId> = self.until.iter().filter(|(_, b)| b.until <= now).map(|(p, _)| *p).collect();
@@ -371,6 +381,10 @@ mod tests {
         assert!(!b.is_banned(&p, now + Duration::from_secs(10)));
         assert_eq!(b.expire(now + Duration::from_secs(5)), vec![]);
         assert_eq!(b.expire(now + Duration::from_secs(11)), vec![p]);
+        b.ban(p, now, 1000, Duration::from_secs(10));
+        assert!(b.unban(&p));
+        assert!(!b.unban(&p));
+        assert!(!b.is_banned(&p, now));
         for i in 0..MAX_BANS + 5 {
             b.ban(PeerId::random(), now, 1000, Duration::from_secs(i as u64 + 1));
         }

@@ -157,6 +157,16 @@ pub trait NetworkApi {
     /// Peers banned for misbehaviour.
     #[method(name = "listbanned")]
     async fn listbanned(&self) -> RpcResult<Vec<BannedPeer>>;
+    /// Bans (`add`) or unbans (`remove`) a peer id for `bantime` seconds (default 86400), or
+    /// until the Unix time `bantime` if `absolute`.
+    #[method(name = "setban")]
+    async fn setban(&self, subnet: String, command: String, bantime: Option<u64>, absolute: Option<bool>) -> RpcResult<()>;
+    /// Lifts every ban.
+    #[method(name = "clearbanned")]
+    async fn clearbanned(&self) -> RpcResult<()>;
+    /// Disconnects a peer, by peer id or address, or by the `id` of `getpeerinfo`.
+    #[method(name = "disconnectnode")]
+    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<u64>) -> RpcResult<()>;
 }
 
 /// The server itself.

@@ -40,6 +40,8 @@ pub mod code {
     pub const CLIENT_NODE_NOT_ADDED: i32 = -24;
     /// A node could not be connected to (Core's RPC_CLIENT_NODE_NOT_CONNECTED).
     pub const CLIENT_NODE_NOT_CONNECTED: i32 = -29;
+    /// An invalid peer to ban or unban (Core's RPC_CLIENT_INVALID_IP_OR_SUBNET).
+    pub const CLIENT_INVALID_IP_OR_SUBNET: i32 = -30;
     /// Transaction or block verification failed (missing inputs among others).
     pub const VERIFY_ERROR: i32 = -25;
     /// The transaction or block was rejected by policy or consensus.

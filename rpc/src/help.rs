@@ -119,7 +119,20 @@ pub const METHODS: &[MethodHelp] = &[
         "Returns an object containing various state info regarding P2P networking.",
     ),
     m("Network", "getpeerinfo", "", "Returns data about each connected network peer."),
-    m("Network", "listbanned", "", "List all peers banned for misbehaviour (by peer id)."),
+    m("Network", "listbanned", "", "List all banned peers (by peer id)."),
+    m("Network", "clearbanned", "", "Clear all banned peers."),
+    m(
+        "Network",
+        "disconnectnode",
+        "( \"address\" nodeid )",
+        "Immediately disconnects from the specified peer (a peer id or multiaddr, or the id from getpeerinfo).",
+    ),
+    m(
+        "Network",
+        "setban",
+        "\"subnet\" \"command\" ( bantime absolute )",
+        "Attempts to add or remove a peer id from the banned list (command: add|remove; bantime in seconds, default 86400).",
+    ),
     m(
         "Rawtransactions",
         "decoderawtransaction",

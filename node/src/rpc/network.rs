@@ -3,7 +3,7 @@
 //! Core's names and shapes, with Cairn's `peerid` and `listenaddrs` added to `getnetworkinfo`.
 
 use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
-use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle};
+use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId};
 use cairn_rpc::api::NetworkApiServer;
 use cairn_rpc::error::code;
 use cairn_rpc::types::{BannedPeer, NetworkInfo, PeerInfo};
@@ -29,6 +29,21 @@ impl RpcContext {
             .get()
             .ok_or_else(|| RpcError::new(code::CLIENT_P2P_DISABLED, "Error: Peer-to-peer functionality missing or disabled"))
     }
+}
+
+/// `setban add` without a time bans for a day, as Core's default `-bantime`.
+const MANUAL_BAN_SECS: u64 = 24 * 60 * 60;
+
+/// A peer id, given bare or as the `/p2p/` part of a multiaddr.
+fn parse_peer(text: &str) -> Option<PeerId> {
+    if let Ok(p) = text.parse::<PeerId>() {
+        return Some(p);
+    }
+    let addr: Multiaddr = text.parse().ok()?;
+    addr.iter().find_map(|p| match p {
+        cairn_p2p::Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
 }
 
 #[async_trait]
@@ -113,6 +128,69 @@ impl NetworkApiServer for RpcContext {
                 format!("Error: cannot connect to {addr}: {reason}"),
             )),
             Err(e) => Err(stopped(e)),
+        }
+    }
+
+    async fn setban(&self, subnet: String, command: String, bantime: Option<u64>, absolute: Option<bool>) -> RpcResult<()> {
+        let peer = parse_peer(&subnet).ok_or_else(|| RpcError::new(code::CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid peer id"))?;
+        let net = self.net()?;
+        match command.as_str() {
+            "add" => {
+                if net.banned().await.map_err(stopped)?.iter().any(|b| b.peer == peer) {
+                    return Err(RpcError::new(code::CLIENT_NODE_ALREADY_ADDED, "Error: peer already banned"));
+                }
+                let now = crate::clock::unix_now();
+                let secs = match (bantime.unwrap_or(0), absolute.unwrap_or(false)) {
+                    (0, _) => MANUAL_BAN_SECS,
+                    (t, true) if t <= now => {
+                        return Err(RpcError::invalid_parameter("Error: Absolute timestamp is in the past"));
+                    }
+                    (t, true) => t - now,
+                    (t, false) => t,
+                };
+                net.ban(peer, std::time::Duration::from_secs(secs), "banned with setban");
+                Ok(())
+            }
+            "remove" => {
+                if net.unban(Some(peer)).await.map_err(stopped)? {
+                    Ok(())
+                } else {
+                    Err(RpcError::new(
+                        code::CLIENT_INVALID_IP_OR_SUBNET,
+                        "Error: Unban failed. Requested address/subnet was not previously manually banned.",
+                    ))
+                }
+            }
+            _ => Err(RpcError::invalid_parameter(format!(
+                "Unknown command '{command}': use add or remove"
+            ))),
+        }
+    }
+
+    async fn clearbanned(&self) -> RpcResult<()> {
+        self.net()?.unban(None).await.map_err(stopped)?;
+        Ok(())
+    }
+
+    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<u64>) -> RpcResult<()> {
+        let net = self.net()?;
+        let peer = match (address.as_deref().filter(|a| !a.is_empty()), nodeid) {
+            (Some(a), None) => parse_peer(a)
+                .ok_or_else(|| RpcError::invalid_parameter("Error: address is not a peer id or a multiaddr ending in /p2p/<peer id>"))?,
+            (None, Some(id)) => net
+                .peers()
+                .await
+                .map_err(stopped)?
+                .into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.peer)
+                .ok_or_else(|| RpcError::new(code::CLIENT_NODE_NOT_CONNECTED, "Node not found in connected nodes"))?,
+            _ => return Err(RpcError::invalid_parameter("Only one of address and nodeid should be provided.")),
+        };
+        if net.disconnect(peer).await.map_err(stopped)? {
+            Ok(())
+        } else {
+            Err(RpcError::new(code::CLIENT_NODE_NOT_CONNECTED, "Node not found in connected nodes"))
         }
     }
 

@@ -169,3 +169,41 @@ fn addnode_follows_core_semantics() {
         a.log()
     );
 }
+
+#[test]
+fn setban_clearbanned_and_disconnectnode() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &[]);
+    let b_addr = b.p2p_addr();
+    let b_id = b.peer_id();
+    a.call::<Value>("addnode", &[json!(b_addr), json!("onetry")]);
+    assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1));
+
+    // disconnectnode by getpeerinfo id; the peer may come back, it is not banned.
+    let peers: Vec<Value> = a.call("getpeerinfo", &[]);
+    a.call::<Value>("disconnectnode", &[json!(""), peers[0]["id"].clone()]);
+    assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 0));
+    assert_eq!(a.call_err("disconnectnode", &[json!(""), json!(999)]).0, -29);
+
+    // setban disconnects and refuses the peer; Core's codes for the repeats.
+    a.call::<Value>("addnode", &[json!(b_addr), json!("onetry")]);
+    assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1));
+    a.call::<Value>("setban", &[json!(b_id), json!("add"), json!(600)]);
+    assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 0));
+    assert_eq!(a.call_err("setban", &[json!(b_id), json!("add")]).0, -23);
+    let banned: Vec<Value> = a.call("listbanned", &[]);
+    assert_eq!(banned.len(), 1);
+    assert_eq!(banned[0]["address"], json!(b_id));
+    assert_eq!(banned[0]["ban_duration"], 600);
+    let a_addr = a.p2p_addr();
+    b.call::<Value>("addnode", &[json!(a_addr), json!("onetry")]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(a.call::<usize>("getconnectioncount", &[]), 0, "a banned peer got in");
+    a.call::<Value>("setban", &[json!(b_id), json!("remove")]);
+    assert_eq!(a.call_err("setban", &[json!(b_id), json!("remove")]).0, -30);
+    assert_eq!(a.call_err("setban", &[json!("not-a-peer"), json!("add")]).0, -30);
+    a.call::<Value>("clearbanned", &[]);
+    b.call::<Value>("addnode", &[json!(a_addr), json!("onetry")]);
+    assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1));
+}
