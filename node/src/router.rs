@@ -21,6 +21,9 @@ use crate::service::ChainHandle;
 use crate::shutdown::Shutdown;
 use crate::sync::{SyncInput, our_status};
 
+/// Most transaction bytes in one `Txs` reply (under the protocol's 4 MiB frame).
+const TXS_REPLY_BUDGET: usize = 3 * 1024 * 1024;
+
 /// Most network events handled at once.
 pub const MAX_CONCURRENT: usize = 64;
 
@@ -93,7 +96,7 @@ async fn handle(event: NetworkEvent, chain: &ChainHandle, net: &NetworkHandle, s
             data,
         } => {
             let verdict = gossip_block(&data, source, chain, net, sync).await;
-            net.report(id, source, verdict);
+            net.report(id, source, verdict).await;
         }
         NetworkEvent::Gossip {
             topic: Topic::Transactions,
@@ -102,7 +105,7 @@ async fn handle(event: NetworkEvent, chain: &ChainHandle, net: &NetworkHandle, s
             data,
         } => {
             let verdict = gossip_tx(&data, source, chain, net).await;
-            net.report(id, source, verdict);
+            net.report(id, source, verdict).await;
         }
         NetworkEvent::Request { peer, request, responder } => answer(peer, request, responder, chain, net, sync).await,
         NetworkEvent::PeerConnected { .. } | NetworkEvent::PeerDisconnected { .. } => {}
@@ -113,7 +116,7 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
     let block = match Block::decode(data) {
         Ok(b) => b,
         Err(e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable block: {e}"));
+            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable block: {e}")).await;
             return Verdict::Reject;
         }
     };
@@ -122,6 +125,13 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
         .run(move |s| {
             let processed = s.accept_remote_block(block);
             let height = s.chain.index_record(&hash).map(|r| r.height);
+            // Stored on a branch already known to be invalid: not worth forwarding.
+            let processed = match processed {
+                Ok(p) if p.status == BlockStatus::Accepted && s.chain.is_known_invalid(&hash) => {
+                    Err(ChainError::Block(BlockError::KnownInvalid(hash)))
+                }
+                other => other,
+            };
             (processed, height)
         })
         .await;
@@ -136,7 +146,7 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
     match outcome {
         Ok(Ok(processed)) => {
             if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
-                net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}"));
+                net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}")).await;
                 return Verdict::Reject;
             }
             match processed.status {
@@ -150,7 +160,7 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
             }
         }
         Ok(Err(ChainError::Block(e))) if block_error_is_punishable(&e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}"));
+            net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}")).await;
             Verdict::Reject
         }
         Ok(Err(e)) => {
@@ -165,14 +175,15 @@ async fn gossip_tx(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Netwo
     let tx = match Transaction::decode(data) {
         Ok(t) => t,
         Err(e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable transaction: {e}"));
+            net.ban(source, DEFAULT_BAN, format!("gossiped an undecodable transaction: {e}"))
+                .await;
             return Verdict::Reject;
         }
     };
     match chain.run(move |s| s.accept_remote_tx(tx)).await {
         Ok(Ok(_)) => Verdict::Accept,
         Ok(Err(MempoolError::Rejected(e))) if tx_error_is_punishable(&e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped an invalid transaction: {e}"));
+            net.ban(source, DEFAULT_BAN, format!("gossiped an invalid transaction: {e}")).await;
             Verdict::Reject
         }
         Ok(Err(e)) => {
@@ -212,7 +223,20 @@ async fn answer(
             .await
             .ok(),
         SyncRequest::GetTxs(txids) => chain
-            .run(move |s| SyncResponse::Txs(txids.iter().filter_map(|t| s.mempool.get(t).map(|e| e.tx.clone())).collect()))
+            .run(move |s| {
+                // Stop before the reply outgrows a frame; the asker fetches the rest later.
+                let mut bytes = 0usize;
+                let txs = txids
+                    .iter()
+                    .filter_map(|t| s.mempool.get(t))
+                    .take_while(|e| {
+                        bytes += e.size;
+                        bytes <= TXS_REPLY_BUDGET
+                    })
+                    .map(|e| e.tx.clone())
+                    .collect();
+                SyncResponse::Txs(txs)
+            })
             .await
             .ok(),
     };

@@ -90,6 +90,9 @@ impl Behaviour {
             .max_transmit_size(params.max_block_size + 64 * 1024)
             .validate_messages()
             .heartbeat_interval(Duration::from_millis(700))
+            // Messages wait in the cache for the chain's verdict: keep them ~20 s (the default
+            // 5 heartbeats would lose a late Accept under load, and the block would not spread).
+            .history_length(30)
             .build()
             .map_err(|e| BehaviourError::Gossipsub(e.to_string()))?;
         let mut gossipsub = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), gossip_config)

@@ -8,7 +8,9 @@
 //! a node waiting on it. Outbound sync requests wait in a bounded map until their answer or
 //! failure (the protocol's timeout guarantees one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cairn_chain::Network;
@@ -24,7 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
 use crate::error::{NetworkError, RequestError, StartError};
-use crate::handle::{AddNode, Command, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+use crate::handle::{AddNode, Command, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
 use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
@@ -99,6 +101,8 @@ pub fn start(
         target_outbound: config.target_outbound,
         bootstrapped: false,
         last_discovery: None,
+        gossip_budget: Arc::new(AtomicUsize::new(0)),
+        held_events: VecDeque::new(),
     };
     for addr in config.peers {
         if event_loop.added.add(addr.clone())
@@ -135,7 +139,15 @@ pub struct EventLoop {
     target_outbound: usize,
     bootstrapped: bool,
     last_discovery: Option<Instant>,
+    gossip_budget: Arc<AtomicUsize>,
+    held_events: VecDeque<NetworkEvent>,
 }
+
+/// Most listen addresses taken from one identify message.
+const MAX_ADDRS_PER_PEER: usize = 8;
+
+/// Most peer events held back while the node's queue is full.
+const MAX_HELD_EVENTS: usize = 4096;
 
 /// How often a node short of outbound peers asks Kademlia for more.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
@@ -203,19 +215,54 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Hands an event to the node. Gossip and requests are dropped when the node is behind
+    /// (gossip reported Ignore; a dropped request fails on the asking side); peer arrivals and
+    /// departures are kept in order in a side queue, flushed as room appears, so sync never
+    /// loses track of who is connected.
     fn emit(&mut self, event: NetworkEvent) {
+        let peer_event = matches!(event, NetworkEvent::PeerConnected { .. } | NetworkEvent::PeerDisconnected { .. });
+        if peer_event && !self.held_events.is_empty() {
+            self.hold(event);
+            return;
+        }
         match self.events.try_send(event) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(NetworkEvent::Gossip { id, source, .. })) => {
                 warn!("node is behind: gossip message dropped");
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&id, &source, Verdict::Ignore.into());
+                self.ignore(&id, &source);
             }
+            Err(mpsc::error::TrySendError::Full(e)) if peer_event => self.hold(e),
             Err(e) => warn!(error = %e, "node is behind: network event dropped"),
         }
+    }
+
+    fn hold(&mut self, event: NetworkEvent) {
+        if self.held_events.len() >= MAX_HELD_EVENTS {
+            warn!("node is far behind: peer event dropped");
+            return;
+        }
+        self.held_events.push_back(event);
+    }
+
+    fn flush_held(&mut self) {
+        while let Some(e) = self.held_events.pop_front() {
+            match self.events.try_send(e) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(e)) => {
+                    self.held_events.push_front(e);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        }
+    }
+
+    fn ignore(&mut self, id: &gossipsub::MessageId, source: &PeerId) {
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, source, Verdict::Ignore.into());
     }
 
     fn ban(&mut self, peer: PeerId, duration: Duration, reason: &str) {
@@ -223,7 +270,9 @@ impl EventLoop {
             return;
         }
         warn!(%peer, reason, secs = duration.as_secs(), "banning peer");
-        self.bans.ban(peer, Instant::now(), unix_now(), duration);
+        if let Some(evicted) = self.bans.ban(peer, Instant::now(), unix_now(), duration) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(evicted);
+        }
         let behaviour = self.swarm.behaviour_mut();
         behaviour.blocked.block_peer(peer);
         behaviour.kad.remove_peer(&peer);
@@ -232,6 +281,8 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        self.flush_held();
+        self.traffic.prune();
         for peer in self.bans.expire(now) {
             info!(%peer, "ban expired");
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
@@ -297,9 +348,9 @@ impl EventLoop {
 
     fn on_connected(&mut self, peer: PeerId, connection_id: ConnectionId, endpoint: &ConnectedPoint) {
         if let Some(addr) = self.pending_dials.remove(&connection_id) {
-            self.added.on_connected(&addr, peer);
+            self.added.on_connected(&addr, peer, Instant::now());
         } else if let ConnectedPoint::Dialer { address, .. } = endpoint {
-            self.added.on_connected(address, peer);
+            self.added.on_connected(address, peer, Instant::now());
         }
         let inbound = endpoint.is_listener();
         let remote = endpoint.get_remote_address().clone();
@@ -356,7 +407,8 @@ impl EventLoop {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 let speaks_kad = info.protocols.iter().any(|p| *p == topic::kad_protocol(self.network));
                 if speaks_kad {
-                    for addr in info.listen_addrs {
+                    // A few addresses per peer: identify pushes must not grow Kademlia's entries.
+                    for addr in info.listen_addrs.into_iter().take(MAX_ADDRS_PER_PEER) {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                     }
                 }
@@ -399,12 +451,18 @@ impl EventLoop {
                 message_id,
                 message,
             }) => match Topic::from_hash(&message.topic, self.network) {
-                Some(topic) => self.emit(NetworkEvent::Gossip {
-                    topic,
-                    id: message_id,
-                    source: propagation_source,
-                    data: message.data,
-                }),
+                Some(topic) => match GossipData::reserve(message.data, &self.gossip_budget) {
+                    Some(data) => self.emit(NetworkEvent::Gossip {
+                        topic,
+                        id: message_id,
+                        source: propagation_source,
+                        data,
+                    }),
+                    None => {
+                        warn!("node is behind: gossip message dropped (byte budget)");
+                        self.ignore(&message_id, &propagation_source);
+                    }
+                },
                 None => {
                     let _ = self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
                         &message_id,
@@ -578,7 +636,11 @@ impl EventLoop {
                 Ok(())
             }
             AddNode::Remove => self.added.remove(&addr).map(|_| ()).ok_or(NetworkError::NotAdded),
-            AddNode::OneTry => self.dial(addr.clone()).map_err(|e| dial_error(&addr, e)),
+            AddNode::OneTry => match self.dial(addr.clone()) {
+                // Already connected, or a dial is under way: nothing more to try.
+                Ok(()) | Err(libp2p::swarm::DialError::DialPeerConditionFalse(_)) => Ok(()),
+                Err(e) => Err(dial_error(&addr, e)),
+            },
         }
     }
 }

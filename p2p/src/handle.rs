@@ -4,6 +4,8 @@
 //! Commands go through one bounded queue; a command that needs an answer carries a oneshot
 //! sender. Events come out of another bounded queue, which the node drains with a router.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
@@ -42,6 +44,58 @@ impl From<Verdict> for MessageAcceptance {
     }
 }
 
+/// Most bytes of gossip waiting in the event queue for the node: beyond this, new messages are
+/// dropped (and reported Ignore) until the node catches up. The count bound of the queue alone
+/// would allow thousands of 1 MiB blocks.
+pub const MAX_QUEUED_GOSSIP_BYTES: usize = 64 * 1024 * 1024;
+
+/// The payload of a gossip message, counted against [`MAX_QUEUED_GOSSIP_BYTES`] until dropped.
+pub struct GossipData {
+    data: Vec<u8>,
+    budget: Arc<AtomicUsize>,
+}
+
+impl GossipData {
+    /// Takes `data` if the budget allows.
+    pub(crate) fn reserve(data: Vec<u8>, budget: &Arc<AtomicUsize>) -> Option<GossipData> {
+        let len = data.len();
+        let mut current = budget.load(Ordering::Relaxed);
+        loop {
+            if current + len > MAX_QUEUED_GOSSIP_BYTES {
+                return None;
+            }
+            match budget.compare_exchange_weak(current, current + len, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => {
+                    return Some(GossipData {
+                        data,
+                        budget: budget.clone(),
+                    });
+                }
+                Err(now) => current = now,
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for GossipData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for GossipData {
+    fn drop(&mut self) {
+        self.budget.fetch_sub(self.data.len(), Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for GossipData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GossipData({} bytes)", self.data.len())
+    }
+}
+
 /// A pending answer to an inbound sync request.
 #[derive(Debug)]
 pub struct Responder(pub(crate) ResponseChannel<SyncResponse>);
@@ -70,7 +124,7 @@ pub enum NetworkEvent {
         /// The peer that forwarded it to us.
         source: PeerId,
         /// The payload.
-        data: Vec<u8>,
+        data: GossipData,
     },
     /// A sync request to answer with [`NetworkHandle::respond`].
     Request {
@@ -198,9 +252,11 @@ impl NetworkHandle {
         self.send_lossy(Command::Publish { topic, data });
     }
 
-    /// Reports the verdict on a gossip message (exactly once per message).
-    pub fn report(&self, id: MessageId, source: PeerId, verdict: Verdict) {
-        self.send_lossy(Command::Report { id, source, verdict });
+    /// Reports the verdict on a gossip message (exactly once per message). Waits for room in
+    /// the command queue rather than lose it (the event loop never waits on the node, so this
+    /// cannot deadlock).
+    pub async fn report(&self, id: MessageId, source: PeerId, verdict: Verdict) {
+        let _ = self.commands.send(Command::Report { id, source, verdict }).await;
     }
 
     /// Sends a sync request and waits for the answer (bounded by the protocol's timeout).
@@ -228,13 +284,14 @@ impl NetworkHandle {
             .unwrap_or(Err(NetworkError::Stopped))
     }
 
-    /// Disconnects and bans a misbehaving peer.
-    pub fn ban(&self, peer: PeerId, duration: Duration, reason: impl Into<String>) {
-        self.send_lossy(Command::Ban {
+    /// Disconnects and bans a misbehaving peer (waits for room in the command queue).
+    pub async fn ban(&self, peer: PeerId, duration: Duration, reason: impl Into<String>) {
+        let command = Command::Ban {
             peer,
             duration,
             reason: reason.into(),
-        });
+        };
+        let _ = self.commands.send(command).await;
     }
 
     /// Records what sync learned about a peer's chain (shown by `getpeerinfo`).

@@ -19,6 +19,8 @@ pub const MAX_BANS: usize = 10_000;
 pub const MIN_REDIAL_DELAY: Duration = Duration::from_secs(1);
 /// Longest redial delay.
 pub const MAX_REDIAL_DELAY: Duration = Duration::from_secs(60);
+/// A connection that lasts this long resets an added peer's redial delay.
+pub const STABLE_CONNECTION: Duration = Duration::from_secs(60);
 
 /// One connected peer, as `getpeerinfo` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,8 +179,9 @@ pub struct BanList {
 
 impl BanList {
     /// Bans `peer` until `now + duration` (or longer, if already banned longer); `unix_now` is
-    /// recorded for `listbanned`.
-    pub fn ban(&mut self, peer: PeerId, now: Instant, unix_now: u64, duration: Duration) {
+    /// recorded for `listbanned`. Returns the peer whose ban was forgotten to stay within
+    /// [`MAX_BANS`], if any (the caller lifts its block).
+    pub fn ban(&mut self, peer: PeerId, now: Instant, unix_now: u64, duration: Duration) -> Option<PeerId> {
         let until = now + duration;
         let ban = Ban {
             until,
@@ -193,7 +196,9 @@ impl BanList {
             && let Some(first) = self.until.iter().min_by_key(|(_, b)| b.until).map(|(p, _)| *p)
         {
             self.until.remove(&first);
+            return Some(first);
         }
+        None
     }
 
     /// Whether `peer` is banned at `now`.
@@ -251,8 +256,9 @@ impl BanList {
 /// The redial state of one added address.
 #[derive(Debug, Clone)]
 struct Added {
-    /// The peer connected through it, while connected.
+    /// The peer connected through it, and since when, while connected.
     connected: Option<PeerId>,
+    connected_at: Option<Instant>,
     /// When to dial next, if not connected and no dial is pending.
     next_dial: Option<Instant>,
     delay: Duration,
@@ -275,6 +281,7 @@ impl AddedPeers {
             addr,
             Added {
                 connected: None,
+                connected_at: None,
                 next_dial: None,
                 delay: MIN_REDIAL_DELAY,
             },
@@ -298,21 +305,28 @@ impl AddedPeers {
         self.added.keys()
     }
 
-    /// A connection through `addr` was established.
-    pub fn on_connected(&mut self, addr: &Multiaddr, peer: PeerId) {
+    /// A connection through `addr` was established at `now`.
+    pub fn on_connected(&mut self, addr: &Multiaddr, peer: PeerId, now: Instant) {
         if let Some(a) = self.added.get_mut(addr) {
             a.connected = Some(peer);
+            a.connected_at = Some(now);
             a.next_dial = None;
-            a.delay = MIN_REDIAL_DELAY;
         }
     }
 
     /// `peer` has no connection left: schedule redials of the addresses it was reached through.
+    /// The delay starts over only after a connection that lasted [`STABLE_CONNECTION`]; a peer
+    /// that keeps dropping us right away is redialed ever more slowly.
     pub fn on_peer_gone(&mut self, peer: &PeerId, now: Instant) {
         for a in self.added.values_mut() {
             if a.connected == Some(*peer) {
+                if a.connected_at.is_some_and(|t| now.duration_since(t) >= STABLE_CONNECTION) {
+                    a.delay = MIN_REDIAL_DELAY;
+                }
                 a.connected = None;
+                a.connected_at = None;
                 a.next_dial = Some(now + a.delay);
+                a.delay = (a.delay * 2).min(MAX_REDIAL_DELAY);
             }
         }
     }
@@ -375,19 +389,21 @@ mod tests {
         let mut b = BanList::default();
         let now = Instant::now();
         let p = PeerId::random();
-        b.ban(p, now, 1000, Duration::from_secs(10));
+        assert_eq!(b.ban(p, now, 1000, Duration::from_secs(10)), None);
         assert_eq!(b.list(now + Duration::from_secs(4))[0].remaining, Duration::from_secs(6));
         assert!(b.is_banned(&p, now + Duration::from_secs(9)));
         assert!(!b.is_banned(&p, now + Duration::from_secs(10)));
         assert_eq!(b.expire(now + Duration::from_secs(5)), vec![]);
         assert_eq!(b.expire(now + Duration::from_secs(11)), vec![p]);
-        b.ban(p, now, 1000, Duration::from_secs(10));
+        let _ = b.ban(p, now, 1000, Duration::from_secs(10));
         assert!(b.unban(&p));
         assert!(!b.unban(&p));
         assert!(!b.is_banned(&p, now));
+        let mut evicted = 0;
         for i in 0..MAX_BANS + 5 {
-            b.ban(PeerId::random(), now, 1000, Duration::from_secs(i as u64 + 1));
+            evicted += usize::from(b.ban(PeerId::random(), now, 1000, Duration::from_secs(i as u64 + 1)).is_some());
         }
+        assert_eq!(evicted, 5);
         assert_eq!(b.len(), MAX_BANS);
     }
 
@@ -406,9 +422,16 @@ mod tests {
         assert!(a.due(now + MIN_REDIAL_DELAY).is_empty(), "delay doubled");
         assert_eq!(a.due(now + 2 * MIN_REDIAL_DELAY).len(), 1);
         let p = PeerId::random();
-        a.on_connected(&addr, p);
+        a.on_connected(&addr, p, now);
+        a.on_peer_gone(&p, now + STABLE_CONNECTION);
+        assert_eq!(
+            a.due(now + STABLE_CONNECTION + MIN_REDIAL_DELAY),
+            vec![addr.clone()],
+            "delay reset after a lasting connection"
+        );
+        a.on_connected(&addr, p, now);
         a.on_peer_gone(&p, now);
-        assert_eq!(a.due(now + MIN_REDIAL_DELAY), vec![addr.clone()], "delay reset after a connection");
+        assert!(a.due(now + MIN_REDIAL_DELAY).is_empty(), "dropped at once: backing off");
         assert_eq!(a.remove(&addr), Some(None));
         assert_eq!(a.remove(&addr), None);
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
 use futures::{AsyncRead, AsyncWrite};
@@ -38,20 +38,31 @@ impl Traffic {
     }
 }
 
-/// The counters of every peer with a connection. Entries are removed by the event loop when a
-/// peer's last connection closes, so the table is bounded by the connection limits.
+/// The counters of every peer with a live connection. The table holds weak references: the
+/// connections own the counters, so a connection that the limits or the ban list refuse after its
+/// upgrade leaves nothing behind once [`TrafficTable::prune`] runs.
 #[derive(Clone, Debug, Default)]
-pub struct TrafficTable(Arc<Mutex<HashMap<PeerId, Arc<Traffic>>>>);
+pub struct TrafficTable(Arc<Mutex<HashMap<PeerId, Weak<Traffic>>>>);
 
 impl TrafficTable {
     fn entry(&self, peer: PeerId) -> Arc<Traffic> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(peer).or_default().clone()
+        if let Some(t) = map.get(&peer).and_then(Weak::upgrade) {
+            return t;
+        }
+        let t = Arc::new(Traffic::default());
+        map.insert(peer, Arc::downgrade(&t));
+        t
     }
 
-    /// The counters of `peer`, if it has a connection.
+    /// The counters of `peer`, if it has a live connection.
     pub fn get(&self, peer: &PeerId) -> Option<Arc<Traffic>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(peer).cloned()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(peer).and_then(Weak::upgrade)
+    }
+
+    /// Forgets peers without a live connection.
+    pub fn prune(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, t| t.strong_count() > 0);
     }
 
     /// Forgets a peer that has no connection left.

@@ -148,7 +148,7 @@ impl NetworkApiServer for RpcContext {
                     (t, true) => t - now,
                     (t, false) => t,
                 };
-                net.ban(peer, std::time::Duration::from_secs(secs), "banned with setban");
+                net.ban(peer, std::time::Duration::from_secs(secs), "banned with setban").await;
                 Ok(())
             }
             "remove" => {

@@ -17,6 +17,7 @@
 
 pub mod state;
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cairn_chain::error::HeadersError;
@@ -86,6 +87,8 @@ pub struct SyncDriver {
     inputs: mpsc::Receiver<SyncInput>,
     tasks: JoinSet<Done>,
     last_status_round: Instant,
+    /// Peers with a status request in flight (one each: orphan floods cannot multiply them).
+    status_pending: HashSet<PeerId>,
 }
 
 impl SyncDriver {
@@ -98,6 +101,7 @@ impl SyncDriver {
             inputs,
             tasks: JoinSet::new(),
             last_status_round: Instant::now(),
+            status_pending: HashSet::new(),
         }
     }
 
@@ -109,7 +113,7 @@ impl SyncDriver {
             tokio::select! {
                 _ = shutdown.wait() => break,
                 input = self.inputs.recv() => match input {
-                    Some(i) => self.on_input(i),
+                    Some(i) => self.on_input(i).await,
                     None => break,
                 },
                 Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
@@ -125,29 +129,37 @@ impl SyncDriver {
     }
 
     fn ask_status(&mut self, peer: PeerId) {
+        if !self.status_pending.insert(peer) {
+            return;
+        }
         let net = self.net.clone();
         let ours = our_status(&self.chain);
         self.tasks
             .spawn(async move { Done::Status(peer, net.request(peer, SyncRequest::Status(ours)).await) });
     }
 
-    fn on_input(&mut self, input: SyncInput) {
+    async fn on_input(&mut self, input: SyncInput) {
         match input {
             SyncInput::Connected(peer) => {
                 self.state.add_peer(peer);
                 self.ask_status(peer);
                 self.fetch_mempool(peer);
             }
-            SyncInput::Disconnected(peer) => self.state.remove_peer(&peer),
-            SyncInput::Status(peer, status) => self.on_status(peer, status),
+            SyncInput::Disconnected(peer) => {
+                self.state.remove_peer(&peer);
+                self.status_pending.remove(&peer);
+            }
+            SyncInput::Status(peer, status) => self.on_status(peer, status).await,
             SyncInput::Orphan(peer) => self.ask_status(peer),
         }
     }
 
-    fn on_status(&mut self, peer: PeerId, status: ChainStatus) {
+    async fn on_status(&mut self, peer: PeerId, status: ChainStatus) {
         let ours = our_status(&self.chain);
         if status.genesis != ours.genesis {
-            self.net.ban(peer, DEFAULT_BAN, "is on another chain (different genesis block)");
+            self.net
+                .ban(peer, DEFAULT_BAN, "is on another chain (different genesis block)")
+                .await;
             self.state.remove_peer(&peer);
             return;
         }
@@ -171,8 +183,13 @@ impl SyncDriver {
         if let Some(peer) = self.state.want_headers(ours.chain_work, Instant::now()) {
             let net = self.net.clone();
             let chain = self.chain.clone();
+            let continuation = self.state.continuation(&peer);
             self.tasks.spawn(async move {
-                let locator = chain.run(|s| s.chain.locator()).await.unwrap_or_default();
+                // After a full batch, continue from its last header (Core's pindexBestHeader):
+                // the active chain may still be behind it.
+                let mut locator: Vec<BlockHash> = continuation.into_iter().collect();
+                locator.extend(chain.run(|s| s.chain.locator()).await.unwrap_or_default());
+                locator.truncate(cairn_p2p::sync_protocol::MAX_LOCATOR as usize);
                 let request = SyncRequest::GetHeaders {
                     locator,
                     stop: BlockHash::ZERO,
@@ -190,29 +207,39 @@ impl SyncDriver {
 
     async fn on_done(&mut self, done: Done) {
         match done {
-            Done::Status(peer, Ok(SyncResponse::Status(status))) => self.on_status(peer, status),
-            Done::Status(peer, result) => debug!(%peer, ?result, "status request failed"),
-            Done::Headers(peer, result) => {
-                self.state.headers_done(&peer);
+            Done::Status(peer, result) => {
+                self.status_pending.remove(&peer);
                 match result {
-                    Ok(SyncResponse::Headers(headers)) => self.on_headers(peer, headers).await,
-                    other => debug!(%peer, ?other, "headers request failed"),
+                    Ok(SyncResponse::Status(status)) => self.on_status(peer, status).await,
+                    other => debug!(%peer, ?other, "status request failed"),
                 }
             }
+            Done::Headers(peer, result) => match result {
+                Ok(SyncResponse::Headers(headers)) => {
+                    self.state.headers_done(&peer);
+                    self.on_headers(peer, headers).await;
+                }
+                other => {
+                    debug!(%peer, ?other, "headers request failed");
+                    self.state.headers_failed(&peer, Instant::now());
+                }
+            },
             Done::Block(peer, hash, outcome) => match outcome {
-                BlockOutcome::Stored => self.state.block_arrived(&hash),
+                BlockOutcome::Stored => self.state.block_arrived(&hash, &peer),
                 BlockOutcome::Missing(why) => {
                     debug!(%peer, %hash, why, "block not delivered; asking again");
-                    self.state.request_failed(&hash);
+                    if self.state.request_failed(&hash, &peer) {
+                        warn!(%hash, "no peer delivered this block: dropping the download plan");
+                    }
                 }
                 BlockOutcome::Misbehaved(why) => {
-                    self.net.ban(peer, DEFAULT_BAN, why);
+                    self.state.request_failed(&hash, &peer);
                     self.state.remove_peer(&peer);
-                    self.state.request_failed(&hash);
+                    self.net.ban(peer, DEFAULT_BAN, why).await;
                 }
                 BlockOutcome::Failed(why) => {
                     warn!(%hash, why, "could not store a downloaded block");
-                    self.state.block_arrived(&hash);
+                    self.state.block_arrived(&hash, &peer);
                     self.state.clear_queue();
                 }
             },
@@ -227,6 +254,7 @@ impl SyncDriver {
         }
         let full = headers.len() >= MAX_HEADERS;
         let hashes: Vec<BlockHash> = headers.iter().map(|h| h.block_hash()).collect();
+        let last = hashes[hashes.len() - 1];
         let checked = self
             .chain
             .run(move |s| {
@@ -243,14 +271,19 @@ impl SyncDriver {
             .await;
         match checked {
             Ok(Ok((more_work, wanted))) => {
-                if wanted.is_empty() || !(more_work || full) {
+                // A full batch: more headers follow; the next request continues after this one,
+                // unless the peer sent the very same batch again.
+                let continues = full && self.state.continue_after(&peer, last);
+                if !continues && (wanted.is_empty() || !more_work) {
                     // Nothing new, or a branch with less work: ask this peer again only when its
                     // chain changes.
                     self.state.headers_exhausted(&peer);
                     return;
                 }
-                info!(%peer, blocks = wanted.len(), "downloading blocks");
-                self.state.enqueue(wanted);
+                if !wanted.is_empty() {
+                    info!(%peer, blocks = wanted.len(), "downloading blocks");
+                    self.state.enqueue(wanted);
+                }
             }
             Ok(Err(HeadersError::Unconnected { .. })) => {
                 // The peer answered from a chain that moved; its next status will tell.
@@ -261,8 +294,8 @@ impl SyncDriver {
                 self.state.headers_exhausted(&peer);
             }
             Ok(Err(e)) => {
-                self.net.ban(peer, DEFAULT_BAN, format!("sent invalid headers: {e}"));
                 self.state.remove_peer(&peer);
+                self.net.ban(peer, DEFAULT_BAN, format!("sent invalid headers: {e}")).await;
             }
             Err(_) => {}
         }
@@ -348,7 +381,7 @@ async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
         match outcome {
             Ok(Ok(n)) if n > 0 => debug!(%peer, accepted = n, "took transactions from a peer's mempool"),
             Ok(Err(e)) => {
-                net.ban(peer, DEFAULT_BAN, format!("offered an invalid transaction: {e}"));
+                net.ban(peer, DEFAULT_BAN, format!("offered an invalid transaction: {e}")).await;
                 return;
             }
             _ => {}

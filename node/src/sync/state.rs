@@ -2,12 +2,15 @@
 //!
 //! Peers report their chain ([`ChainStatus`]). When one has more work than our tip and nothing is
 //! being downloaded, [`SyncState::want_headers`] names it: the driver asks it for headers after
-//! our block locator, the chain validates them (proof of work, links, difficulty, times,
-//! cumulative work), and the hashes worth downloading are [`SyncState::enqueue`]d by height.
+//! our block locator (or after the last header of its previous full batch), the chain validates
+//! them, and the hashes worth downloading are [`SyncState::enqueue`]d by height.
 //! [`SyncState::assign`] hands them out, lowest height first, to peers whose chain reaches that
-//! height, at most [`MAX_IN_FLIGHT_PER_PEER`] per peer and [`WINDOW`] in all — the window keeps
-//! out-of-order arrivals within what the chain's orphan pool holds. A failed or timed-out request
-//! goes back in the queue and is given to another peer if there is one.
+//! height: at most [`MAX_IN_FLIGHT_PER_PEER`] per peer, [`WINDOW`] in all, and never more than
+//! [`MAX_AHEAD`] above the lowest block still missing — so out-of-order arrivals stay within what
+//! the chain's orphan pool holds. A failed request goes back in the queue for another peer; after
+//! [`MAX_ATTEMPTS`] failures, or when no connected peer has the block, the plan is dropped and
+//! made again from fresh headers. A peer whose headers request failed is left alone for
+//! [`HEADERS_RETRY`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -18,10 +21,16 @@ use cairn_p2p::{ChainStatus, PeerId};
 
 /// Most block requests in flight to one peer.
 pub const MAX_IN_FLIGHT_PER_PEER: usize = 16;
-/// Most block requests in flight in all (below the chain's 100-block orphan pool).
+/// Most block requests in flight in all.
 pub const WINDOW: usize = 64;
+/// How far above the lowest missing block downloads may run (the chain keeps 100 orphans).
+pub const MAX_AHEAD: u32 = 90;
+/// Failed requests for one block before the plan is dropped.
+pub const MAX_ATTEMPTS: u32 = 4;
 /// How long a headers request may stay unanswered before another peer is asked.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a peer whose headers request failed is not asked again.
+pub const HEADERS_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default)]
 struct PeerSync {
@@ -30,6 +39,10 @@ struct PeerSync {
     /// The tip the peer had when its headers gave nothing to download: it is not asked again
     /// until its tip changes.
     exhausted_at: Option<BlockHash>,
+    /// Not asked for headers before this (its last headers request failed).
+    retry_at: Option<Instant>,
+    /// The last header of its previous full batch: the next request continues from there.
+    continue_from: Option<BlockHash>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +59,7 @@ pub struct SyncState {
     queue: BTreeSet<(u32, BlockHash)>,
     /// The peer that last failed to deliver a queued block: asked again only if no other can.
     avoid: HashMap<BlockHash, PeerId>,
+    attempts: HashMap<BlockHash, u32>,
     in_flight: HashMap<BlockHash, InFlight>,
 }
 
@@ -73,9 +87,11 @@ impl SyncState {
         }
     }
 
-    /// Records a peer's chain.
+    /// Records the chain of a connected peer (statuses of peers that already left are ignored).
     pub fn set_status(&mut self, peer: PeerId, status: ChainStatus) {
-        self.peers.entry(peer).or_default().status = Some(status);
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.status = Some(status);
+        }
     }
 
     /// The peers known.
@@ -87,7 +103,34 @@ impl SyncState {
     pub fn headers_exhausted(&mut self, peer: &PeerId) {
         if let Some(p) = self.peers.get_mut(peer) {
             p.exhausted_at = p.status.map(|s| s.tip);
+            p.continue_from = None;
         }
+    }
+
+    /// The headers request to `peer` failed: ask others first for a while.
+    pub fn headers_failed(&mut self, peer: &PeerId, now: Instant) {
+        self.headers_done(peer);
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.retry_at = Some(now + HEADERS_RETRY);
+            p.continue_from = None;
+        }
+    }
+
+    /// The peer sent a full batch ending at `last`: the next request continues after it. Returns
+    /// false if the batch ended where the previous one did (the peer is not moving forward).
+    pub fn continue_after(&mut self, peer: &PeerId, last: BlockHash) -> bool {
+        match self.peers.get_mut(peer) {
+            Some(p) if p.continue_from != Some(last) => {
+                p.continue_from = Some(last);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Where the next headers request to `peer` continues from, if its last batch was full.
+    pub fn continuation(&self, peer: &PeerId) -> Option<BlockHash> {
+        self.peers.get(peer).and_then(|p| p.continue_from)
     }
 
     /// Whether blocks are queued or being downloaded.
@@ -111,15 +154,15 @@ impl SyncState {
         let best = self
             .peers
             .iter()
-            .filter(|(_, s)| s.status.is_some_and(|st| s.exhausted_at != Some(st.tip)))
-            .filter_map(|(p, s)| s.status.map(|st| (st.chain_work, *p)))
+            .filter(|(_, s)| s.retry_at.is_none_or(|t| t <= now))
+            .filter_map(|(p, s)| s.status.filter(|st| s.exhausted_at != Some(st.tip)).map(|st| (st.chain_work, *p)))
             .filter(|(work, _)| *work > our_work)
             .max_by_key(|(work, p)| (*work, *p))?;
         self.headers_request = Some((best.1, now));
         Some(best.1)
     }
 
-    /// The headers request to `peer` has been answered (or failed).
+    /// The headers request to `peer` has been answered.
     pub fn headers_done(&mut self, peer: &PeerId) {
         if self.headers_request.is_some_and(|(p, _)| p == *peer) {
             self.headers_request = None;
@@ -138,25 +181,34 @@ impl SyncState {
     /// Hands out queued blocks to peers with spare capacity, lowest height first.
     pub fn assign(&mut self) -> Vec<(PeerId, BlockHash)> {
         let mut out = Vec::new();
+        let lowest_in_flight = self.in_flight.values().map(|f| f.height).min();
+        let lowest_queued = self.queue.first().map(|(h, _)| *h);
+        let Some(floor) = lowest_in_flight.into_iter().chain(lowest_queued).min() else {
+            return out;
+        };
         let queued: Vec<(u32, BlockHash)> = self.queue.iter().copied().collect();
         for (height, hash) in queued {
-            if self.in_flight.len() >= WINDOW {
+            if self.in_flight.len() >= WINDOW || height >= floor.saturating_add(MAX_AHEAD) {
                 break;
             }
             let avoid = self.avoid.get(&hash).copied();
-            let pick = |prefer_other: bool| {
+            let pick = |prefer_other: bool, need_capacity: bool| {
                 self.peers
                     .iter()
                     .filter(|(p, s)| {
-                        s.in_flight < MAX_IN_FLIGHT_PER_PEER
+                        (!need_capacity || s.in_flight < MAX_IN_FLIGHT_PER_PEER)
                             && s.status.is_some_and(|st| st.height >= height)
                             && !(prefer_other && Some(**p) == avoid)
                     })
                     .min_by_key(|(p, s)| (s.in_flight, **p))
                     .map(|(p, _)| *p)
             };
-            let Some(peer) = pick(true).or_else(|| pick(false)) else {
-                // Nobody can take the lowest block now; later ones would only widen the gap.
+            let Some(peer) = pick(true, true).or_else(|| pick(false, true)) else {
+                if pick(false, false).is_none() {
+                    // No connected peer has this block at all: the plan is stale.
+                    self.clear_queue();
+                }
+                // Otherwise everyone who has it is busy; later blocks would only widen the gap.
                 break;
             };
             self.queue.remove(&(height, hash));
@@ -169,7 +221,11 @@ impl SyncState {
         out
     }
 
-    fn release(&mut self, hash: &BlockHash) -> Option<InFlight> {
+    /// Takes `hash` out of the in-flight map if `peer` is the one it was asked of.
+    fn release(&mut self, hash: &BlockHash, peer: &PeerId) -> Option<InFlight> {
+        if self.in_flight.get(hash).is_none_or(|f| f.peer != *peer) {
+            return None;
+        }
         let f = self.in_flight.remove(hash)?;
         if let Some(s) = self.peers.get_mut(&f.peer) {
             s.in_flight = s.in_flight.saturating_sub(1);
@@ -177,25 +233,37 @@ impl SyncState {
         Some(f)
     }
 
-    /// A requested block arrived.
-    pub fn block_arrived(&mut self, hash: &BlockHash) {
-        self.release(hash);
+    /// A block requested of `peer` arrived and was stored.
+    pub fn block_arrived(&mut self, hash: &BlockHash, peer: &PeerId) {
+        self.release(hash, peer);
+        self.queue.retain(|(_, h)| h != hash);
         self.avoid.remove(hash);
+        self.attempts.remove(hash);
     }
 
-    /// A block request failed (timeout, the peer lacked it, a broken connection): queue it
-    /// again, for another peer if possible.
-    pub fn request_failed(&mut self, hash: &BlockHash) {
-        if let Some(f) = self.release(hash) {
-            self.avoid.insert(*hash, f.peer);
-            self.queue.insert((f.height, *hash));
+    /// A block request to `peer` failed (timeout, the peer lacked it, a broken connection): queue
+    /// it again, for another peer if possible. After [`MAX_ATTEMPTS`] the whole plan is dropped
+    /// (returns true), to be made again from fresh headers.
+    pub fn request_failed(&mut self, hash: &BlockHash, peer: &PeerId) -> bool {
+        let Some(f) = self.release(hash, peer) else {
+            return false;
+        };
+        let attempts = self.attempts.entry(*hash).or_insert(0);
+        *attempts += 1;
+        if *attempts >= MAX_ATTEMPTS {
+            self.clear_queue();
+            return true;
         }
+        self.avoid.insert(*hash, f.peer);
+        self.queue.insert((f.height, *hash));
+        false
     }
 
-    /// Drops every queued block (the chain moved on, or a branch turned out invalid).
+    /// Drops every queued block (the requests in flight finish on their own).
     pub fn clear_queue(&mut self) {
         self.queue.clear();
         self.avoid.clear();
+        self.attempts.clear();
     }
 }
 
@@ -220,8 +288,22 @@ mod tests {
         BlockHash::from_byte_array(b)
     }
 
+    fn height_of(h: &BlockHash) -> u32 {
+        u32::from_le_bytes(h.as_bytes()[..4].try_into().unwrap())
+    }
+
     fn work(w: u64) -> U256 {
         status(0, w).chain_work
+    }
+
+    fn with_peers(statuses: &[ChainStatus]) -> (SyncState, Vec<PeerId>) {
+        let mut s = SyncState::default();
+        let peers: Vec<PeerId> = statuses.iter().map(|_| PeerId::random()).collect();
+        for (p, st) in peers.iter().zip(statuses) {
+            s.add_peer(*p);
+            s.set_status(*p, *st);
+        }
+        (s, peers)
     }
 
     #[test]
@@ -246,6 +328,9 @@ mod tests {
         s.headers_exhausted(&b);
         assert_eq!(s.want_headers(work(15), now), None, "b gave nothing; a has too little work");
         assert_eq!(s.want_headers(work(5), now), Some(a));
+        s.headers_failed(&a, now);
+        assert_eq!(s.want_headers(work(5), now), None, "a failed: not asked again at once");
+        assert_eq!(s.want_headers(work(5), now + HEADERS_RETRY), Some(a));
         s.headers_done(&a);
         s.set_status(
             b,
@@ -261,64 +346,96 @@ mod tests {
     }
 
     #[test]
-    fn assigns_in_height_order_within_limits() {
+    fn statuses_of_departed_peers_are_ignored() {
         let mut s = SyncState::default();
-        let (a, b) = (PeerId::random(), PeerId::random());
-        s.set_status(a, status(1000, 1));
-        s.set_status(b, status(1000, 1));
+        let p = PeerId::random();
+        s.set_status(p, status(10, 10));
+        assert_eq!(s.peers().count(), 0);
+        assert_eq!(s.want_headers(work(1), Instant::now()), None);
+    }
+
+    #[test]
+    fn continuation_moves_forward_only() {
+        let (mut s, peers) = with_peers(&[status(5000, 10)]);
+        assert_eq!(s.continuation(&peers[0]), None);
+        assert!(s.continue_after(&peers[0], hash(2000)));
+        assert_eq!(s.continuation(&peers[0]), Some(hash(2000)));
+        assert!(!s.continue_after(&peers[0], hash(2000)), "the same batch again");
+        s.headers_exhausted(&peers[0]);
+        assert_eq!(s.continuation(&peers[0]), None);
+    }
+
+    #[test]
+    fn assigns_in_height_order_within_limits() {
+        let (mut s, peers) = with_peers(&[status(1000, 1), status(1000, 1)]);
         s.enqueue((1..=200).map(|i| (hash(i), i)));
         let first = s.assign();
         assert_eq!(first.len(), 2 * MAX_IN_FLIGHT_PER_PEER);
-        let heights: Vec<u32> = first
-            .iter()
-            .map(|(_, h)| u32::from_le_bytes(h.as_bytes()[..4].try_into().unwrap()))
-            .collect();
+        let heights: Vec<u32> = first.iter().map(|(_, h)| height_of(h)).collect();
         assert_eq!(heights, (1..=32).collect::<Vec<_>>());
-        assert_eq!(first.iter().filter(|(p, _)| *p == a).count(), MAX_IN_FLIGHT_PER_PEER);
+        assert_eq!(first.iter().filter(|(p, _)| *p == peers[0]).count(), MAX_IN_FLIGHT_PER_PEER);
         assert!(s.assign().is_empty(), "peers are full");
-        s.block_arrived(&hash(1));
+        let (p, h) = first[0];
+        s.block_arrived(&h, &p);
         assert_eq!(s.assign().len(), 1);
     }
 
     #[test]
-    fn window_bounds_the_total() {
-        let mut s = SyncState::default();
-        for _ in 0..10 {
-            s.set_status(PeerId::random(), status(1000, 1));
-        }
+    fn window_and_distance_bound_what_is_in_flight() {
+        let statuses: Vec<ChainStatus> = (0..10).map(|_| status(1000, 1)).collect();
+        let (mut s, _) = with_peers(&statuses);
         s.enqueue((1..=500).map(|i| (hash(i), i)));
-        assert_eq!(s.assign().len(), WINDOW);
+        let got = s.assign();
+        assert_eq!(got.len(), WINDOW);
+        // Everything but block 1 arrives: no more than MAX_AHEAD above the missing block 1.
+        for (p, h) in got.iter().skip(1) {
+            s.block_arrived(h, p);
+        }
+        let next = s.assign();
+        assert!(next.iter().all(|(_, h)| height_of(h) < 1 + MAX_AHEAD), "{}", next.len());
+        assert_eq!(next.len(), (MAX_AHEAD as usize - 1) - (WINDOW - 1));
     }
 
     #[test]
     fn only_peers_that_have_the_block_are_asked() {
-        let mut s = SyncState::default();
-        let (short, long) = (PeerId::random(), PeerId::random());
-        s.set_status(short, status(5, 1));
+        let (mut s, peers) = with_peers(&[status(5, 1), status(10, 1)]);
+        let (short, long) = (peers[0], peers[1]);
         s.enqueue((1..=10).map(|i| (hash(i), i)));
         let got = s.assign();
-        assert_eq!(got.len(), 5);
-        assert!(got.iter().all(|(p, _)| *p == short));
-        s.set_status(long, status(10, 1));
-        let got = s.assign();
-        assert_eq!(got.len(), 5);
-        assert!(got.iter().all(|(p, _)| *p == long));
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().filter(|(_, h)| height_of(h) > 5).all(|(p, _)| *p == long));
+        assert!(got.iter().any(|(p, _)| *p == short));
     }
 
     #[test]
-    fn failures_go_to_another_peer_and_departures_requeue() {
-        let mut s = SyncState::default();
-        let (a, b) = (PeerId::random(), PeerId::random());
-        s.set_status(a, status(10, 1));
+    fn failures_go_to_another_peer_then_give_up() {
+        let (mut s, peers) = with_peers(&[status(10, 1)]);
+        let (a, b) = (peers[0], PeerId::random());
         s.enqueue([(hash(1), 1)]);
         assert_eq!(s.assign(), vec![(a, hash(1))]);
+        s.add_peer(b);
         s.set_status(b, status(10, 1));
-        s.request_failed(&hash(1));
+        assert!(!s.request_failed(&hash(1), &a));
         assert_eq!(s.assign(), vec![(b, hash(1))], "the failing peer is avoided");
+        // A stale report from a, about a block now asked of b, changes nothing.
+        assert!(!s.request_failed(&hash(1), &a));
         s.remove_peer(&b);
         assert!(s.is_downloading());
         assert_eq!(s.assign(), vec![(a, hash(1))], "back to the only peer left");
-        s.block_arrived(&hash(1));
+        assert!(!s.request_failed(&hash(1), &a));
+        assert_eq!(s.assign(), vec![(a, hash(1))]);
+        assert!(!s.request_failed(&hash(1), &a));
+        assert_eq!(s.assign(), vec![(a, hash(1))]);
+        assert!(s.request_failed(&hash(1), &a), "fourth failure: the plan is dropped");
         assert!(!s.is_downloading());
+    }
+
+    #[test]
+    fn a_plan_no_peer_can_serve_is_dropped() {
+        let (mut s, peers) = with_peers(&[status(10, 1)]);
+        s.enqueue((1..=10).map(|i| (hash(i), i)));
+        s.remove_peer(&peers[0]);
+        assert!(s.assign().is_empty());
+        assert!(!s.is_downloading(), "nobody left who has the blocks");
     }
 }

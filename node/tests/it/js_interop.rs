@@ -21,7 +21,11 @@ fn a_js_libp2p_node_joins_subscribes_and_queries_kademlia() {
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
     let b_id = b.peer_id();
-    assert!(wait_until(Duration::from_secs(30), || a.call::<usize>("getconnectioncount", &[]) == 1));
+    // B is connected and identified (so it is in A's Kademlia table).
+    assert!(wait_until(Duration::from_secs(30), || {
+        let peers: Vec<Value> = a.call("getpeerinfo", &[]);
+        peers.len() == 1 && peers[0]["subver"] != ""
+    }));
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/js-interop.sh");
     let mut child = Command::new("bash")

@@ -141,8 +141,8 @@ async fn connect_gossip_request_and_ban() {
                     _ = &mut deadline => break,
                     e = a.events.recv() => {
                         if let Some(NetworkEvent::Gossip { topic: Topic::Blocks, id, source, data }) = e {
-                            a.net.report(id, source, Verdict::Accept);
-                            return (source, data);
+                            a.net.report(id, source, Verdict::Accept).await;
+                            return (source, data.to_vec());
                         }
                     }
                 }
@@ -160,7 +160,7 @@ async fn connect_gossip_request_and_ban() {
     assert!(peers[0].inbound);
 
     // A bans B: B is disconnected, listed, and its redials are refused.
-    a.net.ban(b_id, Duration::from_secs(600), "test");
+    a.net.ban(b_id, Duration::from_secs(600), "test").await;
     next_matching(&mut a, |e| {
         matches!(e, NetworkEvent::PeerDisconnected { peer } if *peer == b_id).then_some(())
     })
