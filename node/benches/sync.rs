@@ -81,12 +81,39 @@ fn main() {
 
     let t0 = Instant::now();
     let mut fresh = BenchNode::start(&root.path().join("fresh"), &["--peer", &source_addr], "info");
+    // CAIRN_BENCH_PERF=FILE: record a CPU profile of the syncing node with `perf record`.
+    let perf = std::env::var("CAIRN_BENCH_PERF").ok().map(|out| {
+        std::process::Command::new("perf")
+            .args(["record", "-F", "499", "-g", "-o", &out, "-p", &fresh.pid().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("perf")
+    });
     let deadline = t0 + Duration::from_secs(1800);
     while fresh.call::<String>("getbestblockhash", &[]) != tip {
         assert!(Instant::now() < deadline, "sync did not finish:\n{}", fresh.log());
         std::thread::sleep(Duration::from_millis(100));
     }
     let secs = t0.elapsed().as_secs_f64();
+    if let Some(mut p) = perf {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(p.id() as i32, libc::SIGINT);
+        }
+        let _ = p.wait();
+    }
+    let (fresh_cpu, source_cpu) = (fresh.cpu_seconds(), source.cpu_seconds());
+    let log = fresh.log();
+    let times: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connected block") && !l.contains("disconnected"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    if let (Some(first), Some(last)) = (times.first(), times.last()) {
+        println!("first block connected at {first}, last at {last}");
+    }
+    println!("CPU seconds: fresh node {fresh_cpu:.1}, source node {source_cpu:.1}");
     let synced_blocks = f64::from(height);
     let sigs = (blocks * txs) as f64 + 1.0;
     println!("machine: {} cores shared by both nodes", cores());

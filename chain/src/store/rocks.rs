@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
 
 use super::{Column, IndexRecord};
@@ -38,7 +40,7 @@ impl Default for StoreOptions {
 /// The chain's RocksDB database.
 pub struct Store {
     db: DB,
-    sync_writes: bool,
+    sync_writes: AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -67,7 +69,7 @@ impl Store {
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Store {
             db,
-            sync_writes: options.sync_writes,
+            sync_writes: AtomicBool::new(options.sync_writes),
         };
         match store.db.get_cf(store.cf(Column::Meta), KEY_NETWORK)? {
             Some(found) if found != params.network.as_str().as_bytes() => {
@@ -107,8 +109,23 @@ impl Store {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut wo = WriteOptions::default();
-        wo.set_sync(self.sync_writes);
+        wo.set_sync(self.sync_writes.load(Ordering::Relaxed));
         self.db.write_opt(batch, &wo)?;
+        Ok(())
+    }
+
+    /// Turns the per-block fsync on or off (the node turns it off while it downloads many blocks,
+    /// as Core does not sync each block during initial download). Turning it back on syncs the
+    /// write-ahead log once, so everything written meanwhile is durable from then on. Either way
+    /// every batch stays atomic, and a killed process loses nothing.
+    ///
+    /// # Errors
+    /// The log could not be synced.
+    pub fn set_sync_writes(&self, on: bool) -> Result<(), StoreError> {
+        let was = self.sync_writes.swap(on, Ordering::Relaxed);
+        if on && !was {
+            self.db.flush_wal(true)?;
+        }
         Ok(())
     }
 

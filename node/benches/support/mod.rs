@@ -98,6 +98,23 @@ impl BenchNode {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
+    /// CPU seconds (user + system) the process has used, from /proc.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self._child.0.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 14th, stime the 15th.
+        let rest = stat.rsplit(')').next().unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        (ticks(11) + ticks(12)) / hz
+    }
+
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()

@@ -89,7 +89,12 @@ pub struct SyncDriver {
     last_status_round: Instant,
     /// Peers with a status request in flight (one each: orphan floods cannot multiply them).
     status_pending: HashSet<PeerId>,
+    /// Whether a bulk download is under way (per-block fsync off).
+    bulk: bool,
 }
+
+/// A header batch with at least this many new blocks starts a bulk download.
+const BULK_DOWNLOAD: usize = 100;
 
 impl SyncDriver {
     /// A driver reading `inputs`.
@@ -102,6 +107,7 @@ impl SyncDriver {
             tasks: JoinSet::new(),
             last_status_round: Instant::now(),
             status_pending: HashSet::new(),
+            bulk: false,
         }
     }
 
@@ -123,9 +129,28 @@ impl SyncDriver {
                 }
                 _ = tick.tick() => self.on_tick(),
             }
+            if self.bulk && !self.state.is_downloading() {
+                self.set_bulk(false).await;
+            }
             self.pump();
         }
+        if self.bulk {
+            self.set_bulk(false).await;
+        }
         self.tasks.abort_all();
+    }
+
+    /// Bulk download on or off: while many blocks come in, RocksDB skips the per-block fsync
+    /// (Core does not sync each block in initial download either); at the end the log is synced
+    /// once. A killed process loses nothing either way; only a power cut during a bulk download
+    /// can cost the last blocks, which are then downloaded again.
+    async fn set_bulk(&mut self, on: bool) {
+        self.bulk = on;
+        match self.chain.run(move |s| s.chain.store().set_sync_writes(!on)).await {
+            Ok(Ok(())) => debug!(on, "bulk download"),
+            Ok(Err(e)) => warn!(error = %e, "could not change the store's sync mode"),
+            Err(_) => {}
+        }
     }
 
     fn ask_status(&mut self, peer: PeerId) {
@@ -282,6 +307,9 @@ impl SyncDriver {
                 }
                 if !wanted.is_empty() {
                     info!(%peer, blocks = wanted.len(), "downloading blocks");
+                    if wanted.len() >= BULK_DOWNLOAD && !self.bulk {
+                        self.set_bulk(true).await;
+                    }
                     self.state.enqueue(wanted);
                 }
             }
