@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use cairn_chain::{Amount, OutPoint, TxOut};
 use chain_support::{Harness, units};
-use support::{BenchNode, arg, cores};
+use support::{BenchNode, arg, connected_times, cores};
 
 /// Builds `blocks` blocks of `txs` transactions on a regtest chain in `harness`.
 fn build_chain(h: &mut Harness, blocks: usize, txs: usize) {
@@ -104,14 +104,11 @@ fn main() {
         let _ = p.wait();
     }
     let (fresh_cpu, source_cpu) = (fresh.cpu_seconds(), source.cpu_seconds());
-    let log = fresh.log();
-    let times: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("connected block") && !l.contains("disconnected"))
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    if let (Some(first), Some(last)) = (times.first(), times.last()) {
-        println!("first block connected at {first}, last at {last}");
+    let times = connected_times(&fresh.log());
+    let first = times.values().copied().fold(f64::INFINITY, f64::min);
+    let last = times.values().copied().fold(0.0, f64::max);
+    if !times.is_empty() {
+        println!("first to last connected block: {:.1} s", last - first);
     }
     println!("CPU seconds: fresh node {fresh_cpu:.1}, source node {source_cpu:.1}");
     let synced_blocks = f64::from(height);

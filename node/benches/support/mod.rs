@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -140,4 +141,29 @@ pub fn arg(name: &str, default: u64) -> u64 {
 /// Cores of this machine, for the report.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Seconds since midnight UTC of a log line's RFC 3339 timestamp (`2026-11-22T15:10:27.123456Z`).
+pub fn log_time(line: &str) -> Option<f64> {
+    let ts = line.split_whitespace().next()?;
+    let time = ts.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// When each block hash was connected, from a node's log.
+pub fn connected_times(log: &str) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    for line in log.lines().filter(|l| l.contains("connected block") && !l.contains("disconnected")) {
+        let Some(hash) = line.split_whitespace().find_map(|w| w.strip_prefix("hash=")) else {
+            continue;
+        };
+        if let Some(t) = log_time(line) {
+            out.entry(hash.to_string()).or_insert(t);
+        }
+    }
+    out
 }
