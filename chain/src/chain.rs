@@ -7,7 +7,9 @@
 //! point using their undo data and connects the other branch, each step one atomic RocksDB batch.
 //! A block that fails while being connected is marked invalid (and so, lazily, is every
 //! descendant), and selection continues with the next-best chain, which may be the one it came
-//! from. Blocks whose parent is unknown wait in a bounded [`OrphanPool`]. What headers-first
+//! from. Blocks whose parent is unknown wait in a bounded [`OrphanPool`]. Connected blocks change a
+//! [`CoinsCache`] that is flushed to RocksDB after every block, or in larger steps during a bulk
+//! download ([`Chainstate::set_bulk`]). What headers-first
 //! sync asks of the index (locators, headers for a peer, checking a peer's headers before
 //! fetching their blocks) is in [`crate::headers`].
 //!
@@ -21,6 +23,7 @@ use std::path::Path;
 use tracing::{debug, info, warn};
 
 use crate::block::Block;
+use crate::coins::CoinsCache;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::hash::BlockHash;
 use crate::headers::{ContextWindow, median, recent_times};
@@ -29,7 +32,7 @@ use crate::params::{Network, Params};
 use crate::pow::{U256, work_for_bits};
 use crate::store::{IndexRecord, Store, StoreOptions, status};
 use crate::transaction::OutPoint;
-use crate::utxo::{Coin, MemoryUtxoSet, UtxoStats};
+use crate::utxo::{BlockUndo, Coin, MemoryUtxoSet, UtxoStats};
 use crate::validation::connect::ConnectError;
 use crate::validation::{HeaderContext, check_block, check_block_contextual, check_header_contextual, connect_block};
 
@@ -95,6 +98,41 @@ pub struct Chainstate {
     candidates: BTreeSet<CandidateKey>,
     orphans: OrphanPool,
     next_sequence: u64,
+    /// Changes of connected blocks not yet written.
+    coins: CoinsCache,
+    /// Flush in large steps (bulk download) instead of after every block.
+    bulk: bool,
+}
+
+impl Drop for Chainstate {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            warn!(error = %e, "could not write the coins cache at close; the blocks after the stored tip are connected again at the next start");
+        }
+    }
+}
+
+/// Coins for `ops` (in order): the cache's view first, the store for the rest in one batch.
+fn lookup_coins(store: &Store, cache: &CoinsCache, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
+    let mut out: Vec<Option<Coin>> = Vec::with_capacity(ops.len());
+    let mut missing = Vec::new();
+    let mut missing_at = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        match cache.get(op) {
+            Some(c) => out.push(c.cloned()),
+            None => {
+                out.push(None);
+                missing.push(*op);
+                missing_at.push(i);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        for (i, c) in missing_at.into_iter().zip(store.get_coins(&missing)?) {
+            out[i] = c;
+        }
+    }
+    Ok(out)
 }
 
 impl std::fmt::Debug for Chainstate {
@@ -152,6 +190,8 @@ impl Chainstate {
             candidates: BTreeSet::new(),
             orphans: OrphanPool::new(MAX_ORPHAN_BLOCKS),
             next_sequence,
+            coins: CoinsCache::default(),
+            bulk: false,
         };
         cs.rebuild_candidates();
         let update = cs.activate_best_chain()?;
@@ -241,7 +281,9 @@ impl Chainstate {
         self.store.get_block(hash)
     }
 
-    /// The underlying store (read access for RPC views).
+    /// The underlying store (read access for RPC views). Its UTXO set and tip lag behind the
+    /// chain state by the blocks not yet flushed; read coins and undo data through
+    /// [`Chainstate::get_coins`] and [`Chainstate::get_undo`].
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -251,7 +293,10 @@ impl Chainstate {
     /// # Errors
     /// Store failures.
     pub fn get_coin(&self, op: &OutPoint) -> Result<Option<Coin>, StoreError> {
-        self.store.get_coin(op)
+        match self.coins.get(op) {
+            Some(c) => Ok(c.cloned()),
+            None => self.store.get_coin(op),
+        }
     }
 
     /// Several unspent outputs of the active chain.
@@ -259,7 +304,56 @@ impl Chainstate {
     /// # Errors
     /// Store failures.
     pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
-        self.store.get_coins(ops)
+        lookup_coins(&self.store, &self.coins, ops)
+    }
+
+    /// The undo data of a connected block (the coins it spent).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn get_undo(&self, hash: &BlockHash) -> Result<Option<BlockUndo>, StoreError> {
+        match self.coins.undo(hash) {
+            Some(u) => Ok(Some(u.clone())),
+            None => self.store.get_undo(hash),
+        }
+    }
+
+    /// Writes the connected blocks not yet stored (UTXO changes, undo data, tip) in one atomic
+    /// batch. On failure the cache is kept, so the state in memory stays whole and a later flush
+    /// can retry.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.coins.is_empty() {
+            return Ok(());
+        }
+        self.store.flush(&self.coins)?;
+        debug!(
+            blocks = self.coins.pending_blocks().len(),
+            bytes = self.coins.bytes(),
+            "flushed coins cache"
+        );
+        self.coins.clear();
+        Ok(())
+    }
+
+    /// Bulk-download mode (the node turns it on while it fetches many blocks, as Core behaves
+    /// during initial block download): the coins cache is flushed every
+    /// [`coins::FLUSH_BLOCKS`](crate::coins::FLUSH_BLOCKS) blocks or
+    /// [`coins::FLUSH_BYTES`](crate::coins::FLUSH_BYTES) instead of after each block, and writes
+    /// are not fsynced one by one. Turning it off flushes and syncs. A process killed meanwhile
+    /// loses nothing it cannot redo: it reopens at the last flushed tip and connects the stored
+    /// blocks after it again.
+    ///
+    /// # Errors
+    /// Store failures while flushing or syncing.
+    pub fn set_bulk(&mut self, on: bool) -> Result<(), StoreError> {
+        if !on {
+            self.flush()?;
+        }
+        self.bulk = on;
+        self.store.set_sync_writes(!on)
     }
 
     /// The ancestor of `hash` at `height`.
@@ -496,17 +590,21 @@ impl Chainstate {
                 what: "block",
                 hash: *hash,
             }))?;
-        let store = &self.store;
-        let changes = connect_block(&block, record.height, self.params, true, |ops| store.get_coins(ops))?;
+        let (store, coins) = (&self.store, &self.coins);
+        let changes = connect_block(&block, record.height, self.params, true, |ops| lookup_coins(store, coins, ops))?;
         record.status |= status::VALID;
-        self.store.connect_block(&record, &changes).map_err(ConnectError::Store)?;
+        self.coins.apply(record, changes);
         self.index.insert(*hash, record);
         self.active.push(*hash);
+        if !self.bulk || self.coins.is_full() {
+            self.flush().map_err(ConnectError::Store)?;
+        }
         info!(height = record.height, hash = %hash, txs = block.txdata.len(), "connected block");
         Ok(block)
     }
 
     fn disconnect_tip(&mut self) -> Result<Block, ChainError> {
+        self.flush()?;
         let hash = self.tip_hash();
         let record = self.index[&hash];
         let block = self.store.get_block(&hash)?.ok_or(StoreError::Missing { what: "block", hash })?;
@@ -522,7 +620,8 @@ impl Chainstate {
     ///
     /// # Errors
     /// Store failures.
-    pub fn utxo_stats(&self) -> Result<UtxoStats, StoreError> {
+    pub fn utxo_stats(&mut self) -> Result<UtxoStats, StoreError> {
+        self.flush()?;
         self.store.utxo_stats()
     }
 
@@ -551,6 +650,7 @@ impl Chainstate {
     pub fn reindex_chainstate(&mut self) -> Result<TipUpdate, ChainError> {
         let genesis = self.params.genesis_hash();
         self.store.reset_chainstate(&genesis)?;
+        self.coins.clear();
         self.active.truncate(1);
         self.rebuild_candidates();
         info!("reindexing chain state from stored blocks");

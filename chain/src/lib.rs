@@ -3,14 +3,16 @@
 //! selection and reorgs, the mempool and the miner.
 //!
 //! Data flows one way: a block enters [`chain::Chainstate::process_block`], is validated
-//! ([`validation`]), stored and, if its chain has the most work, connected (one atomic RocksDB
-//! batch per block, [`store`]); the returned [`chain::TipUpdate`] tells the [`mempool::Mempool`]
-//! what changed. The [`miner`] builds templates from the tip and the pool. A node that is behind
+//! ([`validation`]), stored and, if its chain has the most work, connected (through the [`coins`]
+//! cache, flushed to RocksDB in one atomic batch per block, or per many blocks during a bulk
+//! download, [`store`]); the returned [`chain::TipUpdate`] tells the [`mempool::Mempool`] what
+//! changed. The [`miner`] builds templates from the tip and the pool. A node that is behind
 //! checks a peer's headers first ([`headers`]) and then fetches the blocks.
 
 pub mod amount;
 pub mod block;
 pub mod chain;
+pub mod coins;
 pub mod encode;
 pub mod error;
 pub mod hash;

@@ -9,13 +9,13 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, W
 
 use super::{Column, IndexRecord};
 use crate::block::Block;
+use crate::coins::CoinsCache;
 use crate::encode::{Decodable, Encodable};
 use crate::error::StoreError;
 use crate::hash::BlockHash;
 use crate::params::Params;
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin, UtxoDigest, UtxoStats};
-use crate::validation::BlockChanges;
 
 const KEY_TIP: &[u8] = b"tip";
 const KEY_NETWORK: &[u8] = b"network";
@@ -114,8 +114,8 @@ impl Store {
         Ok(())
     }
 
-    /// Turns the per-block fsync on or off (the node turns it off while it downloads many blocks,
-    /// as Core does not sync each block during initial download). Turning it back on syncs the
+    /// Turns the per-write fsync on or off (off during a bulk download, as Core does not sync
+    /// each block during initial download). Turning it back on syncs the
     /// write-ahead log once, so everything written meanwhile is durable from then on. Either way
     /// every batch stays atomic, and a killed process loses nothing.
     ///
@@ -242,24 +242,29 @@ impl Store {
             .collect()
     }
 
-    /// Connects a block: removes the coins it spent, adds the ones it created, stores its undo
-    /// data and index status, and moves the tip to it, all in one atomic batch.
+    /// Writes the coins cache: its coin puts and deletes, the undo data and index records of the
+    /// blocks it connected, and the tip (its last block), in one atomic batch.
     ///
     /// # Errors
     /// RocksDB failures (then nothing was written).
-    pub fn connect_block(&self, record: &IndexRecord, changes: &BlockChanges) -> Result<(), StoreError> {
-        let hash = record.hash();
+    pub fn flush(&self, cache: &CoinsCache) -> Result<(), StoreError> {
+        let Some(last) = cache.pending_blocks().last() else {
+            return Ok(());
+        };
         let utxo = self.cf(Column::Utxo);
         let mut batch = WriteBatch::default();
-        for op in &changes.spent {
-            batch.delete_cf(utxo, op.to_key());
+        for (op, coin) in cache.changes() {
+            match coin {
+                Some(c) => batch.put_cf(utxo, op.to_key(), c.encode()),
+                None => batch.delete_cf(utxo, op.to_key()),
+            }
         }
-        for (op, coin) in &changes.added {
-            batch.put_cf(utxo, op.to_key(), coin.encode());
+        for b in cache.pending_blocks() {
+            let hash = b.record.hash();
+            batch.put_cf(self.cf(Column::Undo), hash.as_bytes(), b.undo.encode());
+            batch.put_cf(self.cf(Column::Index), hash.as_bytes(), b.record.encode());
         }
-        batch.put_cf(self.cf(Column::Undo), hash.as_bytes(), changes.undo.encode());
-        batch.put_cf(self.cf(Column::Index), hash.as_bytes(), record.encode());
-        batch.put_cf(self.cf(Column::Meta), KEY_TIP, hash.as_bytes());
+        batch.put_cf(self.cf(Column::Meta), KEY_TIP, last.record.hash().as_bytes());
         self.write(batch)
     }
 

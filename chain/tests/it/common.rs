@@ -257,7 +257,7 @@ impl Harness {
         )
     }
 
-    pub fn stats(&self) -> UtxoStats {
+    pub fn stats(&mut self) -> UtxoStats {
         self.chain.utxo_stats().unwrap()
     }
 }

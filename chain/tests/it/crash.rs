@@ -1,6 +1,7 @@
 //! Crash safety: a child process connects blocks (with spends and reorgs) and is killed with
 //! SIGKILL at random moments; after every kill the chain state must reopen with a tip and UTXO
-//! set that agree with a recomputation from the stored blocks.
+//! set that agree with a recomputation from the stored blocks. Every other round the child runs
+//! in bulk-download mode, so it is killed with connected blocks still in its coins cache.
 //!
 //! The child is this same test binary, re-run with `--ignored --exact crash::crash_child` and
 //! `CAIRN_CRASH_DIR` set.
@@ -30,6 +31,7 @@ fn chainstate_survives_sigkill_at_random_moments() {
         let mut child = Command::new(&exe)
             .args(["--ignored", "--exact", "crash::crash_child", "--nocapture", "--test-threads=1"])
             .env("CAIRN_CRASH_DIR", dir.path())
+            .env("CAIRN_CRASH_BULK", if round % 2 == 1 { "1" } else { "0" })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -38,7 +40,7 @@ fn chainstate_survives_sigkill_at_random_moments() {
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
 
-        let chain = Chainstate::open(dir.path(), Network::Regtest, StoreOptions { sync_writes: false })
+        let mut chain = Chainstate::open(dir.path(), Network::Regtest, StoreOptions { sync_writes: false })
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         assert_eq!(
             chain.store().tip().unwrap(),
@@ -82,6 +84,9 @@ fn crash_child() {
 
 fn run_child(dir: &Path) {
     let mut chain = Chainstate::open(dir, Network::Regtest, StoreOptions { sync_writes: false }).unwrap();
+    if std::env::var("CAIRN_CRASH_BULK").as_deref() == Ok("1") {
+        chain.set_bulk(true).unwrap();
+    }
     let k = key(1);
     let lock = lock_of(&k);
     let now = u64::from(Network::Regtest.params().genesis_block().header.time) + 1_000_000;

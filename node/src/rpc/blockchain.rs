@@ -91,7 +91,7 @@ impl BlockchainApiServer for RpcContext {
             let txs = if verbosity == 1 {
                 BlockTxs::Ids(block.txdata.iter().map(|t| t.compute_txid()).collect())
             } else {
-                let undo = chain.store().get_undo(&blockhash).map_err(store_err)?;
+                let undo = chain.get_undo(&blockhash).map_err(store_err)?;
                 let values = undo.as_ref().map(|u| spent_values(&block, Some(u)));
                 BlockTxs::Full(block.txdata.iter().map(|t| tx_info(t, network, values.as_ref())).collect())
             };
