@@ -22,7 +22,7 @@ use cairn_wallet::{Address, Wallet};
 
 use crate::clock::unix_now;
 use crate::config::NodeConfig;
-use crate::miner::Miner;
+use crate::miner::{Miner, MinerControl, MinerSettings};
 use crate::rpc::RpcContext;
 use crate::service;
 use crate::shutdown::Shutdown;
@@ -55,7 +55,9 @@ async fn launch(config: NodeConfig) -> Result<()> {
     let (chain, pending) = service::channel(network);
     let chainstate_dir = net_dir.join("chainstate");
     let net_slot = Arc::new(OnceLock::new());
+    let miner_control = MinerControl::new(MinerSettings::default());
     let context = RpcContext {
+        miner: miner_control.clone(),
         chain: chain.clone(),
         network,
         started: Instant::now(),
@@ -102,7 +104,9 @@ async fn launch(config: NodeConfig) -> Result<()> {
                     warmup.finish();
                     let tip = chain.tip();
                     tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");
-                    start_miner(&config, &chain, payout_address, &shutdown).await.map(|m| (p2p, m))
+                    start_miner(&config, &chain, payout_address, miner_control, &shutdown)
+                        .await
+                        .map(|m| (p2p, m))
                 }
                 Err(e) => Err(e),
             };
@@ -111,9 +115,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
                     shutdown.wait().await;
                     tracing::info!("shutting down");
                     server.stop().await;
-                    if let Some(m) = miner {
-                        let _ = tokio::task::spawn_blocking(move || m.join()).await;
-                    }
+                    let _ = tokio::task::spawn_blocking(move || miner.join()).await;
                     p2p.stop().await;
                 }
                 Err(e) => {
@@ -229,23 +231,31 @@ async fn start_miner(
     config: &NodeConfig,
     chain: &service::ChainHandle,
     payout: Option<Address>,
+    control: Arc<MinerControl>,
     shutdown: &Shutdown,
-) -> Result<Option<Miner>> {
-    if config.mine_threads == 0 {
-        return Ok(None);
+) -> Result<Miner> {
+    if config.mine_threads > 0 {
+        let address = match payout {
+            Some(a) => a,
+            None => chain
+                .run(|s| s.wallet.new_address("mining", unix_now()))
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .context("creating a mining address")?,
+        };
+        tracing::info!(%address, threads = config.mine_threads, "mining to");
+        control.set(MinerSettings {
+            threads: config.mine_threads,
+            payout: Some(address.lock()),
+        });
+    } else if let Some(address) = payout {
+        // `setgenerate true` mines to --mine-to when given.
+        control.set(MinerSettings {
+            threads: 0,
+            payout: Some(address.lock()),
+        });
     }
-    let address = match payout {
-        Some(a) => a,
-        None => chain
-            .run(|s| s.wallet.new_address("mining", unix_now()))
-            .await
-            .map_err(|e| anyhow!("{e}"))?
-            .context("creating a mining address")?,
-    };
-    tracing::info!(%address, threads = config.mine_threads, "mining to");
-    let miner =
-        Miner::spawn(chain.clone(), config.network, address.lock(), config.mine_threads, shutdown.clone()).context("starting the miner")?;
-    Ok(Some(miner))
+    Miner::spawn(chain.clone(), config.network, control, shutdown.clone()).context("starting the miner")
 }
 
 /// `<netdir>/rpc.addr`: where the RPC server listens, for `cairn cli` and launchers (useful with

@@ -78,6 +78,13 @@ pub trait MiningApi {
     /// Mines `nblocks` blocks to `address` right away; returns their hashes.
     #[method(name = "generatetoaddress")]
     async fn generatetoaddress(&self, nblocks: u32, address: String, maxtries: Option<u64>) -> RpcResult<Vec<BlockHash>>;
+    /// Turns continuous mining on or off (Core up to 0.12): `genproclimit` threads (default 1,
+    /// -1 for one per core).
+    #[method(name = "setgenerate")]
+    async fn setgenerate(&self, generate: bool, genproclimit: Option<i64>) -> RpcResult<()>;
+    /// Whether the node mines continuously (Core up to 0.12).
+    #[method(name = "getgenerate")]
+    fn getgenerate(&self) -> RpcResult<bool>;
 }
 
 /// The wallet.

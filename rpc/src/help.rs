@@ -96,9 +96,21 @@ pub const METHODS: &[MethodHelp] = &[
     ),
     m(
         "Mining",
+        "getgenerate",
+        "",
+        "Return if the node is set to mine coins continuously (as Bitcoin Core up to 0.12).",
+    ),
+    m(
+        "Mining",
         "getmininginfo",
         "",
         "Returns a json object containing mining-related information.",
+    ),
+    m(
+        "Mining",
+        "setgenerate",
+        "generate ( genproclimit )",
+        "Set 'generate' true or false to turn continuous mining on or off, on genproclimit threads (default 1, -1: one per core), paying to --mine-to or a fresh wallet address (as Bitcoin Core up to 0.12).",
     ),
     m(
         "Network",

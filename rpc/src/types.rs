@@ -333,6 +333,12 @@ pub struct MiningInfo {
     pub pooledtx: usize,
     pub chain: String,
     pub warnings: Vec<String>,
+    /// Continuous mining on (Core up to 0.12).
+    pub generate: bool,
+    /// Mining threads (Core up to 0.12).
+    pub genproclimit: usize,
+    /// This node's own hashes per second while mining (Core up to 0.12).
+    pub hashespersec: f64,
 }
 
 /// The `mine` member of `getbalances`.

@@ -13,6 +13,7 @@ use jsonrpsee::core::async_trait;
 use super::RpcContext;
 use super::convert::*;
 use crate::clock::unix_now;
+use crate::miner::MAX_THREADS;
 
 /// Core's default `maxtries`.
 const DEFAULT_MAX_TRIES: u64 = 1_000_000;
@@ -23,6 +24,8 @@ const HASHPS_WINDOW: u32 = 120;
 impl MiningApiServer for RpcContext {
     async fn getmininginfo(&self) -> RpcResult<MiningInfo> {
         let network = self.network;
+        let settings = self.miner.settings();
+        let hashespersec = self.miner.hashes_per_sec();
         self.with_state(move |s| {
             let chain = &s.chain;
             let tip = chain.tip();
@@ -46,6 +49,9 @@ impl MiningApiServer for RpcContext {
                 pooledtx: s.mempool.len(),
                 chain: chain_name(network).to_string(),
                 warnings: Vec::new(),
+                generate: settings.threads > 0,
+                genproclimit: settings.threads,
+                hashespersec,
             })
         })
         .await
@@ -88,5 +94,37 @@ impl MiningApiServer for RpcContext {
             hashes.push(hash);
         }
         Ok(hashes)
+    }
+
+    async fn setgenerate(&self, generate: bool, genproclimit: Option<i64>) -> RpcResult<()> {
+        let threads = match (generate, genproclimit.unwrap_or(1)) {
+            (false, _) | (true, 0) => 0,
+            (true, -1) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (true, n) if n > 0 && n <= MAX_THREADS as i64 => n as usize,
+            (true, n) => {
+                return Err(RpcError::invalid_parameter(format!(
+                    "genproclimit {n} out of range (-1, or 0 to {MAX_THREADS})"
+                )));
+            }
+        };
+        let mut settings = self.miner.settings();
+        if threads > 0 && settings.payout.is_none() {
+            let address = self
+                .with_state(|s| {
+                    s.wallet
+                        .new_address("mining", unix_now())
+                        .map_err(|e| RpcError::misc(format!("creating a mining address: {e}")))
+                })
+                .await?;
+            tracing::info!(%address, "mining to");
+            settings.payout = Some(address.lock());
+        }
+        settings.threads = threads;
+        self.miner.set(settings);
+        Ok(())
+    }
+
+    fn getgenerate(&self) -> RpcResult<bool> {
+        Ok(self.miner.settings().threads > 0)
     }
 }

@@ -26,6 +26,8 @@ use crate::shutdown::Shutdown;
 /// What the RPC methods need.
 #[derive(Clone, Debug)]
 pub struct RpcContext {
+    /// The miner's settings (`setgenerate`) and hash rate.
+    pub miner: Arc<crate::miner::MinerControl>,
     /// The chain service.
     pub chain: ChainHandle,
     /// The network.

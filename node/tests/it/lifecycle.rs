@@ -42,6 +42,47 @@ fn continuous_mining_pays_the_wallet() {
 }
 
 #[test]
+fn setgenerate_turns_mining_on_and_off_at_run_time() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    assert!(!node.call::<bool>("getgenerate", &[]));
+    let (code, msg) = node.call_err("setgenerate", &[Value::Bool(true), Value::from(100_000)]);
+    assert_eq!(code, -8, "{msg}");
+    assert!(!node.call::<bool>("getgenerate", &[]), "a refused call changes nothing");
+
+    let _: Value = node.call("setgenerate", &[Value::Bool(true), Value::from(1)]);
+    assert!(node.call::<bool>("getgenerate", &[]));
+    assert!(crate::common::wait_until(Duration::from_secs(60), || node
+        .call::<u32>("getblockcount", &[])
+        >= 3));
+    let info: Value = node.call("getmininginfo", &[]);
+    assert_eq!(info["generate"], true);
+    assert_eq!(info["genproclimit"], 1);
+    let balances: Value = node.call("getbalances", &[]);
+    assert!(
+        balances["mine"]["immature"].as_f64().unwrap() >= 150.0,
+        "paid to this wallet: {balances}"
+    );
+
+    let _: Value = node.call("setgenerate", &[Value::Bool(false)]);
+    assert!(!node.call::<bool>("getgenerate", &[]));
+    // A search in progress stops at once; give a block being submitted time to land.
+    std::thread::sleep(Duration::from_millis(500));
+    let stopped_at = node.call::<u32>("getblockcount", &[]);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        node.call::<u32>("getblockcount", &[]),
+        stopped_at,
+        "no blocks after setgenerate false"
+    );
+    let info: Value = node.call("getmininginfo", &[]);
+    assert_eq!(info["generate"], false);
+    assert_eq!(info["hashespersec"], 0.0);
+    assert!(node.signal_and_wait(libc::SIGTERM).success());
+}
+
+#[test]
 fn cli_follows_bitcoin_cli_conventions() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = TestNode::start(dir.path(), &[]);
