@@ -103,6 +103,7 @@ pub fn start(
         last_discovery: None,
         gossip_budget: Arc::new(AtomicUsize::new(0)),
         held_events: VecDeque::new(),
+        disconnected: HashMap::new(),
     };
     for addr in config.peers {
         if event_loop.added.add(addr.clone())
@@ -141,6 +142,8 @@ pub struct EventLoop {
     last_discovery: Option<Instant>,
     gossip_budget: Arc<AtomicUsize>,
     held_events: VecDeque<NetworkEvent>,
+    /// Peers disconnected on request (`disconnectnode`), with when discovery may dial them again.
+    disconnected: HashMap<PeerId, Instant>,
 }
 
 /// Most listen addresses taken from one identify message.
@@ -148,6 +151,12 @@ const MAX_ADDRS_PER_PEER: usize = 8;
 
 /// Most peer events held back while the node's queue is full.
 const MAX_HELD_EVENTS: usize = 4096;
+
+/// How long discovery leaves a peer alone after `disconnectnode` (an added peer is still redialed).
+const DISCONNECT_QUIET: Duration = Duration::from_secs(60);
+
+/// Most peers remembered as disconnected on request.
+const MAX_DISCONNECTED: usize = 1024;
 
 /// How often a node short of outbound peers asks Kademlia for more.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
@@ -385,7 +394,11 @@ impl EventLoop {
             if self.outbound_count() >= self.target_outbound {
                 break;
             }
-            if info.peer_id == me || self.peers.contains(&info.peer_id) || self.bans.is_banned(&info.peer_id, now) || info.addrs.is_empty()
+            if info.peer_id == me
+                || self.peers.contains(&info.peer_id)
+                || self.bans.is_banned(&info.peer_id, now)
+                || self.disconnected.get(&info.peer_id).is_some_and(|until| *until > now)
+                || info.addrs.is_empty()
             {
                 continue;
             }
@@ -604,6 +617,11 @@ impl EventLoop {
                 let _ = reply.send(lifted);
             }
             Command::Disconnect { peer, reply } => {
+                let now = Instant::now();
+                self.disconnected.retain(|_, until| *until > now);
+                if self.disconnected.len() < MAX_DISCONNECTED {
+                    self.disconnected.insert(peer, now + DISCONNECT_QUIET);
+                }
                 let _ = reply.send(self.swarm.disconnect_peer_id(peer).is_ok());
             }
             Command::Banned { reply } => {
