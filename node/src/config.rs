@@ -2,7 +2,7 @@
 //!
 //! The config file is `<datadir>/cairn.conf` (or `--conf FILE`): `key=value` lines, `#` comments,
 //! the keys being the long flag names (`network`, `rpc-bind`, `listen`, `peer`, `mine-to`,
-//! `mine-threads`) plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
+//! `mine-threads`, `regtest-block-time`) plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
 //! file's value (for repeatable keys, all of the file's values). Unknown keys are an error, so a
 //! typo never goes unnoticed.
 //!
@@ -53,6 +53,11 @@ pub fn default_datadir() -> PathBuf {
     }
 }
 
+/// Default mean time between a regtest miner's blocks, in milliseconds.
+pub const DEFAULT_REGTEST_BLOCK_TIME_MS: u64 = 1000;
+/// Largest `--regtest-block-time` (one hour).
+pub const MAX_REGTEST_BLOCK_TIME_MS: u64 = 3_600_000;
+
 /// Flags of `cairn node`.
 #[derive(Parser, Debug, Default)]
 pub struct NodeArgs {
@@ -87,6 +92,11 @@ pub struct NodeArgs {
     /// address of this node's wallet.
     #[arg(long, value_name = "N")]
     pub mine_threads: Option<usize>,
+    /// Regtest only: mean milliseconds between this miner's blocks (regtest proof of work is
+    /// instant, so continuous mining waits a random, exponentially distributed time per block,
+    /// like real mining luck; 0: as fast as the chain takes them). Default 1000.
+    #[arg(long, value_name = "MS")]
+    pub regtest_block_time: Option<u64>,
 }
 
 /// Settings after merging the flags with the config file.
@@ -108,6 +118,8 @@ pub struct NodeConfig {
     pub mine_to: Option<String>,
     /// Mining threads.
     pub mine_threads: usize,
+    /// Regtest: mean time between this miner's blocks.
+    pub regtest_block_time: std::time::Duration,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -147,6 +159,7 @@ const KNOWN_KEYS: &[&str] = &[
     "peer",
     "mine-to",
     "mine-threads",
+    "regtest-block-time",
 ];
 
 impl ConfigFile {
@@ -275,6 +288,16 @@ impl NodeArgs {
             (None, Some(v)) => v.parse().map_err(|_| anyhow!("config mine-threads: {v:?} is not a number"))?,
             (None, None) => usize::from(mine_to.is_some()),
         };
+        let regtest_block_time = match (self.regtest_block_time, file.get("regtest-block-time")) {
+            (Some(n), _) => n,
+            (None, Some(v)) => v
+                .parse()
+                .map_err(|_| anyhow!("config regtest-block-time: {v:?} is not a number of milliseconds"))?,
+            (None, None) => DEFAULT_REGTEST_BLOCK_TIME_MS,
+        };
+        if regtest_block_time > MAX_REGTEST_BLOCK_TIME_MS {
+            bail!("--regtest-block-time {regtest_block_time}: at most {MAX_REGTEST_BLOCK_TIME_MS} ms");
+        }
         Ok(NodeConfig {
             network,
             datadir,
@@ -284,6 +307,7 @@ impl NodeArgs {
             peers,
             mine_to,
             mine_threads,
+            regtest_block_time: std::time::Duration::from_millis(regtest_block_time),
         })
     }
 }

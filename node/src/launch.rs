@@ -255,7 +255,7 @@ async fn start_miner(
             payout: Some(address.lock()),
         });
     }
-    Miner::spawn(chain.clone(), config.network, control, shutdown.clone()).context("starting the miner")
+    Miner::spawn(chain.clone(), config.network, config.regtest_block_time, control, shutdown.clone()).context("starting the miner")
 }
 
 /// `<netdir>/rpc.addr`: where the RPC server listens, for `cairn cli` and launchers (useful with

@@ -97,10 +97,17 @@ impl Miner {
     ///
     /// # Errors
     /// The thread cannot be spawned.
-    pub fn spawn(chain: ChainHandle, network: Network, control: Arc<MinerControl>, shutdown: Shutdown) -> std::io::Result<Miner> {
+    pub fn spawn(
+        chain: ChainHandle,
+        network: Network,
+        regtest_block_time: Duration,
+        control: Arc<MinerControl>,
+        shutdown: Shutdown,
+    ) -> std::io::Result<Miner> {
+        let pace = (network == Network::Regtest && !regtest_block_time.is_zero()).then_some(regtest_block_time);
         let thread = std::thread::Builder::new()
             .name("miner".into())
-            .spawn(move || run(&chain, network, &control, &shutdown))?;
+            .spawn(move || run(&chain, network, pace, &control, &shutdown))?;
         Ok(Miner { thread })
     }
 
@@ -112,7 +119,34 @@ impl Miner {
     }
 }
 
-fn run(chain: &ChainHandle, network: Network, control: &MinerControl, shutdown: &Shutdown) {
+/// A random wait with mean `mean`, exponentially distributed (the time to a proof of work).
+fn luck(mean: Duration, rng: &mut u64) -> Duration {
+    // xorshift64*: plenty for pacing a regtest miner.
+    *rng ^= *rng >> 12;
+    *rng ^= *rng << 25;
+    *rng ^= *rng >> 27;
+    let x = rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    mean.mul_f64((-u.ln()).min(20.0))
+}
+
+/// Sleeps up to `wait` in short steps; false if `interrupted` became true first.
+fn pace_wait(wait: Duration, interrupted: &dyn Fn() -> bool) -> bool {
+    let until = Instant::now() + wait;
+    loop {
+        if interrupted() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(20)));
+    }
+}
+
+fn run(chain: &ChainHandle, network: Network, pace: Option<Duration>, control: &MinerControl, shutdown: &Shutdown) {
+    let mut rng = u64::from(std::process::id()) << 32 ^ unix_now() ^ 0x9e37_79b9_7f4a_7c15;
     let mut mining = false;
     while !shutdown.is_triggered() {
         let version = control.version.load(Ordering::SeqCst);
@@ -141,6 +175,14 @@ fn run(chain: &ChainHandle, network: Network, control: &MinerControl, shutdown: 
             continue;
         }
         let generation = chain.generation();
+        if let Some(mean) = pace {
+            let interrupted =
+                || shutdown.is_triggered() || chain.generation() != generation || control.version.load(Ordering::SeqCst) != version;
+            // Memoryless: a wait cut short by a new tip simply starts over on the new template.
+            if !pace_wait(luck(mean, &mut rng), &interrupted) {
+                continue;
+            }
+        }
         let started = Instant::now();
         let before = control.hashes.load(Ordering::Relaxed);
         let stop = || {
@@ -171,6 +213,16 @@ fn run(chain: &ChainHandle, network: Network, control: &MinerControl, shutdown: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regtest_luck_has_the_asked_mean() {
+        let mut rng = 42u64;
+        let mean = Duration::from_millis(1000);
+        let n = 20_000;
+        let total: f64 = (0..n).map(|_| luck(mean, &mut rng).as_secs_f64()).sum();
+        let avg = total / f64::from(n);
+        assert!((0.95..1.05).contains(&avg), "mean {avg}");
+    }
 
     #[test]
     fn waiting_returns_settings_only_when_enabled_with_a_payout() {
