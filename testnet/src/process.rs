@@ -1,0 +1,153 @@
+//! Node processes: started in their own process group (so a Ctrl-C in the launcher's terminal
+//! reaches the launcher, which then stops them in order), logging to a file, tracked by pid.
+
+use std::fs::OpenOptions;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+/// A free TCP port on 127.0.0.1 (the kernel's pick; free when this returns).
+///
+/// # Errors
+/// No port could be bound.
+pub fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Starts `cairn` with `args`, appending its output to `log`; returns the pid.
+///
+/// # Errors
+/// The log cannot be opened or the program cannot be started.
+pub fn spawn(cairn: &Path, args: &[String], log: &Path) -> Result<u32> {
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening the log {}", log.display()))?;
+    let err = out.try_clone()?;
+    let child = Command::new(cairn)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", cairn.display()))?;
+    Ok(child.id())
+}
+
+/// Collects the exit status of `pid` if it is a child of ours that ended (so it is not left a
+/// zombie that still answers `kill(pid, 0)`).
+fn reap(pid: u32) {
+    let mut status = 0;
+    // SAFETY: waitpid with WNOHANG on a pid; fails harmlessly (ECHILD) if it is not our child.
+    unsafe {
+        libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG);
+    }
+}
+
+/// Whether `pid` is a running `cairn` process for `datadir` (a pid reused by another program
+/// after a reboot does not count).
+pub fn alive(pid: u32, datadir: &Path) -> bool {
+    reap(pid);
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid as libc::pid_t, 0) } != 0 {
+        return false;
+    }
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        && stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmd) => {
+            let want = datadir.as_os_str().as_encoded_bytes();
+            cmd.split(|b| *b == 0).any(|arg| arg == want) || is_our_fork(pid)
+        }
+        // No /proc: trust the pid.
+        Err(_) => true,
+    }
+}
+
+/// Whether `pid` is a child of ours that has not called exec yet (it still runs our program).
+fn is_our_fork(pid: u32) -> bool {
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() } as u32;
+    let parent_is_me = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_string()))
+        .and_then(|rest| rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()))
+        == Some(me);
+    parent_is_me && std::fs::read_link(format!("/proc/{pid}/exe")).ok() == std::fs::read_link("/proc/self/exe").ok()
+}
+
+/// Sends `signal` to `pid`.
+pub fn signal(pid: u32, signal: i32) {
+    // SAFETY: plain kill(2).
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+/// Waits up to `timeout` for `pid` to end; true if it did.
+pub fn wait_gone(pid: u32, datadir: &Path, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !alive(pid, datadir) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stops a node: SIGTERM (a clean shutdown), then SIGKILL if it is still running after `grace`.
+/// Returns true if it stopped cleanly.
+pub fn stop(pid: u32, datadir: &Path, grace: Duration) -> bool {
+    if !alive(pid, datadir) {
+        return true;
+    }
+    signal(pid, libc::SIGTERM);
+    if wait_gone(pid, datadir, grace) {
+        return true;
+    }
+    signal(pid, libc::SIGKILL);
+    wait_gone(pid, datadir, Duration::from_secs(10));
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_started_process_is_alive_until_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        // `sleep` with the datadir as an argument stands in for a node.
+        let datadir = dir.path().join("node1");
+        let pid = spawn(
+            Path::new("/bin/sh"),
+            &["-c".into(), "sleep 30".into(), datadir.display().to_string()],
+            &log,
+        )
+        .unwrap();
+        assert!(alive(pid, &datadir));
+        assert!(!alive(pid, &dir.path().join("other")), "another datadir is another node");
+        assert!(stop(pid, &datadir, Duration::from_secs(5)), "sh ends on SIGTERM");
+        assert!(!alive(pid, &datadir));
+    }
+
+    #[test]
+    fn free_ports_are_distinct_enough() {
+        let a = free_port().unwrap();
+        assert!(a > 0);
+    }
+}

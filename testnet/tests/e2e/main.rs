@@ -1,0 +1,1 @@
+//! End-to-end scenarios on real `cairn node` processes started by the launcher.
