@@ -67,6 +67,10 @@ pub trait RawTransactionApi {
     /// Submits a transaction to the mempool.
     #[method(name = "sendrawtransaction")]
     async fn sendrawtransaction(&self, hexstring: String, maxfeerate: Option<AmountParam>) -> RpcResult<Txid>;
+    /// An unsigned transaction spending `inputs` and paying `outputs` (an object of address →
+    /// amount, in key order, or an array of one-entry objects, in array order), in hex.
+    #[method(name = "createrawtransaction")]
+    async fn createrawtransaction(&self, inputs: Vec<RawTxInput>, outputs: serde_json::Value, locktime: Option<u32>) -> RpcResult<String>;
 }
 
 /// Mining.
@@ -90,6 +94,9 @@ pub trait MiningApi {
 /// The wallet.
 #[rpc(server)]
 pub trait WalletApi {
+    /// Signs the inputs of a raw transaction with this wallet's keys.
+    #[method(name = "signrawtransactionwithwallet")]
+    async fn signrawtransactionwithwallet(&self, hexstring: String) -> RpcResult<SignRawTransactionResult>;
     /// A fresh receiving address.
     #[method(name = "getnewaddress")]
     async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String>;

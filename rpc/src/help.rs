@@ -164,6 +164,12 @@ pub const METHODS: &[MethodHelp] = &[
         "Submit a raw transaction (hex) to the local node and network.",
     ),
     m(
+        "Rawtransactions",
+        "createrawtransaction",
+        "[{\"txid\":\"hex\",\"vout\":n},...] {\"address\":amount,...} ( locktime )",
+        "Create an unsigned transaction spending the given inputs and paying the given outputs; returns hex.",
+    ),
+    m(
         "Wallet",
         "getbalance",
         "( \"dummy\" minconf include_watchonly avoid_reuse )",
@@ -193,6 +199,12 @@ pub const METHODS: &[MethodHelp] = &[
         "listunspent",
         "( minconf maxconf [\"address\",...] include_unsafe )",
         "Returns array of unspent transaction outputs.",
+    ),
+    m(
+        "Wallet",
+        "signrawtransactionwithwallet",
+        "\"hexstring\"",
+        "Sign the inputs of a raw transaction (hex) with this wallet's keys; returns {hex, complete, errors}.",
     ),
     m(
         "Wallet",

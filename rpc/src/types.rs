@@ -553,3 +553,27 @@ mod tests {
         assert_eq!(serde_json::from_str::<Verbosity>("false").unwrap(), Verbosity(0));
     }
 }
+
+/// One input of `createrawtransaction`.
+#[derive(Deserialize, Debug, Clone)]
+pub struct RawTxInput {
+    pub txid: Txid,
+    pub vout: u32,
+}
+
+/// An input `signrawtransactionwithwallet` could not sign.
+#[derive(Serialize, Debug, Clone)]
+pub struct SignRawTxError {
+    pub txid: Txid,
+    pub vout: u32,
+    pub error: String,
+}
+
+/// `signrawtransactionwithwallet`.
+#[derive(Serialize, Debug, Clone)]
+pub struct SignRawTransactionResult {
+    pub hex: String,
+    pub complete: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<SignRawTxError>,
+}

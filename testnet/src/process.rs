@@ -10,13 +10,26 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-/// A free TCP port on 127.0.0.1 (the kernel's pick; free when this returns).
+/// `n` distinct free TCP ports on 127.0.0.1, none of them in `taken` (the kernel's picks, all
+/// held until every one is chosen; free when this returns).
 ///
 /// # Errors
 /// No port could be bound.
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
-    Ok(l.local_addr()?.port())
+pub fn free_ports(n: usize, taken: &[u16]) -> Result<Vec<u16>> {
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let l = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
+        let port = l.local_addr()?.port();
+        if !taken.contains(&port) && !ports.contains(&port) {
+            ports.push(port);
+        }
+        held.push(l);
+        if held.len() > n + 64 {
+            anyhow::bail!("could not find {n} free ports on 127.0.0.1");
+        }
+    }
+    Ok(ports)
 }
 
 /// Starts `cairn` with `args`, appending its output to `log`; returns the pid.
@@ -67,7 +80,8 @@ pub fn alive(pid: u32, datadir: &Path) -> bool {
     match std::fs::read(format!("/proc/{pid}/cmdline")) {
         Ok(cmd) => {
             let want = datadir.as_os_str().as_encoded_bytes();
-            cmd.split(|b| *b == 0).any(|arg| arg == want) || is_our_fork(pid)
+            // Empty while the process execs or exits (a finished one is gone or a zombie).
+            cmd.is_empty() || cmd.split(|b| *b == 0).any(|arg| arg == want) || is_our_fork(pid)
         }
         // No /proc: trust the pid.
         Err(_) => true,
@@ -84,6 +98,14 @@ fn is_our_fork(pid: u32) -> bool {
         .and_then(|rest| rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()))
         == Some(me);
     parent_is_me && std::fs::read_link(format!("/proc/{pid}/exe")).ok() == std::fs::read_link("/proc/self/exe").ok()
+}
+
+/// What /proc says of `pid`, for error messages.
+pub fn describe(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| format!("no stat: {e}"));
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map_or_else(|e| format!("no cmdline: {e}"), |c| String::from_utf8_lossy(&c).replace('\0', " "));
+    format!("pid {pid}: {}; {}", stat.trim(), cmd.trim())
 }
 
 /// Sends `signal` to `pid`.
@@ -146,8 +168,10 @@ mod tests {
     }
 
     #[test]
-    fn free_ports_are_distinct_enough() {
-        let a = free_port().unwrap();
-        assert!(a > 0);
+    fn free_ports_are_distinct_and_avoid_taken_ones() {
+        let first = free_ports(2, &[]).unwrap();
+        assert_ne!(first[0], first[1]);
+        let more = free_ports(3, &first).unwrap();
+        assert!(more.iter().all(|p| !first.contains(p)));
     }
 }

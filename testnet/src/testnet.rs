@@ -206,7 +206,9 @@ impl Testnet {
     fn add_node_named(&mut self, name: &str, mine_threads: usize) -> Result<()> {
         let datadir = self.spec.dir.join(name);
         std::fs::create_dir_all(&datadir).with_context(|| format!("creating {}", datadir.display()))?;
-        let (p2p_port, rpc_port) = (process::free_port()?, process::free_port()?);
+        let taken: Vec<u16> = self.spec.nodes.iter().flat_map(|n| [n.p2p_port, n.rpc_port]).collect();
+        let ports = process::free_ports(2, &taken)?;
+        let (p2p_port, rpc_port) = (ports[0], ports[1]);
         let node = NodeSpec {
             name: name.to_string(),
             pid: None,
@@ -225,7 +227,25 @@ impl Testnet {
         self.spec.nodes.push(node);
         let i = self.spec.nodes.len() - 1;
         self.save()?;
-        self.start(i)?;
+        // A port picked as free can be taken by another program before the node binds it: then
+        // the node exits at once, and it is tried again on other ports.
+        let mut attempt = 0;
+        while let Err(e) = self.start(i) {
+            let in_use = std::fs::read_to_string(&self.spec.nodes[i].log).is_ok_and(|l| l.contains("in use"));
+            attempt += 1;
+            if !in_use || attempt >= 3 {
+                return Err(e);
+            }
+            let taken: Vec<u16> = self.spec.nodes.iter().flat_map(|n| [n.p2p_port, n.rpc_port]).collect();
+            let ports = process::free_ports(2, &taken)?;
+            let node = &mut self.spec.nodes[i];
+            node.p2p_port = ports[0];
+            node.rpc_port = ports[1];
+            node.p2p = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
+            node.rpc = format!("http://127.0.0.1:{}", ports[1]);
+            node.rpc_addr = format!("127.0.0.1:{}", ports[1]);
+            std::fs::write(&node.log, "").with_context(|| format!("clearing {}", node.log.display()))?;
+        }
         let address: String = self.client(name, Duration::from_secs(30))?.call("getnewaddress", &[])?;
         self.spec.nodes[i].address = address;
         self.save()
@@ -276,8 +296,9 @@ impl Testnet {
         loop {
             if !process::alive(pid, &node.datadir) {
                 bail!(
-                    "{} exited while starting; the end of its log {}:\n{}",
+                    "{} exited while starting ({}); the end of its log {}:\n{}",
                     node.name,
+                    process::describe(pid),
                     node.log.display(),
                     log_tail(&node.log)
                 );
@@ -405,6 +426,23 @@ impl Testnet {
         let _: Value = c.call("setgenerate", &[json!(threads > 0), json!(threads)])?;
         let i = self.spec.index_of(name)?;
         self.spec.nodes[i].mine_threads = threads;
+        self.save()
+    }
+
+    /// Turns mining off on every running node (now and for later restarts).
+    ///
+    /// # Errors
+    /// A running node refused the call.
+    pub fn set_mining_all_off(&mut self) -> Result<()> {
+        let names: Vec<String> = self.spec.nodes.iter().map(|n| n.name.clone()).collect();
+        for name in names {
+            if self.is_running(&name)? {
+                self.set_mining(&name, 0)?;
+            } else {
+                let i = self.spec.index_of(&name)?;
+                self.spec.nodes[i].mine_threads = 0;
+            }
+        }
         self.save()
     }
 

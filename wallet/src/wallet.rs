@@ -286,6 +286,17 @@ impl Wallet {
         Ok(())
     }
 
+    /// Signs every input of `tx` (spending `spent`, one output per input) with this wallet's
+    /// keys, for `signrawtransactionwithwallet`.
+    ///
+    /// # Errors
+    /// A spent output whose key this wallet does not hold (then `tx` is unchanged).
+    pub fn sign(&self, tx: &mut Transaction, spent: &[TxOut]) -> Result<(), WalletError> {
+        let keys = self.store.keys();
+        let index = &self.keys;
+        sign_transaction(tx, spent, |h| index.get(h).and_then(|&i| keys.get(i)).map(|k| &k.key))
+    }
+
     /// Transactions this wallet sent that are neither confirmed, in the mempool, nor conflicted,
     /// in the order they were committed (parents before children): the node re-submits them.
     pub fn transactions_to_resubmit(&self) -> Vec<Transaction> {

@@ -139,4 +139,69 @@ impl RawTransactionApiServer for RpcContext {
         })
         .await
     }
+
+    async fn createrawtransaction(&self, inputs: Vec<RawTxInput>, outputs: serde_json::Value, locktime: Option<u32>) -> RpcResult<String> {
+        if inputs.is_empty() {
+            return Err(RpcError::invalid_parameter("Invalid parameter, inputs must not be empty"));
+        }
+        let mut pairs: Vec<(String, serde_json::Value)> = Vec::new();
+        match outputs {
+            serde_json::Value::Object(map) => pairs.extend(map),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    match item {
+                        serde_json::Value::Object(map) if map.len() == 1 => pairs.extend(map),
+                        _ => {
+                            return Err(RpcError::invalid_parameter(
+                                "Invalid parameter, key-value pair must contain exactly one key",
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => return Err(RpcError::new(code::TYPE_ERROR, "Expected type object or array for outputs")),
+        }
+        if pairs.is_empty() {
+            return Err(RpcError::invalid_parameter("Invalid parameter, outputs must not be empty"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut tx_outputs = Vec::with_capacity(pairs.len());
+        for (address, amount) in pairs {
+            if !seen.insert(address.clone()) {
+                return Err(RpcError::invalid_parameter(format!(
+                    "Invalid parameter, duplicated address: {address}"
+                )));
+            }
+            let lock = parse_address(&address, self.network)?.lock();
+            let value = serde_json::from_value::<AmountParam>(amount)
+                .map_err(|e| RpcError::new(code::TYPE_ERROR, format!("Invalid amount for {address}: {e}")))?
+                .0;
+            tx_outputs.push(cairn_chain::TxOut { value, lock });
+        }
+        let mut spent = std::collections::HashSet::new();
+        let tx_inputs = inputs
+            .into_iter()
+            .map(|i| {
+                let prevout = cairn_chain::OutPoint::new(i.txid, i.vout);
+                if !spent.insert(prevout) {
+                    return Err(RpcError::invalid_parameter(format!(
+                        "Invalid parameter, duplicate input {}:{}",
+                        i.txid, i.vout
+                    )));
+                }
+                Ok(cairn_chain::TxIn {
+                    prevout,
+                    signature: Vec::new(),
+                    pubkey: Vec::new(),
+                })
+            })
+            .collect::<RpcResult<Vec<_>>>()?;
+        let tx = Transaction {
+            version: 1,
+            inputs: tx_inputs,
+            outputs: tx_outputs,
+            lock_time: locktime.unwrap_or(0),
+        };
+        Ok(hex::encode(tx.encode()))
+    }
 }

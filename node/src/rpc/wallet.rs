@@ -67,6 +67,51 @@ fn transaction_json(d: TxDetails) -> WalletTransaction {
 
 #[async_trait]
 impl WalletApiServer for RpcContext {
+    async fn signrawtransactionwithwallet(&self, hexstring: String) -> RpcResult<SignRawTransactionResult> {
+        let bytes = hex::decode(hexstring.trim()).map_err(|_| RpcError::new(code::DESERIALIZATION_ERROR, "TX decode failed: not hex"))?;
+        let mut tx = <cairn_chain::Transaction as cairn_chain::encode::Decodable>::decode(&bytes)
+            .map_err(|e| RpcError::new(code::DESERIALIZATION_ERROR, format!("TX decode failed: {e}")))?;
+        self.with_state(move |s| {
+            // The spent outputs: from the UTXO set, else from transactions in the mempool.
+            let ops: Vec<_> = tx.inputs.iter().map(|i| i.prevout).collect();
+            let coins = s.chain.get_coins(&ops).map_err(store_err)?;
+            let mut spent = Vec::with_capacity(ops.len());
+            let mut errors = Vec::new();
+            for (op, coin) in ops.iter().zip(coins) {
+                let out = coin
+                    .map(|c| c.output)
+                    .or_else(|| s.mempool.get(&op.txid).and_then(|e| e.tx.outputs.get(op.vout as usize).cloned()));
+                match out {
+                    Some(o) => spent.push(o),
+                    None => errors.push(SignRawTxError {
+                        txid: op.txid,
+                        vout: op.vout,
+                        error: "Input not found or already spent".into(),
+                    }),
+                }
+            }
+            if errors.is_empty()
+                && let Err(e) = s.wallet.sign(&mut tx, &spent)
+            {
+                let (txid, vout, error) = match &e {
+                    cairn_wallet::WalletError::MissingKey { outpoint, .. } => (
+                        outpoint.txid,
+                        outpoint.vout,
+                        "Unable to sign input: no key for it in this wallet".to_string(),
+                    ),
+                    other => (Txid::ZERO, 0, other.to_string()),
+                };
+                errors.push(SignRawTxError { txid, vout, error });
+            }
+            Ok(SignRawTransactionResult {
+                hex: hex::encode(cairn_chain::encode::Encodable::encode(&tx)),
+                complete: errors.is_empty(),
+                errors,
+            })
+        })
+        .await
+    }
+
     async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String> {
         if let Some(t) = address_type.as_deref()
             && !matches!(t, "legacy" | "pubkeyhash")
