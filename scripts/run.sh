@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Cairn's main job. Until the local testnet lands this is one regtest node that mines to its own
-# wallet, with its JSON-RPC server on 127.0.0.1:19443; talk to it from another terminal with
-#   target/release/cairn cli --datadir "${CAIRN_DATADIR:-$HOME/.cairn}" getblockchaininfo
-# Ctrl-C stops it cleanly. Extra arguments go to `cairn node`.
+# Cairn's main job: a local testnet. Builds the node and the launcher (release), then runs
+#   cairn-testnet run --nodes 3
+# which starts 3 mining nodes on 127.0.0.1 (testnet rules: real proof of work, 10 s blocks), prints how
+# to reach each one, and shows their status every 5 s. Ctrl-C stops them all; the datadirs stay in
+# ~/.cairn-testnet (or --dir DIR). Extra arguments go to `cairn-testnet run`, e.g.
+#   bash scripts/run.sh --nodes 5 --miners 2
+#   bash scripts/run.sh --network regtest --regtest-block-time 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-exec cargo run --release -p cairn-node --bin cairn -- node --network regtest --datadir "${CAIRN_DATADIR:-$HOME/.cairn}" --mine-threads 1 "$@"
+cargo build --release --workspace --bins
+exec "${CARGO_TARGET_DIR:-target}/release/cairn-testnet" run "$@"

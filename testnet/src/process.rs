@@ -157,10 +157,17 @@ mod tests {
         let datadir = dir.path().join("node1");
         let pid = spawn(
             Path::new("/bin/sh"),
-            &["-c".into(), "sleep 30".into(), datadir.display().to_string()],
+            &["-c".into(), "sleep 30; true".into(), datadir.display().to_string()],
             &log,
         )
         .unwrap();
+        assert!(alive(pid, &datadir));
+        // Until it has exec'd, our own fork counts as alive for any datadir; wait for the exec.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::read(format!("/proc/{pid}/cmdline")).map_or(true, |c| !c.starts_with(b"/bin/sh")) {
+            assert!(std::time::Instant::now() < deadline, "sh never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(alive(pid, &datadir));
         assert!(!alive(pid, &dir.path().join("other")), "another datadir is another node");
         assert!(stop(pid, &datadir, Duration::from_secs(5)), "sh ends on SIGTERM");

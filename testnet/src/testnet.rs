@@ -134,7 +134,7 @@ impl Testnet {
         }
         if !opts.cairn.is_file() {
             bail!(
-                "the cairn binary {} does not exist (build it with `cargo build --release -p cairn-node`, or pass --cairn PATH)",
+                "the cairn binary {} does not exist (build it with `cargo build --release --workspace --bins`, or pass --cairn PATH)",
                 opts.cairn.display()
             );
         }
@@ -277,7 +277,17 @@ impl Testnet {
         let pid = process::spawn(&spec.cairn, &args, &node.log)?;
         self.spec.nodes[i].pid = Some(pid);
         self.save()?;
-        let peerid = self.wait_ready(i)?;
+        let peerid = match self.wait_ready(i) {
+            Ok(id) => id,
+            Err(e) => {
+                // Never leave a half-started node behind.
+                process::signal(pid, libc::SIGKILL);
+                process::wait_gone(pid, &self.spec.nodes[i].datadir, Duration::from_secs(10));
+                self.spec.nodes[i].pid = None;
+                self.save()?;
+                return Err(e);
+            }
+        };
         let node = &mut self.spec.nodes[i];
         node.p2p = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peerid}", node.p2p_port);
         node.peerid = peerid;
@@ -570,7 +580,7 @@ pub fn find_cairn(explicit: Option<&Path>) -> Result<PathBuf> {
         }
     }
     bail!(
-        "no cairn binary next to {} (build it with `cargo build --release -p cairn-node`, or pass --cairn PATH / set CAIRN_BIN)",
+        "no cairn binary next to {} (build it with `cargo build --release --workspace --bins`, or pass --cairn PATH / set CAIRN_BIN)",
         exe.display()
     )
 }
