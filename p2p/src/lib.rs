@@ -8,6 +8,7 @@
 //! what the chain accepted.
 
 pub mod behaviour;
+pub mod content;
 pub mod error;
 pub mod event_loop;
 pub mod handle;
