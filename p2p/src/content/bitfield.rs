@@ -116,7 +116,7 @@ impl Bitfield {
                 pieces: len,
             });
         }
-        if len % 8 != 0 && bytes[expected - 1] & (0xff >> (len % 8)) != 0 {
+        if !len.is_multiple_of(8) && bytes[expected - 1] & (0xff >> (len % 8)) != 0 {
             return Err(BitfieldError::SpareBits);
         }
         let ones = bytes.iter().map(|b| b.count_ones()).sum();

@@ -268,7 +268,7 @@ impl<P: Copy + Eq> Picker<P> {
             cancels: Vec::new(),
             piece_complete: false,
         };
-        if req.offset % BLOCK_SIZE != 0 {
+        if !req.offset.is_multiple_of(BLOCK_SIZE) {
             return refused;
         }
         let b = (req.offset / BLOCK_SIZE) as usize;
