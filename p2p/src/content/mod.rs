@@ -14,6 +14,7 @@ pub mod bitfield;
 pub mod choker;
 pub mod id;
 pub mod manifest;
+pub mod message;
 pub mod picker;
 pub mod store;
 
@@ -21,5 +22,6 @@ pub use bitfield::Bitfield;
 pub use choker::{Choker, Decision, PeerView};
 pub use id::{ContentId, PieceIndex};
 pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, Manifest, ManifestError};
+pub use message::{ContentRequest, ContentResponse};
 pub use picker::{BlockRequest, Picker};
 pub use store::{PieceStore, StoreError};

@@ -1,0 +1,408 @@
+//! The content protocol's messages, BEP 3's peer wire protocol recast as request and response
+//! pairs over libp2p request-response.
+//!
+//! | request                         | response                               |
+//! |---------------------------------|----------------------------------------|
+//! | `GetManifest { cid }`           | `Manifest(bytes)` or `NotFound`        |
+//! | `Hello { cid, bitfield }`       | `Hello { bitfield }` or `NotFound`     |
+//! | `Have { cid, piece }`           | `Ack`                                  |
+//! | `Interested { cid, yes }`       | `Ack`                                  |
+//! | `Choke { cid, choked }`         | `Ack` (from the uploader)              |
+//! | `Request { cid, block }`        | `Block(data)`, `Choked`, `NotAvailable`|
+//! | `Cancel { cid, block }`         | `Ack`                                  |
+//!
+//! Bytes: a tag, then fixed-size fields little-endian, variable ones with a u32 length. Decoding
+//! is strict (no trailing bytes) and every length is bounded before allocating.
+
+use super::id::{ContentId, PieceIndex};
+use super::manifest::{BLOCK_SIZE, MAX_PIECES};
+use super::picker::BlockRequest;
+
+/// Largest encoded request (a bitfield of the most pieces, plus headers).
+pub const MAX_REQUEST: usize = (MAX_PIECES as usize / 8) + 1024;
+/// Largest encoded response (a manifest of the most pieces, plus headers).
+pub const MAX_RESPONSE: usize = MAX_PIECES as usize * 32 + 1024;
+
+/// A message to a peer about one file.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ContentRequest {
+    /// Send me the manifest of `cid`.
+    GetManifest {
+        /// The file.
+        cid: ContentId,
+    },
+    /// I take part in `cid`'s swarm and hold these pieces; which do you hold?
+    Hello {
+        /// The file.
+        cid: ContentId,
+        /// Wire bitfield of the sender.
+        bitfield: Vec<u8>,
+    },
+    /// I now hold `piece`.
+    Have {
+        /// The file.
+        cid: ContentId,
+        /// The piece.
+        piece: PieceIndex,
+    },
+    /// I want (or no longer want) pieces you have.
+    Interested {
+        /// The file.
+        cid: ContentId,
+        /// Interested or not.
+        yes: bool,
+    },
+    /// You are choked (or unchoked) by me.
+    Choke {
+        /// The file.
+        cid: ContentId,
+        /// Choked or unchoked.
+        choked: bool,
+    },
+    /// Send me this block.
+    Request {
+        /// The file.
+        cid: ContentId,
+        /// The block.
+        block: BlockRequest,
+    },
+    /// Never mind this block.
+    Cancel {
+        /// The file.
+        cid: ContentId,
+        /// The block.
+        block: BlockRequest,
+    },
+}
+
+/// The answer to a [`ContentRequest`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ContentResponse {
+    /// Canonical manifest bytes.
+    Manifest(Vec<u8>),
+    /// The answerer's wire bitfield.
+    Hello {
+        /// Its pieces.
+        bitfield: Vec<u8>,
+    },
+    /// Noted.
+    Ack,
+    /// The requested block's data.
+    Block(Vec<u8>),
+    /// Not served: you are choked.
+    Choked,
+    /// This node does not share that file.
+    NotFound,
+    /// This node does not hold that block.
+    NotAvailable,
+}
+
+/// Why bytes are not a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// Too short, too long, or a length out of bounds.
+    #[error("malformed content message: {0}")]
+    Malformed(&'static str),
+    /// An unknown tag.
+    #[error("unknown content message tag {0}")]
+    UnknownTag(u8),
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
+        if self.0.len() < n {
+            return Err(MessageError::Malformed("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, MessageError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, MessageError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn cid(&mut self) -> Result<ContentId, MessageError> {
+        Ok(ContentId::from_bytes(self.take(32)?.try_into().expect("32 bytes")))
+    }
+    fn bool(&mut self) -> Result<bool, MessageError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(MessageError::Malformed("bad boolean")),
+        }
+    }
+    fn bytes(&mut self, max: usize) -> Result<Vec<u8>, MessageError> {
+        let n = self.u32()? as usize;
+        if n > max {
+            return Err(MessageError::Malformed("length out of bounds"));
+        }
+        Ok(self.take(n)?.to_vec())
+    }
+    fn block(&mut self) -> Result<BlockRequest, MessageError> {
+        let block = BlockRequest {
+            piece: PieceIndex(self.u32()?),
+            offset: self.u32()?,
+            len: self.u32()?,
+        };
+        if block.len == 0 || block.len > BLOCK_SIZE {
+            return Err(MessageError::Malformed("block length out of bounds"));
+        }
+        Ok(block)
+    }
+    fn end(self) -> Result<(), MessageError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(MessageError::Malformed("trailing bytes"))
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+fn put_block(out: &mut Vec<u8>, b: &BlockRequest) {
+    out.extend_from_slice(&b.piece.0.to_le_bytes());
+    out.extend_from_slice(&b.offset.to_le_bytes());
+    out.extend_from_slice(&b.len.to_le_bytes());
+}
+
+impl ContentRequest {
+    /// The file the message is about.
+    pub fn cid(&self) -> ContentId {
+        match self {
+            ContentRequest::GetManifest { cid }
+            | ContentRequest::Hello { cid, .. }
+            | ContentRequest::Have { cid, .. }
+            | ContentRequest::Interested { cid, .. }
+            | ContentRequest::Choke { cid, .. }
+            | ContentRequest::Request { cid, .. }
+            | ContentRequest::Cancel { cid, .. } => *cid,
+        }
+    }
+
+    /// The wire bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        match self {
+            ContentRequest::GetManifest { cid } => {
+                out.push(0);
+                out.extend_from_slice(cid.as_bytes());
+            }
+            ContentRequest::Hello { cid, bitfield } => {
+                out.push(1);
+                out.extend_from_slice(cid.as_bytes());
+                put_bytes(&mut out, bitfield);
+            }
+            ContentRequest::Have { cid, piece } => {
+                out.push(2);
+                out.extend_from_slice(cid.as_bytes());
+                out.extend_from_slice(&piece.0.to_le_bytes());
+            }
+            ContentRequest::Interested { cid, yes } => {
+                out.push(3);
+                out.extend_from_slice(cid.as_bytes());
+                out.push(u8::from(*yes));
+            }
+            ContentRequest::Choke { cid, choked } => {
+                out.push(4);
+                out.extend_from_slice(cid.as_bytes());
+                out.push(u8::from(*choked));
+            }
+            ContentRequest::Request { cid, block } => {
+                out.push(5);
+                out.extend_from_slice(cid.as_bytes());
+                put_block(&mut out, block);
+            }
+            ContentRequest::Cancel { cid, block } => {
+                out.push(6);
+                out.extend_from_slice(cid.as_bytes());
+                put_block(&mut out, block);
+            }
+        }
+        out
+    }
+
+    /// Reads wire bytes.
+    ///
+    /// # Errors
+    /// Anything but exactly one well-formed request.
+    pub fn decode(bytes: &[u8]) -> Result<ContentRequest, MessageError> {
+        if bytes.len() > MAX_REQUEST {
+            return Err(MessageError::Malformed("request too large"));
+        }
+        let mut r = Reader(bytes);
+        let tag = r.u8()?;
+        let cid = r.cid()?;
+        let msg = match tag {
+            0 => ContentRequest::GetManifest { cid },
+            1 => ContentRequest::Hello {
+                cid,
+                bitfield: r.bytes(MAX_PIECES as usize / 8)?,
+            },
+            2 => ContentRequest::Have {
+                cid,
+                piece: PieceIndex(r.u32()?),
+            },
+            3 => ContentRequest::Interested { cid, yes: r.bool()? },
+            4 => ContentRequest::Choke { cid, choked: r.bool()? },
+            5 => ContentRequest::Request { cid, block: r.block()? },
+            6 => ContentRequest::Cancel { cid, block: r.block()? },
+            t => return Err(MessageError::UnknownTag(t)),
+        };
+        r.end()?;
+        Ok(msg)
+    }
+}
+
+impl ContentResponse {
+    /// The wire bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            ContentResponse::Manifest(m) => {
+                out.push(0);
+                put_bytes(&mut out, m);
+            }
+            ContentResponse::Hello { bitfield } => {
+                out.push(1);
+                put_bytes(&mut out, bitfield);
+            }
+            ContentResponse::Ack => out.push(2),
+            ContentResponse::Block(data) => {
+                out.push(3);
+                put_bytes(&mut out, data);
+            }
+            ContentResponse::Choked => out.push(4),
+            ContentResponse::NotFound => out.push(5),
+            ContentResponse::NotAvailable => out.push(6),
+        }
+        out
+    }
+
+    /// Reads wire bytes.
+    ///
+    /// # Errors
+    /// Anything but exactly one well-formed response.
+    pub fn decode(bytes: &[u8]) -> Result<ContentResponse, MessageError> {
+        if bytes.len() > MAX_RESPONSE {
+            return Err(MessageError::Malformed("response too large"));
+        }
+        let mut r = Reader(bytes);
+        let msg = match r.u8()? {
+            0 => ContentResponse::Manifest(r.bytes(MAX_RESPONSE)?),
+            1 => ContentResponse::Hello {
+                bitfield: r.bytes(MAX_PIECES as usize / 8)?,
+            },
+            2 => ContentResponse::Ack,
+            3 => ContentResponse::Block(r.bytes(BLOCK_SIZE as usize)?),
+            4 => ContentResponse::Choked,
+            5 => ContentResponse::NotFound,
+            6 => ContentResponse::NotAvailable,
+            t => return Err(MessageError::UnknownTag(t)),
+        };
+        r.end()?;
+        Ok(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid() -> ContentId {
+        ContentId::from_bytes([9; 32])
+    }
+
+    fn block() -> BlockRequest {
+        BlockRequest {
+            piece: PieceIndex(3),
+            offset: 16384,
+            len: 16384,
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let requests = [
+            ContentRequest::GetManifest { cid: cid() },
+            ContentRequest::Hello {
+                cid: cid(),
+                bitfield: vec![0xf0, 0x80],
+            },
+            ContentRequest::Have {
+                cid: cid(),
+                piece: PieceIndex(7),
+            },
+            ContentRequest::Interested { cid: cid(), yes: true },
+            ContentRequest::Choke { cid: cid(), choked: false },
+            ContentRequest::Request {
+                cid: cid(),
+                block: block(),
+            },
+            ContentRequest::Cancel {
+                cid: cid(),
+                block: block(),
+            },
+        ];
+        for r in requests {
+            assert_eq!(ContentRequest::decode(&r.encode()).unwrap(), r);
+            assert_eq!(r.cid(), cid());
+        }
+        let responses = [
+            ContentResponse::Manifest(vec![1, 2, 3]),
+            ContentResponse::Hello { bitfield: vec![0xff] },
+            ContentResponse::Ack,
+            ContentResponse::Block(vec![7; 16384]),
+            ContentResponse::Choked,
+            ContentResponse::NotFound,
+            ContentResponse::NotAvailable,
+        ];
+        for r in responses {
+            assert_eq!(ContentResponse::decode(&r.encode()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        let good = ContentRequest::Request {
+            cid: cid(),
+            block: block(),
+        }
+        .encode();
+        assert!(ContentRequest::decode(&good[..good.len() - 1]).is_err());
+        let mut extra = good.clone();
+        extra.push(0);
+        assert!(ContentRequest::decode(&extra).is_err());
+        let mut tag = good.clone();
+        tag[0] = 99;
+        assert_eq!(ContentRequest::decode(&tag), Err(MessageError::UnknownTag(99)));
+        let too_big = ContentRequest::Request {
+            cid: cid(),
+            block: BlockRequest {
+                len: BLOCK_SIZE + 1,
+                ..block()
+            },
+        }
+        .encode();
+        assert!(ContentRequest::decode(&too_big).is_err());
+        // A length prefix far beyond the data is refused before allocating.
+        let mut lying = vec![3u8];
+        lying.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(ContentResponse::decode(&lying).is_err());
+        assert!(ContentResponse::decode(&[]).is_err());
+        let mut bad_bool = ContentRequest::Interested { cid: cid(), yes: true }.encode();
+        *bad_bool.last_mut().unwrap() = 2;
+        assert!(ContentRequest::decode(&bad_bool).is_err());
+        // Every prefix of every message fails cleanly.
+        for n in 0..good.len() {
+            assert!(ContentRequest::decode(&good[..n]).is_err());
+        }
+    }
+}
