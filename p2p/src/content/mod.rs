@@ -16,6 +16,7 @@ pub mod id;
 pub mod manifest;
 pub mod message;
 pub mod picker;
+pub mod rate;
 pub mod store;
 
 pub use bitfield::Bitfield;
@@ -24,4 +25,5 @@ pub use id::{ContentId, PieceIndex};
 pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, Manifest, ManifestError};
 pub use message::{ContentRequest, ContentResponse};
 pub use picker::{BlockRequest, Picker};
+pub use rate::{RateMeter, TokenBucket};
 pub use store::{PieceStore, StoreError};
