@@ -12,6 +12,7 @@
 
 pub mod bitfield;
 pub mod choker;
+pub mod download;
 pub mod id;
 pub mod manifest;
 pub mod message;
@@ -21,6 +22,7 @@ pub mod store;
 
 pub use bitfield::Bitfield;
 pub use choker::{Choker, Decision, PeerView};
+pub use download::{Action, Download};
 pub use id::{ContentId, PieceIndex};
 pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, Manifest, ManifestError};
 pub use message::{ContentRequest, ContentResponse};

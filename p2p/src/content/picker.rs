@@ -153,6 +153,24 @@ impl<P: Copy + Eq> Picker<P> {
         }
     }
 
+    /// Forgets one outstanding request of `peer` (it failed or timed out).
+    pub fn release_block(&mut self, peer: P, req: BlockRequest) {
+        if !req.offset.is_multiple_of(BLOCK_SIZE) {
+            return;
+        }
+        if let Some(b) = self
+            .active
+            .get_mut(&req.piece)
+            .and_then(|a| a.blocks.get_mut((req.offset / BLOCK_SIZE) as usize))
+            && let Block::Requested(peers) = b
+        {
+            peers.retain(|p| *p != peer);
+            if peers.is_empty() {
+                *b = Block::Missing;
+            }
+        }
+    }
+
     /// Whether `has` holds a piece we lack.
     pub fn is_interesting(&self, has: &Bitfield) -> bool {
         has.iter_ones().any(|i| !self.have.get(i))

@@ -1,0 +1,454 @@
+//! The downloading side of one file's swarm, as a state machine: events in (a peer's pieces, its
+//! choke state, a block, the clock), [`Action`]s out (requests, cancels, interest, pieces to write,
+//! HAVE announcements, penalties and bans). The network code only moves bytes.
+//!
+//! Blocks are collected per piece in memory (at most the pieces being fetched, so memory does not
+//! grow with the file), and a piece is checked against its hash as soon as its last block arrives:
+//! a good piece is handed out to be written and announced (so it can be served at once), a bad one
+//! is fetched again and every peer that sent part of it gets a strike; a peer with
+//! [`MAX_STRIKES`] strikes is banned. Requests outstanding longer than the timeout are cancelled
+//! and asked elsewhere.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::bitfield::{Bitfield, BitfieldError};
+use super::id::PieceIndex;
+use super::manifest::Manifest;
+use super::picker::{BlockRequest, Picker};
+use super::rate::RateMeter;
+
+/// Blocks in flight per peer (256 KiB: enough for a few MB/s on loopback-class round trips).
+pub const MAX_IN_FLIGHT: usize = 16;
+/// How long a request may stay unanswered.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bad pieces a peer may contribute to before it is banned.
+pub const MAX_STRIKES: u32 = 2;
+
+/// Something the network side must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<P> {
+    /// Ask `peer` for a block.
+    Request {
+        /// Whom.
+        peer: P,
+        /// What.
+        block: BlockRequest,
+    },
+    /// Tell `peer` a block is no longer wanted.
+    Cancel {
+        /// Whom.
+        peer: P,
+        /// What.
+        block: BlockRequest,
+    },
+    /// Tell `peer` whether we want its pieces.
+    Interested {
+        /// Whom.
+        peer: P,
+        /// Interested or not.
+        yes: bool,
+    },
+    /// A piece verified: write it to the store, then announce it (HAVE) to every peer.
+    Verified {
+        /// The piece.
+        piece: PieceIndex,
+        /// Its data.
+        data: Vec<u8>,
+    },
+    /// `peer` sent part of a piece that failed its hash check.
+    Penalize {
+        /// Whom.
+        peer: P,
+    },
+    /// `peer` sent bad data again: disconnect and ban it.
+    Ban {
+        /// Whom.
+        peer: P,
+    },
+    /// Every piece is held.
+    Complete,
+}
+
+#[derive(Debug)]
+struct PeerState {
+    has: Bitfield,
+    choking_us: bool,
+    interested: bool,
+    in_flight: HashMap<BlockRequest, Instant>,
+    meter: RateMeter,
+    last_block: Option<Instant>,
+}
+
+/// One file being downloaded.
+#[derive(Debug)]
+pub struct Download<P: Copy + Eq + Hash> {
+    manifest: Manifest,
+    picker: Picker<P>,
+    peers: HashMap<P, PeerState>,
+    buffers: HashMap<PieceIndex, Vec<u8>>,
+    strikes: HashMap<P, u32>,
+    complete_sent: bool,
+}
+
+impl<P: Copy + Eq + Hash + Ord> Download<P> {
+    /// A download of `manifest` already holding `have`.
+    pub fn new(manifest: Manifest, have: Bitfield) -> Download<P> {
+        Download {
+            picker: Picker::new(&manifest, have),
+            manifest,
+            peers: HashMap::new(),
+            buffers: HashMap::new(),
+            strikes: HashMap::new(),
+            complete_sent: false,
+        }
+    }
+
+    /// The pieces held.
+    pub fn have(&self) -> &Bitfield {
+        self.picker.have()
+    }
+
+    /// Whether every piece is held.
+    pub fn is_complete(&self) -> bool {
+        self.picker.is_complete()
+    }
+
+    /// Connected peers of this swarm.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Bytes per second `peer` sends us, and when it last sent a block (for the choker).
+    pub fn peer_rate(&mut self, peer: &P, now: Instant) -> Option<(f64, Option<Instant>)> {
+        self.peers.get_mut(peer).map(|s| (s.meter.rate(now), s.last_block))
+    }
+
+    /// Whether `peer` is in this swarm.
+    pub fn has_peer(&self, peer: &P) -> bool {
+        self.peers.contains_key(peer)
+    }
+
+    /// A peer joined with its wire bitfield.
+    ///
+    /// # Errors
+    /// The bitfield does not fit the file (the caller should treat it as protocol abuse).
+    pub fn peer_joined(&mut self, peer: P, bitfield: &[u8], now: Instant) -> Result<Vec<Action<P>>, BitfieldError> {
+        let has = Bitfield::from_bytes(bitfield, self.manifest.pieces())?;
+        if let Some(old) = self.peers.remove(&peer) {
+            self.picker.peer_left(peer, &old.has);
+        }
+        self.picker.peer_joined(&has);
+        self.peers.insert(
+            peer,
+            PeerState {
+                has,
+                choking_us: true,
+                interested: false,
+                in_flight: HashMap::new(),
+                meter: RateMeter::new(now),
+                last_block: None,
+            },
+        );
+        let mut out = Vec::new();
+        self.update_interest(peer, &mut out);
+        Ok(out)
+    }
+
+    /// A peer announced a piece.
+    pub fn peer_have(&mut self, peer: P, piece: PieceIndex, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        let Some(s) = self.peers.get_mut(&peer) else { return out };
+        if s.has.set(piece) {
+            self.picker.peer_have(piece);
+            self.update_interest(peer, &mut out);
+            self.fill(peer, now, rng, &mut out);
+        }
+        out
+    }
+
+    /// A peer choked or unchoked us.
+    pub fn peer_choke(&mut self, peer: P, choked: bool, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        let Some(s) = self.peers.get_mut(&peer) else { return out };
+        s.choking_us = choked;
+        if choked {
+            // Requests to a choking peer are dropped on its side (BEP 3).
+            s.in_flight.clear();
+            self.picker.release(peer);
+            self.fill_all(now, rng, &mut out);
+        } else {
+            self.fill(peer, now, rng, &mut out);
+        }
+        out
+    }
+
+    /// A peer left the swarm (disconnected, or banned).
+    pub fn peer_left(&mut self, peer: P, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        if let Some(s) = self.peers.remove(&peer) {
+            self.picker.peer_left(peer, &s.has);
+            self.fill_all(now, rng, &mut out);
+        }
+        out
+    }
+
+    /// A request failed without data (refused, or the peer said it is choked or lacks it).
+    pub fn request_failed(&mut self, peer: P, block: BlockRequest, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        if let Some(s) = self.peers.get_mut(&peer)
+            && s.in_flight.remove(&block).is_some()
+        {
+            self.picker.release_block(peer, block);
+            self.fill_all(now, rng, &mut out);
+        }
+        out
+    }
+
+    /// A block arrived from `peer`.
+    pub fn block_arrived(&mut self, peer: P, block: BlockRequest, data: Vec<u8>, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        let Some(s) = self.peers.get_mut(&peer) else { return out };
+        if s.in_flight.remove(&block).is_none() {
+            // Unrequested (or already cancelled): ignored.
+            return out;
+        }
+        if data.len() != block.len as usize {
+            // The wrong size: the request is freed and asked again (elsewhere, if possible).
+            self.picker.release_block(peer, block);
+            self.fill_all(now, rng, &mut out);
+            return out;
+        }
+        s.meter.add(data.len() as u64);
+        s.last_block = Some(now);
+        let arrival = self.picker.received(peer, block);
+        for other in arrival.cancels {
+            if let Some(o) = self.peers.get_mut(&other) {
+                o.in_flight.remove(&block);
+            }
+            out.push(Action::Cancel { peer: other, block });
+        }
+        if arrival.accepted {
+            let piece_len = self.manifest.piece_len(block.piece) as usize;
+            let buf = self.buffers.entry(block.piece).or_insert_with(|| vec![0; piece_len]);
+            buf[block.offset as usize..block.offset as usize + data.len()].copy_from_slice(&data);
+            if arrival.piece_complete {
+                let data = self.buffers.remove(&block.piece).unwrap_or_default();
+                self.piece_done(block.piece, data, &mut out);
+            }
+        }
+        self.fill_all(now, rng, &mut out);
+        out
+    }
+
+    fn piece_done(&mut self, piece: PieceIndex, data: Vec<u8>, out: &mut Vec<Action<P>>) {
+        if self.manifest.verify(piece, &data) {
+            self.picker.verified(piece);
+            out.push(Action::Verified { piece, data });
+            if self.picker.is_complete() && !self.complete_sent {
+                self.complete_sent = true;
+                for (p, s) in &mut self.peers {
+                    if s.interested {
+                        s.interested = false;
+                        out.push(Action::Interested { peer: *p, yes: false });
+                    }
+                }
+                out.push(Action::Complete);
+            } else {
+                let peers: Vec<P> = self.peers.keys().copied().collect();
+                for p in peers {
+                    self.update_interest(p, out);
+                }
+            }
+            return;
+        }
+        for peer in self.picker.failed(piece) {
+            let strikes = self.strikes.entry(peer).or_insert(0);
+            *strikes += 1;
+            if *strikes >= MAX_STRIKES {
+                out.push(Action::Ban { peer });
+                if let Some(s) = self.peers.remove(&peer) {
+                    self.picker.peer_left(peer, &s.has);
+                }
+            } else {
+                out.push(Action::Penalize { peer });
+            }
+        }
+    }
+
+    /// Cancels requests older than [`REQUEST_TIMEOUT`] and asks again.
+    pub fn tick(&mut self, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        let peers: Vec<P> = self.peers.keys().copied().collect();
+        for peer in peers {
+            let s = self.peers.get_mut(&peer).expect("listed");
+            let late: Vec<BlockRequest> = s
+                .in_flight
+                .iter()
+                .filter(|(_, t)| now.duration_since(**t) >= REQUEST_TIMEOUT)
+                .map(|(b, _)| *b)
+                .collect();
+            if late.is_empty() {
+                continue;
+            }
+            for b in late {
+                s.in_flight.remove(&b);
+                self.picker.release_block(peer, b);
+                out.push(Action::Cancel { peer, block: b });
+            }
+        }
+        self.fill_all(now, rng, &mut out);
+        out
+    }
+
+    fn update_interest(&mut self, peer: P, out: &mut Vec<Action<P>>) {
+        let Some(s) = self.peers.get_mut(&peer) else { return };
+        let want = self.picker.is_interesting(&s.has);
+        if want != s.interested {
+            s.interested = want;
+            out.push(Action::Interested { peer, yes: want });
+        }
+    }
+
+    fn fill_all(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Action<P>>) {
+        let mut peers: Vec<P> = self.peers.keys().copied().collect();
+        peers.sort();
+        for p in peers {
+            self.fill(p, now, rng, out);
+        }
+    }
+
+    /// Requests more blocks from `peer` if it unchoked us and has room.
+    fn fill(&mut self, peer: P, now: Instant, rng: &mut impl Rng, out: &mut Vec<Action<P>>) {
+        let Some(s) = self.peers.get(&peer) else { return };
+        if s.choking_us || !s.interested || s.in_flight.len() >= MAX_IN_FLIGHT {
+            return;
+        }
+        let room = MAX_IN_FLIGHT - s.in_flight.len();
+        let has = s.has.clone();
+        let picked = self.picker.pick(peer, &has, room, rng);
+        let s = self.peers.get_mut(&peer).expect("present");
+        for block in picked {
+            s.in_flight.insert(block, now);
+            out.push(Action::Request { peer, block });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use std::collections::VecDeque;
+
+    fn file(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 + i / 977) as u8).collect()
+    }
+
+    fn manifest(bytes: &[u8]) -> Manifest {
+        Manifest::from_reader("f", bytes.len() as u64, 32768, bytes).unwrap()
+    }
+
+    /// Runs a download against simulated peers until nothing is left to do; `corrupt(peer)` says
+    /// whether a peer flips a byte of every block it sends. Returns the written file and the
+    /// actions seen.
+    fn simulate(bytes: &[u8], peers: &[u8], corrupt: impl Fn(u8) -> bool) -> (Vec<u8>, Vec<Action<u8>>) {
+        let m = manifest(bytes);
+        let mut d: Download<u8> = Download::new(m.clone(), Bitfield::new(m.pieces()));
+        let mut rng = StdRng::seed_from_u64(5);
+        let now = Instant::now();
+        let mut seen = Vec::new();
+        let mut queue: VecDeque<(u8, BlockRequest)> = VecDeque::new();
+        let mut out = vec![0u8; bytes.len()];
+        let full = Bitfield::full(m.pieces());
+        let mut pending: Vec<Action<u8>> = Vec::new();
+        for &p in peers {
+            pending.extend(d.peer_joined(p, full.as_bytes(), now).unwrap());
+            pending.extend(d.peer_choke(p, false, now, &mut rng));
+        }
+        let mut steps = 0;
+        loop {
+            for a in pending.drain(..) {
+                match &a {
+                    Action::Request { peer, block } => queue.push_back((*peer, *block)),
+                    Action::Cancel { peer, block } => queue.retain(|(p, b)| !(p == peer && b == block)),
+                    Action::Ban { peer } => queue.retain(|(p, _)| p != peer),
+                    Action::Verified { piece, data } => {
+                        let at = m.piece_offset(*piece) as usize;
+                        out[at..at + data.len()].copy_from_slice(data);
+                    }
+                    _ => {}
+                }
+                seen.push(a);
+            }
+            let Some((peer, block)) = queue.pop_front() else { break };
+            let at = (m.piece_offset(block.piece) + u64::from(block.offset)) as usize;
+            let mut data = bytes[at..at + block.len as usize].to_vec();
+            if corrupt(peer) {
+                data[0] ^= 0xff;
+            }
+            pending = d.block_arrived(peer, block, data, now, &mut rng);
+            steps += 1;
+            assert!(steps < 100_000, "the download does not end");
+        }
+        (out, seen)
+    }
+
+    #[test]
+    fn a_file_arrives_whole_from_several_peers() {
+        let bytes = file(10 * 32768 + 5000);
+        let (out, seen) = simulate(&bytes, &[1, 2, 3], |_| false);
+        assert_eq!(out, bytes);
+        assert!(seen.contains(&Action::Complete));
+        assert!(seen.contains(&Action::Interested { peer: 1, yes: true }));
+        assert!(
+            seen.contains(&Action::Interested { peer: 1, yes: false }),
+            "not interested once complete"
+        );
+        let from: std::collections::HashSet<u8> = seen
+            .iter()
+            .filter_map(|a| if let Action::Request { peer, .. } = a { Some(*peer) } else { None })
+            .collect();
+        assert_eq!(from.len(), 3, "every peer was asked");
+    }
+
+    #[test]
+    fn a_corrupting_peer_is_banned_and_the_download_completes_from_honest_ones() {
+        let bytes = file(12 * 32768);
+        let (out, seen) = simulate(&bytes, &[1, 2], |p| p == 2);
+        assert_eq!(out, bytes);
+        assert!(seen.contains(&Action::Penalize { peer: 2 }));
+        assert!(seen.contains(&Action::Ban { peer: 2 }));
+        assert!(!seen.iter().any(|a| matches!(a, Action::Ban { peer: 1 })));
+        assert!(seen.contains(&Action::Complete));
+    }
+
+    #[test]
+    fn late_requests_are_cancelled_and_endgame_duplicates_stand() {
+        let bytes = file(2 * 32768);
+        let m = manifest(&bytes);
+        let mut d: Download<u8> = Download::new(m.clone(), Bitfield::new(2));
+        let mut rng = StdRng::seed_from_u64(6);
+        let t0 = Instant::now();
+        let full = Bitfield::full(2);
+        d.peer_joined(1, full.as_bytes(), t0).unwrap();
+        let first = d.peer_choke(1, false, t0, &mut rng);
+        assert_eq!(first.len(), 4, "all four blocks asked of the only peer");
+        // Peer 2 comes 10 s later: everything is requested already, so it gets the same blocks
+        // (endgame).
+        let t1 = t0 + Duration::from_secs(10);
+        d.peer_joined(2, full.as_bytes(), t1).unwrap();
+        let dup = d.peer_choke(2, false, t1, &mut rng);
+        assert_eq!(dup.iter().filter(|a| matches!(a, Action::Request { peer: 2, .. })).count(), 4);
+        // At 20 s peer 1's requests are late: cancelled; peer 2's stand.
+        let later = d.tick(t0 + REQUEST_TIMEOUT, &mut rng);
+        let cancels_1 = later.iter().filter(|a| matches!(a, Action::Cancel { peer: 1, .. })).count();
+        let cancels_2 = later.iter().filter(|a| matches!(a, Action::Cancel { peer: 2, .. })).count();
+        assert_eq!((cancels_1, cancels_2), (4, 0), "{later:?}");
+        assert!(d.peer_joined(3, &[0xff, 0xff], t0).is_err(), "a bitfield of the wrong length");
+    }
+}
