@@ -19,6 +19,7 @@ pub mod message;
 pub mod picker;
 pub mod rate;
 pub mod store;
+pub mod upload;
 
 pub use bitfield::Bitfield;
 pub use choker::{Choker, Decision, PeerView};
@@ -29,3 +30,4 @@ pub use message::{ContentRequest, ContentResponse};
 pub use picker::{BlockRequest, Picker};
 pub use rate::{RateMeter, TokenBucket};
 pub use store::{PieceStore, StoreError};
+pub use upload::UploadQueue;
