@@ -67,6 +67,11 @@ impl std::str::FromStr for Miners {
     }
 }
 
+/// The pid of `node` if it is running.
+fn running_pid(node: &NodeSpec) -> Option<u32> {
+    node.pid.filter(|p| process::alive(*p, &node.datadir))
+}
+
 fn is_node_name(n: &str) -> bool {
     n.strip_prefix("node")
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
@@ -141,7 +146,7 @@ impl Testnet {
         std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
         let dir = opts.dir.canonicalize()?;
         if let Ok(old) = TestnetSpec::load(&dir)
-            && let Some(n) = old.nodes.iter().find(|n| n.pid.is_some_and(|p| process::alive(p, &n.datadir)))
+            && let Some(n) = old.nodes.iter().find(|n| running_pid(n).is_some())
         {
             bail!(
                 "a testnet is already running in {} ({} is up): stop it with `cairn-testnet down --dir {}`",
@@ -206,26 +211,24 @@ impl Testnet {
     fn add_node_named(&mut self, name: &str, mine_threads: usize) -> Result<()> {
         let datadir = self.spec.dir.join(name);
         std::fs::create_dir_all(&datadir).with_context(|| format!("creating {}", datadir.display()))?;
-        let taken: Vec<u16> = self.spec.nodes.iter().flat_map(|n| [n.p2p_port, n.rpc_port]).collect();
-        let ports = process::free_ports(2, &taken)?;
-        let (p2p_port, rpc_port) = (ports[0], ports[1]);
         let node = NodeSpec {
             name: name.to_string(),
             pid: None,
             peerid: String::new(),
-            p2p: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
-            rpc: format!("http://127.0.0.1:{rpc_port}"),
-            rpc_addr: format!("127.0.0.1:{rpc_port}"),
+            p2p: String::new(),
+            rpc: String::new(),
+            rpc_addr: String::new(),
             cookie: datadir.join(&self.spec.network).join(".cookie"),
             log: datadir.join("node.log"),
             datadir,
-            p2p_port,
-            rpc_port,
+            p2p_port: 0,
+            rpc_port: 0,
             mine_threads,
             address: String::new(),
         };
         self.spec.nodes.push(node);
         let i = self.spec.nodes.len() - 1;
+        self.assign_ports(i)?;
         self.save()?;
         // A port picked as free can be taken by another program before the node binds it: then
         // the node exits at once, and it is tried again on other ports.
@@ -236,19 +239,31 @@ impl Testnet {
             if !in_use || attempt >= 3 {
                 return Err(e);
             }
-            let taken: Vec<u16> = self.spec.nodes.iter().flat_map(|n| [n.p2p_port, n.rpc_port]).collect();
-            let ports = process::free_ports(2, &taken)?;
-            let node = &mut self.spec.nodes[i];
-            node.p2p_port = ports[0];
-            node.rpc_port = ports[1];
-            node.p2p = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
-            node.rpc = format!("http://127.0.0.1:{}", ports[1]);
-            node.rpc_addr = format!("127.0.0.1:{}", ports[1]);
-            std::fs::write(&node.log, "").with_context(|| format!("clearing {}", node.log.display()))?;
+            self.assign_ports(i)?;
+            let log = &self.spec.nodes[i].log;
+            std::fs::write(log, "").with_context(|| format!("clearing {}", log.display()))?;
         }
         let address: String = self.client(name, Duration::from_secs(30))?.call("getnewaddress", &[])?;
         self.spec.nodes[i].address = address;
         self.save()
+    }
+
+    /// Gives node `i` two free ports no other node uses, and the addresses that follow from them.
+    fn assign_ports(&mut self, i: usize) -> Result<()> {
+        let taken: Vec<u16> = self
+            .spec
+            .nodes
+            .iter()
+            .flat_map(|n| [n.p2p_port, n.rpc_port])
+            .filter(|p| *p != 0)
+            .collect();
+        let ports = process::free_ports(2, &taken)?;
+        let node = &mut self.spec.nodes[i];
+        (node.p2p_port, node.rpc_port) = (ports[0], ports[1]);
+        node.p2p = format!("/ip4/127.0.0.1/tcp/{}", ports[0]);
+        node.rpc = format!("http://127.0.0.1:{}", ports[1]);
+        node.rpc_addr = format!("127.0.0.1:{}", ports[1]);
+        Ok(())
     }
 
     /// Starts node `i` (with every other node as a peer) and waits until it answers.
@@ -346,7 +361,7 @@ impl Testnet {
     /// No such node.
     pub fn is_running(&self, name: &str) -> Result<bool> {
         let node = &self.spec.nodes[self.spec.index_of(name)?];
-        Ok(node.pid.is_some_and(|p| process::alive(p, &node.datadir)))
+        Ok(running_pid(node).is_some())
     }
 
     /// Every node's state.
@@ -365,7 +380,7 @@ impl Testnet {
             .nodes
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| n.pid.filter(|p| process::alive(*p, &n.datadir)).map(|p| (i, p)))
+            .filter_map(|(i, n)| running_pid(n).map(|p| (i, p)))
             .collect();
         // Signal all first, then wait: they shut down in parallel.
         for &(_, pid) in &running {
@@ -391,10 +406,7 @@ impl Testnet {
     pub fn kill(&mut self, name: &str) -> Result<()> {
         let i = self.spec.index_of(name)?;
         let node = &self.spec.nodes[i];
-        let pid = node
-            .pid
-            .filter(|p| process::alive(*p, &node.datadir))
-            .ok_or_else(|| anyhow!("{name} is not running"))?;
+        let pid = running_pid(node).ok_or_else(|| anyhow!("{name} is not running"))?;
         process::signal(pid, libc::SIGKILL);
         if !process::wait_gone(pid, &node.datadir, Duration::from_secs(10)) {
             bail!("{name} (pid {pid}) is still running after SIGKILL");
@@ -490,17 +502,16 @@ impl Testnet {
         self.save()
     }
 
-    /// Node `i` bans every peer of the other group (ban already in place: fine). A node that is
-    /// down gets its bans when it is restarted.
+    /// Node `i` bans every peer of the other group (ban already in place: fine).
     fn apply_partition_for(&self, i: usize, groups: &[Vec<String>; 2]) -> Result<()> {
         let node = &self.spec.nodes[i];
-        if !node.pid.is_some_and(|p| process::alive(p, &node.datadir)) {
-            return Ok(());
-        }
         let Some(other) = groups.iter().find(|g| !g.contains(&node.name)) else {
             return Ok(());
         };
-        let mut c = status::client(node, Duration::from_secs(30))?;
+        // A node that is down gets its bans when it is restarted.
+        let Some(mut c) = self.running_client(&node.name)? else {
+            return Ok(());
+        };
         for name in other {
             let peer = &self.spec.nodes[self.spec.index_of(name)?];
             match c.call::<Value>("setban", &[json!(peer.peerid), json!("add"), json!(PARTITION_BAN_SECS)]) {
@@ -512,6 +523,15 @@ impl Testnet {
         Ok(())
     }
 
+    /// An RPC client for `name` if it is running.
+    fn running_client(&self, name: &str) -> Result<Option<RpcClient>> {
+        let node = &self.spec.nodes[self.spec.index_of(name)?];
+        match running_pid(node) {
+            Some(_) => Ok(Some(status::client(node, Duration::from_secs(30))?)),
+            None => Ok(None),
+        }
+    }
+
     /// Ends the partition: lifts exactly its bans and dials across at once.
     ///
     /// # Errors
@@ -520,11 +540,7 @@ impl Testnet {
         let groups = self.spec.partition.clone().ok_or_else(|| anyhow!("no partition is in place"))?;
         for (mine, other) in [(&groups[0], &groups[1]), (&groups[1], &groups[0])] {
             for name in mine {
-                let node = &self.spec.nodes[self.spec.index_of(name)?];
-                if !node.pid.is_some_and(|p| process::alive(p, &node.datadir)) {
-                    continue;
-                }
-                let mut c = status::client(node, Duration::from_secs(30))?;
+                let Some(mut c) = self.running_client(name)? else { continue };
                 for o in other {
                     let peer = &self.spec.nodes[self.spec.index_of(o)?];
                     match c.call::<Value>("setban", &[json!(peer.peerid), json!("remove")]) {
@@ -535,17 +551,11 @@ impl Testnet {
             }
         }
         // Both sides' bans are gone: now dial across (added peers would also come back, later).
-        for (mine, other) in [(&groups[0], &groups[1])] {
-            for name in mine {
-                let node = &self.spec.nodes[self.spec.index_of(name)?];
-                if !node.pid.is_some_and(|p| process::alive(p, &node.datadir)) {
-                    continue;
-                }
-                let mut c = status::client(node, Duration::from_secs(30))?;
-                for o in other {
-                    let peer = &self.spec.nodes[self.spec.index_of(o)?];
-                    let _ = c.call::<Value>("addnode", &[json!(peer.p2p), json!("onetry")]);
-                }
+        for name in &groups[0] {
+            let Some(mut c) = self.running_client(name)? else { continue };
+            for o in &groups[1] {
+                let peer = &self.spec.nodes[self.spec.index_of(o)?];
+                let _ = c.call::<Value>("addnode", &[json!(peer.p2p), json!("onetry")]);
             }
         }
         self.spec.partition = None;
