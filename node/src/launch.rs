@@ -210,6 +210,7 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
             limits: Limits::default(),
             target_outbound: TARGET_OUTBOUND,
             agent: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
+            content: None,
         },
     )
     .context("starting the peer-to-peer network")?;

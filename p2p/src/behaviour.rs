@@ -2,8 +2,8 @@
 //!
 //! Only standard libp2p protocols are used for discovery and gossip (identify, ping, Kademlia,
 //! gossipsub), under Cairn's own protocol and topic names, so any libp2p implementation configured
-//! with those names can join. Chain sync is a request-response protocol of our own. The content
-//! swarm and Chord add their protocols here as further fields.
+//! with those names can join. Chain sync and the content swarm are request-response protocols of
+//! our own; Kademlia also holds the content provider records.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{allow_block_list, connection_limits, gossipsub, identify, kad, ping, request_response};
 use sha2::{Digest, Sha256};
 
+use crate::content::message::{self as content_message, ContentCodec};
 use crate::sync_protocol::{self, SyncCodec};
 use crate::topic::{self, Topic};
 
@@ -54,6 +55,8 @@ pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
     /// Headers-first chain sync.
     pub sync: request_response::Behaviour<SyncCodec>,
+    /// File sharing: BEP 3's peer wire messages as requests and responses.
+    pub content: request_response::Behaviour<ContentCodec>,
 }
 
 /// Why the behaviour could not be built.
@@ -66,6 +69,14 @@ pub enum BehaviourError {
 
 /// How long a sync request may take before it fails (and the block is asked of another peer).
 pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a content request may take before it fails. Longer than the downloader's own
+/// request timeout, so that a block waiting in a rate-limited upload queue is cancelled by the
+/// downloader (and asked elsewhere) rather than lost to a stream timeout.
+pub const CONTENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most provider records this node announces (one per shared file).
+pub const MAX_PROVIDED: usize = 65_536;
 
 /// Gossipsub's message id: SHA-256 of the payload, so the same block or transaction has one id
 /// whoever publishes it.
@@ -106,7 +117,14 @@ impl Behaviour {
         let mut kad_config = kad::Config::new(topic::kad_protocol(network));
         kad_config.set_query_timeout(Duration::from_secs(30));
         kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(120)));
-        let mut kad = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+        let store = kad::store::MemoryStore::with_config(
+            peer_id,
+            kad::store::MemoryStoreConfig {
+                max_provided_keys: MAX_PROVIDED,
+                ..Default::default()
+            },
+        );
+        let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
         // Server mode from the start: local testnets listen on loopback, which autonat-style
         // confirmation would never vouch for.
         kad.set_mode(Some(kad::Mode::Server));
@@ -125,6 +143,16 @@ impl Behaviour {
                 .with_max_concurrent_streams(256),
         );
 
+        // Block requests are many and small: a downloader keeps 16 in flight per file, and
+        // HAVE/choke messages come on top.
+        let content = request_response::Behaviour::with_codec(
+            ContentCodec,
+            [(content_message::protocol_name(network), request_response::ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(CONTENT_REQUEST_TIMEOUT)
+                .with_max_concurrent_streams(1024),
+        );
+
         let limits = connection_limits::Behaviour::new(
             connection_limits::ConnectionLimits::default()
                 .with_max_established(Some(limits.max_connections))
@@ -141,6 +169,7 @@ impl Behaviour {
             kad,
             gossipsub,
             sync,
+            content,
         })
     }
 }

@@ -25,8 +25,11 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
+use crate::content::{ContentRequest, ContentResponse};
 use crate::error::{NetworkError, RequestError, StartError};
-use crate::handle::{AddNode, Command, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+use crate::handle::{
+    AddNode, Command, ContentEvent, ContentResponder, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict,
+};
 use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
@@ -34,6 +37,12 @@ use crate::transport::{self, TrafficTable};
 
 /// Most outbound sync requests awaiting an answer.
 pub const MAX_PENDING_REQUESTS: usize = 1024;
+/// Most outbound content requests awaiting an answer.
+pub const MAX_PENDING_CONTENT: usize = 8192;
+/// Most provider lookups under way.
+pub const MAX_PROVIDER_QUERIES: usize = 256;
+/// A provider lookup answers as soon as it has found this many providers.
+const ENOUGH_PROVIDERS: usize = 50;
 /// Most dials of added addresses being tracked.
 const MAX_PENDING_DIALS: usize = 256;
 /// How often bans expire and added peers are redialed.
@@ -54,6 +63,9 @@ pub struct NetworkConfig {
     pub target_outbound: usize,
     /// identify's agent string.
     pub agent: String,
+    /// Where inbound content requests go; `None`: this node shares no files (every content
+    /// request is answered "not found").
+    pub content: Option<mpsc::Sender<ContentEvent>>,
 }
 
 /// Builds the Swarm, listens, dials the configured peers and spawns the event loop on the
@@ -104,6 +116,9 @@ pub fn start(
         gossip_budget: Arc::new(AtomicUsize::new(0)),
         held_events: VecDeque::new(),
         disconnected: HashMap::new(),
+        content_events: config.content.clone(),
+        pending_content: HashMap::new(),
+        provider_queries: HashMap::new(),
     };
     for addr in config.peers {
         if event_loop.added.add(addr.clone())
@@ -144,6 +159,9 @@ pub struct EventLoop {
     held_events: VecDeque<NetworkEvent>,
     /// Peers disconnected on request (`disconnectnode`), with when discovery may dial them again.
     disconnected: HashMap<PeerId, Instant>,
+    content_events: Option<mpsc::Sender<ContentEvent>>,
+    pending_content: HashMap<OutboundRequestId, oneshot::Sender<Result<ContentResponse, RequestError>>>,
+    provider_queries: HashMap<kad::QueryId, (Vec<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
 }
 
 /// Most listen addresses taken from one identify message.
@@ -204,6 +222,12 @@ impl EventLoop {
         }
         for (_, (_, reply)) in self.pending_requests.drain() {
             let _ = reply.send(Err(RequestError::Stopped));
+        }
+        for (_, reply) in self.pending_content.drain() {
+            let _ = reply.send(Err(RequestError::Stopped));
+        }
+        for (_, (found, reply)) in self.provider_queries.drain() {
+            let _ = reply.send(found);
         }
     }
 
@@ -337,6 +361,12 @@ impl EventLoop {
                     self.traffic.remove(&peer_id);
                     self.added.on_peer_gone(&peer_id, Instant::now());
                     self.emit(NetworkEvent::PeerDisconnected { peer: peer_id });
+                    if let Some(tx) = &self.content_events
+                        && tx.try_send(ContentEvent::PeerDisconnected { peer: peer_id }).is_err()
+                    {
+                        // The service also drops a peer whose requests fail.
+                        debug!(peer = %peer_id, "content service is behind: departure not queued");
+                    }
                 }
             }
             SwarmEvent::OutgoingConnectionError {
@@ -484,7 +514,14 @@ impl EventLoop {
                     );
                 }
             },
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                ..
+            }) => self.on_providers(id, result, step.last),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            BehaviourEvent::Content(event) => self.on_content_event(event),
             _ => {}
         }
     }
@@ -535,6 +572,79 @@ impl EventLoop {
         }
     }
 
+    fn on_providers(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
+        let Some((found, _)) = self.provider_queries.get_mut(&id) else {
+            return;
+        };
+        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
+            for p in providers {
+                if !found.contains(&p) {
+                    found.push(p);
+                }
+            }
+        }
+        let enough = found.len() >= ENOUGH_PROVIDERS;
+        if (last || enough)
+            && let Some((found, reply)) = self.provider_queries.remove(&id)
+        {
+            if !last && let Some(mut q) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                q.finish();
+            }
+            let _ = reply.send(found);
+        }
+    }
+
+    fn on_content_event(&mut self, event: request_response::Event<ContentRequest, ContentResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => {
+                    if self.bans.is_banned(&peer, Instant::now()) {
+                        return;
+                    }
+                    let Some(tx) = &self.content_events else {
+                        let _ = self.swarm.behaviour_mut().content.send_response(channel, ContentResponse::NotFound);
+                        return;
+                    };
+                    let event = ContentEvent::Request {
+                        peer,
+                        request,
+                        responder: ContentResponder(channel),
+                    };
+                    if tx.try_send(event).is_err() {
+                        // Dropping the channel fails the request on the asking side, which asks
+                        // again or elsewhere.
+                        debug!(%peer, "content service is behind: request dropped");
+                    }
+                }
+                request_response::Message::Response { request_id, response } => {
+                    if let Some(reply) = self.pending_content.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer, request_id, error, ..
+            } => {
+                if let Some(reply) = self.pending_content.remove(&request_id) {
+                    let _ = reply.send(Err(RequestError::Failed(error.to_string())));
+                }
+                if let request_response::OutboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.ban(peer, DEFAULT_BAN, "sent an undecodable content response");
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.ban(peer, DEFAULT_BAN, "sent an undecodable content request");
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
     /// Carries out a command; returns true when the loop must stop.
     fn on_command(&mut self, command: Command) -> bool {
         match command {
@@ -560,6 +670,37 @@ impl EventLoop {
                 let tag = request.tag();
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
                 self.pending_requests.insert(id, (tag, reply));
+            }
+            Command::ContentRequest { peer, request, reply } => {
+                if self.pending_content.len() >= MAX_PENDING_CONTENT {
+                    let _ = reply.send(Err(RequestError::Busy));
+                    return false;
+                }
+                let id = self.swarm.behaviour_mut().content.send_request(&peer, request);
+                self.pending_content.insert(id, reply);
+            }
+            Command::ContentRespond { responder, response } => {
+                // Fails only if the connection is gone, or the asker gave up.
+                let _ = self.swarm.behaviour_mut().content.send_response(responder.0, response);
+            }
+            Command::Provide { key, on } => {
+                let key = kad::RecordKey::new(&key);
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                if on {
+                    if let Err(e) = kad.start_providing(key) {
+                        warn!(error = %e, "cannot announce a provider record");
+                    }
+                } else {
+                    kad.stop_providing(&key);
+                }
+            }
+            Command::FindProviders { key, reply } => {
+                if self.provider_queries.len() >= MAX_PROVIDER_QUERIES {
+                    let _ = reply.send(Vec::new());
+                    return false;
+                }
+                let id = self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&key));
+                self.provider_queries.insert(id, (Vec::new(), reply));
             }
             Command::Respond { responder, response } => {
                 // Fails only if the connection is gone: nothing to do then.

@@ -13,6 +13,7 @@ use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::content::{ContentRequest, ContentResponse};
 use crate::error::{NetworkError, RequestError};
 use crate::peer::{BanEntry, PeerSummary};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
@@ -100,6 +101,34 @@ impl std::fmt::Debug for GossipData {
 #[derive(Debug)]
 pub struct Responder(pub(crate) ResponseChannel<SyncResponse>);
 
+/// A pending answer to an inbound content request.
+#[derive(Debug)]
+pub struct ContentResponder(pub(crate) ResponseChannel<ContentResponse>);
+
+/// Capacity of the content event queue (block requests arrive by the thousand per second).
+pub const CONTENT_EVENT_QUEUE: usize = 8192;
+
+/// What the network tells the file-sharing service (on its own queue, so that file transfers
+/// never delay blocks and transactions).
+#[derive(Debug)]
+pub enum ContentEvent {
+    /// A content request to answer with [`NetworkHandle::respond_content`]. If the service's
+    /// queue is full the request is dropped and fails on the asking side.
+    Request {
+        /// The asking peer.
+        peer: PeerId,
+        /// The request.
+        request: ContentRequest,
+        /// Where the answer goes.
+        responder: ContentResponder,
+    },
+    /// A peer's last connection closed.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+}
+
 /// What the network tells the node.
 #[derive(Debug)]
 pub enum NetworkEvent {
@@ -182,6 +211,23 @@ pub(crate) enum Command {
     Respond {
         responder: Responder,
         response: SyncResponse,
+    },
+    ContentRequest {
+        peer: PeerId,
+        request: ContentRequest,
+        reply: oneshot::Sender<Result<ContentResponse, RequestError>>,
+    },
+    ContentRespond {
+        responder: ContentResponder,
+        response: ContentResponse,
+    },
+    Provide {
+        key: Vec<u8>,
+        on: bool,
+    },
+    FindProviders {
+        key: Vec<u8>,
+        reply: oneshot::Sender<Vec<PeerId>>,
     },
     AddNode {
         addr: Multiaddr,
@@ -272,6 +318,36 @@ impl NetworkHandle {
     /// Answers an inbound sync request.
     pub fn respond(&self, responder: Responder, response: SyncResponse) {
         self.send_lossy(Command::Respond { responder, response });
+    }
+
+    /// Sends a content request and waits for the answer (bounded by the protocol's timeout).
+    ///
+    /// # Errors
+    /// The network stopped, too many requests are in flight, or the request failed.
+    pub async fn content_request(&self, peer: PeerId, request: ContentRequest) -> Result<ContentResponse, RequestError> {
+        self.ask(|reply| Command::ContentRequest { peer, request, reply })
+            .await
+            .unwrap_or(Err(RequestError::Stopped))
+    }
+
+    /// Answers an inbound content request.
+    pub fn respond_content(&self, responder: ContentResponder, response: ContentResponse) {
+        self.send_lossy(Command::ContentRespond { responder, response });
+    }
+
+    /// Announces (or stops announcing) this node as a provider of `key` in Kademlia.
+    pub fn provide(&self, key: Vec<u8>, on: bool) {
+        self.send_lossy(Command::Provide { key, on });
+    }
+
+    /// Asks Kademlia for the providers of `key` (bounded by its query timeout).
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn find_providers(&self, key: Vec<u8>) -> Result<Vec<PeerId>, NetworkError> {
+        self.ask(|reply| Command::FindProviders { key, reply })
+            .await
+            .ok_or(NetworkError::Stopped)
     }
 
     /// `addnode`: adds, removes or tries an address.

@@ -3,7 +3,9 @@
 //! The node starts it with [`start`], which returns a cloneable [`NetworkHandle`] (commands in)
 //! and a bounded queue of [`NetworkEvent`]s (gossip to validate, sync requests to answer, peers
 //! coming and going). The Swarm speaks TCP + noise + yamux, identify, ping, Kademlia and gossipsub
-//! under Cairn's names ([`topic`]), plus the chain-sync protocol ([`sync_protocol`]). Nothing
+//! under Cairn's names ([`topic`]), plus the chain-sync protocol ([`sync_protocol`]) and the
+//! file-sharing protocol ([`content`]), whose inbound requests go to their own queue of
+//! [`ContentEvent`]s. Nothing
 //! here validates blocks: the node decides, then reports a [`Verdict`] so gossip forwards only
 //! what the chain accepted.
 
@@ -21,7 +23,7 @@ pub mod transport;
 pub use behaviour::Limits;
 pub use error::{NetworkError, RequestError, StartError};
 pub use event_loop::{NetworkConfig, start};
-pub use handle::{AddNode, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+pub use handle::{AddNode, ContentEvent, ContentResponder, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
 pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
 pub use peer::{BanEntry, DEFAULT_BAN, PeerSummary};

@@ -64,6 +64,7 @@ fn a_peer_sending_an_invalid_block_is_banned() {
                 limits: Limits::default(),
                 target_outbound: 0,
                 agent: "evil".into(),
+                content: None,
             },
         )
         .unwrap();

@@ -5,7 +5,10 @@
 //! Blocks are collected per piece in memory (at most the pieces being fetched, so memory does not
 //! grow with the file), and a piece is checked against its hash as soon as its last block arrives:
 //! a good piece is handed out to be written and announced (so it can be served at once), a bad one
-//! is fetched again and every peer that sent part of it gets a strike; a peer with
+//! is fetched again. Who gets the blame is libtorrent's "smart ban": if one peer sent the whole
+//! piece, it gets a strike at once; if several did, the hash of every block and its sender are
+//! kept, and when the piece later passes, the peers whose blocks differ from the good ones get a
+//! strike (an honest peer that shared a piece with a liar is never blamed). A peer with
 //! [`MAX_STRIKES`] strikes is banned. Requests outstanding longer than the timeout are cancelled
 //! and asked elsewhere.
 
@@ -14,10 +17,11 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use super::bitfield::{Bitfield, BitfieldError};
 use super::id::PieceIndex;
-use super::manifest::Manifest;
+use super::manifest::{BLOCK_SIZE, Manifest};
 use super::picker::{BlockRequest, Picker};
 use super::rate::RateMeter;
 
@@ -27,6 +31,8 @@ pub const MAX_IN_FLIGHT: usize = 16;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bad pieces a peer may contribute to before it is banned.
 pub const MAX_STRIKES: u32 = 2;
+/// Most block records kept per failed piece for the smart ban.
+const MAX_SUSPECTS_PER_PIECE: usize = 256;
 
 /// Something the network side must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +97,8 @@ pub struct Download<P: Copy + Eq + Hash> {
     peers: HashMap<P, PeerState>,
     buffers: HashMap<PieceIndex, Vec<u8>>,
     strikes: HashMap<P, u32>,
+    /// Blocks of failed pieces that several peers contributed to: (block index, sender, hash).
+    suspects: HashMap<PieceIndex, Vec<(usize, P, [u8; 32])>>,
     complete_sent: bool,
 }
 
@@ -103,6 +111,7 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             peers: HashMap::new(),
             buffers: HashMap::new(),
             strikes: HashMap::new(),
+            suspects: HashMap::new(),
             complete_sent: false,
         }
     }
@@ -247,6 +256,18 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
     fn piece_done(&mut self, piece: PieceIndex, data: Vec<u8>, out: &mut Vec<Action<P>>) {
         if self.manifest.verify(piece, &data) {
             self.picker.verified(piece);
+            if let Some(records) = self.suspects.remove(&piece) {
+                // Smart ban: the good piece shows whose blocks were bad.
+                let mut liars: Vec<P> = Vec::new();
+                for (b, peer, hash) in records {
+                    if block_hash(&data, b) != hash && !liars.contains(&peer) {
+                        liars.push(peer);
+                    }
+                }
+                for peer in liars {
+                    self.strike(peer, out);
+                }
+            }
             out.push(Action::Verified { piece, data });
             if self.picker.is_complete() && !self.complete_sent {
                 self.complete_sent = true;
@@ -265,17 +286,31 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             }
             return;
         }
-        for peer in self.picker.failed(piece) {
-            let strikes = self.strikes.entry(peer).or_insert(0);
-            *strikes += 1;
-            if *strikes >= MAX_STRIKES {
-                out.push(Action::Ban { peer });
-                if let Some(s) = self.peers.remove(&peer) {
-                    self.picker.peer_left(peer, &s.has);
-                }
-            } else {
-                out.push(Action::Penalize { peer });
+        let senders = self.picker.failed(piece);
+        let first = senders.first().map(|(_, p)| *p);
+        if let Some(only) = first.filter(|f| senders.iter().all(|(_, p)| p == f)) {
+            // One sender: certainly its fault.
+            self.strike(only, out);
+            return;
+        }
+        let records = self.suspects.entry(piece).or_default();
+        for (b, peer) in senders {
+            if records.len() < MAX_SUSPECTS_PER_PIECE {
+                records.push((b, peer, block_hash(&data, b)));
             }
+        }
+    }
+
+    fn strike(&mut self, peer: P, out: &mut Vec<Action<P>>) {
+        let strikes = self.strikes.entry(peer).or_insert(0);
+        *strikes += 1;
+        if *strikes >= MAX_STRIKES {
+            out.push(Action::Ban { peer });
+            if let Some(s) = self.peers.remove(&peer) {
+                self.picker.peer_left(peer, &s.has);
+            }
+        } else {
+            out.push(Action::Penalize { peer });
         }
     }
 
@@ -336,6 +371,13 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             out.push(Action::Request { peer, block });
         }
     }
+}
+
+/// SHA-256 of block `b` of a piece's data.
+fn block_hash(piece: &[u8], b: usize) -> [u8; 32] {
+    let start = (b * BLOCK_SIZE as usize).min(piece.len());
+    let end = (start + BLOCK_SIZE as usize).min(piece.len());
+    Sha256::digest(&piece[start..end]).into()
 }
 
 #[cfg(test)]
@@ -425,6 +467,64 @@ mod tests {
         assert!(seen.contains(&Action::Ban { peer: 2 }));
         assert!(!seen.iter().any(|a| matches!(a, Action::Ban { peer: 1 })));
         assert!(seen.contains(&Action::Complete));
+    }
+
+    #[test]
+    fn smart_ban_blames_only_the_sender_of_bad_blocks() {
+        // Blocks of one piece come from several peers; only the liar may ever be blamed.
+        let bytes = file(16 * 32768);
+        let (out, seen) = simulate(&bytes, &[3, 1, 2], |p| p == 3);
+        assert_eq!(out, bytes);
+        let blamed: Vec<&Action<u8>> = seen
+            .iter()
+            .filter(|a| matches!(a, Action::Penalize { .. } | Action::Ban { .. }))
+            .collect();
+        assert!(seen.contains(&Action::Ban { peer: 3 }), "{blamed:?}");
+        for honest in [1, 2] {
+            assert!(
+                !seen
+                    .iter()
+                    .any(|a| matches!(a, Action::Penalize { peer } | Action::Ban { peer } if *peer == honest)),
+                "honest peer {honest} blamed"
+            );
+        }
+        assert!(seen.contains(&Action::Complete));
+    }
+
+    #[test]
+    fn a_piece_shared_by_an_honest_peer_and_a_liar_blames_the_liar_once_it_passes() {
+        let bytes = file(32768);
+        let m = manifest(&bytes);
+        let mut d: Download<u8> = Download::new(m.clone(), Bitfield::new(1));
+        let mut rng = StdRng::seed_from_u64(7);
+        let now = Instant::now();
+        let full = Bitfield::full(1);
+        let block = |i: u32| BlockRequest {
+            piece: PieceIndex(0),
+            offset: i * BLOCK_SIZE,
+            len: BLOCK_SIZE,
+        };
+        let data = |i: usize| bytes[i * 16384..(i + 1) * 16384].to_vec();
+        d.peer_joined(1, full.as_bytes(), now).unwrap();
+        d.peer_choke(1, false, now, &mut rng);
+        d.peer_joined(2, full.as_bytes(), now).unwrap();
+        let dup = d.peer_choke(2, false, now, &mut rng);
+        assert_eq!(dup.len(), 2, "endgame: both blocks asked of peer 2 too");
+        d.block_arrived(1, block(0), data(0), now, &mut rng);
+        let mut bad = data(1);
+        bad[5] ^= 1;
+        let failed = d.block_arrived(2, block(1), bad, now, &mut rng);
+        assert!(
+            !failed.iter().any(|a| matches!(a, Action::Penalize { .. } | Action::Ban { .. })),
+            "two senders: nobody is blamed yet: {failed:?}"
+        );
+        // Fetched again, whole, from peer 1: the piece passes and peer 2's block is shown bad.
+        let mut actions = Vec::new();
+        actions.extend(d.block_arrived(1, block(0), data(0), now, &mut rng));
+        actions.extend(d.block_arrived(1, block(1), data(1), now, &mut rng));
+        assert!(actions.contains(&Action::Penalize { peer: 2 }), "{actions:?}");
+        assert!(!actions.contains(&Action::Penalize { peer: 1 }));
+        assert!(actions.contains(&Action::Complete));
     }
 
     #[test]

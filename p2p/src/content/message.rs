@@ -312,6 +312,59 @@ impl ContentResponse {
     }
 }
 
+/// The protocol name for a network, e.g. `/cairn/regtest/content/1.0.0`.
+pub fn protocol_name(network: cairn_chain::Network) -> libp2p::StreamProtocol {
+    match network {
+        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/content/1.0.0"),
+        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/content/1.0.0"),
+    }
+}
+
+fn invalid(e: MessageError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+}
+
+/// The request-response codec: one length-prefixed message each way per stream, as the sync
+/// protocol.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ContentCodec;
+
+impl libp2p::request_response::Codec for ContentCodec {
+    type Protocol = libp2p::StreamProtocol;
+    type Request = ContentRequest;
+    type Response = ContentResponse;
+
+    async fn read_request<T>(&mut self, _: &libp2p::StreamProtocol, io: &mut T) -> std::io::Result<ContentRequest>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let bytes = crate::sync_protocol::read_frame(io, MAX_REQUEST).await?;
+        ContentRequest::decode(&bytes).map_err(invalid)
+    }
+
+    async fn read_response<T>(&mut self, _: &libp2p::StreamProtocol, io: &mut T) -> std::io::Result<ContentResponse>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        let bytes = crate::sync_protocol::read_frame(io, MAX_RESPONSE).await?;
+        ContentResponse::decode(&bytes).map_err(invalid)
+    }
+
+    async fn write_request<T>(&mut self, _: &libp2p::StreamProtocol, io: &mut T, req: ContentRequest) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        crate::sync_protocol::write_frame(io, &req.encode(), MAX_REQUEST).await
+    }
+
+    async fn write_response<T>(&mut self, _: &libp2p::StreamProtocol, io: &mut T, res: ContentResponse) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        crate::sync_protocol::write_frame(io, &res.encode(), MAX_RESPONSE).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -314,16 +314,14 @@ impl<P: Copy + Eq> Picker<P> {
         self.have.set(i);
     }
 
-    /// Piece `i` failed its hash check: it starts over, and the peers that sent its blocks are
-    /// returned (to be penalized).
-    pub fn failed(&mut self, i: PieceIndex) -> Vec<P> {
+    /// Piece `i` failed its hash check: it starts over. Returns who sent each block (block index,
+    /// peer), to find the culprit.
+    pub fn failed(&mut self, i: PieceIndex) -> Vec<(usize, P)> {
         let mut senders = Vec::new();
         if let Some(active) = self.active.remove(&i) {
-            for b in active.blocks {
-                if let Block::Received(p) = b
-                    && !senders.contains(&p)
-                {
-                    senders.push(p);
+            for (b, block) in active.blocks.into_iter().enumerate() {
+                if let Block::Received(p) = block {
+                    senders.push((b, p));
                 }
             }
         }
@@ -420,7 +418,7 @@ mod tests {
         assert!(p.received(2, r2[0]).piece_complete);
         let mut senders = p.failed(PieceIndex(0));
         senders.sort();
-        assert_eq!(senders, vec![1, 2]);
+        assert_eq!(senders, vec![(0, 1), (1, 2)]);
         assert_eq!(p.pick(3, &only0, 5, &mut rng()).len(), 2, "both blocks again");
     }
 

@@ -30,6 +30,7 @@ async fn peer(peers: Vec<Multiaddr>) -> Peer {
             limits: Limits::default(),
             target_outbound: 8,
             agent: "test".into(),
+            content: None,
         },
     )
     .unwrap();
