@@ -2,12 +2,15 @@
 //!
 //! The config file is `<datadir>/cairn.conf` (or `--conf FILE`): `key=value` lines, `#` comments,
 //! the keys being the long flag names (`network`, `rpc-bind`, `listen`, `peer`, `mine-to`,
-//! `mine-threads`, `regtest-block-time`) plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
+//! `mine-threads`, `regtest-block-time`, `max-upload-rate`, `max-download-rate`, `piece-size`)
+//! plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
 //! file's value (for repeatable keys, all of the file's values). Unknown keys are an error, so a
 //! typo never goes unnoticed.
 //!
 //! Layout, as Bitcoin Core's: `<datadir>/cairn.conf`, and per network `<datadir>/<network>/`
 //! holding `chainstate/` (RocksDB: blocks, undo data, UTXO set), `wallets/default/wallet.json`,
+//! `content/<cid>/` (one folder per shared file: manifest, piece bitfield, share record),
+//! `downloads/` (fetched files, unless another destination was given),
 //! `.cookie` (while running) and `rpc.addr` (the address the RPC server bound, for `cairn cli`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -97,6 +100,17 @@ pub struct NodeArgs {
     /// like real mining luck; 0: as fast as the chain takes them). Default 1000.
     #[arg(long, value_name = "MS")]
     pub regtest_block_time: Option<u64>,
+    /// File sharing: most KiB per second this node uploads, over all files and peers
+    /// (0: unlimited, the default).
+    #[arg(long, value_name = "KIB/S")]
+    pub max_upload_rate: Option<u64>,
+    /// File sharing: most KiB per second this node downloads (0: unlimited, the default).
+    #[arg(long, value_name = "KIB/S")]
+    pub max_download_rate: Option<u64>,
+    /// File sharing: piece size of files this node publishes, in KiB, a power of two from 16 to
+    /// 16384. Default 256.
+    #[arg(long, value_name = "KIB")]
+    pub piece_size: Option<u32>,
 }
 
 /// Settings after merging the flags with the config file.
@@ -120,6 +134,12 @@ pub struct NodeConfig {
     pub mine_threads: usize,
     /// Regtest: mean time between this miner's blocks.
     pub regtest_block_time: std::time::Duration,
+    /// Upload limit of file sharing, bytes per second (`None`: unlimited).
+    pub max_upload_rate: Option<u64>,
+    /// Download limit of file sharing, bytes per second (`None`: unlimited).
+    pub max_download_rate: Option<u64>,
+    /// Piece size of published files, bytes.
+    pub piece_size: u32,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -160,6 +180,9 @@ const KNOWN_KEYS: &[&str] = &[
     "mine-to",
     "mine-threads",
     "regtest-block-time",
+    "max-upload-rate",
+    "max-download-rate",
+    "piece-size",
 ];
 
 impl ConfigFile {
@@ -295,6 +318,21 @@ impl NodeArgs {
                 .map_err(|_| anyhow!("config regtest-block-time: {v:?} is not a number of milliseconds"))?,
             (None, None) => DEFAULT_REGTEST_BLOCK_TIME_MS,
         };
+        let number = |flag: Option<u64>, key: &str| -> Result<Option<u64>> {
+            match (flag, file.get(key)) {
+                (Some(n), _) => Ok(Some(n)),
+                (None, Some(v)) => v.parse().map(Some).map_err(|_| anyhow!("config {key}: {v:?} is not a number")),
+                (None, None) => Ok(None),
+            }
+        };
+        let kib_rate = |n: Option<u64>| n.filter(|n| *n > 0).map(|n| n.saturating_mul(1024));
+        let max_upload_rate = kib_rate(number(self.max_upload_rate, "max-upload-rate")?);
+        let max_download_rate = kib_rate(number(self.max_download_rate, "max-download-rate")?);
+        let piece_kib = number(self.piece_size.map(u64::from), "piece-size")?.unwrap_or(256);
+        let piece_ok = piece_kib.is_power_of_two() && (16..=16384).contains(&piece_kib);
+        if !piece_ok {
+            bail!("--piece-size {piece_kib}: a power of two from 16 to 16384 (KiB)");
+        }
         if regtest_block_time > MAX_REGTEST_BLOCK_TIME_MS {
             bail!("--regtest-block-time {regtest_block_time}: at most {MAX_REGTEST_BLOCK_TIME_MS} ms");
         }
@@ -308,6 +346,9 @@ impl NodeArgs {
             mine_to,
             mine_threads,
             regtest_block_time: std::time::Duration::from_millis(regtest_block_time),
+            max_upload_rate,
+            max_download_rate,
+            piece_size: piece_kib as u32 * 1024,
         })
     }
 }
@@ -337,6 +378,7 @@ mod tests {
         assert!(!format!("{cfg:?}").contains("pw\""));
         assert_eq!(cfg.peers.len(), 2);
         assert_eq!(cfg.mine_threads, 2);
+        assert_eq!((cfg.max_upload_rate, cfg.piece_size), (None, 256 * 1024));
         let args = NodeArgs {
             datadir: Some(dir.path().to_path_buf()),
             network: Some(Network::Regtest),
@@ -350,6 +392,22 @@ mod tests {
         assert_eq!(cfg.peers, vec!["/ip4/127.0.0.1/tcp/3".parse::<Multiaddr>().unwrap()]);
         assert_eq!(cfg.listen, vec!["/ip4/0.0.0.0/tcp/19444".parse::<Multiaddr>().unwrap()]);
         assert_eq!(cfg.network_dir(), dir.path().join("regtest"));
+        let limited = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            max_upload_rate: Some(8192),
+            max_download_rate: Some(0),
+            piece_size: Some(64),
+            ..NodeArgs::default()
+        };
+        let cfg = limited.resolve().unwrap();
+        assert_eq!((cfg.max_upload_rate, cfg.max_download_rate), (Some(8 << 20), None));
+        assert_eq!(cfg.piece_size, 65536);
+        let odd = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            piece_size: Some(100),
+            ..NodeArgs::default()
+        };
+        assert!(odd.resolve().unwrap_err().to_string().contains("power of two"));
         let bad = NodeArgs {
             datadir: Some(dir.path().to_path_buf()),
             peer: vec!["127.0.0.1:19444".into()],

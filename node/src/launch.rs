@@ -22,6 +22,7 @@ use cairn_wallet::{Address, Wallet};
 
 use crate::clock::unix_now;
 use crate::config::NodeConfig;
+use crate::content::{ContentConfig, ContentHandle, KademliaProviders};
 use crate::miner::{Miner, MinerControl, MinerSettings};
 use crate::rpc::RpcContext;
 use crate::service;
@@ -55,6 +56,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
     let (chain, pending) = service::channel(network);
     let chainstate_dir = net_dir.join("chainstate");
     let net_slot = Arc::new(OnceLock::new());
+    let content_slot = Arc::new(OnceLock::new());
     let miner_control = MinerControl::new(MinerSettings::default());
     let context = RpcContext {
         miner: miner_control.clone(),
@@ -64,6 +66,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
         shutdown: shutdown.clone(),
         chainstate_dir: chainstate_dir.clone(),
         net: net_slot.clone(),
+        content: content_slot.clone(),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];
@@ -98,6 +101,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
             let started = match start_network(&config, &net_dir, &chain, &shutdown).await {
                 Ok(p2p) => {
                     let _ = net_slot.set(p2p.handle.clone());
+                    let _ = content_slot.set(p2p.content.clone());
                     let relay = p2p.handle.clone();
                     let _ = chain.run(move |s| s.set_relay(relay)).await;
                     let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
@@ -181,9 +185,11 @@ fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chai
     Ok((chain, Mempool::new(DEFAULT_MAX_BYTES), wallet))
 }
 
-/// The running peer-to-peer layer: the network's event loop, the router and the sync driver.
+/// The running peer-to-peer layer: the network's event loop, the router, the sync driver and
+/// the file-sharing service.
 struct P2p {
     handle: NetworkHandle,
+    content: ContentHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -201,6 +207,7 @@ impl P2p {
 async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::ChainHandle, shutdown: &Shutdown) -> Result<P2p> {
     let key_path = net_dir.join("p2p_key");
     let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
+    let (content_tx, content_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::CONTENT_EVENT_QUEUE);
     let (handle, events, event_loop) = cairn_p2p::start(
         key,
         NetworkConfig {
@@ -210,7 +217,7 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
             limits: Limits::default(),
             target_outbound: TARGET_OUTBOUND,
             agent: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
-            content: None,
+            content: Some(content_tx),
         },
     )
     .context("starting the peer-to-peer network")?;
@@ -218,9 +225,25 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     let (sync_tx, sync_rx) = tokio::sync::mpsc::channel(crate::sync::INPUT_QUEUE);
     let router = tokio::spawn(crate::router::run(events, chain.clone(), handle.clone(), sync_tx, shutdown.clone()));
     let sync = tokio::spawn(crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()));
+    let (content, content_task) = crate::content::start(
+        ContentConfig {
+            dir: net_dir.join("content"),
+            downloads: net_dir.join("downloads"),
+            max_upload_rate: config.max_upload_rate,
+            max_download_rate: config.max_download_rate,
+            piece_size: config.piece_size,
+        },
+        handle.clone(),
+        content_rx,
+        Arc::new(KademliaProviders(handle.clone())),
+        shutdown.clone(),
+    )
+    .await
+    .context("starting file sharing")?;
     Ok(P2p {
         handle,
-        tasks: vec![event_loop, router, sync],
+        content,
+        tasks: vec![event_loop, router, sync, content_task],
     })
 }
 

@@ -3,11 +3,13 @@
 //! The pieces: [`config`] (flags and config file), [`launch`] (startup and shutdown order),
 //! [`service`] (the chain service, sole owner of chain, mempool and wallet), [`rpc`] (the RPC
 //! methods), [`router`] (network events to chain decisions), [`sync`] (headers-first sync),
-//! [`miner`] (continuous mining), [`cli`] (the client), [`shutdown`] (signals).
+//! [`miner`] (continuous mining), [`content`] (file sharing), [`cli`] (the client), [`shutdown`]
+//! (signals).
 
 mod cli;
 mod clock;
 mod config;
+mod content;
 mod launch;
 mod miner;
 mod router;

@@ -183,6 +183,26 @@ pub trait NetworkApi {
     async fn disconnectnode(&self, address: Option<String>, nodeid: Option<u64>) -> RpcResult<()>;
 }
 
+/// File sharing by content hash.
+#[rpc(server)]
+pub trait FilesApi {
+    /// Shares a file: hashes it into pieces and announces this node as a provider.
+    #[method(name = "publishfile")]
+    async fn publishfile(&self, path: String, name: Option<String>) -> RpcResult<PublishFileResult>;
+    /// Everything this node shares or fetches.
+    #[method(name = "listfiles")]
+    async fn listfiles(&self) -> RpcResult<Vec<FileStatus>>;
+    /// Starts fetching a file by content id; returns at once.
+    #[method(name = "fetchfile")]
+    async fn fetchfile(&self, cid: String, dest: Option<String>) -> RpcResult<FileStatus>;
+    /// Progress of a fetch (or state of a published file).
+    #[method(name = "getfetchstatus")]
+    async fn getfetchstatus(&self, cid: String) -> RpcResult<FileStatus>;
+    /// Stops sharing or fetching a file (its data file stays on disk).
+    #[method(name = "removefile")]
+    async fn removefile(&self, cid: String) -> RpcResult<()>;
+}
+
 /// The server itself.
 #[rpc(server)]
 pub trait ControlApi {

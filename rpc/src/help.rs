@@ -89,6 +89,36 @@ pub const METHODS: &[MethodHelp] = &[
     m("Control", "stop", "", "Request a graceful shutdown of the node."),
     m("Control", "uptime", "", "Returns the total uptime of the server in seconds."),
     m(
+        "Files",
+        "fetchfile",
+        "\"cid\" ( \"dest\" )",
+        "Start fetching a file by content id (hex) and return its status at once. dest: a new file, or an existing directory to put it in (default: DATADIR/NETWORK/downloads/NAME; relative paths are taken from that folder). Fetching a file already fetched or shared returns its status.",
+    ),
+    m(
+        "Files",
+        "getfetchstatus",
+        "\"cid\"",
+        "Returns the state of a fetch or published file: {state: searching|downloading|complete|failed, pieces_have, pieces_total, bytes, peers, download_rate, upload_rate, path, error, ...}.",
+    ),
+    m(
+        "Files",
+        "listfiles",
+        "",
+        "Lists every file this node publishes or fetches, with its progress.",
+    ),
+    m(
+        "Files",
+        "publishfile",
+        "\"path\" ( \"name\" )",
+        "Share a file of the node's file system by content hash: returns {cid, name, size, pieces, piece_size}. It is served from where it is; name defaults to the file's name.",
+    ),
+    m(
+        "Files",
+        "removefile",
+        "\"cid\"",
+        "Stop sharing or fetching a file. Its data file is left on disk.",
+    ),
+    m(
         "Mining",
         "generatetoaddress",
         "nblocks \"address\" ( maxtries )",

@@ -510,6 +510,58 @@ pub struct BannedPeer {
     pub time_remaining: u64,
 }
 
+/// The result of `publishfile`.
+#[derive(Serialize, Debug, Clone)]
+pub struct PublishFileResult {
+    /// Content id, hex.
+    pub cid: String,
+    pub name: String,
+    pub size: u64,
+    pub pieces: u32,
+    pub piece_size: u32,
+}
+
+/// Bytes exchanged with one peer for one file.
+#[derive(Serialize, Debug, Clone)]
+pub struct PeerTransfer {
+    pub peer: String,
+    /// Bytes of verified-or-not block data received from it.
+    pub downloaded: u64,
+    /// Bytes of block data sent to it.
+    pub uploaded: u64,
+}
+
+/// One shared or fetched file: `getfetchstatus`, `fetchfile` and `listfiles` entries.
+#[derive(Serialize, Debug, Clone)]
+pub struct FileStatus {
+    pub cid: String,
+    /// Unknown (null) until the manifest has been found.
+    pub name: Option<String>,
+    pub size: Option<u64>,
+    /// `publish` (this node published it) or `fetch`.
+    pub origin: String,
+    /// `searching`, `downloading`, `complete` or `failed`.
+    pub state: String,
+    pub pieces_have: u32,
+    pub pieces_total: u32,
+    /// Bytes held (verified and written).
+    pub bytes: u64,
+    /// Peers of this file's swarm connected now.
+    pub peers: usize,
+    /// Bytes per second, recent average.
+    pub download_rate: f64,
+    pub upload_rate: f64,
+    /// Totals since the node started.
+    pub downloaded: u64,
+    pub uploaded: u64,
+    /// Where the data is (null until decided).
+    pub path: Option<String>,
+    /// Why it failed (null otherwise).
+    pub error: Option<String>,
+    /// Per peer, bytes exchanged since the node started, most downloaded first.
+    pub sources: Vec<PeerTransfer>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

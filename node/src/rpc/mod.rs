@@ -5,6 +5,7 @@
 mod blockchain;
 mod control;
 pub mod convert;
+mod files;
 mod mining;
 mod network;
 mod rawtx;
@@ -16,7 +17,9 @@ use std::time::Instant;
 
 use cairn_chain::Network;
 use cairn_p2p::NetworkHandle;
-use cairn_rpc::api::{BlockchainApiServer, ControlApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer};
+use cairn_rpc::api::{
+    BlockchainApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer,
+};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
 
@@ -40,6 +43,8 @@ pub struct RpcContext {
     pub chainstate_dir: PathBuf,
     /// The network, once started (the RPC server answers "warming up" before that).
     pub net: Arc<OnceLock<NetworkHandle>>,
+    /// File sharing, once started.
+    pub content: Arc<OnceLock<crate::content::ContentHandle>>,
 }
 
 impl RpcContext {
@@ -65,6 +70,7 @@ impl RpcContext {
         merge(&mut module, MiningApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, WalletApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, NetworkApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, FilesApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, ControlApiServer::into_rpc(self).into())?;
         Ok(module)
     }

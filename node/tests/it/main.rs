@@ -1,6 +1,7 @@
 //! The node end to end: a real `cairn node` process driven over JSON-RPC, as a user would.
 
 mod common;
+mod files;
 mod js_interop;
 mod lifecycle;
 mod misbehaviour;

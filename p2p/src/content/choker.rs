@@ -80,6 +80,17 @@ impl<P: Copy + Eq + Hash + Ord> Choker<P> {
         self.optimistic
     }
 
+    /// Unchokes `peer` at once if a regular slot is free (a newly interested peer need not wait
+    /// for the next decision, as in libtorrent). Returns whether it was unchoked now.
+    pub fn unchoke_if_free(&mut self, peer: P) -> bool {
+        let regular = self.unchoked.len() - usize::from(self.optimistic.is_some_and(|o| self.unchoked.contains(&o)));
+        if self.unchoked.contains(&peer) || regular >= UPLOAD_SLOTS {
+            return false;
+        }
+        self.unchoked.insert(peer);
+        true
+    }
+
     /// A peer left: forget it (no message is needed).
     pub fn remove(&mut self, peer: &P) {
         self.unchoked.remove(peer);
@@ -145,6 +156,17 @@ fn pick_weighted<P: Copy>(items: &[(P, u32)], rng: &mut impl Rng) -> Option<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_slots_unchoke_at_once() {
+        let mut c: Choker<u8> = Choker::default();
+        for p in 0..UPLOAD_SLOTS as u8 {
+            assert!(c.unchoke_if_free(p));
+        }
+        assert!(!c.unchoke_if_free(0), "already unchoked");
+        assert!(!c.unchoke_if_free(99), "slots full");
+        assert!(c.is_unchoked(&3) && !c.is_unchoked(&99));
+    }
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 

@@ -136,6 +136,11 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
         self.peers.get_mut(peer).map(|s| (s.meter.rate(now), s.last_block))
     }
 
+    /// Whether `block` is asked of `peer` and not answered yet.
+    pub fn is_requested(&self, peer: &P, block: &BlockRequest) -> bool {
+        self.peers.get(peer).is_some_and(|s| s.in_flight.contains_key(block))
+    }
+
     /// Whether `peer` is in this swarm.
     pub fn has_peer(&self, peer: &P) -> bool {
         self.peers.contains_key(peer)

@@ -1,0 +1,34 @@
+//! File sharing: the node side of the content swarm.
+//!
+//! The pure swarm logic (pieces, picker, choker, download state machine, upload queue, rate
+//! limits) lives in `cairn_p2p::content`; this module runs it. One task, the [`service`], owns
+//! every shared file and talks to peers through the node's one Swarm (requests and responses of
+//! `/cairn/<network>/content/1.0.0`); disk work (hashing a published file, reading blocks,
+//! writing verified pieces, opening and removing shares) runs on blocking threads and comes back
+//! to the task as completions. Providers are found through the [`providers::Providers`]
+//! interface (Kademlia provider records for now). What is shared is kept on disk by
+//! [`registry`], so published files stay published and fetches resume after a restart.
+
+pub mod providers;
+mod registry;
+mod service;
+
+pub use providers::KademliaProviders;
+pub use service::{ContentConfig, ContentHandle, start};
+
+/// Why a file-sharing call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ContentError {
+    /// A bad argument: a malformed id, a missing or unreadable file, an unusable destination.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// No such file is shared or fetched here.
+    #[error("{0}")]
+    NotFound(String),
+    /// A disk failure.
+    #[error("{0}")]
+    Io(String),
+    /// The file-sharing service has stopped (the node is shutting down).
+    #[error("the file-sharing service has stopped")]
+    Stopped,
+}
