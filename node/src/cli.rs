@@ -24,6 +24,19 @@ use crate::config::{default_datadir, default_rpc_port, load_config, network_dir,
 /// Flags of `cairn cli`.
 #[derive(Parser, Debug)]
 pub struct CliArgs {
+    /// Where the node is.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The method, e.g. getblockcount.
+    pub method: String,
+    /// The method's arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// How to reach a node's RPC server (shared by `cairn cli` and `cairn fetch`).
+#[derive(clap::Args, Debug)]
+pub struct ConnArgs {
     /// Data directory of the node (default: ~/.cairn): where the cookie and config are found.
     #[arg(long)]
     pub datadir: Option<PathBuf>,
@@ -42,11 +55,6 @@ pub struct CliArgs {
     /// RPC password (instead of the cookie).
     #[arg(long)]
     pub rpc_password: Option<String>,
-    /// The method, e.g. getblockcount.
-    pub method: String,
-    /// The method's arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
 }
 
 /// Parses one argument as bitcoin-cli would: JSON if it is JSON, else a string.
@@ -74,37 +82,8 @@ pub fn run(args: CliArgs) -> ExitCode {
 }
 
 fn call(args: CliArgs) -> Result<String> {
-    let datadir = args.datadir.clone().unwrap_or_else(default_datadir);
-    let file = load_config(args.conf.as_deref(), &datadir)?;
-    let network = resolve_network(args.network, &file)?;
-    let net_dir = network_dir(&datadir, network);
-    let addr = match &args.rpc_connect {
-        Some(a) => a.clone(),
-        None => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
-            Ok(text) => text.trim().to_string(),
-            Err(_) => match file.get("rpc-bind") {
-                Some(b) => parse_host_port(b, default_rpc_port(network))?.to_string(),
-                None => format!("127.0.0.1:{}", default_rpc_port(network)),
-            },
-        },
-    };
-    let credentials = match (
-        args.rpc_user.as_deref().or(file.get("rpcuser")),
-        args.rpc_password.as_deref().or(file.get("rpcpassword")),
-    ) {
-        (Some(u), Some(p)) => Credentials::new(u, p),
-        _ => {
-            let cookie = net_dir.join(".cookie");
-            Credentials::read_cookie(&cookie).with_context(|| {
-                format!(
-                    "reading the RPC cookie {} (is the node running with this --datadir and --network?)",
-                    cookie.display()
-                )
-            })?
-        }
-    };
     let params: Vec<Value> = args.args.iter().map(|a| parse_arg(a)).collect();
-    let mut client = RpcClient::new(addr, &credentials);
+    let mut client = args.conn.client()?;
     let raw = client.call_raw(&args.method, &params)?;
     let text = raw.get();
     Ok(if text == "null" {
@@ -114,6 +93,46 @@ fn call(args: CliArgs) -> Result<String> {
     } else {
         pretty_json(text)
     })
+}
+
+impl ConnArgs {
+    /// An RPC client for the node these flags name.
+    ///
+    /// # Errors
+    /// A bad config file, or no credentials.
+    pub fn client(&self) -> Result<RpcClient> {
+        let args = self;
+        let datadir = args.datadir.clone().unwrap_or_else(default_datadir);
+        let file = load_config(args.conf.as_deref(), &datadir)?;
+        let network = resolve_network(args.network, &file)?;
+        let net_dir = network_dir(&datadir, network);
+        let addr = match &args.rpc_connect {
+            Some(a) => a.clone(),
+            None => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
+                Ok(text) => text.trim().to_string(),
+                Err(_) => match file.get("rpc-bind") {
+                    Some(b) => parse_host_port(b, default_rpc_port(network))?.to_string(),
+                    None => format!("127.0.0.1:{}", default_rpc_port(network)),
+                },
+            },
+        };
+        let credentials = match (
+            args.rpc_user.as_deref().or(file.get("rpcuser")),
+            args.rpc_password.as_deref().or(file.get("rpcpassword")),
+        ) {
+            (Some(u), Some(p)) => Credentials::new(u, p),
+            _ => {
+                let cookie = net_dir.join(".cookie");
+                Credentials::read_cookie(&cookie).with_context(|| {
+                    format!(
+                        "reading the RPC cookie {} (is the node running with this --datadir and --network?)",
+                        cookie.display()
+                    )
+                })?
+            }
+        };
+        Ok(RpcClient::new(addr, &credentials))
+    }
 }
 
 #[cfg(test)]

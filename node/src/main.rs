@@ -10,6 +10,7 @@ mod cli;
 mod clock;
 mod config;
 mod content;
+mod fetch;
 mod launch;
 mod miner;
 mod router;
@@ -35,6 +36,8 @@ enum Command {
     Node(config::NodeArgs),
     /// Call a node's JSON-RPC method, bitcoin-cli style: `cairn cli getblockcount`.
     Cli(cli::CliArgs),
+    /// Fetch a shared file by content id and follow it with a progress bar: `cairn fetch CID`.
+    Fetch(fetch::FetchArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +57,6 @@ fn main() -> ExitCode {
             }
         }
         Command::Cli(args) => cli::run(args),
+        Command::Fetch(args) => fetch::run(args),
     }
 }

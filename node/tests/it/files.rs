@@ -306,9 +306,27 @@ fn bad_requests_are_clear_errors_and_lose_nothing() {
     let list: Vec<Value> = a.call("listfiles", &[]);
     assert!(list.iter().any(|f| f["cid"] == kept_cid.as_str()));
     assert!(list.iter().any(|f| f["cid"] == manifest_cid.as_str()));
-    b.call::<Value>("fetchfile", &[json!(kept_cid)]);
-    let done = wait_complete(&mut b, &kept_cid);
-    same_file(done["path"].as_str().unwrap(), &kept_bytes);
+    // ... through `cairn fetch`, which waits and prints the path (no terminal: no progress bar).
+    let fetch = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(crate::common::cairn_bin());
+        cmd.args(["fetch", "--network", "regtest", "--datadir"]).arg(&b.datadir).args(args);
+        let child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, path, err) = fetch(&[&kept_cid]);
+    assert!(ok, "cairn fetch failed: {err}");
+    same_file(&path, &kept_bytes);
+    let (ok, _, err) = fetch(&["xyz"]);
+    assert!(!ok && err.contains("64 hex digits"), "{err}");
 
     // removefile forgets the share and keeps the data.
     a.call::<Value>("removefile", &[json!(kept_cid)]);
