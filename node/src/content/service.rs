@@ -59,8 +59,13 @@ const COMMAND_QUEUE: usize = 64;
 const TICK: Duration = Duration::from_secs(1);
 /// A fetch that has found no provider looks again this often.
 const SEARCH_AGAIN: Duration = Duration::from_secs(5);
-/// A download short of peers looks for more this often.
+/// A download short of peers looks for more after 1 s, then 2, 4, 8 s, then this often: the
+/// other downloaders of a file announce themselves only once they have its manifest, so the
+/// first lookups of a flash crowd find the seed alone, and a swarm that waits long to find its
+/// members wastes their upload capacity.
 const SEARCH_MORE: Duration = Duration::from_secs(15);
+/// The first of those waits.
+const SEARCH_MORE_FIRST: Duration = Duration::from_secs(1);
 /// A fetch that finds no provider for this long fails (`fetchfile` again to retry).
 pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(120);
 /// A download looks for more providers while it has fewer peers than this.
@@ -219,6 +224,8 @@ struct Share {
     opening: bool,
     searching: bool,
     last_search: Option<Instant>,
+    /// Wait before the next lookup for more peers (doubles up to [`SEARCH_MORE`]).
+    search_backoff: Duration,
     started: Instant,
     last_rechoke: Instant,
     rechoke_soon: bool,
@@ -248,6 +255,7 @@ impl Share {
             opening: false,
             searching: false,
             last_search: None,
+            search_backoff: SEARCH_MORE_FIRST,
             started: now,
             last_rechoke: now,
             rechoke_soon: false,
@@ -550,6 +558,9 @@ impl Service {
             return;
         }
         share.searching = true;
+        if share.last_search.is_some() && share.download.is_some() {
+            share.search_backoff = (share.search_backoff * 2).min(SEARCH_MORE);
+        }
         share.last_search = Some(now);
         let epoch = share.epoch;
         let find = self.providers.find(cid);
@@ -873,7 +884,7 @@ impl Service {
                 self.net.respond_content(responder, ContentResponse::Ack);
                 if let Some(p) = share.peers.get_mut(&peer) {
                     p.interested = yes;
-                    if yes && share.choker.unchoke_if_free(peer) {
+                    if yes && share.choker.unchoke_if_free(peer, share.download.is_none()) {
                         self.send(peer, ContentRequest::Choke { cid, choked: false }, Sent::Other);
                     } else {
                         share.rechoke_soon = true;
@@ -1289,7 +1300,7 @@ impl Service {
 /// Whether a download should look for more providers now.
 fn share_needs_search(share: Option<&Share>, now: Instant) -> bool {
     share.is_some_and(|s| {
-        s.download.is_some() && s.peers.len() < WANT_PEERS && s.last_search.is_none_or(|t| now.duration_since(t) >= SEARCH_MORE)
+        s.download.is_some() && s.peers.len() < WANT_PEERS && s.last_search.is_none_or(|t| now.duration_since(t) >= s.search_backoff)
     })
 }
 

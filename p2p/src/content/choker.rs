@@ -2,8 +2,9 @@
 //! Build Robustness in BitTorrent", and libtorrent's rate-based choker).
 //!
 //! Every [`RECHOKE_INTERVAL`] the caller asks for a decision: the [`UPLOAD_SLOTS`] interested peers
-//! that send us the most (a seed, which downloads nothing, ranks by what it sends them) are
-//! unchoked; one more slot, the optimistic unchoke, goes to a random other interested peer and
+//! that send us the most are unchoked (a seed, which downloads nothing, ranks by what it sends
+//! them and has [`SEED_SLOTS`]: with nothing to trade for, its only job is to spread pieces, and a
+//! seed that feeds only four of eight leechers leaves the other four behind); one more slot, the optimistic unchoke, goes to a random other interested peer and
 //! rotates every [`OPTIMISTIC_INTERVAL`], new peers three times as likely (they have nothing to
 //! trade yet). A peer that has sent us nothing for [`SNUB_TIMEOUT`] while we download is snubbed:
 //! it can only get the optimistic slot.
@@ -18,6 +19,8 @@ use rand::Rng;
 
 /// Regular unchoke slots.
 pub const UPLOAD_SLOTS: usize = 4;
+/// Regular unchoke slots of a seed (libtorrent's default unchoke slot limit).
+pub const SEED_SLOTS: usize = 8;
 /// How often the choker decides.
 pub const RECHOKE_INTERVAL: Duration = Duration::from_secs(10);
 /// How often the optimistic unchoke moves.
@@ -82,9 +85,10 @@ impl<P: Copy + Eq + Hash + Ord> Choker<P> {
 
     /// Unchokes `peer` at once if a regular slot is free (a newly interested peer need not wait
     /// for the next decision, as in libtorrent). Returns whether it was unchoked now.
-    pub fn unchoke_if_free(&mut self, peer: P) -> bool {
+    pub fn unchoke_if_free(&mut self, peer: P, seeding: bool) -> bool {
+        let slots = if seeding { SEED_SLOTS } else { UPLOAD_SLOTS };
         let regular = self.unchoked.len() - usize::from(self.optimistic.is_some_and(|o| self.unchoked.contains(&o)));
-        if self.unchoked.contains(&peer) || regular >= UPLOAD_SLOTS {
+        if self.unchoked.contains(&peer) || regular >= slots {
             return false;
         }
         self.unchoked.insert(peer);
@@ -107,7 +111,8 @@ impl<P: Copy + Eq + Hash + Ord> Choker<P> {
         let rate = |v: &PeerView| if seeding { v.upload_rate } else { v.download_rate };
         // Highest rate first; equal rates by peer id so decisions are reproducible.
         ranked.sort_by(|a, b| rate(&b.1).total_cmp(&rate(&a.1)).then(a.0.cmp(&b.0)));
-        let regular: HashSet<P> = ranked.iter().take(UPLOAD_SLOTS).map(|(p, _)| *p).collect();
+        let slots = if seeding { SEED_SLOTS } else { UPLOAD_SLOTS };
+        let regular: HashSet<P> = ranked.iter().take(slots).map(|(p, _)| *p).collect();
 
         // The optimistic slot: kept for its interval while its peer is still a candidate; when it
         // rotates, it goes to another peer if there is one.
@@ -161,10 +166,11 @@ mod tests {
     fn free_slots_unchoke_at_once() {
         let mut c: Choker<u8> = Choker::default();
         for p in 0..UPLOAD_SLOTS as u8 {
-            assert!(c.unchoke_if_free(p));
+            assert!(c.unchoke_if_free(p, false));
         }
-        assert!(!c.unchoke_if_free(0), "already unchoked");
-        assert!(!c.unchoke_if_free(99), "slots full");
+        assert!(!c.unchoke_if_free(0, false), "already unchoked");
+        assert!(!c.unchoke_if_free(99, false), "slots full");
+        assert!(c.unchoke_if_free(99, true), "a seed has more slots");
         assert!(c.is_unchoked(&3) && !c.is_unchoked(&99));
     }
     use rand::SeedableRng;
