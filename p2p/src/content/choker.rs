@@ -170,8 +170,9 @@ mod tests {
         }
         assert!(!c.unchoke_if_free(0, false), "already unchoked");
         assert!(!c.unchoke_if_free(99, false), "slots full");
-        assert!(c.unchoke_if_free(99, true), "a seed has more slots");
         assert!(c.is_unchoked(&3) && !c.is_unchoked(&99));
+        assert!(c.unchoke_if_free(99, true), "a seed has more slots");
+        assert!(c.is_unchoked(&99));
     }
     use rand::SeedableRng;
     use rand::rngs::StdRng;
