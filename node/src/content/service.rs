@@ -647,9 +647,14 @@ impl Service {
     }
 
     fn fail(&mut self, cid: ContentId, error: String) {
-        let Some(share) = self.shares.get_mut(&cid) else { return };
         warn!(%cid, %error, "file transfer failed");
-        share.state = State::Failed(error);
+        self.stop(cid, State::Failed(error));
+    }
+
+    /// Leaves the swarm of `cid`: no more downloading, serving or announcing.
+    fn stop(&mut self, cid: ContentId, state: State) {
+        let Some(share) = self.shares.get_mut(&cid) else { return };
+        share.state = state;
         share.download = None;
         let peers: Vec<PeerId> = share.peers.drain().map(|(p, _)| p).collect();
         share.choker = Choker::default();
@@ -748,7 +753,7 @@ impl Service {
                     let _ = reply.send(Err(unknown(&cid)));
                     return;
                 }
-                self.fail(cid, "removed".into());
+                self.stop(cid, State::Failed("removed".into()));
                 self.shares.remove(&cid);
                 info!(%cid, "file removed");
                 let dir = self.cfg.dir.clone();
