@@ -10,6 +10,7 @@
 //! what the chain accepted.
 
 pub mod behaviour;
+pub mod chord;
 pub mod content;
 pub mod error;
 pub mod event_loop;

@@ -1,0 +1,9 @@
+//! The Chord ring (Stoica et al., SIGCOMM 2001): the structured overlay that maps content ids and
+//! keywords to the nodes holding their provider records and search postings. Pure state machines
+//! here ([`id`], [`routing`]); the protocol over the Swarm and the records build on them.
+
+pub mod id;
+pub mod routing;
+
+pub use id::ChordId;
+pub use routing::{Entry, Routing, Step};
