@@ -240,7 +240,7 @@ mod tests {
     /// Routing tables of a converged ring of `n` nodes, computed from the sorted ids.
     fn converged(n: u32, r: usize) -> BTreeMap<ChordId, Routing<u32>> {
         let mut ring: Vec<Entry<u32>> = (0..n).map(entry).collect();
-        ring.sort_by(|a, b| a.id.cmp(&b.id));
+        ring.sort_by_key(|e| e.id);
         let successor_of = |key: &ChordId| -> Entry<u32> { ring.iter().find(|e| e.id >= *key).unwrap_or(&ring[0]).clone() };
         let mut out = BTreeMap::new();
         for (i, e) in ring.iter().enumerate() {
