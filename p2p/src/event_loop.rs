@@ -25,14 +25,14 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
-use crate::content::{ContentRequest, ContentResponse};
+use crate::content::ContentResponse;
 use crate::error::{NetworkError, RequestError, StartError};
-use crate::handle::{
-    AddNode, Command, ContentEvent, ContentResponder, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict,
-};
+use crate::handle::{AddNode, Command, ContentEvent, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
 use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
+
+mod content;
 use crate::transport::{self, TrafficTable};
 
 /// Most outbound sync requests awaiting an answer.
@@ -181,6 +181,16 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Whether a request failed because the peer's response could not be decoded (misbehaviour).
+fn undecodable_response(e: &request_response::OutboundFailure) -> bool {
+    matches!(e, request_response::OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData)
+}
+
+/// Whether an inbound request could not be decoded (misbehaviour).
+fn undecodable_request(e: &request_response::InboundFailure) -> bool {
+    matches!(e, request_response::InboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData)
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -555,90 +565,13 @@ impl EventLoop {
                 if let Some((_, reply)) = self.pending_requests.remove(&request_id) {
                     let _ = reply.send(Err(RequestError::Failed(error.to_string())));
                 }
-                if let request_response::OutboundFailure::Io(e) = &error
-                    && e.kind() == std::io::ErrorKind::InvalidData
-                {
+                if undecodable_response(&error) {
                     self.ban(peer, DEFAULT_BAN, "sent an undecodable sync response");
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(e) = &error
-                    && e.kind() == std::io::ErrorKind::InvalidData
-                {
+                if undecodable_request(&error) {
                     self.ban(peer, DEFAULT_BAN, "sent an undecodable sync request");
-                }
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn on_providers(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
-        let Some((found, _)) = self.provider_queries.get_mut(&id) else {
-            return;
-        };
-        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
-            for p in providers {
-                if !found.contains(&p) {
-                    found.push(p);
-                }
-            }
-        }
-        let enough = found.len() >= ENOUGH_PROVIDERS;
-        if (last || enough)
-            && let Some((found, reply)) = self.provider_queries.remove(&id)
-        {
-            if !last && let Some(mut q) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                q.finish();
-            }
-            let _ = reply.send(found);
-        }
-    }
-
-    fn on_content_event(&mut self, event: request_response::Event<ContentRequest, ContentResponse>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
-                    if self.bans.is_banned(&peer, Instant::now()) {
-                        return;
-                    }
-                    let Some(tx) = &self.content_events else {
-                        let _ = self.swarm.behaviour_mut().content.send_response(channel, ContentResponse::NotFound);
-                        return;
-                    };
-                    let event = ContentEvent::Request {
-                        peer,
-                        request,
-                        responder: ContentResponder(channel),
-                    };
-                    if tx.try_send(event).is_err() {
-                        // Dropping the channel fails the request on the asking side, which asks
-                        // again or elsewhere.
-                        debug!(%peer, "content service is behind: request dropped");
-                    }
-                }
-                request_response::Message::Response { request_id, response } => {
-                    if let Some(reply) = self.pending_content.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer, request_id, error, ..
-            } => {
-                if let Some(reply) = self.pending_content.remove(&request_id) {
-                    let _ = reply.send(Err(RequestError::Failed(error.to_string())));
-                }
-                if let request_response::OutboundFailure::Io(e) = &error
-                    && e.kind() == std::io::ErrorKind::InvalidData
-                {
-                    self.ban(peer, DEFAULT_BAN, "sent an undecodable content response");
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(e) = &error
-                    && e.kind() == std::io::ErrorKind::InvalidData
-                {
-                    self.ban(peer, DEFAULT_BAN, "sent an undecodable content request");
                 }
             }
             request_response::Event::ResponseSent { .. } => {}

@@ -1,0 +1,244 @@
+//! The RPC side of the service: the command queue, the cloneable handle the RPC methods use, and
+//! what each command does.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cairn_p2p::content::ContentId;
+use cairn_rpc::types::{FileStatus, PublishFileResult};
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+use super::share::{Share, State};
+use super::{Done, Service, blocking, unknown};
+use crate::content::ContentError;
+use crate::content::registry::{self, Origin, Record};
+
+#[derive(Debug)]
+pub(super) enum Command {
+    Publish {
+        path: PathBuf,
+        name: Option<String>,
+        reply: oneshot::Sender<Result<PublishFileResult, ContentError>>,
+    },
+    Fetch {
+        cid: ContentId,
+        dest: Option<PathBuf>,
+        reply: oneshot::Sender<Result<FileStatus, ContentError>>,
+    },
+    Status {
+        cid: ContentId,
+        reply: oneshot::Sender<Result<FileStatus, ContentError>>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<FileStatus>>,
+    },
+    Remove {
+        cid: ContentId,
+        reply: oneshot::Sender<Result<(), ContentError>>,
+    },
+}
+
+/// A cloneable handle to the file-sharing service (what the RPC methods use).
+#[derive(Clone, Debug)]
+pub struct ContentHandle {
+    pub(super) commands: mpsc::Sender<Command>,
+}
+
+impl ContentHandle {
+    async fn ask<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Command) -> Result<R, ContentError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).await.map_err(|_| ContentError::Stopped)?;
+        rx.await.map_err(|_| ContentError::Stopped)
+    }
+
+    /// Publishes the file at `path` (hashing it first).
+    ///
+    /// # Errors
+    /// See [`registry::publish`].
+    pub async fn publish(&self, path: PathBuf, name: Option<String>) -> Result<PublishFileResult, ContentError> {
+        self.ask(|reply| Command::Publish { path, name, reply }).await?
+    }
+
+    /// Starts fetching `cid` (or returns the status of the file if it is already here).
+    ///
+    /// # Errors
+    /// An unusable destination.
+    pub async fn fetch(&self, cid: ContentId, dest: Option<PathBuf>) -> Result<FileStatus, ContentError> {
+        self.ask(|reply| Command::Fetch { cid, dest, reply }).await?
+    }
+
+    /// The status of `cid`.
+    ///
+    /// # Errors
+    /// Not shared or fetched here.
+    pub async fn status(&self, cid: ContentId) -> Result<FileStatus, ContentError> {
+        self.ask(|reply| Command::Status { cid, reply }).await?
+    }
+
+    /// Every file.
+    ///
+    /// # Errors
+    /// The service stopped.
+    pub async fn list(&self) -> Result<Vec<FileStatus>, ContentError> {
+        self.ask(|reply| Command::List { reply }).await
+    }
+
+    /// Stops sharing or fetching `cid`.
+    ///
+    /// # Errors
+    /// Not shared or fetched here.
+    pub async fn remove(&self, cid: ContentId) -> Result<(), ContentError> {
+        self.ask(|reply| Command::Remove { cid, reply }).await?
+    }
+}
+
+impl Service {
+    pub(super) fn on_command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Publish { path, name, reply } => {
+                let (dir, piece_size) = (self.cfg.dir.clone(), self.cfg.piece_size);
+                self.spawn(async move {
+                    let result = blocking(move || registry::publish(&dir, &path, name, piece_size))
+                        .await
+                        .unwrap_or_else(|e| Err(ContentError::Io(e)));
+                    Done::Published { reply, result }
+                });
+            }
+            Command::Fetch { cid, dest, reply } => self.fetch(cid, dest, reply, now),
+            Command::Status { cid, reply } => {
+                let result = match self.shares.get_mut(&cid) {
+                    Some(share) => Ok(share.status(&cid, now)),
+                    None => Err(unknown(&cid)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::List { reply } => {
+                let mut list: Vec<FileStatus> = self.shares.iter_mut().map(|(cid, s)| s.status(cid, now)).collect();
+                list.sort_by(|a, b| a.name.cmp(&b.name).then(a.cid.cmp(&b.cid)));
+                let _ = reply.send(list);
+            }
+            Command::Remove { cid, reply } => {
+                if !self.shares.contains_key(&cid) {
+                    let _ = reply.send(Err(unknown(&cid)));
+                    return;
+                }
+                self.stop(cid, State::Failed("removed".into()));
+                self.shares.remove(&cid);
+                info!(%cid, "file removed");
+                let dir = self.cfg.dir.clone();
+                self.spawn(async move {
+                    let _ = blocking(move || registry::remove(&dir, &cid)).await;
+                    Done::Removed { reply }
+                });
+            }
+        }
+    }
+
+    pub(super) fn fetch(
+        &mut self,
+        cid: ContentId,
+        dest: Option<PathBuf>,
+        reply: oneshot::Sender<Result<FileStatus, ContentError>>,
+        now: Instant,
+    ) {
+        if let Some(share) = self.shares.get_mut(&cid) {
+            if let (Some(want), Some(have)) = (&dest, &share.record.path)
+                && want != have
+            {
+                let _ = reply.send(Err(ContentError::InvalidParameter(format!(
+                    "{cid} is already fetched or shared here, at {}",
+                    have.display()
+                ))));
+                return;
+            }
+            if matches!(share.state, State::Failed(_)) && share.record.origin == Origin::Fetch && !share.opening {
+                // Try again from where it stopped.
+                let epoch = self.next_epoch();
+                let share = self.shares.get_mut(&cid).expect("present");
+                let mut fresh = Share::new(epoch, share.record.clone(), now);
+                fresh.manifest = share.manifest.clone();
+                *share = fresh;
+                self.resume(cid, now);
+            }
+            let status = self.shares.get_mut(&cid).map(|s| s.status(&cid, now));
+            let _ = reply.send(status.ok_or_else(|| unknown(&cid)));
+            return;
+        }
+        let epoch = self.next_epoch();
+        let record = Record {
+            origin: Origin::Fetch,
+            path: None,
+            dest_dir: None,
+            size: None,
+            mtime: None,
+        };
+        let mut share = Share::new(epoch, record, now);
+        share.opening = true;
+        self.shares.insert(cid, share);
+        let (dir, downloads) = (self.cfg.dir.clone(), self.cfg.downloads.clone());
+        self.spawn(async move {
+            let result = blocking(move || registry::prepare_fetch(&dir, &downloads, &cid, dest))
+                .await
+                .unwrap_or_else(|e| Err(ContentError::Io(e)));
+            Done::Prepared { cid, epoch, reply, result }
+        });
+    }
+
+    /// Opens the store of a fetch whose manifest is known, or searches for the manifest.
+    pub(super) fn resume(&mut self, cid: ContentId, now: Instant) {
+        let Some(share) = self.shares.get_mut(&cid) else { return };
+        let Some(manifest) = share.manifest.clone() else {
+            self.search(cid, now);
+            return;
+        };
+        share.opening = true;
+        let epoch = share.epoch;
+        let mut record = share.record.clone();
+        let dir = self.cfg.dir.clone();
+        self.spawn(async move {
+            let result = blocking(move || registry::open_fetch(&dir, &cid, &mut record, &manifest).map(|s| (s, record)))
+                .await
+                .unwrap_or_else(|e| Err(ContentError::Io(e)));
+            Done::Opened { cid, epoch, result }
+        });
+    }
+
+    pub(super) fn published(&mut self, p: registry::Published, now: Instant) -> PublishFileResult {
+        let cid = p.manifest.content_id();
+        let result = PublishFileResult {
+            cid: cid.to_string(),
+            name: p.manifest.name().to_string(),
+            size: p.manifest.size(),
+            pieces: p.manifest.pieces(),
+            piece_size: p.manifest.piece_size(),
+        };
+        info!(%cid, name = p.manifest.name(), size = p.manifest.size(), path = %p.path.display(), "file published");
+        let record = Record {
+            origin: Origin::Publish,
+            path: Some(p.path),
+            dest_dir: None,
+            size: Some(p.manifest.size()),
+            mtime: None,
+        };
+        match self.shares.get_mut(&cid) {
+            // Published again (perhaps from another path): serve from the new one.
+            Some(share) if share.record.origin == Origin::Publish => {
+                share.record = record;
+                share.state = State::Complete;
+                share.have = p.store.have().clone();
+                share.manifest = Some(p.manifest);
+                share.store = Some(Arc::new(Mutex::new(p.store)));
+                self.providers.announce(cid);
+            }
+            _ => {
+                let epoch = self.next_epoch();
+                self.shares.insert(cid, Share::new(epoch, record, now));
+                self.opened(cid, p.store, now);
+            }
+        }
+        result
+    }
+}
