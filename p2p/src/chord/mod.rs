@@ -3,7 +3,11 @@
 //! here ([`id`], [`routing`]); the protocol over the Swarm and the records build on them.
 
 pub mod id;
+pub mod records;
 pub mod routing;
+pub mod state;
 
 pub use id::ChordId;
+pub use records::{Millis, Record, Records};
 pub use routing::{Entry, Routing, Step};
+pub use state::{Config, Node, OpError, OpId, OpResult, Output, ReqId, Request, Response};

@@ -96,24 +96,26 @@ impl<A: Clone + PartialEq> Routing<A> {
         }
     }
 
-    /// Answers one step of a lookup for `key`.
-    pub fn step(&self, key: &ChordId) -> Step<A> {
-        let succ = self.successor();
+    /// Answers one step of a lookup for `key`, skipping the nodes in `exclude` (found dead by the
+    /// asker).
+    pub fn step(&self, key: &ChordId, exclude: &[ChordId]) -> Step<A> {
+        let succ = self.successors.iter().find(|e| !exclude.contains(&e.id)).unwrap_or(&self.me);
         if succ.id == self.me.id || key.in_half_open(&self.me.id, &succ.id) {
             return Step::Done(succ.clone());
         }
-        match self.closest_preceding(key) {
+        match self.closest_preceding(key, exclude) {
             Some(n) => Step::Next(n.clone()),
             None => Step::Done(succ.clone()),
         }
     }
 
-    /// The known node that most closely precedes `key` (fingers and successors), if any.
-    pub fn closest_preceding(&self, key: &ChordId) -> Option<&Entry<A>> {
+    /// The known node that most closely precedes `key` (fingers and successors), if any,
+    /// skipping `exclude`.
+    pub fn closest_preceding(&self, key: &ChordId, exclude: &[ChordId]) -> Option<&Entry<A>> {
         let mut best: Option<&Entry<A>> = None;
         let candidates = self.fingers.iter().rev().flatten().chain(self.successors.iter());
         for n in candidates {
-            if n.id.in_open(&self.me.id, key) && best.is_none_or(|b| n.id.in_open(&b.id, key)) {
+            if n.id.in_open(&self.me.id, key) && !exclude.contains(&n.id) && best.is_none_or(|b| n.id.in_open(&b.id, key)) {
                 best = Some(n);
             }
         }
@@ -183,14 +185,30 @@ impl<A: Clone + PartialEq> Routing<A> {
         (i, self.finger_start(i))
     }
 
-    /// A lookup of finger `i`'s start found `node`.
+    /// A lookup of finger `i`'s start found `node`. The following fingers whose starts also fall
+    /// before `node` are the same node: they are set too, and the round-robin skips them (so a
+    /// full refresh takes about log2 N lookups, not 256).
     pub fn set_finger(&mut self, i: usize, node: Entry<A>) {
-        if i < FINGERS {
-            self.fingers[i] = (node.id != self.me.id).then_some(node);
+        if i >= FINGERS {
+            return;
+        }
+        if node.id == self.me.id {
+            self.fingers[i] = None;
+            return;
+        }
+        let mut j = i + 1;
+        while j < FINGERS && self.finger_start(j).in_half_open(&self.me.id, &node.id) {
+            self.fingers[j] = Some(node.clone());
+            j += 1;
+        }
+        self.fingers[i] = Some(node);
+        if self.next_finger == (i + 1) % FINGERS {
+            self.next_finger = j % FINGERS;
         }
     }
 
-    /// `id` did not answer: drop it from every table (the next successor takes its place).
+    /// `id` did not answer: drop it from every table (the next successor takes its place; with
+    /// no successor left, the nearest finger does, and stabilization walks back from there).
     pub fn forget(&mut self, id: &ChordId) {
         self.successors.retain(|e| e.id != *id);
         for f in &mut self.fingers {
@@ -201,6 +219,52 @@ impl<A: Clone + PartialEq> Routing<A> {
         if self.predecessor.as_ref().is_some_and(|p| p.id == *id) {
             self.predecessor = None;
         }
+        if self.successors.is_empty() {
+            let me = self.me.id;
+            let nearest = self
+                .fingers
+                .iter()
+                .flatten()
+                .chain(self.predecessor.iter())
+                .min_by(|a, b| me.fraction_to(&a.id).total_cmp(&me.fraction_to(&b.id)))
+                .cloned();
+            if let Some(n) = nearest {
+                self.successors.push(n);
+            }
+        }
+    }
+
+    /// Adopts `node` as successor if it lies between this node and its successor (a node heard
+    /// of some other way, e.g. a new connection: this is how two rings that formed apart merge).
+    pub fn consider(&mut self, node: Entry<A>) -> bool {
+        let succ = self.successor().id;
+        if node.id == self.me.id || self.successors.iter().any(|e| e.id == node.id) {
+            return false;
+        }
+        if succ == self.me.id || node.id.in_open(&self.me.id, &succ) {
+            let mut list = vec![node];
+            list.extend(self.successors.iter().cloned());
+            self.set_successors(list);
+            return true;
+        }
+        false
+    }
+
+    /// `node` is leaving gracefully and named its own predecessor and successors: if it was our
+    /// predecessor, its predecessor takes its place; if it was our successor, its successors do.
+    pub fn on_leave(&mut self, node: &ChordId, predecessor: Option<Entry<A>>, successors: &[Entry<A>]) {
+        if self.predecessor.as_ref().is_some_and(|p| p.id == *node) {
+            self.predecessor = predecessor.filter(|p| p.id != self.me.id);
+        }
+        if self.successors.first().is_some_and(|s| s.id == *node) {
+            let mut list: Vec<Entry<A>> = successors.to_vec();
+            list.extend(self.successors.iter().skip(1).cloned());
+            list.retain(|e| e.id != *node);
+            self.set_successors(list);
+        }
+        let pred = self.predecessor.clone();
+        self.forget(node);
+        self.predecessor = pred;
     }
 
     /// check_predecessor: the predecessor did not answer.
@@ -262,7 +326,7 @@ mod tests {
         let mut at = from;
         let mut hops = 0;
         loop {
-            match tables[&at].step(key) {
+            match tables[&at].step(key, &[]) {
                 Step::Done(n) => return (n.id, hops),
                 Step::Next(n) => {
                     at = n.id;

@@ -1,0 +1,969 @@
+//! One Chord node as a pure state machine: requests, responses, failures and the current time
+//! go in; requests to send and finished operations come out. The network service and the
+//! simulator drive the same code.
+//!
+//! - **Lookups** are iterative from the asking node: it asks the closest preceding node it knows,
+//!   which answers with the next node to ask or the key's successor. A node that fails to answer
+//!   (the driver reports the failure after its timeout) is forgotten, added to the lookup's
+//!   `exclude` list — carried in later requests so others skip it too — and the lookup backs up
+//!   one hop.
+//! - **Operations** are lookups followed by one request to the node found: `put` (store records,
+//!   which that node replicates to its successors), `get` (read a key's records), `join` (find
+//!   our successor through any node and take over our keys from it), fix_fingers.
+//! - **Maintenance** runs from [`Node::tick`]: stabilize and notify, fix_fingers, check_predecessor,
+//!   and replication of the records this node is responsible for to its `r` successors.
+//! - **Records move with responsibility**: a node joining takes over its key range from its
+//!   successor (`TakeOver`); a node that gains a closer predecessor hands it the range it no
+//!   longer owns; a node leaving hands everything to its successor first.
+
+use std::collections::HashMap;
+
+use super::id::ChordId;
+use super::records::{Millis, Record, Records};
+use super::routing::{Entry, Routing, Step};
+
+/// Most nodes one lookup may exclude.
+pub const MAX_EXCLUDE: usize = 16;
+/// Most records in one `Store` or `Records` message.
+pub const MAX_BATCH: usize = 512;
+/// Most records one node hands over or replicates per request or round.
+pub const MAX_HANDOVER: usize = 8192;
+/// Most records answered to a `Get`.
+pub const MAX_GET: usize = 256;
+/// Most requests awaiting an answer.
+pub const MAX_PENDING: usize = 4096;
+/// Most operations in progress.
+pub const MAX_OPS: usize = 1024;
+/// Times an operation retries after the node it found failed.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Timers and sizes.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Length of the successor list (`r`).
+    pub successors: usize,
+    /// How often stabilize runs.
+    pub stabilize_every: Millis,
+    /// How often one finger is refreshed.
+    pub fix_fingers_every: Millis,
+    /// How often the predecessor is checked.
+    pub check_predecessor_every: Millis,
+    /// How often owned records are pushed to the successors.
+    pub replicate_every: Millis,
+    /// Most hops (requests) one lookup may take.
+    pub max_hops: u32,
+    /// Most records stored.
+    pub max_records: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            successors: 8,
+            stabilize_every: 1000,
+            fix_fingers_every: 500,
+            check_predecessor_every: 2000,
+            replicate_every: 10_000,
+            max_hops: 64,
+            max_records: 200_000,
+        }
+    }
+}
+
+/// A message to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request<A> {
+    /// One step of a lookup of `key`, skipping `exclude`.
+    FindSuccessor {
+        /// The key.
+        key: ChordId,
+        /// Nodes the asker found dead.
+        exclude: Vec<ChordId>,
+    },
+    /// Your predecessor and successor list (stabilize; also check_predecessor's ping).
+    GetState,
+    /// `node` may be your predecessor.
+    Notify {
+        /// The notifying node.
+        node: Entry<A>,
+    },
+    /// Store these records; if `replicate`, also copy them to your successors.
+    Store {
+        /// The records.
+        records: Vec<Record>,
+        /// Whether the receiver is the responsible node (and replicates).
+        replicate: bool,
+    },
+    /// The records under `key`.
+    Get {
+        /// The key.
+        key: ChordId,
+    },
+    /// `node` joined just before you: send it the records of its range.
+    TakeOver {
+        /// The joining node.
+        node: Entry<A>,
+    },
+    /// `node` leaves; its neighbours splice it out.
+    Leaving {
+        /// The leaving node.
+        node: Entry<A>,
+        /// Its predecessor.
+        predecessor: Option<Entry<A>>,
+        /// Its successor list.
+        successors: Vec<Entry<A>>,
+    },
+}
+
+/// The answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response<A> {
+    /// A lookup step.
+    Step(Step<A>),
+    /// Predecessor and successor list.
+    State {
+        /// The predecessor.
+        predecessor: Option<Entry<A>>,
+        /// The successor list.
+        successors: Vec<Entry<A>>,
+    },
+    /// Done.
+    Ack,
+    /// Records.
+    Records(Vec<Record>),
+}
+
+/// A request awaiting its answer, as numbered by the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReqId(pub u64);
+
+/// An operation started by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(pub u64);
+
+/// How an operation ended well.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpResult<A> {
+    /// A lookup: the key's successor.
+    Found {
+        /// The node responsible.
+        node: Entry<A>,
+        /// Requests the lookup took.
+        hops: u32,
+    },
+    /// Records stored at the responsible node.
+    Stored {
+        /// The node responsible.
+        node: Entry<A>,
+        /// Lookup hops.
+        hops: u32,
+    },
+    /// Records read from the responsible node.
+    Got {
+        /// The node responsible.
+        node: Entry<A>,
+        /// Lookup hops.
+        hops: u32,
+        /// The records.
+        records: Vec<Record>,
+    },
+    /// Joined the ring; our successor sent the records of our range.
+    Joined {
+        /// Our successor.
+        successor: Entry<A>,
+        /// Records taken over.
+        records: usize,
+    },
+}
+
+/// Why an operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// The lookup took more than the hop limit (the ring is changing, or a node misleads).
+    #[error("lookup exceeded {0} hops")]
+    TooManyHops(u32),
+    /// Every node tried failed to answer.
+    #[error("no live node answered")]
+    Unreachable,
+    /// Too many operations or requests in progress.
+    #[error("too many chord operations in progress")]
+    Busy,
+    /// A node answered with the wrong kind of message.
+    #[error("unexpected chord answer")]
+    Protocol,
+}
+
+/// What the node asks its driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output<A> {
+    /// Send `request` to `to`; report the answer with [`Node::on_response`] or the failure with
+    /// [`Node::on_failure`].
+    Send {
+        /// The number to report it under.
+        id: ReqId,
+        /// The node.
+        to: Entry<A>,
+        /// The request.
+        request: Request<A>,
+    },
+    /// An operation ended.
+    Done {
+        /// The operation.
+        op: OpId,
+        /// How.
+        result: Result<OpResult<A>, OpError>,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum Purpose {
+    Lookup,
+    Put(Vec<Record>),
+    Get,
+    Join,
+    Finger(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Op<A> {
+    key: ChordId,
+    purpose: Purpose,
+    path: Vec<Entry<A>>,
+    exclude: Vec<ChordId>,
+    hops: u32,
+    attempts: u32,
+    /// The node found, once the lookup ended.
+    target: Option<Entry<A>>,
+}
+
+#[derive(Clone, Debug)]
+enum Pending {
+    /// A lookup step asked of a node.
+    Step(OpId, ChordId),
+    /// The operation's request to the node found.
+    Final(OpId, ChordId),
+    /// Stabilize's question to the successor.
+    Stabilize(ChordId),
+    /// check_predecessor's ping.
+    CheckPredecessor(ChordId),
+    /// A notify, a hand-over or a replica: on failure the node is forgotten.
+    Fire(ChordId),
+}
+
+/// One Chord node.
+#[derive(Debug)]
+pub struct Node<A> {
+    routing: Routing<A>,
+    records: Records,
+    config: Config,
+    ops: HashMap<OpId, Op<A>>,
+    pending: HashMap<ReqId, Pending>,
+    next_id: u64,
+    finger_op: Option<OpId>,
+    next_stabilize: Millis,
+    next_fix: Millis,
+    next_check: Millis,
+    next_replicate: Millis,
+    out: Vec<Output<A>>,
+}
+
+impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
+    /// A ring of one, alone until it joins or is joined.
+    pub fn new(me: Entry<A>, config: Config, now: Millis) -> Node<A> {
+        Node {
+            routing: Routing::new(me, config.successors),
+            records: Records::new(config.max_records),
+            ops: HashMap::new(),
+            pending: HashMap::new(),
+            next_id: 0,
+            finger_op: None,
+            next_stabilize: now,
+            next_fix: now,
+            next_check: now + config.check_predecessor_every,
+            next_replicate: now + config.replicate_every,
+            config,
+            out: Vec::new(),
+        }
+    }
+
+    /// The routing state.
+    pub fn routing(&self) -> &Routing<A> {
+        &self.routing
+    }
+
+    /// The routing state, for a driver that learned of a node another way.
+    pub fn routing_mut(&mut self) -> &mut Routing<A> {
+        &mut self.routing
+    }
+
+    /// The records held.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// The outputs produced so far, oldest first.
+    pub fn drain(&mut self) -> Vec<Output<A>> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Requests awaiting an answer.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn send(&mut self, to: Entry<A>, request: Request<A>, pending: Pending) -> bool {
+        if self.pending.len() >= MAX_PENDING {
+            return false;
+        }
+        let id = ReqId(self.next());
+        self.pending.insert(id, pending);
+        self.out.push(Output::Send { id, to, request });
+        true
+    }
+
+    fn start(&mut self, key: ChordId, purpose: Purpose, now: Millis) -> Result<OpId, OpError> {
+        if self.ops.len() >= MAX_OPS {
+            return Err(OpError::Busy);
+        }
+        let op = OpId(self.next());
+        self.ops.insert(
+            op,
+            Op {
+                key,
+                purpose,
+                path: Vec::new(),
+                exclude: Vec::new(),
+                hops: 0,
+                attempts: 0,
+                target: None,
+            },
+        );
+        self.local_step(op, now);
+        Ok(op)
+    }
+
+    /// Looks up the node responsible for `key`.
+    ///
+    /// # Errors
+    /// [`OpError::Busy`] when too many operations are in progress.
+    pub fn lookup(&mut self, key: ChordId, now: Millis) -> Result<OpId, OpError> {
+        self.start(key, Purpose::Lookup, now)
+    }
+
+    /// Stores `records` (all under `key`) at the node responsible for `key`.
+    ///
+    /// # Errors
+    /// [`OpError::Busy`] when too many operations are in progress.
+    pub fn put(&mut self, key: ChordId, mut records: Vec<Record>, now: Millis) -> Result<OpId, OpError> {
+        records.retain(|r| r.key == key);
+        records.truncate(MAX_BATCH);
+        self.start(key, Purpose::Put(records), now)
+    }
+
+    /// Reads the records under `key` from the node responsible for it.
+    ///
+    /// # Errors
+    /// [`OpError::Busy`] when too many operations are in progress.
+    pub fn get(&mut self, key: ChordId, now: Millis) -> Result<OpId, OpError> {
+        self.start(key, Purpose::Get, now)
+    }
+
+    /// Joins the ring through `via`, any node in it.
+    ///
+    /// # Errors
+    /// [`OpError::Busy`] when too many operations are in progress.
+    pub fn join(&mut self, via: Entry<A>, _now: Millis) -> Result<OpId, OpError> {
+        if self.ops.len() >= MAX_OPS {
+            return Err(OpError::Busy);
+        }
+        let op = OpId(self.next());
+        let key = self.routing.me().id;
+        self.ops.insert(
+            op,
+            Op {
+                key,
+                purpose: Purpose::Join,
+                path: Vec::new(),
+                exclude: Vec::new(),
+                hops: 0,
+                attempts: 0,
+                target: None,
+            },
+        );
+        self.ask(op, via);
+        Ok(op)
+    }
+
+    /// Leaves gracefully: hands every record to the successor and tells both neighbours. The
+    /// driver sends the returned requests (and may wait for them) before stopping.
+    pub fn leave(&mut self, now: Millis) -> Vec<Output<A>> {
+        let me = self.routing.me().clone();
+        let succ = self.routing.successor().clone();
+        if succ.id != me.id {
+            let all = self.records.outside(&me.id, &me.id, now, MAX_HANDOVER);
+            for chunk in all.chunks(MAX_BATCH) {
+                self.send(
+                    succ.clone(),
+                    Request::Store {
+                        records: chunk.to_vec(),
+                        replicate: true,
+                    },
+                    Pending::Fire(succ.id),
+                );
+            }
+        }
+        let pred = self.routing.predecessor().cloned();
+        let leaving = Request::Leaving {
+            node: me.clone(),
+            predecessor: pred.clone(),
+            successors: self.routing.successors().to_vec(),
+        };
+        let mut told = Vec::new();
+        for n in [Some(succ), pred].into_iter().flatten() {
+            if n.id != me.id && !told.contains(&n.id) {
+                told.push(n.id);
+                self.send(n.clone(), leaving.clone(), Pending::Fire(n.id));
+            }
+        }
+        self.drain()
+    }
+
+    fn local_step(&mut self, op: OpId, now: Millis) {
+        let Some(o) = self.ops.get(&op) else { return };
+        let step = self.routing.step(&o.key, &o.exclude);
+        match step {
+            Step::Done(n) => self.found(op, n, now),
+            Step::Next(n) => self.ask(op, n),
+        }
+    }
+
+    fn ask(&mut self, op: OpId, n: Entry<A>) {
+        let Some(o) = self.ops.get_mut(&op) else { return };
+        o.hops += 1;
+        if o.hops > self.config.max_hops {
+            let hops = o.hops;
+            self.finish(op, Err(OpError::TooManyHops(hops)));
+            return;
+        }
+        o.path.push(n.clone());
+        let request = Request::FindSuccessor {
+            key: o.key,
+            exclude: o.exclude.clone(),
+        };
+        let id = n.id;
+        if !self.send(n, request, Pending::Step(op, id)) {
+            self.finish(op, Err(OpError::Busy));
+        }
+    }
+
+    fn finish(&mut self, op: OpId, result: Result<OpResult<A>, OpError>) {
+        let Some(o) = self.ops.remove(&op) else { return };
+        if self.finger_op == Some(op) {
+            self.finger_op = None;
+        }
+        match o.purpose {
+            Purpose::Finger(i) => {
+                if let Ok(OpResult::Found { node, .. }) = result {
+                    self.routing.set_finger(i, node);
+                }
+            }
+            _ => self.out.push(Output::Done { op, result }),
+        }
+    }
+
+    /// The lookup of `op` found the key's successor `n`.
+    fn found(&mut self, op: OpId, n: Entry<A>, now: Millis) {
+        let Some(o) = self.ops.get_mut(&op) else { return };
+        o.target = Some(n.clone());
+        let o = &*o;
+        let hops = o.hops;
+        let me = self.routing.me().clone();
+        let local = n.id == me.id;
+        let request = match &o.purpose {
+            Purpose::Lookup | Purpose::Finger(_) => {
+                self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                return;
+            }
+            Purpose::Put(records) if local => {
+                let records = records.clone();
+                for r in &records {
+                    self.records.put(r, now);
+                }
+                self.replicate_to_successors(&records);
+                self.finish(op, Ok(OpResult::Stored { node: n, hops }));
+                return;
+            }
+            Purpose::Get if local => {
+                let records = self.records.get(&o.key, now, MAX_GET);
+                self.finish(op, Ok(OpResult::Got { node: n, hops, records }));
+                return;
+            }
+            Purpose::Join if local => {
+                self.finish(op, Err(OpError::Unreachable));
+                return;
+            }
+            Purpose::Put(records) => Request::Store {
+                records: records.clone(),
+                replicate: true,
+            },
+            Purpose::Get => Request::Get { key: o.key },
+            Purpose::Join => {
+                self.routing.join(n.clone());
+                Request::TakeOver { node: me }
+            }
+        };
+        let id = n.id;
+        if !self.send(n, request, Pending::Final(op, id)) {
+            self.finish(op, Err(OpError::Busy));
+        }
+    }
+
+    fn replicate_to_successors(&mut self, records: &[Record]) {
+        let succs: Vec<Entry<A>> = self.routing.successors().to_vec();
+        for s in succs {
+            for chunk in records.chunks(MAX_BATCH) {
+                let request = Request::Store {
+                    records: chunk.to_vec(),
+                    replicate: false,
+                };
+                self.send(s.clone(), request, Pending::Fire(s.id));
+            }
+        }
+    }
+
+    /// Answers a request from another node.
+    pub fn on_request(&mut self, request: Request<A>, now: Millis) -> Response<A> {
+        match request {
+            Request::FindSuccessor { key, mut exclude } => {
+                exclude.truncate(MAX_EXCLUDE);
+                Response::Step(self.routing.step(&key, &exclude))
+            }
+            Request::GetState => Response::State {
+                predecessor: self.routing.predecessor().cloned(),
+                successors: self.routing.successors().to_vec(),
+            },
+            Request::Notify { node } => {
+                let old = self.routing.predecessor().map(|p| p.id);
+                if self.routing.notify(node.clone()) {
+                    let me = self.routing.me().id;
+                    let moving = match old {
+                        Some(old) => self.records.in_range(&old, &node.id, now, MAX_HANDOVER),
+                        None => self.records.outside(&node.id, &me, now, MAX_HANDOVER),
+                    };
+                    for chunk in moving.chunks(MAX_BATCH) {
+                        let request = Request::Store {
+                            records: chunk.to_vec(),
+                            replicate: false,
+                        };
+                        self.send(node.clone(), request, Pending::Fire(node.id));
+                    }
+                }
+                Response::Ack
+            }
+            Request::Store { mut records, replicate } => {
+                records.truncate(MAX_BATCH);
+                for r in &records {
+                    self.records.put(r, now);
+                }
+                if replicate {
+                    self.replicate_to_successors(&records);
+                }
+                Response::Ack
+            }
+            Request::Get { key } => Response::Records(self.records.get(&key, now, MAX_GET)),
+            Request::TakeOver { node } => {
+                let me = self.routing.me().id;
+                let records = match self.routing.predecessor() {
+                    Some(p) if node.id.in_open(&p.id, &me) => self.records.in_range(&p.id, &node.id, now, MAX_HANDOVER),
+                    _ => self.records.outside(&node.id, &me, now, MAX_HANDOVER),
+                };
+                Response::Records(records)
+            }
+            Request::Leaving {
+                node,
+                predecessor,
+                successors,
+            } => {
+                self.routing.on_leave(&node.id, predecessor, &successors);
+                Response::Ack
+            }
+        }
+    }
+
+    /// The answer to request `id`.
+    pub fn on_response(&mut self, id: ReqId, response: Response<A>, now: Millis) {
+        let Some(pending) = self.pending.remove(&id) else { return };
+        match (pending, response) {
+            (Pending::Step(op, from), Response::Step(step)) => {
+                let me = self.routing.me().id;
+                match step {
+                    Step::Done(n) => self.found(op, n, now),
+                    Step::Next(n) if n.id == me => self.local_step(op, now),
+                    Step::Next(n) if n.id == from => {
+                        // A node that names itself as the next hop answers nothing new.
+                        let _ = n;
+                        self.fail_step(op, from, now);
+                    }
+                    Step::Next(n) => self.ask(op, n),
+                }
+            }
+            (Pending::Final(op, _), response) => {
+                let Some(o) = self.ops.get(&op) else { return };
+                let hops = o.hops;
+                let Some(found) = o.target.clone() else { return };
+                let result = match (&o.purpose, response) {
+                    (Purpose::Put(_), Response::Ack) => Ok(()),
+                    (Purpose::Get, Response::Records(records)) => Err(Ok(records)),
+                    (Purpose::Join, Response::Records(records)) => {
+                        let n = records.len().min(MAX_HANDOVER);
+                        for r in records.iter().take(MAX_HANDOVER) {
+                            self.records.put(r, now);
+                        }
+                        let successor = self.routing.successor().clone();
+                        self.finish(op, Ok(OpResult::Joined { successor, records: n }));
+                        return;
+                    }
+                    _ => Err(Err(())),
+                };
+                match result {
+                    Ok(()) => self.finish(op, Ok(OpResult::Stored { node: found, hops })),
+                    Err(Ok(records)) => self.finish(
+                        op,
+                        Ok(OpResult::Got {
+                            node: found,
+                            hops,
+                            records: records.into_iter().take(MAX_GET).collect(),
+                        }),
+                    ),
+                    Err(Err(())) => self.finish(op, Err(OpError::Protocol)),
+                }
+            }
+            (Pending::Stabilize(succ), Response::State { predecessor, successors }) => {
+                if self.routing.successor().id != succ {
+                    return;
+                }
+                let mut successors = successors;
+                successors.truncate(self.config.successors);
+                let target = self.routing.on_successor_state(predecessor, &successors);
+                let me = self.routing.me().clone();
+                if target.id != me.id {
+                    self.send(target.clone(), Request::Notify { node: me }, Pending::Fire(target.id));
+                }
+            }
+            (Pending::CheckPredecessor(_), _) | (Pending::Fire(_), _) => {}
+            (Pending::Step(op, _), _) => self.finish(op, Err(OpError::Protocol)),
+            (Pending::Stabilize(_), _) => {}
+        }
+    }
+
+    /// Request `id` failed (timed out, or the node could not be reached).
+    pub fn on_failure(&mut self, id: ReqId, now: Millis) {
+        let Some(pending) = self.pending.remove(&id) else { return };
+        match pending {
+            Pending::Step(op, node) => self.fail_step(op, node, now),
+            Pending::Final(op, node) => {
+                self.routing.forget(&node);
+                let Some(o) = self.ops.get_mut(&op) else { return };
+                o.attempts += 1;
+                if o.attempts > MAX_ATTEMPTS || o.exclude.len() >= MAX_EXCLUDE {
+                    self.finish(op, Err(OpError::Unreachable));
+                    return;
+                }
+                o.exclude.push(node);
+                o.path.clear();
+                if matches!(o.purpose, Purpose::Join) {
+                    // Our successor-to-be died: there is no one left to ask.
+                    self.finish(op, Err(OpError::Unreachable));
+                } else {
+                    self.local_step(op, now);
+                }
+            }
+            Pending::Stabilize(node) | Pending::Fire(node) => self.routing.forget(&node),
+            Pending::CheckPredecessor(node) => {
+                if self.routing.predecessor().is_some_and(|p| p.id == node) {
+                    self.routing.predecessor_failed();
+                }
+            }
+        }
+    }
+
+    fn fail_step(&mut self, op: OpId, node: ChordId, now: Millis) {
+        self.routing.forget(&node);
+        let Some(o) = self.ops.get_mut(&op) else { return };
+        if o.exclude.len() >= MAX_EXCLUDE {
+            self.finish(op, Err(OpError::Unreachable));
+            return;
+        }
+        o.exclude.push(node);
+        o.path.retain(|e| e.id != node);
+        match o.path.pop() {
+            Some(prev) => self.ask(op, prev),
+            None if matches!(o.purpose, Purpose::Join) => self.finish(op, Err(OpError::Unreachable)),
+            None => self.local_step(op, now),
+        }
+    }
+
+    /// Runs what is due: stabilize, fix_fingers, check_predecessor, replication, expiry.
+    pub fn tick(&mut self, now: Millis) {
+        let me = self.routing.me().clone();
+        if now >= self.next_stabilize {
+            self.next_stabilize = now + self.config.stabilize_every;
+            let succ = self.routing.successor().clone();
+            let asking = self.pending.values().any(|p| matches!(p, Pending::Stabilize(_)));
+            if succ.id != me.id && !asking {
+                self.send(succ.clone(), Request::GetState, Pending::Stabilize(succ.id));
+            }
+        }
+        if now >= self.next_fix {
+            self.next_fix = now + self.config.fix_fingers_every;
+            if self.finger_op.is_none() && !self.routing.successors().is_empty() {
+                let (i, start) = self.routing.next_finger();
+                if let Ok(op) = self.start(start, Purpose::Finger(i), now)
+                    && self.ops.contains_key(&op)
+                {
+                    self.finger_op = Some(op);
+                }
+            }
+        }
+        if now >= self.next_check {
+            self.next_check = now + self.config.check_predecessor_every;
+            if let Some(p) = self.routing.predecessor().cloned() {
+                self.send(p.clone(), Request::GetState, Pending::CheckPredecessor(p.id));
+            }
+        }
+        if now >= self.next_replicate {
+            self.next_replicate = now + self.config.replicate_every;
+            self.records.expire(now);
+            if let Some(p) = self.routing.predecessor().cloned() {
+                let owned = self.records.in_range(&p.id, &me.id, now, MAX_HANDOVER);
+                if !owned.is_empty() {
+                    self.replicate_to_successors(&owned);
+                }
+            }
+        }
+    }
+
+    /// When [`Node::tick`] next has something to do.
+    pub fn next_tick(&self) -> Millis {
+        self.next_stabilize.min(self.next_fix).min(self.next_check).min(self.next_replicate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, VecDeque};
+
+    /// A tiny in-memory network: every message is delivered in order, instantly; nodes in
+    /// `dead` never answer.
+    struct Net {
+        nodes: BTreeMap<u32, Node<u32>>,
+        dead: Vec<u32>,
+        done: Vec<(u32, OpId, Result<OpResult<u32>, OpError>)>,
+    }
+
+    fn entry(n: u32) -> Entry<u32> {
+        Entry {
+            id: ChordId::hash(&n.to_le_bytes()),
+            addr: n,
+        }
+    }
+
+    impl Net {
+        fn run(&mut self, now: Millis) {
+            let mut queue: VecDeque<(u32, Output<u32>)> = VecDeque::new();
+            for (a, n) in &mut self.nodes {
+                for o in n.drain() {
+                    queue.push_back((*a, o));
+                }
+            }
+            let mut steps = 0;
+            while let Some((from, o)) = queue.pop_front() {
+                steps += 1;
+                assert!(steps < 1_000_000, "message storm");
+                match o {
+                    Output::Send { id, to, request } => {
+                        let answer = if self.dead.contains(&to.addr) {
+                            None
+                        } else {
+                            self.nodes.get_mut(&to.addr).map(|n| n.on_request(request, now))
+                        };
+                        if let Some(n) = self.nodes.get_mut(&to.addr) {
+                            for o in n.drain() {
+                                queue.push_back((to.addr, o));
+                            }
+                        }
+                        let sender = self.nodes.get_mut(&from).unwrap();
+                        match answer {
+                            Some(r) => sender.on_response(id, r, now),
+                            None => sender.on_failure(id, now),
+                        }
+                        for o in sender.drain() {
+                            queue.push_back((from, o));
+                        }
+                    }
+                    Output::Done { op, result } => self.done.push((from, op, result)),
+                }
+            }
+        }
+
+        fn tick_all(&mut self, now: Millis) {
+            for (a, n) in &mut self.nodes {
+                if !self.dead.contains(a) {
+                    n.tick(now);
+                }
+            }
+            self.run(now);
+        }
+    }
+
+    fn fast() -> Config {
+        Config {
+            successors: 4,
+            stabilize_every: 10,
+            fix_fingers_every: 10,
+            check_predecessor_every: 10,
+            replicate_every: 50,
+            ..Config::default()
+        }
+    }
+
+    fn record(key: ChordId, v: u8) -> Record {
+        Record {
+            key,
+            kind: 1,
+            sub: [v; 32],
+            value: vec![v],
+            ttl: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn nodes_join_store_hand_over_and_survive_failures() {
+        let mut net = Net {
+            nodes: BTreeMap::new(),
+            dead: Vec::new(),
+            done: Vec::new(),
+        };
+        let mut now = 0;
+        net.nodes.insert(0, Node::new(entry(0), fast(), now));
+        for n in 1..12u32 {
+            let mut node = Node::new(entry(n), fast(), now);
+            node.join(entry(0), now).unwrap();
+            net.nodes.insert(n, node);
+            net.run(now);
+            for _ in 0..5 {
+                now += 10;
+                net.tick_all(now);
+            }
+        }
+        for _ in 0..100 {
+            now += 10;
+            net.tick_all(now);
+        }
+        let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+        ids.sort();
+        for (i, (_, n)) in ids.iter().enumerate() {
+            let rt = net.nodes[n].routing();
+            assert_eq!(rt.successor().addr, ids[(i + 1) % ids.len()].1, "successor of {n}");
+            assert_eq!(rt.predecessor().unwrap().addr, ids[(i + ids.len() - 1) % ids.len()].1);
+        }
+        assert_eq!(net.done.len(), 11);
+        assert!(net.done.iter().all(|(_, _, r)| matches!(r, Ok(OpResult::Joined { .. }))));
+        net.done.clear();
+        // Store 40 keys from node 3, read them back from node 7.
+        let keys: Vec<ChordId> = (0..40u8).map(|k| ChordId::hash(&[b'k', k])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            net.nodes.get_mut(&3).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
+        }
+        net.run(now);
+        assert!(net.done.iter().all(|(_, _, r)| matches!(r, Ok(OpResult::Stored { .. }))));
+        let owner = |key: &ChordId, ids: &[(ChordId, u32)]| ids.iter().find(|(i, _)| i >= key).unwrap_or(&ids[0]).1;
+        for k in &keys {
+            assert!(net.nodes[&owner(k, &ids)].records().has_key(k), "owner holds the key");
+        }
+        // Kill 3 nodes, including the owner of key 0; after stabilization every key is still
+        // found, at its new owner.
+        let victims = [owner(&keys[0], &ids), ids[0].1, ids[5].1];
+        let victims: Vec<u32> = victims.into_iter().filter(|v| *v != 7).collect();
+        net.dead.extend(&victims);
+        for _ in 0..50 {
+            now += 10;
+            net.tick_all(now);
+        }
+        for v in &victims {
+            net.nodes.remove(v);
+        }
+        ids.retain(|(_, n)| !victims.contains(n));
+        for (i, (_, n)) in ids.iter().enumerate() {
+            assert_eq!(net.nodes[n].routing().successor().addr, ids[(i + 1) % ids.len()].1);
+        }
+        net.done.clear();
+        for k in &keys {
+            net.nodes.get_mut(&7).unwrap().get(*k, now).unwrap();
+        }
+        net.run(now);
+        assert_eq!(net.done.len(), keys.len());
+        for (_, _, r) in &net.done {
+            match r {
+                Ok(OpResult::Got { records, .. }) => assert_eq!(records.len(), 1),
+                other => panic!("get failed: {other:?}"),
+            }
+        }
+        // A new node takes over its keys from its successor.
+        let newcomer = (100..1000u32)
+            .find(|n| {
+                keys.iter().any(|k| {
+                    owner(k, &ids)
+                        != owner(k, &{
+                            let mut x = ids.clone();
+                            x.push((entry(*n).id, *n));
+                            x.sort();
+                            x
+                        })
+                })
+            })
+            .unwrap();
+        let mut node = Node::new(entry(newcomer), fast(), now);
+        node.join(entry(7), now).unwrap();
+        net.nodes.insert(newcomer, node);
+        net.run(now);
+        ids.push((entry(newcomer).id, newcomer));
+        ids.sort();
+        let mine: Vec<&ChordId> = keys.iter().filter(|k| owner(k, &ids) == newcomer).collect();
+        assert!(!mine.is_empty());
+        for k in mine {
+            assert!(net.nodes[&newcomer].records().has_key(k), "taken over at join");
+        }
+        // A graceful leave hands everything to the successor.
+        for _ in 0..20 {
+            now += 10;
+            net.tick_all(now);
+        }
+        let leaver = newcomer;
+        let out = net.nodes.get_mut(&leaver).unwrap().leave(now);
+        assert!(!out.is_empty());
+        let succ = net.nodes[&leaver].routing().successor().addr;
+        for o in out {
+            if let Output::Send { to, request, .. } = o {
+                let n = net.nodes.get_mut(&to.addr).unwrap();
+                n.on_request(request, now);
+            }
+        }
+        net.nodes.remove(&leaver);
+        ids.retain(|(_, n)| *n != leaver);
+        net.run(now);
+        for k in &keys {
+            if owner(k, &ids) == succ {
+                assert!(net.nodes[&succ].records().has_key(k));
+            }
+        }
+        let pred = ids[(ids.iter().position(|(_, n)| *n == succ).unwrap() + ids.len() - 1) % ids.len()].1;
+        assert_eq!(net.nodes[&succ].routing().predecessor().unwrap().addr, pred);
+    }
+}
