@@ -3,7 +3,8 @@
 //! Only standard libp2p protocols are used for discovery and gossip (identify, ping, Kademlia,
 //! gossipsub), under Cairn's own protocol and topic names, so any libp2p implementation configured
 //! with those names can join. Chain sync and the content swarm are request-response protocols of
-//! our own; Kademlia also holds the content provider records.
+//! our own, and so is the content index (the Chord ring that holds provider records and keyword
+//! postings, and flooded search).
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{allow_block_list, connection_limits, gossipsub, identify, kad, ping, request_response};
 use sha2::{Digest, Sha256};
 
+use crate::chord::message::{self as index_message, IndexCodec};
 use crate::content::message::{self as content_message, ContentCodec};
 use crate::sync_protocol::{self, SyncCodec};
 use crate::topic::{self, Topic};
@@ -57,6 +59,8 @@ pub struct Behaviour {
     pub sync: request_response::Behaviour<SyncCodec>,
     /// File sharing: BEP 3's peer wire messages as requests and responses.
     pub content: request_response::Behaviour<ContentCodec>,
+    /// The content index: the Chord ring and flooded search.
+    pub index: request_response::Behaviour<IndexCodec>,
 }
 
 /// Why the behaviour could not be built.
@@ -75,8 +79,10 @@ pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// downloader (and asked elsewhere) rather than lost to a stream timeout.
 pub const CONTENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Most provider records this node announces (one per shared file).
-pub const MAX_PROVIDED: usize = 65_536;
+/// How long an index request may take: a flooded search waits for its answers from up to
+/// [`crate::index::MAX_TTL`] hops. Chord's own requests time out much sooner (the index service
+/// wraps them in [`crate::index::CHORD_TIMEOUT`]).
+pub const INDEX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Gossipsub's message id: SHA-256 of the payload, so the same block or transaction has one id
 /// whoever publishes it.
@@ -117,13 +123,7 @@ impl Behaviour {
         let mut kad_config = kad::Config::new(topic::kad_protocol(network));
         kad_config.set_query_timeout(Duration::from_secs(30));
         kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(120)));
-        let store = kad::store::MemoryStore::with_config(
-            peer_id,
-            kad::store::MemoryStoreConfig {
-                max_provided_keys: MAX_PROVIDED,
-                ..Default::default()
-            },
-        );
+        let store = kad::store::MemoryStore::new(peer_id);
         let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
         // Server mode from the start: local testnets listen on loopback, which autonat-style
         // confirmation would never vouch for.
@@ -153,6 +153,14 @@ impl Behaviour {
                 .with_max_concurrent_streams(1024),
         );
 
+        let index = request_response::Behaviour::with_codec(
+            IndexCodec,
+            [(index_message::protocol_name(network), request_response::ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(INDEX_REQUEST_TIMEOUT)
+                .with_max_concurrent_streams(512),
+        );
+
         let limits = connection_limits::Behaviour::new(
             connection_limits::ConnectionLimits::default()
                 .with_max_established(Some(limits.max_connections))
@@ -170,6 +178,7 @@ impl Behaviour {
             gossipsub,
             sync,
             content,
+            index,
         })
     }
 }

@@ -8,7 +8,7 @@
 //! a node waiting on it. Outbound sync requests wait in a bounded map until their answer or
 //! failure (the protocol's timeout guarantees one).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -25,24 +25,26 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
+use crate::chord::message::IndexResponse;
 use crate::content::ContentResponse;
 use crate::error::{NetworkError, RequestError, StartError};
-use crate::handle::{AddNode, Command, ContentEvent, GossipData, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+use crate::handle::{AddNode, Command, ContentEvent, GossipData, IndexEvent, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
 use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
 
 mod content;
+mod index;
 use crate::transport::{self, TrafficTable};
 
 /// Most outbound sync requests awaiting an answer.
 pub const MAX_PENDING_REQUESTS: usize = 1024;
 /// Most outbound content requests awaiting an answer.
 pub const MAX_PENDING_CONTENT: usize = 8192;
-/// Most provider lookups under way.
-pub const MAX_PROVIDER_QUERIES: usize = 256;
-/// A provider lookup answers as soon as it has found this many providers.
-const ENOUGH_PROVIDERS: usize = 50;
+/// Most outbound index requests awaiting an answer.
+pub const MAX_PENDING_INDEX: usize = 4096;
+/// Most of our own dials tracked until they connect (to tell neighbours from ring contacts).
+const MAX_NEIGHBOR_DIALS: usize = 1024;
 /// Most dials of added addresses being tracked.
 const MAX_PENDING_DIALS: usize = 256;
 /// How often bans expire and added peers are redialed.
@@ -66,6 +68,9 @@ pub struct NetworkConfig {
     /// Where inbound content requests go; `None`: this node shares no files (every content
     /// request is answered "not found").
     pub content: Option<mpsc::Sender<ContentEvent>>,
+    /// Where inbound index requests and peer arrivals go; `None`: this node takes no part in
+    /// the content index (every index request is answered "not here").
+    pub index: Option<mpsc::Sender<IndexEvent>>,
 }
 
 /// Builds the Swarm, listens, dials the configured peers and spawns the event loop on the
@@ -118,7 +123,9 @@ pub fn start(
         disconnected: HashMap::new(),
         content_events: config.content.clone(),
         pending_content: HashMap::new(),
-        provider_queries: HashMap::new(),
+        index_events: config.index.clone(),
+        pending_index: HashMap::new(),
+        neighbor_dials: HashSet::new(),
     };
     for addr in config.peers {
         if event_loop.added.add(addr.clone())
@@ -161,7 +168,10 @@ pub struct EventLoop {
     disconnected: HashMap<PeerId, Instant>,
     content_events: Option<mpsc::Sender<ContentEvent>>,
     pending_content: HashMap<OutboundRequestId, oneshot::Sender<Result<ContentResponse, RequestError>>>,
-    provider_queries: HashMap<kad::QueryId, (Vec<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
+    index_events: Option<mpsc::Sender<IndexEvent>>,
+    pending_index: HashMap<OutboundRequestId, oneshot::Sender<Result<IndexResponse, RequestError>>>,
+    /// Connections we dialed on purpose (added peers, discovery), until they open or fail.
+    neighbor_dials: HashSet<ConnectionId>,
 }
 
 /// Most listen addresses taken from one identify message.
@@ -236,8 +246,8 @@ impl EventLoop {
         for (_, reply) in self.pending_content.drain() {
             let _ = reply.send(Err(RequestError::Stopped));
         }
-        for (_, (found, reply)) in self.provider_queries.drain() {
-            let _ = reply.send(found);
+        for (_, reply) in self.pending_index.drain() {
+            let _ = reply.send(Err(RequestError::Stopped));
         }
     }
 
@@ -252,6 +262,7 @@ impl EventLoop {
         };
         let id = opts.connection_id();
         self.swarm.dial(opts)?;
+        self.note_neighbor_dial(id);
         if self.added.contains(&addr) && self.pending_dials.len() < MAX_PENDING_DIALS {
             self.pending_dials.insert(id, addr);
         }
@@ -377,6 +388,7 @@ impl EventLoop {
                         // The service also drops a peer whose requests fail.
                         debug!(peer = %peer_id, "content service is behind: departure not queued");
                     }
+                    self.to_index(IndexEvent::Disconnected { peer: peer_id });
                 }
             }
             SwarmEvent::OutgoingConnectionError {
@@ -386,6 +398,7 @@ impl EventLoop {
                 ..
             } => {
                 debug!(peer = ?peer_id, error = %error, "dial failed");
+                self.neighbor_dials.remove(&connection_id);
                 if let Some(addr) = self.pending_dials.remove(&connection_id) {
                     self.added.on_dial_failed(&addr, Instant::now());
                 }
@@ -403,7 +416,12 @@ impl EventLoop {
         }
         let inbound = endpoint.is_listener();
         let remote = endpoint.get_remote_address().clone();
-        if self.peers.connected(peer, remote.clone(), inbound, unix_now()) {
+        let neighbor = self.neighbor_dials.remove(&connection_id);
+        let first = self.peers.connected(peer, remote.clone(), inbound, unix_now());
+        if first || neighbor {
+            self.to_index(IndexEvent::Connected { peer, neighbor });
+        }
+        if first {
             info!(%peer, address = %remote, inbound, "peer connected");
             if !inbound {
                 // Its dial address is a listen address: good for Kademlia.
@@ -447,7 +465,16 @@ impl EventLoop {
                 .addresses(info.addrs)
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
-            let _ = self.swarm.dial(opts);
+            let id = opts.connection_id();
+            if self.swarm.dial(opts).is_ok() {
+                self.note_neighbor_dial(id);
+            }
+        }
+    }
+
+    fn note_neighbor_dial(&mut self, id: ConnectionId) {
+        if self.neighbor_dials.len() < MAX_NEIGHBOR_DIALS {
+            self.neighbor_dials.insert(id);
         }
     }
 
@@ -486,7 +513,10 @@ impl EventLoop {
                         .addresses(addresses.into_vec())
                         .condition(PeerCondition::DisconnectedAndNotDialing)
                         .build();
-                    let _ = self.swarm.dial(opts);
+                    let id = opts.connection_id();
+                    if self.swarm.dial(opts).is_ok() {
+                        self.note_neighbor_dial(id);
+                    }
                 }
             }
             BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
@@ -524,14 +554,9 @@ impl EventLoop {
                     );
                 }
             },
-            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                id,
-                result: kad::QueryResult::GetProviders(result),
-                step,
-                ..
-            }) => self.on_providers(id, result, step.last),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Content(event) => self.on_content_event(event),
+            BehaviourEvent::Index(event) => self.on_index_event(event),
             _ => {}
         }
     }
@@ -616,24 +641,29 @@ impl EventLoop {
                 // Fails only if the connection is gone, or the asker gave up.
                 let _ = self.swarm.behaviour_mut().content.send_response(responder.0, response);
             }
-            Command::Provide { key, on } => {
-                let key = kad::RecordKey::new(&key);
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                if on {
-                    if let Err(e) = kad.start_providing(key) {
-                        warn!(error = %e, "cannot announce a provider record");
-                    }
-                } else {
-                    kad.stop_providing(&key);
-                }
-            }
-            Command::FindProviders { key, reply } => {
-                if self.provider_queries.len() >= MAX_PROVIDER_QUERIES {
-                    let _ = reply.send(Vec::new());
+            Command::IndexRequest {
+                peer,
+                addrs,
+                request,
+                reply,
+            } => {
+                if self.pending_index.len() >= MAX_PENDING_INDEX {
+                    let _ = reply.send(Err(RequestError::Busy));
                     return false;
                 }
-                let id = self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&key));
-                self.provider_queries.insert(id, (Vec::new(), reply));
+                let addrs = addrs.into_iter().take(MAX_ADDRS_PER_PEER).collect();
+                let id = self.swarm.behaviour_mut().index.send_request_with_addresses(&peer, request, addrs);
+                self.pending_index.insert(id, reply);
+            }
+            Command::IndexRespond { responder, response } => {
+                let _ = self.swarm.behaviour_mut().index.send_response(responder.0, response);
+            }
+            Command::AddAddresses { peer, addrs } => {
+                if peer != *self.swarm.local_peer_id() && !self.bans.is_banned(&peer, Instant::now()) {
+                    for addr in addrs.into_iter().take(MAX_ADDRS_PER_PEER) {
+                        self.swarm.add_peer_address(peer, addr);
+                    }
+                }
             }
             Command::Respond { responder, response } => {
                 // Fails only if the connection is gone: nothing to do then.

@@ -13,6 +13,7 @@ use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::chord::message::{IndexRequest, IndexResponse};
 use crate::content::{ContentRequest, ContentResponse};
 use crate::error::{NetworkError, RequestError};
 use crate::peer::{BanEntry, PeerSummary};
@@ -129,6 +130,41 @@ pub enum ContentEvent {
     },
 }
 
+/// A pending answer to an inbound index request.
+#[derive(Debug)]
+pub struct IndexResponder(pub(crate) ResponseChannel<IndexResponse>);
+
+/// Capacity of the index event queue.
+pub const INDEX_EVENT_QUEUE: usize = 4096;
+
+/// What the network tells the content index (on its own queue).
+#[derive(Debug)]
+pub enum IndexEvent {
+    /// An index request to answer with [`NetworkHandle::respond_index`]; dropped (failing on
+    /// the asking side) if the queue is full.
+    Request {
+        /// The asking peer.
+        peer: PeerId,
+        /// The request.
+        request: IndexRequest,
+        /// Where the answer goes.
+        responder: IndexResponder,
+    },
+    /// A peer's first connection opened.
+    Connected {
+        /// The peer.
+        peer: PeerId,
+        /// Whether we dialed it on purpose (an added peer, or one discovery chose), rather than
+        /// to reach it on the ring or for a file: such peers are flooding neighbours.
+        neighbor: bool,
+    },
+    /// A peer's last connection closed.
+    Disconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+}
+
 /// What the network tells the node.
 #[derive(Debug)]
 pub enum NetworkEvent {
@@ -221,13 +257,19 @@ pub(crate) enum Command {
         responder: ContentResponder,
         response: ContentResponse,
     },
-    Provide {
-        key: Vec<u8>,
-        on: bool,
+    IndexRequest {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+        request: IndexRequest,
+        reply: oneshot::Sender<Result<IndexResponse, RequestError>>,
     },
-    FindProviders {
-        key: Vec<u8>,
-        reply: oneshot::Sender<Vec<PeerId>>,
+    IndexRespond {
+        responder: IndexResponder,
+        response: IndexResponse,
+    },
+    AddAddresses {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
     },
     AddNode {
         addr: Multiaddr,
@@ -335,19 +377,32 @@ impl NetworkHandle {
         self.send_lossy(Command::ContentRespond { responder, response });
     }
 
-    /// Announces (or stops announcing) this node as a provider of `key` in Kademlia.
-    pub fn provide(&self, key: Vec<u8>, on: bool) {
-        self.send_lossy(Command::Provide { key, on });
-    }
-
-    /// Asks Kademlia for the providers of `key` (bounded by its query timeout).
+    /// Sends an index request to `peer` (dialing `addrs` if not connected).
     ///
     /// # Errors
-    /// The network stopped.
-    pub async fn find_providers(&self, key: Vec<u8>) -> Result<Vec<PeerId>, NetworkError> {
-        self.ask(|reply| Command::FindProviders { key, reply })
-            .await
-            .ok_or(NetworkError::Stopped)
+    /// The request failed or timed out, too many are pending, or the network stopped.
+    pub async fn index_request(&self, peer: PeerId, addrs: Vec<Multiaddr>, request: IndexRequest) -> Result<IndexResponse, RequestError> {
+        self.ask(|reply| Command::IndexRequest {
+            peer,
+            addrs,
+            request,
+            reply,
+        })
+        .await
+        .unwrap_or(Err(RequestError::Stopped))
+    }
+
+    /// Answers an inbound index request.
+    pub fn respond_index(&self, responder: IndexResponder, response: IndexResponse) {
+        self.send_lossy(Command::IndexRespond { responder, response });
+    }
+
+    /// Tells the Swarm where `peer` listens (for a provider found on the ring, before its
+    /// content is requested).
+    pub fn add_addresses(&self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if !addrs.is_empty() {
+            self.send_lossy(Command::AddAddresses { peer, addrs });
+        }
     }
 
     /// `addnode`: adds, removes or tries an address.

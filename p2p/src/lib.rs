@@ -5,7 +5,8 @@
 //! coming and going). The Swarm speaks TCP + noise + yamux, identify, ping, Kademlia and gossipsub
 //! under Cairn's names ([`topic`]), plus the chain-sync protocol ([`sync_protocol`]) and the
 //! file-sharing protocol ([`content`]), whose inbound requests go to their own queue of
-//! [`ContentEvent`]s. Nothing
+//! [`ContentEvent`]s, and the content index ([`chord`] ring and flooded search, run by the
+//! [`index`] service on its own queue of [`IndexEvent`]s). Nothing
 //! here validates blocks: the node decides, then reports a [`Verdict`] so gossip forwards only
 //! what the chain accepted.
 
@@ -16,6 +17,7 @@ pub mod error;
 pub mod event_loop;
 pub mod handle;
 pub mod identity;
+pub mod index;
 pub mod peer;
 pub mod sync_protocol;
 pub mod topic;
@@ -24,7 +26,10 @@ pub mod transport;
 pub use behaviour::Limits;
 pub use error::{NetworkError, RequestError, StartError};
 pub use event_loop::{NetworkConfig, start};
-pub use handle::{AddNode, ContentEvent, ContentResponder, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+pub use handle::{
+    AddNode, ContentEvent, ContentResponder, IndexEvent, IndexResponder, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict,
+};
+pub use index::{IndexConfig, IndexError, IndexHandle, LocalFile, SearchHit};
 pub use libp2p::multiaddr::Protocol;
 pub use libp2p::{Multiaddr, PeerId};
 pub use peer::{BanEntry, DEFAULT_BAN, PeerSummary};

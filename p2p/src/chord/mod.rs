@@ -3,8 +3,10 @@
 //! here ([`id`], [`routing`]); the protocol over the Swarm and the records build on them.
 
 pub mod id;
+pub mod message;
 pub mod records;
 pub mod routing;
+pub mod sim;
 pub mod state;
 
 pub use id::ChordId;

@@ -27,7 +27,7 @@ pub const MAX_EXCLUDE: usize = 16;
 /// Most records in one `Store` or `Records` message.
 pub const MAX_BATCH: usize = 512;
 /// Most records one node hands over or replicates per request or round.
-pub const MAX_HANDOVER: usize = 8192;
+pub const MAX_HANDOVER: usize = 2048;
 /// Most records answered to a `Get`.
 pub const MAX_GET: usize = 256;
 /// Most requests awaiting an answer.
@@ -221,6 +221,7 @@ enum Purpose {
     Put(Vec<Record>),
     Get,
     Join,
+    Probe,
     Finger(usize),
 }
 
@@ -378,6 +379,20 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     /// # Errors
     /// [`OpError::Busy`] when too many operations are in progress.
     pub fn join(&mut self, via: Entry<A>, _now: Millis) -> Result<OpId, OpError> {
+        self.start_at(via, Purpose::Join)
+    }
+
+    /// Looks up our own id through `via`, a node that may be on another ring (two groups of
+    /// nodes that formed rings apart, then connected): a node found between us and our
+    /// successor becomes our successor, and stabilization merges the rings from there.
+    ///
+    /// # Errors
+    /// [`OpError::Busy`] when too many operations are in progress.
+    pub fn probe(&mut self, via: Entry<A>, _now: Millis) -> Result<OpId, OpError> {
+        self.start_at(via, Purpose::Probe)
+    }
+
+    fn start_at(&mut self, via: Entry<A>, purpose: Purpose) -> Result<OpId, OpError> {
         if self.ops.len() >= MAX_OPS {
             return Err(OpError::Busy);
         }
@@ -387,7 +402,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             op,
             Op {
                 key,
-                purpose: Purpose::Join,
+                purpose,
                 path: Vec::new(),
                 exclude: Vec::new(),
                 hops: 0,
@@ -486,6 +501,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         let local = n.id == me.id;
         let request = match &o.purpose {
             Purpose::Lookup | Purpose::Finger(_) => {
+                self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                return;
+            }
+            Purpose::Probe => {
+                self.routing.consider(n.clone());
                 self.finish(op, Ok(OpResult::Found { node: n, hops }));
                 return;
             }
@@ -703,7 +723,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         o.path.retain(|e| e.id != node);
         match o.path.pop() {
             Some(prev) => self.ask(op, prev),
-            None if matches!(o.purpose, Purpose::Join) => self.finish(op, Err(OpError::Unreachable)),
+            None if matches!(o.purpose, Purpose::Join | Purpose::Probe) => self.finish(op, Err(OpError::Unreachable)),
             None => self.local_step(op, now),
         }
     }

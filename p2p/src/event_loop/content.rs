@@ -1,39 +1,17 @@
-//! The event loop's file-sharing part: content requests in and out, and Kademlia provider lookups.
+//! The event loop's file-sharing part: content requests in and out.
 
 use std::time::Instant;
 
-use libp2p::{kad, request_response};
+use libp2p::request_response;
 use tracing::debug;
 
-use super::{ENOUGH_PROVIDERS, EventLoop, undecodable_request, undecodable_response};
+use super::{EventLoop, undecodable_request, undecodable_response};
 use crate::content::{ContentRequest, ContentResponse};
 use crate::error::RequestError;
 use crate::handle::{ContentEvent, ContentResponder};
 use crate::peer::DEFAULT_BAN;
 
 impl EventLoop {
-    pub(super) fn on_providers(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
-        let Some((found, _)) = self.provider_queries.get_mut(&id) else {
-            return;
-        };
-        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
-            for p in providers {
-                if !found.contains(&p) {
-                    found.push(p);
-                }
-            }
-        }
-        let enough = found.len() >= ENOUGH_PROVIDERS;
-        if (last || enough)
-            && let Some((found, reply)) = self.provider_queries.remove(&id)
-        {
-            if !last && let Some(mut q) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                q.finish();
-            }
-            let _ = reply.send(found);
-        }
-    }
-
     pub(super) fn on_content_event(&mut self, event: request_response::Event<ContentRequest, ContentResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {

@@ -12,6 +12,8 @@ use cairn_p2p::{
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
+mod index;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 struct Peer {
@@ -31,6 +33,7 @@ async fn peer(peers: Vec<Multiaddr>) -> Peer {
             target_outbound: 8,
             agent: "test".into(),
             content: None,
+            index: None,
         },
     )
     .unwrap();

@@ -1,0 +1,160 @@
+//! The content index over real Swarms: in-process nodes on 127.0.0.1 form a Chord ring, store
+//! and find records, and flood queries along their neighbour links.
+
+use std::time::Duration;
+
+use cairn_chain::Network;
+use cairn_p2p::chord::ChordId;
+use cairn_p2p::content::ContentId;
+use cairn_p2p::identity::Keypair;
+use cairn_p2p::index::{self, IndexConfig, IndexHandle, LocalFile};
+use cairn_p2p::{Limits, Multiaddr, NetworkConfig, NetworkHandle};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+struct Member {
+    net: NetworkHandle,
+    index: IndexHandle,
+    addr: Multiaddr,
+}
+
+async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
+    let (tx, rx) = mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
+    let (net, mut events, _task) = cairn_p2p::start(
+        Keypair::generate_ed25519(),
+        NetworkConfig {
+            network: Network::Regtest,
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            peers,
+            limits: Limits::default(),
+            target_outbound: if discover { 8 } else { 0 },
+            agent: "test".into(),
+            content: None,
+            index: Some(tx),
+        },
+    )
+    .unwrap();
+    // Nobody validates gossip here: drain the node's queue.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let mut config = IndexConfig::default();
+    config.chord.successors = 4;
+    let (index, _task) = index::start(net.clone(), rx, config);
+    let addr = timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(a) = net.info().await.unwrap().listen_addrs.first() {
+                return a.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("listening");
+    Member { net, index, addr }
+}
+
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let ok = timeout(limit, async {
+        loop {
+            if f().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(ok.is_ok(), "timed out waiting for {what}");
+}
+
+/// Whether the members' successor pointers form one ring in id order.
+async fn one_ring(members: &[Member]) -> bool {
+    let mut ids = Vec::new();
+    let mut succ = std::collections::HashMap::new();
+    for m in members {
+        let info = &m.index.info().await.unwrap()[0];
+        ids.push(info.id);
+        succ.insert(info.id, info.successors.first().map(|s| s.id));
+    }
+    ids.sort();
+    ids.iter().enumerate().all(|(i, id)| succ[id] == Some(ids[(i + 1) % ids.len()]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ring_stores_and_finds_records() {
+    let first = member(vec![], true).await;
+    let mut members = vec![first];
+    for _ in 0..5 {
+        let m = member(vec![members[0].addr.clone()], true).await;
+        members.push(m);
+    }
+    wait_until("one ring", Duration::from_secs(30), || one_ring(&members)).await;
+
+    let cid = ContentId::from_bytes([7; 32]);
+    members[1].index.provide(LocalFile {
+        cid,
+        name: "Holiday Photos 2024.tar".into(),
+        size: 1234,
+        keywords: index::keywords("Holiday Photos 2024.tar"),
+    });
+    let searcher = members[4].index.clone();
+    wait_until("search finds the file", Duration::from_secs(15), || {
+        let s = searcher.clone();
+        async move {
+            s.search("photos HOLIDAY")
+                .await
+                .is_ok_and(|h| h.len() == 1 && h[0].cid == cid && h[0].providers == 1)
+        }
+    })
+    .await;
+    assert!(searcher.search("photos winter").await.unwrap().is_empty(), "every word must match");
+    let providers = members[5].index.find_providers(cid).await.unwrap();
+    assert_eq!(providers, vec![members[1].net.peer_id()]);
+    let found = members[2].index.lookup(ChordId(*cid.as_bytes())).await.unwrap();
+    let owner = members.iter().position(|m| m.net.peer_id() == found.node.addr.peer).unwrap();
+    let info = &members[owner].index.info().await.unwrap()[0];
+    assert!(info.keys_stored >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_reaches_ttl_hops_and_no_further() {
+    // A line: 0 - 1 - 2 - 3 - 4 - 5, each node dialing only the next (no discovery). Ring
+    // connections come and go, but only the line's links are flooding neighbours.
+    let mut members: Vec<Member> = Vec::new();
+    members.push(member(vec![], false).await);
+    for i in 1..6 {
+        let prev = members[i - 1].addr.clone();
+        let m = member(vec![prev], false).await;
+        members.push(m);
+    }
+    let file = |n: u8, name: &str| LocalFile {
+        cid: ContentId::from_bytes([n; 32]),
+        name: name.into(),
+        size: 10,
+        keywords: vec![],
+    };
+    members[4].index.provide(file(4, "far-away-Album.flac"));
+    members[5].index.provide(file(5, "too-far-album.flac"));
+    wait_until("the line is connected", Duration::from_secs(20), || {
+        let nets: Vec<NetworkHandle> = members.iter().map(|m| m.net.clone()).collect();
+        async move {
+            for n in &nets[1..] {
+                if n.info().await.unwrap().outbound + n.info().await.unwrap().inbound == 0 {
+                    return false;
+                }
+            }
+            true
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let hits = members[0].index.flood("ALBUM".into(), 4).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].peer, members[4].net.peer_id());
+    assert_eq!(hits[0].hops, 4);
+    assert!(members[0].index.flood("album".into(), 3).await.unwrap().is_empty());
+    let all = members[0].index.flood("album".into(), 5).await.unwrap();
+    assert_eq!(all.len(), 2);
+}
