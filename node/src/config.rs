@@ -88,6 +88,11 @@ pub struct NodeArgs {
     /// e.g. /ip4/127.0.0.1/tcp/19444/p2p/12D3KooW... (repeatable).
     #[arg(long, value_name = "MULTIADDR")]
     pub peer: Vec<String>,
+    /// Connect only to this peer (repeatable), as Core's -connect: it is kept connected like
+    /// --peer, and no peer found by discovery is dialed (others may still connect to us, and the
+    /// Chord ring still reaches the nodes it needs).
+    #[arg(long, value_name = "MULTIADDR")]
+    pub connect: Vec<String>,
     /// Mine continuously, paying to this wallet address (implies --mine-threads 1 unless set).
     #[arg(long, value_name = "ADDRESS")]
     pub mine_to: Option<String>,
@@ -111,6 +116,14 @@ pub struct NodeArgs {
     /// 16384. Default 256.
     #[arg(long, value_name = "KIB")]
     pub piece_size: Option<u32>,
+    /// Content index: length of each Chord node's successor list, the nodes its records are
+    /// replicated on (4 to 64, default 8). Lookups survive the failure of all but one of them.
+    #[arg(long, value_name = "N")]
+    pub chord_successors: Option<u64>,
+    /// Content index: virtual nodes this node runs on the Chord ring (1 to 32, default 1); more
+    /// spread the keys more evenly over nodes, at the cost of more maintenance traffic.
+    #[arg(long, value_name = "N")]
+    pub chord_vnodes: Option<u64>,
 }
 
 /// Settings after merging the flags with the config file.
@@ -140,6 +153,12 @@ pub struct NodeConfig {
     pub max_download_rate: Option<u64>,
     /// Piece size of published files, bytes.
     pub piece_size: u32,
+    /// `--connect` given: dial no peer found by discovery.
+    pub connect_only: bool,
+    /// Chord successor list length (replicas).
+    pub chord_successors: usize,
+    /// Chord virtual nodes.
+    pub chord_vnodes: u8,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -183,6 +202,9 @@ const KNOWN_KEYS: &[&str] = &[
     "max-upload-rate",
     "max-download-rate",
     "piece-size",
+    "connect",
+    "chord-successors",
+    "chord-vnodes",
 ];
 
 impl ConfigFile {
@@ -304,7 +326,15 @@ impl NodeArgs {
             listen.push(format!("/ip4/0.0.0.0/tcp/{}", default_p2p_port(network)).parse()?);
         }
         let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
-        let peers = parse_multiaddrs("peer", &peers)?;
+        let mut peers = parse_multiaddrs("peer", &peers)?;
+        let connect = if self.connect.is_empty() { file.all("connect") } else { self.connect };
+        let connect = parse_multiaddrs("connect", &connect)?;
+        let connect_only = !connect.is_empty();
+        for a in connect {
+            if !peers.contains(&a) {
+                peers.push(a);
+            }
+        }
         let mine_to = self.mine_to.or_else(|| file.get("mine-to").map(str::to_string));
         let mine_threads = match (self.mine_threads, file.get("mine-threads")) {
             (Some(n), _) => n,
@@ -333,6 +363,14 @@ impl NodeArgs {
         if !piece_ok {
             bail!("--piece-size {piece_kib}: a power of two from 16 to 16384 (KiB)");
         }
+        let chord_successors = number(self.chord_successors, "chord-successors")?.unwrap_or(8);
+        if !(4..=64).contains(&chord_successors) {
+            bail!("--chord-successors {chord_successors}: 4 to 64");
+        }
+        let chord_vnodes = number(self.chord_vnodes, "chord-vnodes")?.unwrap_or(1);
+        if !(1..=32).contains(&chord_vnodes) {
+            bail!("--chord-vnodes {chord_vnodes}: 1 to 32");
+        }
         if regtest_block_time > MAX_REGTEST_BLOCK_TIME_MS {
             bail!("--regtest-block-time {regtest_block_time}: at most {MAX_REGTEST_BLOCK_TIME_MS} ms");
         }
@@ -349,6 +387,9 @@ impl NodeArgs {
             max_upload_rate,
             max_download_rate,
             piece_size: piece_kib as u32 * 1024,
+            connect_only,
+            chord_successors: chord_successors as usize,
+            chord_vnodes: chord_vnodes as u8,
         })
     }
 }

@@ -15,14 +15,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use cairn_chain::mempool::DEFAULT_MAX_BYTES;
 use cairn_chain::{Chainstate, Mempool, Network, StoreOptions};
-use cairn_p2p::{Limits, NetworkConfig, NetworkHandle};
+use cairn_p2p::{IndexConfig, IndexHandle, Limits, NetworkConfig, NetworkHandle};
 use cairn_rpc::server::DEFAULT_MAX_BODY;
 use cairn_rpc::{CookieFile, Credentials, RpcServer, RpcServerConfig, Warmup};
 use cairn_wallet::{Address, Wallet};
 
 use crate::clock::unix_now;
 use crate::config::NodeConfig;
-use crate::content::{ContentConfig, ContentHandle, KademliaProviders};
+use crate::content::{ChordProviders, ContentConfig, ContentHandle};
 use crate::miner::{Miner, MinerControl, MinerSettings};
 use crate::rpc::RpcContext;
 use crate::service;
@@ -57,6 +57,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
     let chainstate_dir = net_dir.join("chainstate");
     let net_slot = Arc::new(OnceLock::new());
     let content_slot = Arc::new(OnceLock::new());
+    let index_slot = Arc::new(OnceLock::new());
     let miner_control = MinerControl::new(MinerSettings::default());
     let context = RpcContext {
         miner: miner_control.clone(),
@@ -67,6 +68,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
         chainstate_dir: chainstate_dir.clone(),
         net: net_slot.clone(),
         content: content_slot.clone(),
+        index: index_slot.clone(),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];
@@ -102,6 +104,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
                 Ok(p2p) => {
                     let _ = net_slot.set(p2p.handle.clone());
                     let _ = content_slot.set(p2p.content.clone());
+                    let _ = index_slot.set(p2p.index.clone());
                     let relay = p2p.handle.clone();
                     let _ = chain.run(move |s| s.set_relay(relay)).await;
                     let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
@@ -190,13 +193,15 @@ fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chai
 struct P2p {
     handle: NetworkHandle,
     content: ContentHandle,
+    index: IndexHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl P2p {
-    /// Closes every connection and waits for the tasks (the router and the sync driver end on
-    /// the shutdown signal).
+    /// Leaves the Chord ring (handing its records over), closes every connection and waits for
+    /// the tasks (the router and the sync driver end on the shutdown signal).
     async fn stop(self) {
+        self.index.leave().await;
         self.handle.shutdown().await;
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
@@ -208,6 +213,7 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     let key_path = net_dir.join("p2p_key");
     let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
     let (content_tx, content_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::CONTENT_EVENT_QUEUE);
+    let (index_tx, index_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
     let (handle, events, event_loop) = cairn_p2p::start(
         key,
         NetworkConfig {
@@ -215,9 +221,10 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
             listen: config.listen.clone(),
             peers: config.peers.clone(),
             limits: Limits::default(),
-            target_outbound: TARGET_OUTBOUND,
+            target_outbound: if config.connect_only { 0 } else { TARGET_OUTBOUND },
             agent: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
             content: Some(content_tx),
+            index: Some(index_tx),
         },
     )
     .context("starting the peer-to-peer network")?;
@@ -225,6 +232,12 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     let (sync_tx, sync_rx) = tokio::sync::mpsc::channel(crate::sync::INPUT_QUEUE);
     let router = tokio::spawn(crate::router::run(events, chain.clone(), handle.clone(), sync_tx, shutdown.clone()));
     let sync = tokio::spawn(crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()));
+    let mut index_config = IndexConfig {
+        vnodes: config.chord_vnodes,
+        ..IndexConfig::default()
+    };
+    index_config.chord.successors = config.chord_successors;
+    let (index, index_task) = cairn_p2p::index::start(handle.clone(), index_rx, index_config);
     let (content, content_task) = crate::content::start(
         ContentConfig {
             dir: net_dir.join("content"),
@@ -235,7 +248,7 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
         },
         handle.clone(),
         content_rx,
-        Arc::new(KademliaProviders(handle.clone())),
+        Arc::new(ChordProviders(index.clone())),
         shutdown.clone(),
     )
     .await
@@ -243,7 +256,8 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     Ok(P2p {
         handle,
         content,
-        tasks: vec![event_loop, router, sync, content_task],
+        index,
+        tasks: vec![event_loop, router, sync, content_task, index_task],
     })
 }
 

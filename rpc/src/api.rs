@@ -186,9 +186,14 @@ pub trait NetworkApi {
 /// File sharing by content hash.
 #[rpc(server)]
 pub trait FilesApi {
-    /// Shares a file: hashes it into pieces and announces this node as a provider.
+    /// Shares a file: hashes it into pieces, announces this node as a provider and files it
+    /// under its keywords (default: the words of its name).
     #[method(name = "publishfile")]
-    async fn publishfile(&self, path: String, name: Option<String>) -> RpcResult<PublishFileResult>;
+    async fn publishfile(&self, path: String, name: Option<String>, keywords: Option<Vec<String>>) -> RpcResult<PublishFileResult>;
+    /// Finds files: by keywords on the Chord ring (every word must match), or with
+    /// `{"flood": true, "ttl": n}` by a substring of the name among the nodes within n hops.
+    #[method(name = "searchfiles")]
+    async fn searchfiles(&self, query: serde_json::Value, options: Option<SearchOptions>) -> RpcResult<Vec<SearchFileResult>>;
     /// Everything this node shares or fetches.
     #[method(name = "listfiles")]
     async fn listfiles(&self) -> RpcResult<Vec<FileStatus>>;
@@ -201,6 +206,17 @@ pub trait FilesApi {
     /// Stops sharing or fetching a file (its data file stays on disk).
     #[method(name = "removefile")]
     async fn removefile(&self, cid: String) -> RpcResult<()>;
+}
+
+/// The Chord ring that indexes shared files.
+#[rpc(server)]
+pub trait ChordApi {
+    /// This node's place on the ring: id, predecessor, successors, fingers, keys stored.
+    #[method(name = "getchordinfo")]
+    async fn getchordinfo(&self) -> RpcResult<ChordInfo>;
+    /// The node responsible for a key (a 64-hex-digit id such as a cid, or a keyword).
+    #[method(name = "chordlookup")]
+    async fn chordlookup(&self, key: String) -> RpcResult<ChordLookupResult>;
 }
 
 /// The server itself.

@@ -86,6 +86,18 @@ pub const METHODS: &[MethodHelp] = &[
         "( \"command\" )",
         "List all commands, or get help for a specified command.",
     ),
+    m(
+        "Chord",
+        "chordlookup",
+        "\"key\"",
+        "Find the node responsible for a key on the Chord ring: 64 hex digits (a cid, or any ring id) or a keyword. Returns {key, node: {id, peer}, hops}.",
+    ),
+    m(
+        "Chord",
+        "getchordinfo",
+        "",
+        "This node's place on the Chord ring: {id, peer, predecessor, successors[], fingers[] {index, start, node}, keys_stored, records, vnodes[]}. Consecutive fingers pointing at the same node are shown as one row.",
+    ),
     m("Control", "stop", "", "Request a graceful shutdown of the node."),
     m("Control", "uptime", "", "Returns the total uptime of the server in seconds."),
     m(
@@ -109,8 +121,14 @@ pub const METHODS: &[MethodHelp] = &[
     m(
         "Files",
         "publishfile",
-        "\"path\" ( \"name\" )",
-        "Share a file of the node's file system by content hash: returns {cid, name, size, pieces, piece_size}. It is served from where it is; name defaults to the file's name.",
+        "\"path\" ( \"name\" [\"keyword\",...] )",
+        "Share a file of the node's file system by content hash: returns {cid, name, size, pieces, piece_size, keywords}. It is served from where it is; name defaults to the file's name; keywords (normalized to lower-case words) default to the words of the name. The Chord ring gets a provider record and one posting per keyword.",
+    ),
+    m(
+        "Files",
+        "searchfiles",
+        "\"words\" ( {\"flood\":bool,\"ttl\":n} )",
+        "Find files. By default asks the Chord ring for each word's postings and returns the files matching every word, most providers first: [{cid, name, size, providers}]. With {\"flood\": true} the text is instead sent Gnutella-style to the neighbours, up to ttl hops (1-7, default 4), and files whose names contain it are returned with the peers that have them and the hops to the nearest.",
     ),
     m(
         "Files",

@@ -519,6 +519,8 @@ pub struct PublishFileResult {
     pub size: u64,
     pub pieces: u32,
     pub piece_size: u32,
+    /// Normalized keywords its postings are filed under.
+    pub keywords: Vec<String>,
 }
 
 /// Bytes exchanged with one peer for one file.
@@ -628,4 +630,90 @@ pub struct SignRawTransactionResult {
     pub complete: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<SignRawTxError>,
+}
+
+/// Options of `searchfiles`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SearchOptions {
+    /// Flood the query to neighbours (Gnutella) instead of asking the Chord ring.
+    #[serde(default)]
+    pub flood: bool,
+    /// Hops a flooded query travels (1–7, default 4).
+    pub ttl: Option<u8>,
+}
+
+/// One file found by `searchfiles`.
+#[derive(Serialize, Debug, Clone)]
+pub struct SearchFileResult {
+    /// Content id, hex.
+    pub cid: String,
+    pub name: String,
+    pub size: u64,
+    /// Nodes that provide it: live provider records on the ring, or nodes that answered a flood.
+    pub providers: usize,
+    /// A flooded search: the peers that have it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<String>>,
+    /// A flooded search: hops to the nearest of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hops: Option<u8>,
+}
+
+/// A node on the Chord ring.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct ChordNode {
+    /// Ring id, hex (SHA-256 of the peer id).
+    pub id: String,
+    /// Peer id.
+    pub peer: String,
+}
+
+/// One row of the finger table (consecutive fingers pointing at the same node are one row).
+#[derive(Serialize, Debug, Clone)]
+pub struct ChordFinger {
+    /// Finger index i: the first node at or after id + 2^i.
+    pub index: usize,
+    /// id + 2^index, hex.
+    pub start: String,
+    pub node: ChordNode,
+}
+
+/// A virtual node's place on the ring.
+#[derive(Serialize, Debug, Clone)]
+pub struct ChordVnode {
+    pub id: String,
+    pub predecessor: Option<ChordNode>,
+    pub successors: Vec<ChordNode>,
+    pub fingers: Vec<ChordFinger>,
+    /// Distinct keys it holds records under (its own range and replicas).
+    pub keys_stored: usize,
+    /// Records held.
+    pub records: usize,
+}
+
+/// `getchordinfo`: the node's first virtual node, then any others.
+#[derive(Serialize, Debug, Clone)]
+pub struct ChordInfo {
+    pub id: String,
+    pub peer: String,
+    pub predecessor: Option<ChordNode>,
+    pub successors: Vec<ChordNode>,
+    pub fingers: Vec<ChordFinger>,
+    pub keys_stored: usize,
+    pub records: usize,
+    /// Further virtual nodes (`--chord-vnodes` above 1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vnodes: Vec<ChordVnode>,
+}
+
+/// `chordlookup`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ChordLookupResult {
+    /// The key looked up, hex.
+    pub key: String,
+    /// The node responsible for it.
+    pub node: ChordNode,
+    /// Requests the lookup took.
+    pub hops: u32,
 }

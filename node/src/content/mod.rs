@@ -13,7 +13,7 @@ pub mod providers;
 mod registry;
 mod service;
 
-pub use providers::KademliaProviders;
+pub use providers::ChordProviders;
 pub use service::{ContentConfig, ContentHandle, start};
 
 /// Why a file-sharing call failed.

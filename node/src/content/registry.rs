@@ -50,6 +50,9 @@ pub struct Record {
     pub size: Option<u64>,
     /// See `size` (seconds and nanoseconds since the epoch).
     pub mtime: Option<(i64, i64)>,
+    /// A published file: the keywords given to `publishfile` (none: the words of its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<Vec<String>>,
 }
 
 /// The folder of `cid`.
@@ -99,6 +102,8 @@ pub struct Published {
     pub store: PieceStore,
     /// Where it is.
     pub path: PathBuf,
+    /// The keywords given, if any.
+    pub keywords: Option<Vec<String>>,
 }
 
 /// Hashes the file at `path` into a manifest of `piece_size` pieces and records it in `dir`.
@@ -106,7 +111,13 @@ pub struct Published {
 /// # Errors
 /// A relative path, a missing, unreadable or special file, a bad name, a file that changed while
 /// it was hashed, or the record cannot be written.
-pub fn publish(dir: &Path, path: &Path, name: Option<String>, piece_size: u32) -> Result<Published, ContentError> {
+pub fn publish(
+    dir: &Path,
+    path: &Path,
+    name: Option<String>,
+    keywords: Option<Vec<String>>,
+    piece_size: u32,
+) -> Result<Published, ContentError> {
     if !path.is_absolute() {
         return Err(ContentError::InvalidParameter(format!(
             "{}: publishfile needs an absolute path (the node's working directory is not the caller's)",
@@ -162,12 +173,14 @@ pub fn publish(dir: &Path, path: &Path, name: Option<String>, piece_size: u32) -
             dest_dir: None,
             size: Some(meta.len()),
             mtime: Some(mtime(&meta)),
+            keywords: keywords.clone(),
         },
     )?;
     Ok(Published {
         manifest,
         store,
         path: path.to_path_buf(),
+        keywords,
     })
 }
 
@@ -189,6 +202,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                 dest_dir: Some(downloads.to_path_buf()),
                 size: None,
                 mtime: None,
+                keywords: None,
             }
         }
         Some(dest) => {
@@ -201,6 +215,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     dest_dir: Some(dest),
                     size: None,
                     mtime: None,
+                    keywords: None,
                 }
             } else {
                 let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
@@ -227,6 +242,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     dest_dir: None,
                     size: None,
                     mtime: None,
+                    keywords: None,
                 }
             }
         }
@@ -380,7 +396,7 @@ mod tests {
         let downloads = tmp.path().join("downloads");
         let file = tmp.path().join("song.ogg");
         std::fs::write(&file, vec![7u8; 100_000]).unwrap();
-        let published = publish(&dir, &file, None, 16384).unwrap();
+        let published = publish(&dir, &file, None, Some(vec!["kw".into()]), 16384).unwrap();
         assert_eq!(published.manifest.name(), "song.ogg");
         let cid = published.manifest.content_id();
 
@@ -405,6 +421,8 @@ mod tests {
         let find = |c: &ContentId| loaded.iter().find(|s| s.cid == *c).unwrap();
         assert!(matches!(find(&cid).store, Ok(Some(_))));
         assert_eq!(find(&cid).record.origin, Origin::Publish);
+        assert_eq!(find(&cid).record.keywords, Some(vec!["kw".to_string()]), "keywords survive a restart");
+        assert_eq!(find(&real).record.keywords, None);
         assert!(matches!(find(&real).store, Ok(Some(_))));
         // `other` has no manifest file: it searches again.
         assert!(matches!(find(&other).store, Ok(None)));
@@ -423,11 +441,11 @@ mod tests {
     fn bad_paths_are_clear_errors() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("content");
-        let e = publish(&dir, Path::new("relative.txt"), None, 16384).unwrap_err().to_string();
+        let e = publish(&dir, Path::new("relative.txt"), None, None, 16384).unwrap_err().to_string();
         assert!(e.contains("absolute path"), "{e}");
-        let e = publish(&dir, &tmp.path().join("missing"), None, 16384).unwrap_err().to_string();
+        let e = publish(&dir, &tmp.path().join("missing"), None, None, 16384).unwrap_err().to_string();
         assert!(e.contains("file not found"), "{e}");
-        let e = publish(&dir, tmp.path(), None, 16384).unwrap_err().to_string();
+        let e = publish(&dir, tmp.path(), None, None, 16384).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
         let cid = ContentId::from_bytes([1; 32]);
         let existing = tmp.path().join("taken");

@@ -3,6 +3,7 @@
 //! sees a consistent state; `getblockcount` and `getbestblockhash` read the published tip.
 
 mod blockchain;
+mod chord;
 mod control;
 pub mod convert;
 mod files;
@@ -18,7 +19,7 @@ use std::time::Instant;
 use cairn_chain::Network;
 use cairn_p2p::NetworkHandle;
 use cairn_rpc::api::{
-    BlockchainApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer,
+    BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer,
 };
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
@@ -45,6 +46,8 @@ pub struct RpcContext {
     pub net: Arc<OnceLock<NetworkHandle>>,
     /// File sharing, once started.
     pub content: Arc<OnceLock<crate::content::ContentHandle>>,
+    /// The content index (Chord ring, flooded search), once started.
+    pub index: Arc<OnceLock<cairn_p2p::IndexHandle>>,
 }
 
 impl RpcContext {
@@ -71,6 +74,7 @@ impl RpcContext {
         merge(&mut module, WalletApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, NetworkApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, FilesApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, ChordApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, ControlApiServer::into_rpc(self).into())?;
         Ok(module)
     }

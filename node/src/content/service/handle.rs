@@ -20,6 +20,7 @@ pub(super) enum Command {
     Publish {
         path: PathBuf,
         name: Option<String>,
+        keywords: Option<Vec<String>>,
         reply: oneshot::Sender<Result<PublishFileResult, ContentError>>,
     },
     Fetch {
@@ -57,8 +58,19 @@ impl ContentHandle {
     ///
     /// # Errors
     /// See [`registry::publish`].
-    pub async fn publish(&self, path: PathBuf, name: Option<String>) -> Result<PublishFileResult, ContentError> {
-        self.ask(|reply| Command::Publish { path, name, reply }).await?
+    pub async fn publish(
+        &self,
+        path: PathBuf,
+        name: Option<String>,
+        keywords: Option<Vec<String>>,
+    ) -> Result<PublishFileResult, ContentError> {
+        self.ask(|reply| Command::Publish {
+            path,
+            name,
+            keywords,
+            reply,
+        })
+        .await?
     }
 
     /// Starts fetching `cid` (or returns the status of the file if it is already here).
@@ -98,10 +110,15 @@ impl Service {
     pub(super) fn on_command(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::Publish { path, name, reply } => {
+            Command::Publish {
+                path,
+                name,
+                keywords,
+                reply,
+            } => {
                 let (dir, piece_size) = (self.cfg.dir.clone(), self.cfg.piece_size);
                 self.spawn(async move {
-                    let result = blocking(move || registry::publish(&dir, &path, name, piece_size))
+                    let result = blocking(move || registry::publish(&dir, &path, name, keywords, piece_size))
                         .await
                         .unwrap_or_else(|e| Err(ContentError::Io(e)));
                     Done::Published { reply, result }
@@ -174,6 +191,7 @@ impl Service {
             dest_dir: None,
             size: None,
             mtime: None,
+            keywords: None,
         };
         let mut share = Share::new(epoch, record, now);
         share.opening = true;
@@ -214,6 +232,7 @@ impl Service {
             size: p.manifest.size(),
             pieces: p.manifest.pieces(),
             piece_size: p.manifest.piece_size(),
+            keywords: p.keywords.clone().unwrap_or_else(|| cairn_p2p::index::keywords(p.manifest.name())),
         };
         info!(%cid, name = p.manifest.name(), size = p.manifest.size(), path = %p.path.display(), "file published");
         let record = Record {
@@ -222,6 +241,7 @@ impl Service {
             dest_dir: None,
             size: Some(p.manifest.size()),
             mtime: None,
+            keywords: p.keywords.clone(),
         };
         match self.shares.get_mut(&cid) {
             // Published again (perhaps from another path): serve from the new one.
@@ -231,7 +251,7 @@ impl Service {
                 share.have = p.store.have().clone();
                 share.manifest = Some(p.manifest);
                 share.store = Some(Arc::new(Mutex::new(p.store)));
-                self.providers.announce(cid);
+                self.announce(cid);
             }
             _ => {
                 let epoch = self.next_epoch();

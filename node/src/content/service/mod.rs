@@ -38,6 +38,7 @@ mod share;
 mod wire;
 
 use super::providers::Providers;
+use cairn_p2p::LocalFile;
 use super::registry::{self, Record};
 use crate::shutdown::Shutdown;
 use handle::Command;
@@ -314,13 +315,32 @@ impl Service {
             info!(%cid, have = share.have.count(), pieces = share.have.len(), "downloading");
         }
         share.store = Some(Arc::new(Mutex::new(store)));
-        self.providers.announce(cid);
-        if share.download.is_some() {
+        let downloading = share.download.is_some();
+        self.announce(cid);
+        if downloading {
             self.greet(cid);
             if self.shares.get(&cid).is_some_and(|s| s.needs_search(now)) {
                 self.search(cid, now);
             }
         }
+    }
+
+    /// Announces `cid` on the index: a published file under its keywords (or its name's words),
+    /// a fetched one under its name's words, so it stays findable while anyone shares it.
+    pub(super) fn announce(&self, cid: ContentId) {
+        let Some(share) = self.shares.get(&cid) else { return };
+        let Some(manifest) = &share.manifest else { return };
+        let keywords = share
+            .record
+            .keywords
+            .clone()
+            .unwrap_or_else(|| cairn_p2p::index::keywords(manifest.name()));
+        self.providers.announce(LocalFile {
+            cid,
+            name: manifest.name().to_string(),
+            size: manifest.size(),
+            keywords,
+        });
     }
 
     fn search(&mut self, cid: ContentId, now: Instant) {
