@@ -90,7 +90,7 @@ pub struct NodeArgs {
     pub peer: Vec<String>,
     /// Connect only to this peer (repeatable), as Core's -connect: it is kept connected like
     /// --peer, and no peer found by discovery is dialed (others may still connect to us, and the
-    /// Chord ring still reaches the nodes it needs).
+    /// Chord ring still reaches the nodes it needs). `--connect 0`: no automatic connection.
     #[arg(long, value_name = "MULTIADDR")]
     pub connect: Vec<String>,
     /// Mine continuously, paying to this wallet address (implies --mine-threads 1 unless set).
@@ -327,9 +327,15 @@ impl NodeArgs {
         }
         let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
         let mut peers = parse_multiaddrs("peer", &peers)?;
-        let connect = if self.connect.is_empty() { file.all("connect") } else { self.connect };
-        let connect = parse_multiaddrs("connect", &connect)?;
+        let connect = if self.connect.is_empty() {
+            file.all("connect")
+        } else {
+            self.connect
+        };
         let connect_only = !connect.is_empty();
+        // As in Core, `--connect 0` makes no automatic connection at all.
+        let connect: Vec<String> = connect.into_iter().filter(|a| a.trim() != "0").collect();
+        let connect = parse_multiaddrs("connect", &connect)?;
         for a in connect {
             if !peers.contains(&a) {
                 peers.push(a);
@@ -449,6 +455,34 @@ mod tests {
             ..NodeArgs::default()
         };
         assert!(odd.resolve().unwrap_err().to_string().contains("power of two"));
+        let connect = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            connect: vec!["/ip4/127.0.0.1/tcp/7".into()],
+            chord_successors: Some(16),
+            chord_vnodes: Some(4),
+            ..NodeArgs::default()
+        };
+        let cfg = connect.resolve().unwrap();
+        assert!(cfg.connect_only);
+        assert_eq!(cfg.peers.len(), 3, "file peers plus the --connect one");
+        assert_eq!((cfg.chord_successors, cfg.chord_vnodes), (16, 4));
+        let none = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            connect: vec!["0".into()],
+            ..NodeArgs::default()
+        };
+        let cfg = none.resolve().unwrap();
+        assert!(cfg.connect_only && cfg.peers.len() == 2);
+        assert_eq!((cfg.chord_successors, cfg.chord_vnodes), (8, 1));
+        for (r, v) in [(Some(3), None), (Some(65), None), (None, Some(0)), (None, Some(33))] {
+            let bad = NodeArgs {
+                datadir: Some(dir.path().to_path_buf()),
+                chord_successors: r,
+                chord_vnodes: v,
+                ..NodeArgs::default()
+            };
+            assert!(bad.resolve().is_err(), "{r:?} {v:?}");
+        }
         let bad = NodeArgs {
             datadir: Some(dir.path().to_path_buf()),
             peer: vec!["127.0.0.1:19444".into()],

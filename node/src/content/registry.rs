@@ -421,7 +421,11 @@ mod tests {
         let find = |c: &ContentId| loaded.iter().find(|s| s.cid == *c).unwrap();
         assert!(matches!(find(&cid).store, Ok(Some(_))));
         assert_eq!(find(&cid).record.origin, Origin::Publish);
-        assert_eq!(find(&cid).record.keywords, Some(vec!["kw".to_string()]), "keywords survive a restart");
+        assert_eq!(
+            find(&cid).record.keywords,
+            Some(vec!["kw".to_string()]),
+            "keywords survive a restart"
+        );
         assert_eq!(find(&real).record.keywords, None);
         assert!(matches!(find(&real).store, Ok(Some(_))));
         // `other` has no manifest file: it searches again.
@@ -443,7 +447,9 @@ mod tests {
         let dir = tmp.path().join("content");
         let e = publish(&dir, Path::new("relative.txt"), None, None, 16384).unwrap_err().to_string();
         assert!(e.contains("absolute path"), "{e}");
-        let e = publish(&dir, &tmp.path().join("missing"), None, None, 16384).unwrap_err().to_string();
+        let e = publish(&dir, &tmp.path().join("missing"), None, None, 16384)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("file not found"), "{e}");
         let e = publish(&dir, tmp.path(), None, None, 16384).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");

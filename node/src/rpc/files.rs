@@ -127,7 +127,9 @@ impl FilesApiServer for RpcContext {
             return Ok(group_flood_hits(hits));
         }
         if options.ttl.is_some() {
-            return Err(RpcError::invalid_parameter("ttl applies to flooded searches only ({\"flood\": true})"));
+            return Err(RpcError::invalid_parameter(
+                "ttl applies to flooded searches only ({\"flood\": true})",
+            ));
         }
         let hits = index.search(&text).await.map_err(super::chord::index_error)?;
         Ok(hits

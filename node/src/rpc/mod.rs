@@ -19,7 +19,8 @@ use std::time::Instant;
 use cairn_chain::Network;
 use cairn_p2p::NetworkHandle;
 use cairn_rpc::api::{
-    BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer, WalletApiServer,
+    BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer,
+    WalletApiServer,
 };
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;

@@ -1,5 +1,6 @@
 //! The node end to end: a real `cairn node` process driven over JSON-RPC, as a user would.
 
+mod chord;
 mod common;
 mod files;
 mod js_interop;

@@ -65,7 +65,7 @@ fn a_peer_sending_an_invalid_block_is_banned() {
                 target_outbound: 0,
                 agent: "evil".into(),
                 content: None,
-            index: None,
+                index: None,
             },
         )
         .unwrap();

@@ -622,6 +622,13 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             (Pending::Step(op, from), Response::Step(step)) => {
                 let me = self.routing.me().id;
                 match step {
+                    // A node that names itself as the key's successor is alone on its own ring
+                    // (a node just started, before it joins): right for a join through it, but
+                    // a probe must not adopt it — it holds none of the keys it would be given.
+                    Step::Done(n) if n.id == from && self.ops.get(&op).is_some_and(|o| matches!(o.purpose, Purpose::Probe)) => {
+                        let hops = self.ops.get(&op).map_or(0, |o| o.hops);
+                        self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                    }
                     Step::Done(n) => self.found(op, n, now),
                     Step::Next(n) if n.id == me => self.local_step(op, now),
                     Step::Next(n) if n.id == from => {
@@ -985,5 +992,41 @@ mod tests {
         }
         let pred = ids[(ids.iter().position(|(_, n)| *n == succ).unwrap() + ids.len() - 1) % ids.len()].1;
         assert_eq!(net.nodes[&succ].routing().predecessor().unwrap().addr, pred);
+    }
+
+    #[test]
+    fn a_probe_does_not_adopt_a_node_that_has_not_joined() {
+        let mut net = Net {
+            nodes: BTreeMap::new(),
+            dead: Vec::new(),
+            done: Vec::new(),
+        };
+        let mut now = 0;
+        // Two nodes in a ring, and a third just started (alone).
+        net.nodes.insert(0, Node::new(entry(0), fast(), now));
+        let mut b = Node::new(entry(1), fast(), now);
+        b.join(entry(0), now).unwrap();
+        net.nodes.insert(1, b);
+        net.run(now);
+        for _ in 0..20 {
+            now += 10;
+            net.tick_all(now);
+        }
+        assert_eq!(net.nodes[&0].routing().successor().addr, 1);
+        // Find a newcomer that lies between 0 and its successor, as seen from 0.
+        let (id0, id1) = (entry(0).id, entry(1).id);
+        let n = (2..1000u32).find(|n| entry(*n).id.in_open(&id0, &id1)).unwrap();
+        net.nodes.insert(n, Node::new(entry(n), fast(), now));
+        net.nodes.get_mut(&0).unwrap().probe(entry(n), now).unwrap();
+        net.run(now);
+        assert_eq!(net.nodes[&0].routing().successor().addr, 1, "an unjoined node is not adopted");
+        // Once it has joined, stabilization brings it in.
+        net.nodes.get_mut(&n).unwrap().join(entry(1), now).unwrap();
+        net.run(now);
+        for _ in 0..20 {
+            now += 10;
+            net.tick_all(now);
+        }
+        assert_eq!(net.nodes[&0].routing().successor().addr, n);
     }
 }

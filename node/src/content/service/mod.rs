@@ -38,9 +38,9 @@ mod share;
 mod wire;
 
 use super::providers::Providers;
-use cairn_p2p::LocalFile;
 use super::registry::{self, Record};
 use crate::shutdown::Shutdown;
+use cairn_p2p::LocalFile;
 use handle::Command;
 pub use handle::ContentHandle;
 use share::{Share, SharePeer, State};
