@@ -388,7 +388,7 @@ impl EventLoop {
                         // The service also drops a peer whose requests fail.
                         debug!(peer = %peer_id, "content service is behind: departure not queued");
                     }
-                    self.to_index(IndexEvent::Disconnected { peer: peer_id });
+                    self.tell_index(IndexEvent::Disconnected { peer: peer_id });
                 }
             }
             SwarmEvent::OutgoingConnectionError {
@@ -419,7 +419,7 @@ impl EventLoop {
         let neighbor = self.neighbor_dials.remove(&connection_id);
         let first = self.peers.connected(peer, remote.clone(), inbound, unix_now());
         if first || neighbor {
-            self.to_index(IndexEvent::Connected { peer, neighbor });
+            self.tell_index(IndexEvent::Connected { peer, neighbor });
         }
         if first {
             info!(%peer, address = %remote, inbound, "peer connected");

@@ -139,6 +139,7 @@ pub const INDEX_EVENT_QUEUE: usize = 4096;
 
 /// What the network tells the content index (on its own queue).
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "a few hundred bytes, moved once per request")]
 pub enum IndexEvent {
     /// An index request to answer with [`NetworkHandle::respond_index`]; dropped (failing on
     /// the asking side) if the queue is full.
@@ -229,6 +230,7 @@ pub enum AddNode {
 }
 
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "a few hundred bytes, moved once per command")]
 pub(crate) enum Command {
     Publish {
         topic: Topic,

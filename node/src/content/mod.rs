@@ -6,7 +6,7 @@
 //! `/cairn/<network>/content/1.0.0`); disk work (hashing a published file, reading blocks,
 //! writing verified pieces, opening and removing shares) runs on blocking threads and comes back
 //! to the task as completions. Providers are found through the [`providers::Providers`]
-//! interface (Kademlia provider records for now). What is shared is kept on disk by
+//! interface (the Chord ring of `cairn_p2p::index`). What is shared is kept on disk by
 //! [`registry`], so published files stay published and fetches resume after a restart.
 
 pub mod providers;

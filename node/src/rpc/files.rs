@@ -59,7 +59,9 @@ fn normalize_keywords(given: &[String]) -> RpcResult<Vec<String>> {
 /// Flood hits, one row per file: every peer that has it, the nearest first; files held by more
 /// peers first, then nearer ones, then by name.
 fn group_flood_hits(hits: Vec<cairn_p2p::chord::message::FloodHit>) -> Vec<SearchFileResult> {
-    let mut by_cid: std::collections::BTreeMap<ContentId, (String, u64, Vec<(u8, String)>)> = Default::default();
+    /// Name, size, and (hops, peer) of every peer that has the file.
+    type Found = (String, u64, Vec<(u8, String)>);
+    let mut by_cid: std::collections::BTreeMap<ContentId, Found> = Default::default();
     for h in hits {
         let entry = by_cid.entry(h.cid).or_insert_with(|| (h.name.clone(), h.size, Vec::new()));
         entry.2.push((h.hops, h.peer.to_string()));

@@ -114,7 +114,7 @@ impl Records {
             .filter(|(_, s)| s.expires > now)
             .map(|((kind, sub), s)| (s.expires, to_record(*key, *kind, *sub, s, now)))
             .collect();
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|r| std::cmp::Reverse(r.0));
         out.into_iter().take(limit).map(|(_, r)| r).collect()
     }
 

@@ -99,7 +99,14 @@ impl<A: Clone + PartialEq> Routing<A> {
     /// Answers one step of a lookup for `key`, skipping the nodes in `exclude` (found dead by the
     /// asker).
     pub fn step(&self, key: &ChordId, exclude: &[ChordId]) -> Step<A> {
-        let succ = self.successors.iter().find(|e| !exclude.contains(&e.id)).unwrap_or(&self.me);
+        // With every successor excluded (found dead by the asker), the nearest live-looking
+        // node clockwise stands in; this node claims the key only when it knows no other.
+        let succ = self
+            .successors
+            .iter()
+            .find(|e| !exclude.contains(&e.id))
+            .or_else(|| self.nearest_clockwise(exclude))
+            .unwrap_or(&self.me);
         if succ.id == self.me.id || key.in_half_open(&self.me.id, &succ.id) {
             return Step::Done(succ.clone());
         }
@@ -107,6 +114,18 @@ impl<A: Clone + PartialEq> Routing<A> {
             Some(n) => Step::Next(n.clone()),
             None => Step::Done(succ.clone()),
         }
+    }
+
+    /// The known node nearest clockwise from this one (fingers and predecessor), skipping
+    /// `exclude`.
+    fn nearest_clockwise(&self, exclude: &[ChordId]) -> Option<&Entry<A>> {
+        let me = self.me.id;
+        self.fingers
+            .iter()
+            .flatten()
+            .chain(self.predecessor.iter())
+            .filter(|e| e.id != me && !exclude.contains(&e.id))
+            .min_by(|a, b| me.fraction_to(&a.id).total_cmp(&me.fraction_to(&b.id)))
     }
 
     /// The known node that most closely precedes `key` (fingers and successors), if any,

@@ -331,10 +331,13 @@ pub struct Sim {
     /// Operations whose results the running experiment waits for.
     awaiting: BTreeSet<(u32, OpId)>,
     /// Their results, with the time each ended.
-    results: BTreeMap<(u32, OpId), (Millis, Result<OpResult<u32>, OpError>)>,
+    results: BTreeMap<(u32, OpId), Outcome>,
     /// Keys stored by [`Sim::store`].
     keys: Vec<ChordId>,
 }
+
+/// How an operation ended, and when.
+type Outcome = (Millis, Result<OpResult<u32>, OpError>);
 
 struct Slot {
     node: Node<u32>,
@@ -916,14 +919,19 @@ mod tests {
 
     #[test]
     fn lookups_take_about_half_log_n_hops() {
-        let rows = path_lengths(&[64, 128], 8, 1000, 1).unwrap();
+        // The paper's node: fingers and one successor.
+        let rows = path_lengths(&[64, 128], 1, 1000, 1).unwrap();
+        assert_eq!(rows.iter().map(|r| r.n).collect::<Vec<_>>(), [64, 128]);
         for row in &rows {
             assert_eq!((row.wrong, row.failed), (0, 0), "{row:?}");
             let expected = half_log2(row.n);
             assert!((row.mean - expected).abs() <= 0.15 * expected, "{row:?} vs {expected}");
-            assert!(row.p1 <= row.p99);
+            assert!(row.p1 < row.p99);
         }
-        assert_eq!(rows.iter().map(|r| r.n).collect::<Vec<_>>(), [64, 128]);
+        // A longer successor list serves as extra fingers near the key: shorter paths.
+        let long = path_lengths(&[128], 8, 1000, 1).unwrap();
+        assert_eq!((long[0].wrong, long[0].failed), (0, 0));
+        assert!(long[0].mean < rows[1].mean, "{long:?}");
     }
 
     #[test]
@@ -976,20 +984,5 @@ mod tests {
         let v: Vec<u32> = (1..=100).collect();
         assert_eq!((percentile(&v, 0.01), percentile(&v, 0.99), percentile(&v, 1.0)), (1, 99, 100));
         assert_eq!(percentile::<u32>(&[], 0.5), 0);
-    }
-}
-#[cfg(test)]
-mod scratch {
-    #[test]
-    #[ignore]
-    fn scratch_paths() {
-        for r in [1usize, 2, 4, 8] {
-            let t = std::time::Instant::now();
-            let rows = super::path_lengths(&[64, 256, 1024], r, 4000, 1).unwrap();
-            for row in rows {
-                println!("r={r} {row:?} half={}", 0.5 * (row.n as f64).log2());
-            }
-            println!("{:?}", t.elapsed());
-        }
     }
 }

@@ -34,7 +34,8 @@ pub const MAX_GET: usize = 256;
 pub const MAX_PENDING: usize = 4096;
 /// Most operations in progress.
 pub const MAX_OPS: usize = 1024;
-/// Times an operation retries after the node it found failed.
+/// Times an operation retries after the node it found failed (at least; as many as the
+/// successor list is long, since the records are copied along it).
 const MAX_ATTEMPTS: u32 = 3;
 
 /// Timers and sizes.
@@ -374,7 +375,9 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         self.start(key, Purpose::Get, now)
     }
 
-    /// Joins the ring through `via`, any node in it.
+    /// Joins the ring through `via`, any node in it: looks up this node's successor (skipping
+    /// this node, which others may still list from before a restart) and takes over the records
+    /// of its range from it.
     ///
     /// # Errors
     /// [`OpError::Busy`] when too many operations are in progress.
@@ -404,7 +407,9 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 key,
                 purpose,
                 path: Vec::new(),
-                exclude: Vec::new(),
+                // Others may still list this node (it restarted before they noticed it was
+                // gone): excluding it makes them name its true successor, not itself.
+                exclude: vec![key],
                 hops: 0,
                 attempts: 0,
                 target: None,
@@ -697,7 +702,8 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 self.routing.forget(&node);
                 let Some(o) = self.ops.get_mut(&op) else { return };
                 o.attempts += 1;
-                if o.attempts > MAX_ATTEMPTS || o.exclude.len() >= MAX_EXCLUDE {
+                // The records live on the r successors too: try as far as they reach.
+                if o.attempts > MAX_ATTEMPTS.max(self.config.successors as u32) || o.exclude.len() >= MAX_EXCLUDE {
                     self.finish(op, Err(OpError::Unreachable));
                     return;
                 }
@@ -1028,5 +1034,53 @@ mod tests {
             net.tick_all(now);
         }
         assert_eq!(net.nodes[&0].routing().successor().addr, n);
+    }
+
+    #[test]
+    fn a_restarted_node_rejoins_and_gets_its_records_back() {
+        let mut net = Net {
+            nodes: BTreeMap::new(),
+            dead: Vec::new(),
+            done: Vec::new(),
+        };
+        let mut now = 0;
+        net.nodes.insert(0, Node::new(entry(0), fast(), now));
+        for n in 1..6u32 {
+            let mut node = Node::new(entry(n), fast(), now);
+            node.join(entry(0), now).unwrap();
+            net.nodes.insert(n, node);
+            net.run(now);
+            for _ in 0..10 {
+                now += 10;
+                net.tick_all(now);
+            }
+        }
+        let keys: Vec<ChordId> = (0..30u8).map(|k| ChordId::hash(&[b'r', k])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            net.nodes.get_mut(&0).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
+        }
+        net.run(now);
+        let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+        ids.sort();
+        let owner = |k: &ChordId| ids.iter().find(|(i, _)| i >= k).unwrap_or(&ids[0]).1;
+        // The keys a node is responsible for (it also holds replicas of its predecessors').
+        let held = |net: &Net, n: u32| keys.iter().filter(|k| owner(k) == n && net.nodes[&n].records().has_key(k)).count();
+        let victim = (1..6u32).max_by_key(|n| held(&net, *n)).unwrap();
+        let before = held(&net, victim);
+        assert!(before > 0);
+        // It restarts with the same id, empty, before anyone noticed it was gone, and joins
+        // through a node that still lists it.
+        net.nodes.insert(victim, Node::new(entry(victim), fast(), now));
+        let via = if victim == 1 { 2 } else { 1 };
+        net.nodes.get_mut(&victim).unwrap().join(entry(via), now).unwrap();
+        net.run(now);
+        assert!(
+            net.done
+                .iter()
+                .any(|(n, _, r)| *n == victim && matches!(r, Ok(OpResult::Joined { .. }))),
+            "{:?}",
+            net.done
+        );
+        assert!(held(&net, victim) >= before, "its range came back from its successor");
     }
 }

@@ -15,7 +15,7 @@ use crate::peer::DEFAULT_BAN;
 impl EventLoop {
     /// Queues an event for the index service, if there is one; a full queue drops it (the
     /// service also learns of departures from failing requests).
-    pub(super) fn to_index(&mut self, event: IndexEvent) {
+    pub(super) fn tell_index(&mut self, event: IndexEvent) {
         if let Some(tx) = &self.index_events
             && tx.try_send(event).is_err()
         {

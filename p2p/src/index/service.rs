@@ -253,8 +253,9 @@ impl Service {
                         Reply::Sent
                     }));
                 }
-                // A node already on a ring checks whether the newcomer is on another one.
-                if !self.vnodes[0].routing().successors().is_empty() {
+                // A node already on a ring checks whether a peer it dialed on purpose is on
+                // another one (nodes reached for the ring are on ours by definition).
+                if neighbor && !self.vnodes[0].routing().successors().is_empty() {
                     self.probe(peer, now);
                 }
             }
@@ -477,7 +478,10 @@ impl Service {
                 }
             }
             Some(Waiter::Join) => {
-                self.joining[usize::from(vnode)] = None;
+                // A failed join is retried JOIN_RETRY after it started.
+                if result.is_ok() {
+                    self.joining[usize::from(vnode)] = None;
+                }
                 match result {
                     Ok(OpResult::Joined { successor, records }) => {
                         info!(vnode, successor = %successor.addr.peer, records, "joined the ring");
