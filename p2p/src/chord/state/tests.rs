@@ -1,0 +1,296 @@
+//! The state machine on a tiny in-memory network: joins, stores, failures, hand-overs.
+
+use super::*;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A tiny in-memory network: every message is delivered in order, instantly; nodes in
+/// `dead` never answer.
+struct Net {
+    nodes: BTreeMap<u32, Node<u32>>,
+    dead: Vec<u32>,
+    done: Vec<(u32, OpId, Result<OpResult<u32>, OpError>)>,
+}
+
+fn entry(n: u32) -> Entry<u32> {
+    Entry {
+        id: ChordId::hash(&n.to_le_bytes()),
+        addr: n,
+    }
+}
+
+impl Net {
+    fn run(&mut self, now: Millis) {
+        let mut queue: VecDeque<(u32, Output<u32>)> = VecDeque::new();
+        for (a, n) in &mut self.nodes {
+            for o in n.drain() {
+                queue.push_back((*a, o));
+            }
+        }
+        let mut steps = 0;
+        while let Some((from, o)) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 1_000_000, "message storm");
+            match o {
+                Output::Send { id, to, request } => {
+                    let answer = if self.dead.contains(&to.addr) {
+                        None
+                    } else {
+                        self.nodes.get_mut(&to.addr).map(|n| n.on_request(request, now))
+                    };
+                    if let Some(n) = self.nodes.get_mut(&to.addr) {
+                        for o in n.drain() {
+                            queue.push_back((to.addr, o));
+                        }
+                    }
+                    let sender = self.nodes.get_mut(&from).unwrap();
+                    match answer {
+                        Some(r) => sender.on_response(id, r, now),
+                        None => sender.on_failure(id, now),
+                    }
+                    for o in sender.drain() {
+                        queue.push_back((from, o));
+                    }
+                }
+                Output::Done { op, result } => self.done.push((from, op, result)),
+            }
+        }
+    }
+
+    fn tick_all(&mut self, now: Millis) {
+        for (a, n) in &mut self.nodes {
+            if !self.dead.contains(a) {
+                n.tick(now);
+            }
+        }
+        self.run(now);
+    }
+}
+
+fn fast() -> Config {
+    Config {
+        successors: 4,
+        stabilize_every: 10,
+        fix_fingers_every: 10,
+        check_predecessor_every: 10,
+        replicate_every: 50,
+        ..Config::default()
+    }
+}
+
+fn record(key: ChordId, v: u8) -> Record {
+    Record {
+        key,
+        kind: 1,
+        sub: [v; 32],
+        value: vec![v],
+        ttl: 1_000_000,
+    }
+}
+
+#[test]
+fn nodes_join_store_hand_over_and_survive_failures() {
+    let mut net = Net {
+        nodes: BTreeMap::new(),
+        dead: Vec::new(),
+        done: Vec::new(),
+    };
+    let mut now = 0;
+    net.nodes.insert(0, Node::new(entry(0), fast(), now));
+    for n in 1..12u32 {
+        let mut node = Node::new(entry(n), fast(), now);
+        node.join(entry(0), now).unwrap();
+        net.nodes.insert(n, node);
+        net.run(now);
+        for _ in 0..5 {
+            now += 10;
+            net.tick_all(now);
+        }
+    }
+    for _ in 0..100 {
+        now += 10;
+        net.tick_all(now);
+    }
+    let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+    ids.sort();
+    for (i, (_, n)) in ids.iter().enumerate() {
+        let rt = net.nodes[n].routing();
+        assert_eq!(rt.successor().addr, ids[(i + 1) % ids.len()].1, "successor of {n}");
+        assert_eq!(rt.predecessor().unwrap().addr, ids[(i + ids.len() - 1) % ids.len()].1);
+    }
+    assert_eq!(net.done.len(), 11);
+    assert!(net.done.iter().all(|(_, _, r)| matches!(r, Ok(OpResult::Joined { .. }))));
+    net.done.clear();
+    // Store 40 keys from node 3, read them back from node 7.
+    let keys: Vec<ChordId> = (0..40u8).map(|k| ChordId::hash(&[b'k', k])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        net.nodes.get_mut(&3).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
+    }
+    net.run(now);
+    assert!(net.done.iter().all(|(_, _, r)| matches!(r, Ok(OpResult::Stored { .. }))));
+    let owner = |key: &ChordId, ids: &[(ChordId, u32)]| ids.iter().find(|(i, _)| i >= key).unwrap_or(&ids[0]).1;
+    for k in &keys {
+        assert!(net.nodes[&owner(k, &ids)].records().has_key(k), "owner holds the key");
+    }
+    // Kill 3 nodes, including the owner of key 0; after stabilization every key is still
+    // found, at its new owner.
+    let victims = [owner(&keys[0], &ids), ids[0].1, ids[5].1];
+    let victims: Vec<u32> = victims.into_iter().filter(|v| *v != 7).collect();
+    net.dead.extend(&victims);
+    for _ in 0..50 {
+        now += 10;
+        net.tick_all(now);
+    }
+    for v in &victims {
+        net.nodes.remove(v);
+    }
+    ids.retain(|(_, n)| !victims.contains(n));
+    for (i, (_, n)) in ids.iter().enumerate() {
+        assert_eq!(net.nodes[n].routing().successor().addr, ids[(i + 1) % ids.len()].1);
+    }
+    net.done.clear();
+    for k in &keys {
+        net.nodes.get_mut(&7).unwrap().get(*k, now).unwrap();
+    }
+    net.run(now);
+    assert_eq!(net.done.len(), keys.len());
+    for (_, _, r) in &net.done {
+        match r {
+            Ok(OpResult::Got { records, .. }) => assert_eq!(records.len(), 1),
+            other => panic!("get failed: {other:?}"),
+        }
+    }
+    // A new node takes over its keys from its successor.
+    let newcomer = (100..1000u32)
+        .find(|n| {
+            keys.iter().any(|k| {
+                owner(k, &ids)
+                    != owner(k, &{
+                        let mut x = ids.clone();
+                        x.push((entry(*n).id, *n));
+                        x.sort();
+                        x
+                    })
+            })
+        })
+        .unwrap();
+    let mut node = Node::new(entry(newcomer), fast(), now);
+    node.join(entry(7), now).unwrap();
+    net.nodes.insert(newcomer, node);
+    net.run(now);
+    ids.push((entry(newcomer).id, newcomer));
+    ids.sort();
+    let mine: Vec<&ChordId> = keys.iter().filter(|k| owner(k, &ids) == newcomer).collect();
+    assert!(!mine.is_empty());
+    for k in mine {
+        assert!(net.nodes[&newcomer].records().has_key(k), "taken over at join");
+    }
+    // A graceful leave hands everything to the successor.
+    for _ in 0..20 {
+        now += 10;
+        net.tick_all(now);
+    }
+    let leaver = newcomer;
+    let out = net.nodes.get_mut(&leaver).unwrap().leave(now);
+    assert!(!out.is_empty());
+    let succ = net.nodes[&leaver].routing().successor().addr;
+    for o in out {
+        if let Output::Send { to, request, .. } = o {
+            let n = net.nodes.get_mut(&to.addr).unwrap();
+            n.on_request(request, now);
+        }
+    }
+    net.nodes.remove(&leaver);
+    ids.retain(|(_, n)| *n != leaver);
+    net.run(now);
+    for k in &keys {
+        if owner(k, &ids) == succ {
+            assert!(net.nodes[&succ].records().has_key(k));
+        }
+    }
+    let pred = ids[(ids.iter().position(|(_, n)| *n == succ).unwrap() + ids.len() - 1) % ids.len()].1;
+    assert_eq!(net.nodes[&succ].routing().predecessor().unwrap().addr, pred);
+}
+
+#[test]
+fn a_probe_does_not_adopt_a_node_that_has_not_joined() {
+    let mut net = Net {
+        nodes: BTreeMap::new(),
+        dead: Vec::new(),
+        done: Vec::new(),
+    };
+    let mut now = 0;
+    // Two nodes in a ring, and a third just started (alone).
+    net.nodes.insert(0, Node::new(entry(0), fast(), now));
+    let mut b = Node::new(entry(1), fast(), now);
+    b.join(entry(0), now).unwrap();
+    net.nodes.insert(1, b);
+    net.run(now);
+    for _ in 0..20 {
+        now += 10;
+        net.tick_all(now);
+    }
+    assert_eq!(net.nodes[&0].routing().successor().addr, 1);
+    // Find a newcomer that lies between 0 and its successor, as seen from 0.
+    let (id0, id1) = (entry(0).id, entry(1).id);
+    let n = (2..1000u32).find(|n| entry(*n).id.in_open(&id0, &id1)).unwrap();
+    net.nodes.insert(n, Node::new(entry(n), fast(), now));
+    net.nodes.get_mut(&0).unwrap().probe(entry(n), now).unwrap();
+    net.run(now);
+    assert_eq!(net.nodes[&0].routing().successor().addr, 1, "an unjoined node is not adopted");
+    // Once it has joined, stabilization brings it in.
+    net.nodes.get_mut(&n).unwrap().join(entry(1), now).unwrap();
+    net.run(now);
+    for _ in 0..20 {
+        now += 10;
+        net.tick_all(now);
+    }
+    assert_eq!(net.nodes[&0].routing().successor().addr, n);
+}
+
+#[test]
+fn a_restarted_node_rejoins_and_gets_its_records_back() {
+    let mut net = Net {
+        nodes: BTreeMap::new(),
+        dead: Vec::new(),
+        done: Vec::new(),
+    };
+    let mut now = 0;
+    net.nodes.insert(0, Node::new(entry(0), fast(), now));
+    for n in 1..6u32 {
+        let mut node = Node::new(entry(n), fast(), now);
+        node.join(entry(0), now).unwrap();
+        net.nodes.insert(n, node);
+        net.run(now);
+        for _ in 0..10 {
+            now += 10;
+            net.tick_all(now);
+        }
+    }
+    let keys: Vec<ChordId> = (0..30u8).map(|k| ChordId::hash(&[b'r', k])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        net.nodes.get_mut(&0).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
+    }
+    net.run(now);
+    let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+    ids.sort();
+    let owner = |k: &ChordId| ids.iter().find(|(i, _)| i >= k).unwrap_or(&ids[0]).1;
+    // The keys a node is responsible for (it also holds replicas of its predecessors').
+    let held = |net: &Net, n: u32| keys.iter().filter(|k| owner(k) == n && net.nodes[&n].records().has_key(k)).count();
+    let victim = (1..6u32).max_by_key(|n| held(&net, *n)).unwrap();
+    let before = held(&net, victim);
+    assert!(before > 0);
+    // It restarts with the same id, empty, before anyone noticed it was gone, and joins
+    // through a node that still lists it.
+    net.nodes.insert(victim, Node::new(entry(victim), fast(), now));
+    let via = if victim == 1 { 2 } else { 1 };
+    net.nodes.get_mut(&victim).unwrap().join(entry(via), now).unwrap();
+    net.run(now);
+    assert!(
+        net.done
+            .iter()
+            .any(|(n, _, r)| *n == victim && matches!(r, Ok(OpResult::Joined { .. }))),
+        "{:?}",
+        net.done
+    );
+    assert!(held(&net, victim) >= before, "its range came back from its successor");
+}
