@@ -22,6 +22,7 @@ pub mod peer;
 pub mod sync_protocol;
 pub mod topic;
 pub mod transport;
+pub mod wire;
 
 pub use behaviour::Limits;
 pub use error::{NetworkError, RequestError, StartError};

@@ -3,13 +3,12 @@
 //! and surviving failures and joins. Every wait is bounded.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::common::{TestNode, wait_until};
+use crate::common::{TestNode, random_file, wait_until};
 
 /// How long a ring may take to settle on a loaded 2-core machine.
 const SETTLE: Duration = Duration::from_secs(90);
@@ -150,21 +149,6 @@ fn add_pow2(mut id: [u8; 32], i: u32) -> [u8; 32] {
 
 fn keyword_key(word: &str) -> String {
     hex::encode(Sha256::digest(word.as_bytes()))
-}
-
-/// Writes `len` pseudo-random bytes (xorshift, seeded) to `path`.
-fn random_file(path: &Path, len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut bytes = Vec::with_capacity(len);
-    while bytes.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        bytes.extend_from_slice(&x.to_le_bytes());
-    }
-    bytes.truncate(len);
-    std::fs::write(path, &bytes).unwrap();
-    bytes
 }
 
 fn wait_ring(ring: &mut Ring, what: &str, check: fn(&[(usize, Value)]) -> bool) {

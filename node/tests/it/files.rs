@@ -6,26 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, wait_until};
+use crate::common::{TestNode, random_file, wait_until};
 
 /// How long a 32 MiB transfer may take on a loaded 2-core machine.
 const TRANSFER: Duration = Duration::from_secs(180);
 const MIB: usize = 1 << 20;
-
-/// Writes `len` pseudo-random bytes (xorshift, seeded) to `path`.
-fn random_file(path: &Path, len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut bytes = Vec::with_capacity(len);
-    while bytes.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        bytes.extend_from_slice(&x.to_le_bytes());
-    }
-    bytes.truncate(len);
-    std::fs::write(path, &bytes).unwrap();
-    bytes
-}
 
 fn status(node: &mut TestNode, cid: &str) -> Value {
     node.call("getfetchstatus", &[json!(cid)])

@@ -120,113 +120,60 @@ pub enum IndexResponse {
     NotHere,
 }
 
-/// Why bytes are not a message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MessageError {
-    /// Too short, too long, or a field out of bounds.
-    #[error("malformed index message: {0}")]
-    Malformed(&'static str),
-    /// An unknown tag.
-    #[error("unknown index message tag {0}")]
-    UnknownTag(u8),
+pub use crate::wire::MessageError;
+use crate::wire::{Reader, put_bytes};
+
+fn string(r: &mut Reader<'_>, max: usize) -> Result<String, MessageError> {
+    let b = r.bytes(max)?;
+    String::from_utf8(b.to_vec()).map_err(|_| MessageError::Malformed("text is not UTF-8"))
 }
 
-struct Reader<'a>(&'a [u8]);
+fn peer(r: &mut Reader<'_>) -> Result<PeerId, MessageError> {
+    let b = r.bytes(64)?;
+    PeerId::from_bytes(b).map_err(|_| MessageError::Malformed("bad peer id"))
+}
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
-        if self.0.len() < n {
-            return Err(MessageError::Malformed("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
+fn entry(r: &mut Reader<'_>) -> Result<NodeEntry, MessageError> {
+    let peer = peer(r)?;
+    let vnode = r.u8()?;
+    let n = r.u8()? as usize;
+    if n > MAX_ADDRS {
+        return Err(MessageError::Malformed("too many addresses"));
     }
-    fn u8(&mut self) -> Result<u8, MessageError> {
-        Ok(self.take(1)?[0])
+    let mut addrs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let b = r.bytes(MAX_ADDR_LEN)?;
+        addrs.push(Multiaddr::try_from(b.to_vec()).map_err(|_| MessageError::Malformed("bad address"))?);
     }
-    fn u32(&mut self) -> Result<u32, MessageError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn u64(&mut self) -> Result<u64, MessageError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn array32(&mut self) -> Result<[u8; 32], MessageError> {
-        Ok(self.take(32)?.try_into().expect("32 bytes"))
-    }
-    fn bytes(&mut self, max: usize) -> Result<&'a [u8], MessageError> {
-        let n = self.u32()? as usize;
-        if n > max {
-            return Err(MessageError::Malformed("length out of bounds"));
-        }
-        self.take(n)
-    }
-    fn string(&mut self, max: usize) -> Result<String, MessageError> {
-        let b = self.bytes(max)?;
-        String::from_utf8(b.to_vec()).map_err(|_| MessageError::Malformed("text is not UTF-8"))
-    }
-    fn count(&mut self, max: usize) -> Result<usize, MessageError> {
-        let n = self.u32()? as usize;
-        if n > max {
-            return Err(MessageError::Malformed("count out of bounds"));
-        }
-        Ok(n)
-    }
-    fn peer(&mut self) -> Result<PeerId, MessageError> {
-        let b = self.bytes(64)?;
-        PeerId::from_bytes(b).map_err(|_| MessageError::Malformed("bad peer id"))
-    }
-    fn entry(&mut self) -> Result<NodeEntry, MessageError> {
-        let peer = self.peer()?;
-        let vnode = self.u8()?;
-        let n = self.u8()? as usize;
-        if n > MAX_ADDRS {
-            return Err(MessageError::Malformed("too many addresses"));
-        }
-        let mut addrs = Vec::with_capacity(n);
-        for _ in 0..n {
-            let b = self.bytes(MAX_ADDR_LEN)?;
-            addrs.push(Multiaddr::try_from(b.to_vec()).map_err(|_| MessageError::Malformed("bad address"))?);
-        }
-        Ok(node_entry(peer, vnode, addrs))
-    }
-    fn opt_entry(&mut self) -> Result<Option<NodeEntry>, MessageError> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => Ok(Some(self.entry()?)),
-            _ => Err(MessageError::Malformed("bad option")),
-        }
-    }
-    fn entries(&mut self) -> Result<Vec<NodeEntry>, MessageError> {
-        let n = self.count(MAX_LIST)?;
-        (0..n).map(|_| self.entry()).collect()
-    }
-    fn records(&mut self) -> Result<Vec<Record>, MessageError> {
-        let n = self.count(MAX_HANDOVER)?;
-        let mut out = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            out.push(Record {
-                key: ChordId(self.array32()?),
-                kind: self.u8()?,
-                sub: self.array32()?,
-                value: self.bytes(MAX_VALUE)?.to_vec(),
-                ttl: self.u64()?,
-            });
-        }
-        Ok(out)
-    }
-    fn end(self) -> Result<(), MessageError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(MessageError::Malformed("trailing bytes"))
-        }
+    Ok(node_entry(peer, vnode, addrs))
+}
+
+fn opt_entry(r: &mut Reader<'_>) -> Result<Option<NodeEntry>, MessageError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(entry(r)?)),
+        _ => Err(MessageError::Malformed("bad option")),
     }
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    out.extend_from_slice(b);
+fn entries(r: &mut Reader<'_>) -> Result<Vec<NodeEntry>, MessageError> {
+    let n = r.count(MAX_LIST)?;
+    (0..n).map(|_| entry(r)).collect()
+}
+
+fn records(r: &mut Reader<'_>) -> Result<Vec<Record>, MessageError> {
+    let n = r.count(MAX_HANDOVER)?;
+    let mut out = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        out.push(Record {
+            key: ChordId(r.array32()?),
+            kind: r.u8()?,
+            sub: r.array32()?,
+            value: r.bytes(MAX_VALUE)?.to_vec(),
+            ttl: r.u64()?,
+        });
+    }
+    Ok(out)
 }
 
 fn put_entry(out: &mut Vec<u8>, e: &NodeEntry) {
@@ -352,26 +299,22 @@ impl IndexRequest {
                         Request::FindSuccessor { key, exclude }
                     }
                     1 => Request::GetState,
-                    2 => Request::Notify { node: r.entry()? },
+                    2 => Request::Notify { node: entry(&mut r)? },
                     3 => {
-                        let replicate = match r.u8()? {
-                            0 => false,
-                            1 => true,
-                            _ => return Err(MessageError::Malformed("bad boolean")),
-                        };
+                        let replicate = r.bool()?;
                         Request::Store {
                             replicate,
-                            records: r.records()?,
+                            records: records(&mut r)?,
                         }
                     }
                     4 => Request::Get {
                         key: ChordId(r.array32()?),
                     },
-                    5 => Request::TakeOver { node: r.entry()? },
+                    5 => Request::TakeOver { node: entry(&mut r)? },
                     6 => Request::Leaving {
-                        node: r.entry()?,
-                        predecessor: r.opt_entry()?,
-                        successors: r.entries()?,
+                        node: entry(&mut r)?,
+                        predecessor: opt_entry(&mut r)?,
+                        successors: entries(&mut r)?,
                     },
                     t => return Err(MessageError::UnknownTag(t)),
                 };
@@ -381,7 +324,7 @@ impl IndexRequest {
                 let id: [u8; 16] = r.take(16)?.try_into().expect("16 bytes");
                 let ttl = r.u8()?;
                 let hops = r.u8()?;
-                let text = r.string(MAX_QUERY)?;
+                let text = string(&mut r, MAX_QUERY)?;
                 IndexRequest::Flood(FloodQuery { id, ttl, hops, text })
             }
             2 => IndexRequest::Neighbor,
@@ -450,14 +393,14 @@ impl IndexResponse {
         let mut r = Reader(bytes);
         let msg = match r.u8()? {
             0 => IndexResponse::Chord(match r.u8()? {
-                0 => Response::Step(Step::Done(r.entry()?)),
-                1 => Response::Step(Step::Next(r.entry()?)),
+                0 => Response::Step(Step::Done(entry(&mut r)?)),
+                1 => Response::Step(Step::Next(entry(&mut r)?)),
                 2 => Response::State {
-                    predecessor: r.opt_entry()?,
-                    successors: r.entries()?,
+                    predecessor: opt_entry(&mut r)?,
+                    successors: entries(&mut r)?,
                 },
                 3 => Response::Ack,
-                4 => Response::Records(r.records()?),
+                4 => Response::Records(records(&mut r)?),
                 t => return Err(MessageError::UnknownTag(t)),
             }),
             1 => {
@@ -466,9 +409,9 @@ impl IndexResponse {
                 for _ in 0..n {
                     hits.push(FloodHit {
                         cid: ContentId::from_bytes(r.array32()?),
-                        name: r.string(MAX_NAME)?,
+                        name: string(&mut r, MAX_NAME)?,
                         size: r.u64()?,
-                        peer: r.peer()?,
+                        peer: peer(&mut r)?,
                         hops: r.u8()?,
                     });
                 }

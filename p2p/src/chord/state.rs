@@ -328,7 +328,8 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         true
     }
 
-    fn start(&mut self, key: ChordId, purpose: Purpose, now: Millis) -> Result<OpId, OpError> {
+    /// Registers a new operation on `key` (skipping `exclude`).
+    fn new_op(&mut self, key: ChordId, purpose: Purpose, exclude: Vec<ChordId>) -> Result<OpId, OpError> {
         if self.ops.len() >= MAX_OPS {
             return Err(OpError::Busy);
         }
@@ -339,12 +340,17 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 key,
                 purpose,
                 path: Vec::new(),
-                exclude: Vec::new(),
+                exclude,
                 hops: 0,
                 attempts: 0,
                 target: None,
             },
         );
+        Ok(op)
+    }
+
+    fn start(&mut self, key: ChordId, purpose: Purpose, now: Millis) -> Result<OpId, OpError> {
+        let op = self.new_op(key, purpose, Vec::new())?;
         self.local_step(op, now);
         Ok(op)
     }
@@ -396,25 +402,10 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     }
 
     fn start_at(&mut self, via: Entry<A>, purpose: Purpose) -> Result<OpId, OpError> {
-        if self.ops.len() >= MAX_OPS {
-            return Err(OpError::Busy);
-        }
-        let op = OpId(self.next());
         let key = self.routing.me().id;
-        self.ops.insert(
-            op,
-            Op {
-                key,
-                purpose,
-                path: Vec::new(),
-                // Others may still list this node (it restarted before they noticed it was
-                // gone): excluding it makes them name its true successor, not itself.
-                exclude: vec![key],
-                hops: 0,
-                attempts: 0,
-                target: None,
-            },
-        );
+        // Others may still list this node (it restarted before they noticed it was gone):
+        // excluding it makes them name its true successor, not itself.
+        let op = self.new_op(key, purpose, vec![key])?;
         self.ask(op, via);
         Ok(op)
     }

@@ -97,74 +97,23 @@ pub enum ContentResponse {
     NotAvailable,
 }
 
-/// Why bytes are not a message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MessageError {
-    /// Too short, too long, or a length out of bounds.
-    #[error("malformed content message: {0}")]
-    Malformed(&'static str),
-    /// An unknown tag.
-    #[error("unknown content message tag {0}")]
-    UnknownTag(u8),
+pub use crate::wire::MessageError;
+use crate::wire::{Reader, put_bytes};
+
+fn cid(r: &mut Reader<'_>) -> Result<ContentId, MessageError> {
+    Ok(ContentId::from_bytes(r.array32()?))
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], MessageError> {
-        if self.0.len() < n {
-            return Err(MessageError::Malformed("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
+fn block(r: &mut Reader<'_>) -> Result<BlockRequest, MessageError> {
+    let block = BlockRequest {
+        piece: PieceIndex(r.u32()?),
+        offset: r.u32()?,
+        len: r.u32()?,
+    };
+    if block.len == 0 || block.len > BLOCK_SIZE {
+        return Err(MessageError::Malformed("block length out of bounds"));
     }
-    fn u8(&mut self) -> Result<u8, MessageError> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32, MessageError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn cid(&mut self) -> Result<ContentId, MessageError> {
-        Ok(ContentId::from_bytes(self.take(32)?.try_into().expect("32 bytes")))
-    }
-    fn bool(&mut self) -> Result<bool, MessageError> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(MessageError::Malformed("bad boolean")),
-        }
-    }
-    fn bytes(&mut self, max: usize) -> Result<Vec<u8>, MessageError> {
-        let n = self.u32()? as usize;
-        if n > max {
-            return Err(MessageError::Malformed("length out of bounds"));
-        }
-        Ok(self.take(n)?.to_vec())
-    }
-    fn block(&mut self) -> Result<BlockRequest, MessageError> {
-        let block = BlockRequest {
-            piece: PieceIndex(self.u32()?),
-            offset: self.u32()?,
-            len: self.u32()?,
-        };
-        if block.len == 0 || block.len > BLOCK_SIZE {
-            return Err(MessageError::Malformed("block length out of bounds"));
-        }
-        Ok(block)
-    }
-    fn end(self) -> Result<(), MessageError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(MessageError::Malformed("trailing bytes"))
-        }
-    }
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    out.extend_from_slice(b);
+    Ok(block)
 }
 
 fn put_block(out: &mut Vec<u8>, b: &BlockRequest) {
@@ -239,12 +188,12 @@ impl ContentRequest {
         }
         let mut r = Reader(bytes);
         let tag = r.u8()?;
-        let cid = r.cid()?;
+        let cid = cid(&mut r)?;
         let msg = match tag {
             0 => ContentRequest::GetManifest { cid },
             1 => ContentRequest::Hello {
                 cid,
-                bitfield: r.bytes(MAX_PIECES as usize / 8)?,
+                bitfield: r.bytes(MAX_PIECES as usize / 8)?.to_vec(),
             },
             2 => ContentRequest::Have {
                 cid,
@@ -252,8 +201,14 @@ impl ContentRequest {
             },
             3 => ContentRequest::Interested { cid, yes: r.bool()? },
             4 => ContentRequest::Choke { cid, choked: r.bool()? },
-            5 => ContentRequest::Request { cid, block: r.block()? },
-            6 => ContentRequest::Cancel { cid, block: r.block()? },
+            5 => ContentRequest::Request {
+                cid,
+                block: block(&mut r)?,
+            },
+            6 => ContentRequest::Cancel {
+                cid,
+                block: block(&mut r)?,
+            },
             t => return Err(MessageError::UnknownTag(t)),
         };
         r.end()?;
@@ -296,12 +251,12 @@ impl ContentResponse {
         }
         let mut r = Reader(bytes);
         let msg = match r.u8()? {
-            0 => ContentResponse::Manifest(r.bytes(MAX_RESPONSE)?),
+            0 => ContentResponse::Manifest(r.bytes(MAX_RESPONSE)?.to_vec()),
             1 => ContentResponse::Hello {
-                bitfield: r.bytes(MAX_PIECES as usize / 8)?,
+                bitfield: r.bytes(MAX_PIECES as usize / 8)?.to_vec(),
             },
             2 => ContentResponse::Ack,
-            3 => ContentResponse::Block(r.bytes(BLOCK_SIZE as usize)?),
+            3 => ContentResponse::Block(r.bytes(BLOCK_SIZE as usize)?.to_vec()),
             4 => ContentResponse::Choked,
             5 => ContentResponse::NotFound,
             6 => ContentResponse::NotAvailable,

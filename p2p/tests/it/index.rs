@@ -39,16 +39,7 @@ async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
     let mut config = IndexConfig::default();
     config.chord.successors = 4;
     let (index, _task) = index::start(net.clone(), rx, config);
-    let addr = timeout(Duration::from_secs(10), async {
-        loop {
-            if let Some(a) = net.info().await.unwrap().listen_addrs.first() {
-                return a.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("listening");
+    let addr = super::listen_addr(&net).await;
     Member { net, index, addr }
 }
 

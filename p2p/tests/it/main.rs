@@ -37,7 +37,13 @@ async fn peer(peers: Vec<Multiaddr>) -> Peer {
         },
     )
     .unwrap();
-    let addr = timeout(WAIT, async {
+    let addr = listen_addr(&net).await;
+    Peer { net, events, addr }
+}
+
+/// The first listen address of `net`, once it listens.
+async fn listen_addr(net: &NetworkHandle) -> Multiaddr {
+    timeout(WAIT, async {
         loop {
             if let Some(a) = net.info().await.unwrap().listen_addrs.first() {
                 return a.clone();
@@ -46,8 +52,7 @@ async fn peer(peers: Vec<Multiaddr>) -> Peer {
         }
     })
     .await
-    .expect("listening");
-    Peer { net, events, addr }
+    .expect("listening")
 }
 
 /// The next event matching `f`, answering sync requests with a status on the way.

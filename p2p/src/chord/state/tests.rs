@@ -19,6 +19,31 @@ fn entry(n: u32) -> Entry<u32> {
 }
 
 impl Net {
+    fn new() -> Net {
+        Net {
+            nodes: BTreeMap::new(),
+            dead: Vec::new(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Nodes `0..n` joining one by one through node 0, ticking `settle` rounds after each.
+    fn ring(n: u32, settle: usize, now: &mut Millis) -> Net {
+        let mut net = Net::new();
+        net.nodes.insert(0, Node::new(entry(0), fast(), *now));
+        for i in 1..n {
+            let mut node = Node::new(entry(i), fast(), *now);
+            node.join(entry(0), *now).unwrap();
+            net.nodes.insert(i, node);
+            net.run(*now);
+            for _ in 0..settle {
+                *now += 10;
+                net.tick_all(*now);
+            }
+        }
+        net
+    }
+
     fn run(&mut self, now: Millis) {
         let mut queue: VecDeque<(u32, Output<u32>)> = VecDeque::new();
         for (a, n) in &mut self.nodes {
@@ -89,23 +114,8 @@ fn record(key: ChordId, v: u8) -> Record {
 
 #[test]
 fn nodes_join_store_hand_over_and_survive_failures() {
-    let mut net = Net {
-        nodes: BTreeMap::new(),
-        dead: Vec::new(),
-        done: Vec::new(),
-    };
     let mut now = 0;
-    net.nodes.insert(0, Node::new(entry(0), fast(), now));
-    for n in 1..12u32 {
-        let mut node = Node::new(entry(n), fast(), now);
-        node.join(entry(0), now).unwrap();
-        net.nodes.insert(n, node);
-        net.run(now);
-        for _ in 0..5 {
-            now += 10;
-            net.tick_all(now);
-        }
-    }
+    let mut net = Net::ring(12, 5, &mut now);
     for _ in 0..100 {
         now += 10;
         net.tick_all(now);
@@ -213,11 +223,7 @@ fn nodes_join_store_hand_over_and_survive_failures() {
 
 #[test]
 fn a_probe_does_not_adopt_a_node_that_has_not_joined() {
-    let mut net = Net {
-        nodes: BTreeMap::new(),
-        dead: Vec::new(),
-        done: Vec::new(),
-    };
+    let mut net = Net::new();
     let mut now = 0;
     // Two nodes in a ring, and a third just started (alone).
     net.nodes.insert(0, Node::new(entry(0), fast(), now));
@@ -249,23 +255,8 @@ fn a_probe_does_not_adopt_a_node_that_has_not_joined() {
 
 #[test]
 fn a_restarted_node_rejoins_and_gets_its_records_back() {
-    let mut net = Net {
-        nodes: BTreeMap::new(),
-        dead: Vec::new(),
-        done: Vec::new(),
-    };
     let mut now = 0;
-    net.nodes.insert(0, Node::new(entry(0), fast(), now));
-    for n in 1..6u32 {
-        let mut node = Node::new(entry(n), fast(), now);
-        node.join(entry(0), now).unwrap();
-        net.nodes.insert(n, node);
-        net.run(now);
-        for _ in 0..10 {
-            now += 10;
-            net.tick_all(now);
-        }
-    }
+    let mut net = Net::ring(6, 10, &mut now);
     let keys: Vec<ChordId> = (0..30u8).map(|k| ChordId::hash(&[b'r', k])).collect();
     for (i, k) in keys.iter().enumerate() {
         net.nodes.get_mut(&0).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
