@@ -267,13 +267,38 @@ fn eight_nodes_form_a_ring_find_and_fetch_a_file_and_survive_two_failures() {
 fn a_joining_node_takes_over_its_keys_while_lookups_keep_working() {
     let mut ring = Ring::start(8);
     wait_ring(&mut ring, "8 nodes form one ring", ring_is_whole);
-    // Five files under 16 keywords each: 85 keys, so the newcomer owns some (all but certainly).
+    // The newcomer's ring id comes from its key, made on its first start: start it alone once to
+    // learn the id, so that the first file's keywords can be chosen inside its future range.
+    let new_dir = tempfile::tempdir().unwrap();
+    let mut alone = TestNode::start(new_dir.path(), &["--connect", "0"]);
+    let new_id = alone.call::<Value>("getchordinfo", &[])["id"].as_str().unwrap().to_string();
+    alone.signal_and_wait(libc::SIGTERM);
+    let ids = sorted_ids(&ring.infos());
+    let pred = ids
+        .iter()
+        .rev()
+        .find(|i| i.as_str() < new_id.as_str())
+        .unwrap_or(ids.last().unwrap())
+        .clone();
+    let in_new_range = |w: &str| {
+        let k = keyword_key(w);
+        if pred < new_id {
+            pred < k && k <= new_id
+        } else {
+            k > pred || k <= new_id
+        }
+    };
+    // Five files under 16 keywords each (the first file's all in the newcomer's range).
     let files = tempfile::tempdir().unwrap();
     let mut words: BTreeMap<String, String> = BTreeMap::new();
     for f in 0..5u64 {
         let path = files.path().join(format!("f{f}.bin"));
         random_file(&path, 50_000, 100 + f);
-        let kws: Vec<String> = (0..16).map(|k| format!("w{f}x{k}")).collect();
+        let kws: Vec<String> = if f == 0 {
+            (0..).map(|k| format!("mine{k}")).filter(|w| in_new_range(w)).take(16).collect()
+        } else {
+            (0..16).map(|k| format!("w{f}x{k}")).collect()
+        };
         let r: Value = ring.node(2).call(
             "publishfile",
             &[json!(path.to_str().unwrap()), json!(format!("file {f}")), json!(kws)],
@@ -290,11 +315,10 @@ fn a_joining_node_takes_over_its_keys_while_lookups_keep_working() {
     };
     assert!(wait_until(Duration::from_secs(60), || all_found(ring.node(3), &words)));
 
-    let dir = tempfile::tempdir().unwrap();
     let first = ring.node(0).p2p_addr();
-    let newcomer = TestNode::start(dir.path(), &["--peer", &first]);
+    let newcomer = TestNode::start(new_dir.path(), &["--peer", &first]);
     ring.nodes.push(Some(newcomer));
-    ring._dirs.push(dir);
+    ring._dirs.push(new_dir);
     // While it joins, every search from node 3 still finds its file, and every lookup answers.
     let until = Instant::now() + Duration::from_secs(8);
     let mut rounds = 0;
@@ -313,10 +337,10 @@ fn a_joining_node_takes_over_its_keys_while_lookups_keep_working() {
     assert!(rounds >= 1);
     wait_ring(&mut ring, "9 nodes form one ring", ring_is_whole);
 
-    let new_id = ring.node(8).call::<Value>("getchordinfo", &[])["id"].as_str().unwrap().to_string();
+    assert_eq!(ring.node(8).call::<Value>("getchordinfo", &[])["id"], new_id.as_str());
     let ids = sorted_ids(&ring.infos());
     let owned: Vec<&String> = words.keys().filter(|w| successor_of(&ids, &keyword_key(w)) == new_id).collect();
-    assert!(!owned.is_empty(), "the newcomer owns none of 80 keywords");
+    assert!(owned.len() >= 16, "the newcomer owns the first file's keywords: {owned:?}");
     let info: Value = ring.node(8).call("getchordinfo", &[]);
     assert!(info["keys_stored"].as_u64().unwrap() as usize >= owned.len(), "{info}");
     for w in owned {
