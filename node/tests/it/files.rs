@@ -179,6 +179,11 @@ fn a_provider_of_corrupt_pieces_is_banned_and_the_fetch_completes_from_honest_pe
         rotten[i] ^= 0x5a;
     }
     std::fs::write(&liar_copy, &rotten).unwrap();
+    // Both provider records are on the ring before C looks (else C may finish from A alone).
+    assert!(wait_until(Duration::from_secs(60), || {
+        let hits: Vec<Value> = c.call("searchfiles", &[json!("shared")]);
+        hits.first().is_some_and(|h| h["providers"] == 2)
+    }));
 
     c.call::<Value>("fetchfile", &[json!(cid)]);
     let done = wait_complete(&mut c, &cid);

@@ -565,7 +565,16 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             },
             Request::Notify { node } => {
                 let old = self.routing.predecessor().map(|p| p.id);
-                if self.routing.notify(node.clone()) {
+                let was_alone = self.routing.successors().is_empty();
+                let adopted = self.routing.notify(node.clone());
+                let joining = self.ops.values().any(|o| matches!(o.purpose, Purpose::Join));
+                if was_alone && !joining && node.id != self.routing.me().id {
+                    // Brought into a ring without joining (others still list this node from
+                    // before a restart): the notifier is not necessarily our successor, so join
+                    // through it — find the true successor and take our range over from it.
+                    let _ = self.start_at(node.clone(), Purpose::Join);
+                }
+                if adopted {
                     let me = self.routing.me().id;
                     let moving = match old {
                         Some(old) => self.records.in_range(&old, &node.id, now, MAX_HANDOVER),

@@ -127,7 +127,8 @@ fn nodes_join_store_hand_over_and_survive_failures() {
         assert_eq!(rt.successor().addr, ids[(i + 1) % ids.len()].1, "successor of {n}");
         assert_eq!(rt.predecessor().unwrap().addr, ids[(i + ids.len() - 1) % ids.len()].1);
     }
-    assert_eq!(net.done.len(), 11);
+    // Eleven joins, and the first node's: alone until the second notified it, it joined through it.
+    assert_eq!(net.done.len(), 12);
     assert!(net.done.iter().all(|(_, _, r)| matches!(r, Ok(OpResult::Joined { .. }))));
     net.done.clear();
     // Store 40 keys from node 3, read them back from node 7.
@@ -283,5 +284,31 @@ fn a_restarted_node_rejoins_and_gets_its_records_back() {
         "{:?}",
         net.done
     );
+    assert!(held(&net, victim) >= before, "its range came back from its successor");
+}
+
+#[test]
+fn a_restarted_node_brought_back_by_a_notify_takes_its_range_over() {
+    let mut now = 0;
+    let mut net = Net::ring(6, 10, &mut now);
+    let keys: Vec<ChordId> = (0..30u8).map(|k| ChordId::hash(&[b'n', k])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        net.nodes.get_mut(&0).unwrap().put(*k, vec![record(*k, i as u8)], now).unwrap();
+    }
+    net.run(now);
+    let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+    ids.sort();
+    let owner = |k: &ChordId| ids.iter().find(|(i, _)| i >= k).unwrap_or(&ids[0]).1;
+    let held = |net: &Net, n: u32| keys.iter().filter(|k| owner(k) == n && net.nodes[&n].records().has_key(k)).count();
+    let victim = (1..6u32).max_by_key(|n| held(&net, *n)).unwrap();
+    let before = held(&net, victim);
+    assert!(before > 0);
+    // It restarts empty and does not join: its predecessor's stabilize finds it and notifies it.
+    net.nodes.insert(victim, Node::new(entry(victim), fast(), now));
+    for _ in 0..20 {
+        now += 10;
+        net.tick_all(now);
+    }
+    assert!(!net.nodes[&victim].routing().successors().is_empty());
     assert!(held(&net, victim) >= before, "its range came back from its successor");
 }
