@@ -9,6 +9,8 @@
 #
 # Where something is missing and apt-get exists, it is installed (as root, or through sudo);
 # otherwise the script prints the exact command to run and stops. Detection is in detect.sh.
+# CAIRN_NO_INSTALL=1: never install, only report. CAIRN_DEPS_ROOT=DIR: look for libclang under
+# DIR instead of / (for the script's own test).
 set -euo pipefail
 
 # shellcheck source=detect.sh
@@ -44,7 +46,7 @@ cairn_deps_main() {
         manual=()
         _cairn_check "libclang (for bindgen)" libclang-dev \
             "apt-get install libclang-dev | dnf install clang-devel | pacman -S clang | brew install llvm; or set LIBCLANG_PATH to the folder holding libclang.so" \
-            cairn_find_libclang
+            cairn_find_libclang "${CAIRN_DEPS_ROOT:-}"
         _cairn_check "C++ compiler" g++ \
             "apt-get install g++ | dnf install gcc-c++ | pacman -S gcc | xcode-select --install" \
             cairn_find_cxx
@@ -62,7 +64,7 @@ cairn_deps_main() {
     _cairn_check_all
     [ ${#apt[@]} -eq 0 ] && return 0
 
-    if command -v apt-get >/dev/null 2>&1; then
+    if [ -z "${CAIRN_NO_INSTALL:-}" ] && command -v apt-get >/dev/null 2>&1; then
         local sudo=""
         if [ "$(id -u)" -ne 0 ]; then
             if command -v sudo >/dev/null 2>&1; then

@@ -124,6 +124,13 @@ pub struct NodeArgs {
     /// spread the keys more evenly over nodes, at the cost of more maintenance traffic.
     #[arg(long, value_name = "N")]
     pub chord_vnodes: Option<u64>,
+    /// Stop cleanly as soon as no process holds FILE locked (flock) any more. A launcher that owns
+    /// its nodes (`cairn-testnet run`) holds an exclusive lock on FILE for as long as it lives, so
+    /// its nodes end with it however it ends, SIGKILL included. A node started while FILE is not
+    /// locked refuses to start. Command line only (not a config key: it belongs to whoever starts
+    /// the node, not to the datadir).
+    #[arg(long, value_name = "FILE")]
+    pub owner_lock: Option<PathBuf>,
 }
 
 /// Settings after merging the flags with the config file.
@@ -159,6 +166,8 @@ pub struct NodeConfig {
     pub chord_successors: usize,
     /// Chord virtual nodes.
     pub chord_vnodes: u8,
+    /// Stop when no process holds this file locked.
+    pub owner_lock: Option<PathBuf>,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -396,6 +405,7 @@ impl NodeArgs {
             connect_only,
             chord_successors: chord_successors as usize,
             chord_vnodes: chord_vnodes as u8,
+            owner_lock: self.owner_lock,
         })
     }
 }

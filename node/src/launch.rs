@@ -3,9 +3,10 @@
 //! Order, as in Core: bind the RPC server first (calls get `-28` while warming up) and write the
 //! cookie; open the chain state and the wallet on a blocking thread and replay the blocks the
 //! wallet has not seen; start the chain service; start the peer-to-peer network (listen, dial
-//! `--peer`s, route gossip, sync); end the warmup; start mining if asked. On SIGINT, SIGTERM or
-//! `stop`: stop the RPC server, stop mining, close peer connections, let the chain service finish
-//! its queue and close RocksDB, remove the cookie, exit 0.
+//! `--peer`s, route gossip, sync); end the warmup; start mining if asked. On SIGINT, SIGTERM,
+//! SIGHUP, `stop`, or the end of the owner's lock (`--owner-lock`): stop the RPC server, stop
+//! mining, close peer connections, let the chain service finish its queue and close RocksDB,
+//! remove the cookie, exit 0.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,11 @@ async fn launch(config: NodeConfig) -> Result<()> {
     std::fs::create_dir_all(&net_dir).with_context(|| format!("creating {}", net_dir.display()))?;
     let shutdown = Shutdown::default();
     shutdown.trigger_on_signals().context("installing signal handlers")?;
+    if let Some(lock) = &config.owner_lock {
+        shutdown
+            .trigger_when_unlocked(lock)
+            .with_context(|| format!("--owner-lock {}", lock.display()))?;
+    }
     let payout_address = match &config.mine_to {
         Some(text) => Some(Address::parse(text, network).map_err(|e| anyhow!("--mine-to {text}: {e}"))?),
         None => None,

@@ -45,6 +45,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Node(args) => {
             tracing_subscriber::fmt()
+                // Colours only on a terminal: a log file (the testnet's node.log) stays plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
                 .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
                 .init();
             match args.resolve().and_then(launch::run) {

@@ -1,7 +1,9 @@
 //! `cairn-testnet`: a local Cairn network in one command.
 //!
 //! ```text
-//! cairn-testnet run [--nodes 3]            start, print the nodes, show live status; Ctrl-C stops all
+//! cairn-testnet run [--nodes 3]            start, print the nodes, show live status; the nodes stop
+//!                                          when it stops (Ctrl-C, SIGTERM, SIGHUP, a closed output,
+//!                                          even SIGKILL: they wait on its lock, DIR/owner.lock)
 //! cairn-testnet up --nodes N --dir DIR     the same, detached; writes DIR/testnet.json
 //! cairn-testnet status|down --dir DIR
 //! cairn-testnet kill|restart NODE --dir DIR
@@ -9,13 +11,15 @@
 //! cairn-testnet mine NODE on|off [--threads N] --dir DIR;    cairn-testnet add --dir DIR
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
-use cairn_testnet::status::{node_table, render};
+use anyhow::{Context, Result, bail};
+use cairn_testnet::process::OwnerLock;
+use cairn_testnet::status::{block_interval, first_steps, node_table, render};
 use cairn_testnet::testnet::{Miners, STOP_GRACE, find_cairn};
 use cairn_testnet::{Testnet, UpOptions};
 use clap::{Args, Parser, Subcommand};
@@ -58,7 +62,8 @@ struct UpArgs {
 
 #[derive(Subcommand, Debug)]
 enum Verb {
-    /// Start a testnet, print its nodes, then show its status every few seconds; Ctrl-C stops it.
+    /// Start a testnet, print its nodes, then show its status every few seconds. The nodes stop
+    /// when this stops, however it stops (Ctrl-C, SIGTERM, SIGHUP, its output closing, SIGKILL).
     Run {
         #[command(flatten)]
         up: UpArgs,
@@ -151,20 +156,26 @@ fn up_options(up: &UpArgs, dir: &DirArg) -> Result<UpOptions> {
         mine_threads: up.mine_threads,
         regtest_block_time_ms: up.regtest_block_time,
         cairn: find_cairn(up.cairn.as_deref())?,
+        owner_lock: None,
     })
 }
 
+/// Set by SIGINT, SIGTERM and SIGHUP: `run` stops its nodes and exits.
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) all mean "stop the testnet".
+/// SIGPIPE stays ignored (as Rust sets it), so a closed output shows up as a write error, which
+/// `run` also takes as "stop".
 fn install_signal_handlers() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
     }
 }
 
@@ -175,31 +186,73 @@ fn clock() -> String {
     format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
 }
 
+/// Writes to stdout and flushes; an error means nobody reads our output any more (a closed pipe,
+/// a closed terminal).
+fn say(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Name of the lock file `run` holds in the testnet folder.
+const OWNER_LOCK: &str = "owner.lock";
+
+/// `run`: start, show, and on any way of stopping (signal, closed output, an error) stop every
+/// node of the testnet, including nodes another invocation restarted or added meanwhile. Should
+/// this process die without getting here (SIGKILL), the nodes see its lock go and stop by
+/// themselves.
+fn run_owned(up: &UpArgs, interval: u64, dir: &DirArg) -> Result<()> {
+    install_signal_handlers();
+    let mut opts = up_options(up, dir)?;
+    std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
+    let lock = OwnerLock::acquire(&opts.dir.join(OWNER_LOCK))?;
+    opts.owner_lock = Some(lock.path().to_path_buf());
+    let _ = say(&format!(
+        "starting {} nodes on {} in {} …\n",
+        opts.nodes,
+        opts.network,
+        opts.dir.display()
+    ));
+    let mut net = Testnet::up(&opts)?;
+    let shown = say(&format!(
+        "{}\n{}\nStatus every {interval} s (UTC); Ctrl-C stops every node.\n\n",
+        node_table(&net.spec),
+        first_steps(&net.spec)
+    ));
+    let every = Duration::from_secs(interval.max(1));
+    let mut next = Instant::now();
+    let mut output_ok = shown.is_ok();
+    while output_ok && !STOP.load(Ordering::SeqCst) {
+        if Instant::now() >= next {
+            // Re-read the description: other invocations may have added or restarted nodes.
+            if let Ok(now) = Testnet::open(&net.spec.dir) {
+                net = now;
+            }
+            output_ok = say(&render(&net.status(), &clock(), block_interval(&net.spec))).is_ok();
+            next = Instant::now() + every;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // From here on output may be gone: every write is best effort.
+    let why = if output_ok { "" } else { " (our output was closed)" };
+    let _ = say(&format!("\nstopping the nodes{why} …\n"));
+    if let Ok(now) = Testnet::open(&net.spec.dir) {
+        net = now;
+    }
+    let killed = net.down(STOP_GRACE)?;
+    if !killed.is_empty() {
+        let _ = say(&format!("had to kill: {}\n", killed.join(", ")));
+    }
+    net.spec.owner_lock = None;
+    net.spec.save()?;
+    let _ = say(&format!("stopped; datadirs kept in {}\n", net.spec.dir.display()));
+    drop(lock);
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Verb::Run { up, interval, dir } => {
-            install_signal_handlers();
-            let opts = up_options(&up, &dir)?;
-            println!("starting {} nodes on {} in {} …", opts.nodes, opts.network, opts.dir.display());
-            let mut net = Testnet::up(&opts)?;
-            println!("{}", node_table(&net.spec));
-            println!("Status every {interval} s (UTC); Ctrl-C stops every node.\n");
-            let every = Duration::from_secs(interval.max(1));
-            let mut next = Instant::now();
-            while !STOP.load(Ordering::SeqCst) {
-                if Instant::now() >= next {
-                    print!("{}", render(&net.status(), &clock()));
-                    next = Instant::now() + every;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            println!("\nstopping the nodes …");
-            let killed = net.down(STOP_GRACE)?;
-            if !killed.is_empty() {
-                println!("had to kill: {}", killed.join(", "));
-            }
-            println!("stopped; datadirs kept in {}", net.spec.dir.display());
-        }
+        Verb::Run { up, interval, dir } => run_owned(&up, interval, &dir)?,
         Verb::Up { up, dir } => {
             let opts = up_options(&up, &dir)?;
             let net = Testnet::up(&opts)?;
@@ -208,7 +261,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Verb::Status { dir } => {
             let net = Testnet::open(&dir_of(&dir))?;
-            print!("{}", render(&net.status(), &clock()));
+            print!("{}", render(&net.status(), &clock(), block_interval(&net.spec)));
         }
         Verb::Down { dir } => {
             let mut net = Testnet::open(&dir_of(&dir))?;

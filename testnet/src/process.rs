@@ -1,10 +1,10 @@
 //! Node processes: started in their own process group (so a Ctrl-C in the launcher's terminal
 //! reaches the launcher, which then stops them in order), logging to a file, tracked by pid.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,47 @@ pub fn free_ports(n: usize, taken: &[u16]) -> Result<Vec<u16>> {
         }
     }
     Ok(ports)
+}
+
+/// An exclusive lock on a file, held for as long as this value lives (and released by the kernel
+/// when the process ends, however it ends). Nodes started with `--owner-lock PATH` wait on it and
+/// stop when it goes: that is how `run` owns its nodes.
+#[derive(Debug)]
+pub struct OwnerLock {
+    path: PathBuf,
+    // Opened with O_CLOEXEC (as std opens every file), so no child inherits the lock.
+    _file: File,
+}
+
+impl OwnerLock {
+    /// Takes the lock on `path` (created if missing).
+    ///
+    /// # Errors
+    /// The file cannot be created, or another process holds the lock (another launcher owns a
+    /// testnet there).
+    pub fn acquire(path: &Path) -> Result<OwnerLock> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(OwnerLock {
+                path: path.to_path_buf(),
+                _file: file,
+            }),
+            Err(TryLockError::WouldBlock) => {
+                anyhow::bail!("{} is locked: another cairn-testnet run owns this testnet", path.display())
+            }
+            Err(TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+    }
+
+    /// The locked file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// Starts `cairn` with `args`, appending its output to `log`; returns the pid.
@@ -172,6 +213,21 @@ mod tests {
         assert!(!alive(pid, &dir.path().join("other")), "another datadir is another node");
         assert!(stop(pid, &datadir, Duration::from_secs(5)), "sh ends on SIGTERM");
         assert!(!alive(pid, &datadir));
+    }
+
+    #[test]
+    fn an_owner_lock_is_held_once_and_released_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("owner.lock");
+        let lock = OwnerLock::acquire(&path).unwrap();
+        assert_eq!(lock.path(), path);
+        let e = OwnerLock::acquire(&path).unwrap_err().to_string();
+        assert!(e.contains("another cairn-testnet run"), "{e}");
+        // What a node does: a shared lock is refused while the owner lives, granted after.
+        let probe = File::open(&path).unwrap();
+        assert!(matches!(probe.try_lock_shared(), Err(TryLockError::WouldBlock)));
+        drop(lock);
+        probe.try_lock_shared().unwrap();
     }
 
     #[test]

@@ -55,6 +55,11 @@ pub struct TestnetSpec {
     pub nodes: Vec<NodeSpec>,
     /// The two groups of an application-level partition, while one is in place.
     pub partition: Option<[Vec<String>; 2]>,
+    /// The lock file held by the launcher that owns the nodes (`run`), if any: every node is
+    /// started with `--owner-lock` on it (restarts and added nodes too, from any invocation),
+    /// so they all stop when that launcher ends. `None` for `up`: detached nodes.
+    #[serde(default)]
+    pub owner_lock: Option<PathBuf>,
 }
 
 impl TestnetSpec {
@@ -146,6 +151,7 @@ mod tests {
                 })
                 .collect(),
             partition: None,
+            owner_lock: None,
         }
     }
 

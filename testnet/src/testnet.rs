@@ -105,6 +105,9 @@ pub struct UpOptions {
     pub regtest_block_time_ms: u64,
     /// The `cairn` binary.
     pub cairn: PathBuf,
+    /// A lock file the caller holds ([`crate::process::OwnerLock`]) for as long as the nodes may
+    /// run: they are started with `--owner-lock` on it. `None`: detached nodes (`up`).
+    pub owner_lock: Option<PathBuf>,
 }
 
 /// A testnet described by `DIR/testnet.json`.
@@ -164,6 +167,7 @@ impl Testnet {
                 regtest_block_time_ms: opts.regtest_block_time_ms,
                 nodes: Vec::new(),
                 partition: None,
+                owner_lock: opts.owner_lock.clone(),
             },
         };
         for i in 0..opts.nodes {
@@ -288,6 +292,9 @@ impl Testnet {
         }
         for other in spec.nodes.iter().filter(|o| o.name != node.name && !o.peerid.is_empty()) {
             args.extend(["--peer".into(), other.p2p.clone()]);
+        }
+        if let Some(lock) = &spec.owner_lock {
+            args.extend(["--owner-lock".into(), lock.display().to_string()]);
         }
         let pid = process::spawn(&spec.cairn, &args, &node.log)?;
         self.spec.nodes[i].pid = Some(pid);
@@ -625,6 +632,7 @@ mod tests {
             mine_threads: 1,
             regtest_block_time_ms: 1000,
             cairn: dir.path().join("no-such-cairn"),
+            owner_lock: None,
         };
         let e = Testnet::up(&opts).unwrap_err().to_string();
         assert!(e.contains("does not exist"), "{e}");

@@ -49,6 +49,7 @@ pub fn start(nodes: usize, miners: Miners, block_ms: u64) -> Net {
         mine_threads: 1,
         regtest_block_time_ms: block_ms,
         cairn: cairn_bin(),
+        owner_lock: None,
     })
     .unwrap_or_else(|e| panic!("testnet did not start: {e:#}"));
     Net { tn, _dir: dir }

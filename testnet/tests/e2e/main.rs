@@ -7,4 +7,6 @@
 
 mod cli;
 mod common;
+mod deps;
+mod owner;
 mod scenarios;
