@@ -74,6 +74,11 @@ pub enum TxError {
     /// A transaction needs at least one output.
     #[error("bad-txns-vout-empty")]
     NoOutputs,
+    /// Exactly 64 bytes: such a transaction could be taken for an inner merkle node (two 32-byte
+    /// hashes), letting a forged body match a real block's merkle root (CVE-2017-12842's shape;
+    /// BIP 54 makes the same rule).
+    #[error("bad-txns-size-64: a transaction of exactly 64 bytes could pass for an inner merkle node")]
+    SixtyFourBytes,
     /// The encoding is larger than allowed.
     #[error("bad-txns-oversize: {size} bytes, maximum {max}")]
     TooLarge {

@@ -105,7 +105,9 @@ async fn launch(config: NodeConfig) -> Result<()> {
     };
     let result = match opened {
         Ok((chainstate, mempool, wallet)) => {
-            let thread = pending.start(chainstate, mempool, wallet).context("starting the chain service")?;
+            let thread = pending
+                .start(chainstate, mempool, wallet, shutdown.clone())
+                .context("starting the chain service")?;
             let started = match start_network(&config, &net_dir, &chain, &shutdown).await {
                 Ok(p2p) => {
                     let _ = net_slot.set(p2p.handle.clone());
@@ -126,6 +128,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
             match started {
                 Ok((p2p, miner)) => {
                     shutdown.wait().await;
+                    shutdown.start_fatal_watchdog();
                     tracing::info!("shutting down");
                     server.stop().await;
                     let _ = tokio::task::spawn_blocking(move || miner.join()).await;
@@ -145,10 +148,21 @@ async fn launch(config: NodeConfig) -> Result<()> {
                 Ok(state) => {
                     let height = state.chain.height();
                     tokio::task::spawn_blocking(move || drop(state)).await?;
-                    tracing::info!(height, "shut down cleanly");
-                    Ok(())
+                    match shutdown.fatal_reason() {
+                        None => {
+                            tracing::info!(height, "shut down cleanly");
+                            Ok(())
+                        }
+                        Some(reason) => {
+                            tracing::info!(height, "shut down after a fatal error");
+                            Err(anyhow!("stopped on a fatal error: {reason}"))
+                        }
+                    }
                 }
-                Err(_) => Err(anyhow!("the chain service panicked")),
+                Err(_) => Err(anyhow!(
+                    "the chain service panicked: {}",
+                    shutdown.fatal_reason().unwrap_or("no message")
+                )),
             }
         }
         Err(e) => {
@@ -236,8 +250,14 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     .context("starting the peer-to-peer network")?;
     tracing::info!(peer_id = %handle.peer_id(), "peer-to-peer network started");
     let (sync_tx, sync_rx) = tokio::sync::mpsc::channel(crate::sync::INPUT_QUEUE);
-    let router = tokio::spawn(crate::router::run(events, chain.clone(), handle.clone(), sync_tx, shutdown.clone()));
-    let sync = tokio::spawn(crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()));
+    let router = shutdown.spawn_supervised(
+        "the router",
+        crate::router::run(events, chain.clone(), handle.clone(), sync_tx, shutdown.clone()),
+    );
+    let sync = shutdown.spawn_supervised(
+        "the sync driver",
+        crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()),
+    );
     let mut index_config = IndexConfig {
         vnodes: config.chord_vnodes,
         ..IndexConfig::default()
@@ -263,7 +283,13 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
         handle,
         content,
         index,
-        tasks: vec![event_loop, router, sync, content_task, index_task],
+        tasks: vec![
+            shutdown.supervise("the network event loop", event_loop),
+            router,
+            sync,
+            shutdown.supervise("the file-sharing service", content_task),
+            shutdown.supervise("the content index", index_task),
+        ],
     })
 }
 

@@ -105,9 +105,11 @@ impl Miner {
         shutdown: Shutdown,
     ) -> std::io::Result<Miner> {
         let pace = (network == Network::Regtest && !regtest_block_time.is_zero()).then_some(regtest_block_time);
-        let thread = std::thread::Builder::new()
-            .name("miner".into())
-            .spawn(move || run(&chain, network, pace, &control, &shutdown))?;
+        let thread = std::thread::Builder::new().name("miner".into()).spawn(move || {
+            shutdown
+                .clone()
+                .guard("the miner", || run(&chain, network, pace, &control, &shutdown))
+        })?;
         Ok(Miner { thread })
     }
 

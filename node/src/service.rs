@@ -226,7 +226,13 @@ impl PendingService {
     ///
     /// # Errors
     /// The thread cannot be spawned.
-    pub fn start(self, chain: Chainstate, mempool: Mempool, wallet: Wallet) -> std::io::Result<std::thread::JoinHandle<NodeState>> {
+    pub fn start(
+        self,
+        chain: Chainstate,
+        mempool: Mempool,
+        wallet: Wallet,
+        shutdown: crate::shutdown::Shutdown,
+    ) -> std::io::Result<std::thread::JoinHandle<NodeState>> {
         let mut state = NodeState {
             chain,
             mempool,
@@ -239,13 +245,15 @@ impl PendingService {
         state.publish_tip();
         let mut rx = self.jobs;
         std::thread::Builder::new().name("chain".into()).spawn(move || {
-            while let Some(job) = rx.blocking_recv() {
-                job(&mut state);
-                if state.stop {
-                    break;
+            shutdown.guard("the chain service", move || {
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut state);
+                    if state.stop {
+                        break;
+                    }
                 }
-            }
-            state
+                state
+            })
         })
     }
 }

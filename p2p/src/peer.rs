@@ -171,6 +171,10 @@ struct Ban {
     duration: Duration,
 }
 
+/// Longest ban (100 years): longer requests are shortened to it, so `now + duration` can never
+/// overflow, whoever asked (the `setban` RPC refuses longer ones with -8 before they get here).
+pub const MAX_BAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// Banned peers and until when.
 #[derive(Debug, Default)]
 pub struct BanList {
@@ -182,7 +186,9 @@ impl BanList {
     /// recorded for `listbanned`. Returns the peer whose ban was forgotten to stay within
     /// [`MAX_BANS`], if any (the caller lifts its block).
     pub fn ban(&mut self, peer: PeerId, now: Instant, unix_now: u64, duration: Duration) -> Option<PeerId> {
-        let until = now + duration;
+        let duration = duration.min(MAX_BAN);
+        // MAX_BAN fits the monotonic clocks we run on; should one not, the default ban.
+        let until = now.checked_add(duration).or_else(|| now.checked_add(DEFAULT_BAN)).unwrap_or(now);
         let ban = Ban {
             until,
             created_unix: unix_now,
@@ -382,6 +388,19 @@ mod tests {
         assert!(t.disconnected(&p));
         assert!(t.is_empty());
         assert!(!t.disconnected(&p));
+    }
+
+    #[test]
+    fn a_ban_of_any_length_is_kept_within_the_longest_ban() {
+        let mut bans = BanList::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        bans.ban(peer, now, 1_000, Duration::MAX);
+        assert!(bans.is_banned(&peer, now + Duration::from_secs(365 * 24 * 3600)));
+        let listed = bans.list(now);
+        assert_eq!(listed[0].duration, MAX_BAN);
+        // What listbanned computes from it does not overflow.
+        assert!(listed[0].created.checked_add(listed[0].duration.as_secs()).is_some());
     }
 
     #[test]

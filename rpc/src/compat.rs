@@ -75,6 +75,9 @@ pub struct CompatConfig {
     pub credentials: Vec<Credentials>,
     /// Largest request body in bytes.
     pub max_body: usize,
+    /// Most elements in one batch, valid or not: every element costs a reply, so a body of
+    /// `[1,1,…]` must not buy a reply forty times its size.
+    pub max_batch: usize,
     /// The startup status.
     pub warmup: Warmup,
 }
@@ -213,11 +216,25 @@ where
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "could not read the request body".into())),
     };
 
-    let Some((elements, is_batch)) = split_body(&bytes) else {
-        return Ok(json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            legacy_error(None, code::PARSE_ERROR, "Parse error"),
-        ));
+    let (elements, is_batch) = match split_body(&bytes, config.max_batch) {
+        Body::Requests(elements, is_batch) => (elements, is_batch),
+        Body::NotJson => {
+            return Ok(json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                legacy_error(None, code::PARSE_ERROR, "Parse error"),
+            ));
+        }
+        Body::TooManyElements => {
+            // One error for the whole batch, as jsonrpsee answers a batch over its limit.
+            return Ok(json(
+                StatusCode::OK,
+                v2_error(
+                    None,
+                    code::INVALID_REQUEST,
+                    &format!("Invalid Request: a batch may hold at most {} requests", config.max_batch),
+                ),
+            ));
+        }
     };
     if is_batch && elements.is_empty() {
         return Ok(json(StatusCode::OK, "[]".into()));
@@ -309,13 +326,54 @@ where
     Ok(json(status, body))
 }
 
-/// Splits a body into request elements; `None` if it is not JSON (or not an object or array).
-fn split_body(bytes: &[u8]) -> Option<(Vec<&RawValue>, bool)> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    match text.trim_start().as_bytes().first()? {
-        b'[' => serde_json::from_str::<Vec<&RawValue>>(text).ok().map(|v| (v, true)),
-        b'{' => serde_json::from_str::<&RawValue>(text).ok().map(|v| (vec![v], false)),
-        _ => None,
+/// A request body, split.
+enum Body<'a> {
+    /// The request objects (or whatever stands in their place) and whether it was a batch.
+    Requests(Vec<&'a RawValue>, bool),
+    /// Not JSON, or not an object or array.
+    NotJson,
+    /// A batch with more elements than allowed.
+    TooManyElements,
+}
+
+/// Splits a body into request elements, reading at most `max_batch` of a batch (parsing stops at
+/// the next one, so a huge batch costs no more memory than an allowed one).
+fn split_body(bytes: &[u8], max_batch: usize) -> Body<'_> {
+    struct Limited(usize);
+    impl<'de> serde::de::Visitor<'de> for Limited {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "an array of at most {} elements", self.0)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(element) = seq.next_element::<&'de RawValue>()? {
+                if out.len() == self.0 {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+                out.push(element);
+            }
+            Ok(out)
+        }
+    }
+    const TOO_MANY: &str = "cairn: too many batch elements";
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Body::NotJson;
+    };
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde::Deserializer::deserialize_seq(&mut de, Limited(max_batch)).and_then(|v| de.end().map(|()| v)) {
+                Ok(v) => Body::Requests(v, true),
+                Err(e) if e.to_string().starts_with(TOO_MANY) => Body::TooManyElements,
+                Err(_) => Body::NotJson,
+            }
+        }
+        Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
+            Ok(v) => Body::Requests(vec![v], false),
+            Err(_) => Body::NotJson,
+        },
+        _ => Body::NotJson,
     }
 }
 
@@ -498,9 +556,13 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_json_objects_or_arrays_are_parse_errors() {
-        assert!(split_body(b"{").is_none());
-        assert!(split_body(b"42").is_none());
-        assert!(split_body(b"\xff").is_none());
-        assert_eq!(split_body(b" [ {}, 1 ]").unwrap().0.len(), 2);
+        assert!(matches!(split_body(b"{", 10), Body::NotJson));
+        assert!(matches!(split_body(b"42", 10), Body::NotJson));
+        assert!(matches!(split_body(b"\xff", 10), Body::NotJson));
+        assert!(matches!(split_body(b"[1,", 10), Body::NotJson));
+        assert!(matches!(split_body(b"[1] x", 10), Body::NotJson));
+        assert!(matches!(split_body(b" [ {}, 1 ]", 10), Body::Requests(v, true) if v.len() == 2));
+        assert!(matches!(split_body(b" [ {}, 1 ]", 2), Body::Requests(v, true) if v.len() == 2));
+        assert!(matches!(split_body(b" [ {}, 1, 1 ]", 2), Body::TooManyElements));
     }
 }

@@ -55,6 +55,7 @@ impl RpcServer {
         let layer = CompatLayer::new(CompatConfig {
             credentials: config.credentials,
             max_body: config.max_body,
+            max_batch: MAX_BATCH as usize,
             warmup: config.warmup,
         });
         let server = Server::builder()

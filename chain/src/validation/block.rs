@@ -10,6 +10,13 @@ use crate::validation::tx::check_transaction;
 /// (and its mutation), size, exactly one coinbase in first position, and every transaction's
 /// context-free rules.
 ///
+/// A block that fails here is never stored, so its hash is never marked invalid: the failure may
+/// be a mutated body of a valid header. A block that passes has its body fixed by its header:
+/// the merkle root commits to the transaction list, duplicated subtrees (CVE-2012-2459) are
+/// refused as mutation, and 64-byte transactions, which could stand in for inner nodes
+/// (CVE-2017-12842), are refused by consensus. Only then may a later failure (while connecting)
+/// mark the hash invalid.
+///
 /// # Errors
 /// The first rule broken.
 pub fn check_block(block: &Block, params: &Params) -> Result<(), BlockError> {

@@ -26,6 +26,9 @@ pub fn check_transaction(tx: &Transaction, params: &Params) -> Result<(), TxErro
         return Err(TxError::NoOutputs);
     }
     let size = tx.encode().len();
+    if size == 64 {
+        return Err(TxError::SixtyFourBytes);
+    }
     if size > params.max_tx_size {
         return Err(TxError::TooLarge {
             size,
@@ -283,13 +286,31 @@ mod tests {
             pubkey: vec![],
         });
         assert_eq!(check_transaction(&t, params()), Err(TxError::NullPrevout));
-        let mut cb = good;
+        let mut cb = good.clone();
         cb.inputs = vec![TxIn {
             prevout: OutPoint::NULL,
             signature: vec![1],
             pubkey: vec![],
         }];
         assert_eq!(check_transaction(&cb, params()), Err(TxError::CoinbaseDataSize(1)));
+        // Exactly 64 bytes is refused; 63 and 65 are not (for this rule).
+        let mut t = good.clone();
+        t.outputs = vec![TxOut {
+            value: Amount::ZERO,
+            lock: Lock::DataCarrier(vec![]),
+        }];
+        t.inputs[0].signature.clear();
+        t.inputs[0].pubkey.clear();
+        let base = t.encode().len();
+        for (len, refused) in [(63, false), (64, true), (65, false)] {
+            t.outputs[0].lock = Lock::DataCarrier(vec![0; len - base]);
+            assert_eq!(t.encode().len(), len);
+            assert_eq!(
+                check_transaction(&t, params()) == Err(TxError::SixtyFourBytes),
+                refused,
+                "{len} bytes"
+            );
+        }
     }
 
     #[test]

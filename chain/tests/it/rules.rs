@@ -84,6 +84,59 @@ fn duplicated_transactions_mutation_is_rejected_without_poisoning_the_hash() {
     assert_eq!(h.chain.tip_hash(), hash);
 }
 
+/// A structurally valid transaction of exactly 64 bytes (its input spends nothing real).
+fn sixty_four_byte_tx() -> Transaction {
+    use cairn_chain::encode::Encodable;
+    let mut tx = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint {
+                txid: Txid::from_byte_array([7; 32]),
+                vout: 0,
+            },
+            signature: vec![],
+            pubkey: vec![],
+        }],
+        outputs: vec![TxOut {
+            value: Amount::ZERO,
+            lock: Lock::DataCarrier(vec![]),
+        }],
+        lock_time: 0,
+    };
+    let len = tx.encode().len();
+    assert!(len < 64, "{len}");
+    tx.outputs[0].lock = Lock::DataCarrier(vec![0x40; 64 - len]);
+    assert_eq!(tx.encode().len(), 64);
+    tx
+}
+
+#[test]
+fn a_64_byte_transaction_is_refused_before_its_block_is_stored_or_its_hash_judged() {
+    let mut h = Harness::regtest();
+    h.mine(1);
+    let b = h.build_on(h.chain.tip_hash(), vec![sixty_four_byte_tx()], Amount::ZERO, 0);
+    let hash = b.block_hash();
+    let is_64 = |e: &BlockError| {
+        matches!(
+            e,
+            BlockError::Tx {
+                error: TxError::SixtyFourBytes,
+                ..
+            }
+        )
+    };
+    let e = expect_block_err(&mut h, b.clone());
+    assert!(is_64(&e), "{e:?}");
+    assert!(
+        h.chain.index_record(&hash).is_none(),
+        "a block with a 64-byte transaction is not stored"
+    );
+    // Nor remembered as invalid: a body that may be forged never poisons the hash of its header.
+    let e = expect_block_err(&mut h, b);
+    assert!(is_64(&e), "{e:?}");
+    assert!(!h.chain.is_known_invalid(&hash));
+}
+
 #[test]
 fn exactly_one_coinbase_and_it_comes_first() {
     let mut h = Harness::regtest();

@@ -61,7 +61,9 @@ impl MiningApiServer for RpcContext {
         let lock = parse_address(&address, self.network)?.lock();
         let max_tries = maxtries.unwrap_or(DEFAULT_MAX_TRIES);
         let tried = std::sync::Arc::new(AtomicU64::new(0));
-        let mut hashes = Vec::with_capacity(nblocks as usize);
+        // Not `with_capacity(nblocks)`: 4294967295 blocks would reserve 128 GiB up front. The
+        // list grows with the blocks actually found (maxtries bounds them).
+        let mut hashes = Vec::with_capacity(nblocks.min(1024) as usize);
         for _ in 0..nblocks {
             let payout = lock.clone();
             let template = self

@@ -148,6 +148,12 @@ impl NetworkApiServer for RpcContext {
                     (t, true) => t - now,
                     (t, false) => t,
                 };
+                if secs > cairn_p2p::peer::MAX_BAN.as_secs() {
+                    return Err(RpcError::invalid_parameter(format!(
+                        "Error: bantime out of range: at most {} seconds (100 years)",
+                        cairn_p2p::peer::MAX_BAN.as_secs()
+                    )));
+                }
                 net.ban(peer, std::time::Duration::from_secs(secs), "banned with setban").await;
                 Ok(())
             }
@@ -201,7 +207,7 @@ impl NetworkApiServer for RpcContext {
             .map(|b| BannedPeer {
                 address: b.peer.to_string(),
                 ban_created: b.created,
-                banned_until: b.created + b.duration.as_secs(),
+                banned_until: b.created.saturating_add(b.duration.as_secs()),
                 ban_duration: b.duration.as_secs(),
                 time_remaining: b.remaining.as_secs(),
             })

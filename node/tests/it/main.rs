@@ -8,4 +8,5 @@ mod lifecycle;
 mod misbehaviour;
 mod network;
 mod python;
+mod rpc_limits;
 mod walkthrough;

@@ -171,6 +171,26 @@ fn batches_keep_order_ids_and_framing_per_element() {
 }
 
 #[test]
+fn a_batch_of_junk_elements_buys_no_more_than_an_allowed_batch() {
+    let f = Fixture::start(4 << 20);
+    // 2 MiB of `1,`: a million invalid elements. Each would cost an ~80-byte error reply.
+    let n = 1 << 20;
+    let body = format!("[{}1]", "1,".repeat(n - 1));
+    let (status, _, text) = f.post(&body, &[]);
+    assert_eq!(status, 200);
+    assert!(text.len() < 512, "{} bytes of reply to {} bytes", text.len(), body.len());
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["code"], code::INVALID_REQUEST, "{text}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("at most 1000"), "{text}");
+    // At the limit, every element still gets its own reply.
+    let body = format!("[{}1]", "1,".repeat(cairn_rpc::server::MAX_BATCH as usize - 1));
+    let (status, _, text) = f.post(&body, &[]);
+    assert_eq!(status, 200);
+    let v: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(v.len(), cairn_rpc::server::MAX_BATCH as usize);
+}
+
+#[test]
 fn malformed_bodies_and_bad_requests() {
     let f = Fixture::start(1 << 10);
     let (status, ctype, body) = f.post(r#"{"method": "getblockcount", "#, &[]);
