@@ -48,6 +48,8 @@ pub struct NodeState {
     stop: bool,
     /// Where this node's own blocks and transactions are announced, once the network is up.
     relay: Option<NetworkHandle>,
+    /// Stopped with a fatal error when the store fails (see [`NodeState::accept_remote_block`]).
+    shutdown: crate::shutdown::Shutdown,
 }
 
 type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
@@ -89,10 +91,27 @@ impl NodeState {
     ///
     /// # Errors
     /// The block is invalid, or the store failed.
+    ///
+    /// A store failure (a full disk, an I/O error) stops the node, as Core's fatal-error path
+    /// does: RocksDB applied none of the failed batch, so the disk holds the last good tip, but
+    /// memory may be ahead of it (a tip the mempool and the miner would build on). Nothing more
+    /// is written; the node shuts down and exits non-zero, and on restart reopens at the stored
+    /// tip.
     pub fn accept_remote_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
-        let processed = self.chain.process_block(block, unix_now())?;
-        self.apply_update(&processed.update)?;
-        Ok(processed)
+        let result = self
+            .chain
+            .process_block(block, unix_now())
+            .and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
+        if let Err(ChainError::Store(e)) = &result {
+            self.store_failed(e);
+        }
+        result
+    }
+
+    /// The store failed: no further job runs, and the node stops with the error.
+    fn store_failed(&mut self, e: &cairn_chain::StoreError) {
+        self.stop = true;
+        self.shutdown.fatal(format!("writing or reading the chain state failed: {e}"));
     }
 
     /// Admits a transaction of this node's (RPC, wallet) to the mempool, tells the wallet, and
@@ -114,7 +133,14 @@ impl NodeState {
     /// # Errors
     /// The transaction is rejected, or the store failed.
     pub fn accept_remote_tx(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
-        let txid = self.mempool.accept(tx.clone(), &self.chain, unix_now())?;
+        let txid = match self.mempool.accept(tx.clone(), &self.chain, unix_now()) {
+            Ok(txid) => txid,
+            Err(MempoolError::Store(e)) => {
+                self.store_failed(&e);
+                return Err(MempoolError::Store(e));
+            }
+            Err(e) => return Err(e),
+        };
         self.wallet.tx_accepted_to_mempool(&tx, unix_now());
         Ok(txid)
     }
@@ -241,6 +267,7 @@ impl PendingService {
             generation: self.generation,
             stop: false,
             relay: None,
+            shutdown: shutdown.clone(),
         };
         state.publish_tip();
         let mut rx = self.jobs;

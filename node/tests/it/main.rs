@@ -2,6 +2,7 @@
 
 mod chord;
 mod common;
+mod disk_full;
 mod files;
 mod js_interop;
 mod lifecycle;
