@@ -39,6 +39,10 @@ use crate::validation::{HeaderContext, check_block, check_block_contextual, chec
 /// Most blocks held while their parent is unknown.
 pub const MAX_ORPHAN_BLOCKS: usize = 100;
 
+/// How much easier than our next block an orphan may be (a power of two): 16×, so an attacker
+/// pays at least 1/16 of a real block's work for each of the [`MAX_ORPHAN_BLOCKS`] places.
+pub const ORPHAN_SLACK: u32 = 16;
+
 /// How the active chain moved.
 #[derive(Debug, Default)]
 pub struct TipUpdate {
@@ -400,6 +404,20 @@ impl Chainstate {
     /// # Errors
     /// [`ChainError::Block`] for an invalid block, [`ChainError::Store`] if storage failed.
     pub fn process_block(&mut self, block: Block, now: u64) -> Result<ProcessedBlock, ChainError> {
+        self.process(block, now, false)
+    }
+
+    /// [`Chainstate::process_block`] for a block we asked a peer for (headers-first sync, whose
+    /// headers were already checked against their parents): an orphan is held whatever bits it
+    /// has, and is not pushed out of the pool by blocks nobody asked for.
+    ///
+    /// # Errors
+    /// As [`Chainstate::process_block`].
+    pub fn process_requested_block(&mut self, block: Block, now: u64) -> Result<ProcessedBlock, ChainError> {
+        self.process(block, now, true)
+    }
+
+    fn process(&mut self, block: Block, now: u64, requested: bool) -> Result<ProcessedBlock, ChainError> {
         let hash = block.block_hash();
         if let Some(r) = self.index.get(&hash) {
             if r.is_failed() {
@@ -418,8 +436,19 @@ impl Chainstate {
         }
         check_block(&block, self.params)?;
         if !self.index.contains_key(&block.header.prev_blockhash) {
+            // `check_block` judged the proof of work against the bits the block claims, which
+            // for an orphan nothing can check: hold only orphans as hard as the chain's floor.
+            let floor = self.orphan_floor(now);
+            let target = U256::from_compact(block.header.bits)?;
+            if !requested && target > floor {
+                return Err(BlockError::OrphanTooEasy {
+                    bits: block.header.bits,
+                    floor: floor.to_compact(),
+                }
+                .into());
+            }
             debug!(%hash, parent = %block.header.prev_blockhash, "orphan block");
-            self.orphans.insert(block);
+            self.orphans.insert(block, requested);
             return Ok(ProcessedBlock {
                 status: BlockStatus::Orphan,
                 update: TipUpdate::default(),
@@ -444,6 +473,22 @@ impl Chainstate {
             status: BlockStatus::Accepted,
             update,
         })
+    }
+
+    /// The easiest target an orphan may claim: [`ORPHAN_SLACK`] times easier than what the next
+    /// block on our tip needs (at most the proof-of-work limit). A real block of a competing
+    /// branch that could overtake ours is about as hard as ours; one much easier is cheap junk,
+    /// and if it really extends a branch, headers-first sync fetches it with its ancestors.
+    fn orphan_floor(&self, now: u64) -> U256 {
+        let next = self.next_block_context(now).expected_bits;
+        let target = U256::from_compact(next).unwrap_or(self.params.pow_limit);
+        let eased = target << ORPHAN_SLACK.trailing_zeros();
+        // The shift loses the top bits of a target near 2^256: then the limit is the floor.
+        if eased >> ORPHAN_SLACK.trailing_zeros() != target || eased > self.params.pow_limit {
+            self.params.pow_limit
+        } else {
+            eased
+        }
     }
 
     /// Checks a block against its parent and stores it with its index record.

@@ -281,6 +281,15 @@ pub enum BlockError {
     /// The block itself was already found invalid.
     #[error("duplicate-invalid: {0} was already found invalid")]
     KnownInvalid(BlockHash),
+    /// A block whose parent is unknown claims a target easier than any block this chain could
+    /// need soon: proof of work that cheap buys no place in the orphan pool.
+    #[error("orphan-too-easy: an orphan claiming bits {bits:#010x} is easier than the floor {floor:#010x}")]
+    OrphanTooEasy {
+        /// The bits the orphan claims.
+        bits: u32,
+        /// The easiest bits an orphan may claim now.
+        floor: u32,
+    },
 }
 
 /// Why a list of headers (a peer's answer during headers-first sync) is rejected.

@@ -1,10 +1,12 @@
 //! A bounded pool of blocks whose parent is not known yet.
 //!
 //! When the parent arrives, its waiting children are taken out and processed. The pool holds at
-//! most `max_blocks` blocks; the oldest is evicted first, so a peer feeding unconnectable blocks
-//! can cost at most that much memory.
+//! most `max_blocks` blocks, so a peer feeding unconnectable blocks can cost at most that much
+//! memory. Blocks we asked for (headers-first sync downloads out of order) are kept over blocks
+//! nobody asked for: the oldest unrequested block is evicted first, an unrequested block never
+//! evicts a requested one, so a flood of gossiped orphans cannot push out what sync waits for.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::block::Block;
 use crate::hash::BlockHash;
@@ -15,6 +17,7 @@ pub struct OrphanPool {
     blocks: HashMap<BlockHash, Block>,
     by_parent: HashMap<BlockHash, Vec<BlockHash>>,
     order: VecDeque<BlockHash>,
+    requested: HashSet<BlockHash>,
     max_blocks: usize,
 }
 
@@ -25,6 +28,7 @@ impl OrphanPool {
             blocks: HashMap::new(),
             by_parent: HashMap::new(),
             order: VecDeque::new(),
+            requested: HashSet::new(),
             max_blocks: max_blocks.max(1),
         }
     }
@@ -44,17 +48,27 @@ impl OrphanPool {
         self.blocks.contains_key(hash)
     }
 
-    /// Adds a block, evicting the oldest if full. Returns false if it was already held.
-    pub fn insert(&mut self, block: Block) -> bool {
+    /// Adds a block (`requested`: one we asked a peer for), making room if full: the oldest
+    /// unrequested block goes first; a requested one goes only to make room for another
+    /// requested one. Returns false if it was already held or no room could be made for it.
+    pub fn insert(&mut self, block: Block, requested: bool) -> bool {
         let hash = block.block_hash();
         if self.blocks.contains_key(&hash) {
             return false;
         }
         while self.blocks.len() >= self.max_blocks {
-            match self.order.pop_front() {
-                Some(old) => self.remove(&old),
-                None => break,
-            }
+            let victim = self
+                .order
+                .iter()
+                .position(|h| !self.requested.contains(h))
+                .or((requested && !self.order.is_empty()).then_some(0));
+            let Some(old) = victim.and_then(|i| self.order.remove(i)) else {
+                return false;
+            };
+            self.remove(&old);
+        }
+        if requested {
+            self.requested.insert(hash);
         }
         self.by_parent.entry(block.header.prev_blockhash).or_default().push(hash);
         self.order.push_back(hash);
@@ -63,6 +77,7 @@ impl OrphanPool {
     }
 
     fn remove(&mut self, hash: &BlockHash) {
+        self.requested.remove(hash);
         if let Some(block) = self.blocks.remove(hash) {
             let parent = block.header.prev_blockhash;
             if let Some(v) = self.by_parent.get_mut(&parent) {
@@ -78,6 +93,9 @@ impl OrphanPool {
     pub fn take_children(&mut self, parent: &BlockHash) -> Vec<Block> {
         let hashes = self.by_parent.remove(parent).unwrap_or_default();
         let out: Vec<Block> = hashes.iter().filter_map(|h| self.blocks.remove(h)).collect();
+        for h in &hashes {
+            self.requested.remove(h);
+        }
         if !out.is_empty() {
             self.order.retain(|h| self.blocks.contains_key(h));
         }
@@ -109,14 +127,36 @@ mod tests {
     fn bounded_and_indexed_by_parent() {
         let mut pool = OrphanPool::new(3);
         for n in 0..5 {
-            assert!(pool.insert(block(1, n)));
+            assert!(pool.insert(block(1, n), false));
         }
-        assert!(!pool.insert(block(1, 4)));
+        assert!(!pool.insert(block(1, 4), false));
         assert_eq!(pool.len(), 3);
         // The two oldest were evicted.
         assert!(!pool.contains(&block(1, 0).block_hash()));
         let kids = pool.take_children(&BlockHash::from_byte_array([1; 32]));
         assert_eq!(kids.len(), 3);
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn blocks_sync_asked_for_are_not_pushed_out_by_gossiped_ones() {
+        let mut pool = OrphanPool::new(3);
+        assert!(pool.insert(block(1, 0), true));
+        assert!(pool.insert(block(1, 1), true));
+        // A flood of unrequested orphans only ever replaces unrequested ones.
+        for n in 10..100 {
+            pool.insert(block(2, n), false);
+        }
+        assert_eq!(pool.len(), 3);
+        assert!(pool.contains(&block(1, 0).block_hash()) && pool.contains(&block(1, 1).block_hash()));
+        // A full pool of requested blocks refuses unrequested ones outright.
+        assert!(pool.insert(block(1, 2), true));
+        assert!(!pool.contains(&block(2, 99).block_hash()), "the unrequested one made room");
+        assert!(!pool.insert(block(2, 200), false));
+        // Another requested one replaces the oldest requested.
+        assert!(pool.insert(block(1, 3), true));
+        assert!(!pool.contains(&block(1, 0).block_hash()));
+        assert_eq!(pool.take_children(&BlockHash::from_byte_array([1; 32])).len(), 3);
         assert!(pool.is_empty());
     }
 }

@@ -28,9 +28,10 @@ const TXS_REPLY_BUDGET: usize = 3 * 1024 * 1024;
 pub const MAX_CONCURRENT: usize = 64;
 
 /// Whether a block failing with `e` proves its sender misbehaved. A block too far in the future
-/// may be our clock's fault, as Core also judges.
+/// may be our clock's fault, as Core also judges; an orphan easier than our floor may be the tip
+/// of an honest branch mined apart at a lower difficulty (it is synced by headers instead).
 pub fn block_error_is_punishable(e: &BlockError) -> bool {
-    !matches!(e, BlockError::TimeTooNew { .. })
+    !matches!(e, BlockError::TimeTooNew { .. } | BlockError::OrphanTooEasy { .. })
 }
 
 /// Whether a transaction failing with `e` proves its sender misbehaved: consensus failures do;
@@ -158,6 +159,13 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
                     Verdict::Ignore
                 }
             }
+        }
+        Ok(Err(ChainError::Block(e @ BlockError::OrphanTooEasy { .. }))) => {
+            // Not held and not forwarded; if it extends a real branch, headers-first sync (which
+            // checks every header's bits against its parent) fetches it with its ancestors.
+            debug!(%hash, peer = %source, error = %e, "gossiped orphan too easy to hold: syncing headers");
+            let _ = sync.try_send(SyncInput::Orphan(source));
+            Verdict::Ignore
         }
         Ok(Err(ChainError::Block(e))) if block_error_is_punishable(&e) => {
             net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}")).await;

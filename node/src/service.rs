@@ -102,6 +102,23 @@ impl NodeState {
             .chain
             .process_block(block, unix_now())
             .and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
+        self.after_block(result)
+    }
+
+    /// [`NodeState::accept_remote_block`] for a block sync asked a peer for
+    /// ([`Chainstate::process_requested_block`]).
+    ///
+    /// # Errors
+    /// The block is invalid, or the store failed.
+    pub fn accept_requested_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+        let result = self
+            .chain
+            .process_requested_block(block, unix_now())
+            .and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
+        self.after_block(result)
+    }
+
+    fn after_block(&mut self, result: Result<ProcessedBlock, ChainError>) -> Result<ProcessedBlock, ChainError> {
         if let Err(ChainError::Store(e)) = &result {
             self.store_failed(e);
         }

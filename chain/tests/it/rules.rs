@@ -423,6 +423,35 @@ fn orphans_wait_for_their_parent() {
 }
 
 #[test]
+fn an_orphan_must_be_nearly_as_hard_as_our_next_block_unless_we_asked_for_it() {
+    let mut h = Harness::new(Network::Testnet);
+    let g = h.chain.tip_hash();
+    let orphan = |h: &Harness, parent: u8, bits: u32| {
+        let mut b = h.build_unsolved(g, vec![], Amount::ZERO, parent);
+        b.header.prev_blockhash = BlockHash::from_byte_array([parent; 32]);
+        b.header.bits = bits;
+        b
+    };
+    // Claiming the proof-of-work limit: nearly free, refused, not held.
+    let mut cheap = orphan(&h, 5, 0x207f_ffff);
+    solve(&mut cheap);
+    match h.submit(cheap.clone()) {
+        Err(ChainError::Block(BlockError::OrphanTooEasy { bits: 0x207f_ffff, .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.chain.orphan_count(), 0);
+    // The same block asked for by sync (its header chain was checked already) is held.
+    assert_eq!(h.chain.process_requested_block(cheap, h.now).unwrap().status, BlockStatus::Orphan);
+    assert_eq!(h.chain.orphan_count(), 1);
+    // At the floor, 16 times easier than our next block: held.
+    let next = h.chain.next_block_context(h.now).expected_bits;
+    let floor = (pow::U256::from_compact(next).unwrap() << 4).to_compact();
+    let hard = mine_hard(orphan(&h, 6, floor));
+    assert_eq!(h.submit(hard).unwrap().status, BlockStatus::Orphan);
+    assert_eq!(h.chain.orphan_count(), 2);
+}
+
+#[test]
 fn reindex_rebuilds_the_same_utxo_set() {
     let mut h = Harness::regtest();
     h.mine(105);

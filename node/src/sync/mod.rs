@@ -357,7 +357,7 @@ async fn download_block(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId, 
 
 async fn store_block(chain: &ChainHandle, block: Block) -> BlockOutcome {
     let hash = block.block_hash();
-    match chain.run(move |s| s.accept_remote_block(block)).await {
+    match chain.run(move |s| s.accept_requested_block(block)).await {
         Ok(Ok(processed)) => {
             if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
                 return BlockOutcome::Misbehaved(format!("sent invalid block {hash}: {e}"));
