@@ -132,7 +132,7 @@ impl SyncDriver {
             if self.bulk && !self.state.is_downloading() {
                 self.set_bulk(false).await;
             }
-            self.pump();
+            self.pump().await;
         }
         if self.bulk {
             self.set_bulk(false).await;
@@ -204,9 +204,24 @@ impl SyncDriver {
         }
     }
 
+    /// A peer left its claim of more work unbacked ([`SyncState::claim_unbacked`]); `drop`:
+    /// it has done so too often, and is disconnected.
+    async fn unbacked(&mut self, peer: PeerId, drop: bool) {
+        if drop {
+            warn!(%peer, "claims more work than ours but never sends the headers: disconnecting");
+            self.state.remove_peer(&peer);
+            let _ = self.net.disconnect(peer).await;
+        } else {
+            debug!(%peer, "claimed more work than ours without headers to show for it: asking others first");
+        }
+    }
+
     /// Starts whatever the plan says is due.
-    fn pump(&mut self) {
+    async fn pump(&mut self) {
         let ours = our_status(&self.chain);
+        if let Some((peer, drop)) = self.state.expire_headers_request(ours.chain_work, Instant::now()) {
+            self.unbacked(peer, drop).await;
+        }
         if let Some(peer) = self.state.want_headers(ours.chain_work, Instant::now()) {
             let net = self.net.clone();
             let chain = self.chain.clone();
@@ -248,7 +263,9 @@ impl SyncDriver {
                 }
                 other => {
                     debug!(%peer, ?other, "headers request failed");
-                    self.state.headers_failed(&peer, Instant::now());
+                    let ours = our_status(&self.chain).chain_work;
+                    let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+                    self.unbacked(peer, drop).await;
                 }
             },
             Done::Block(peer, hash, outcome) => match outcome {
@@ -276,7 +293,9 @@ impl SyncDriver {
 
     async fn on_headers(&mut self, peer: PeerId, headers: Vec<Header>) {
         if headers.is_empty() {
-            self.state.headers_exhausted(&peer);
+            let ours = our_status(&self.chain).chain_work;
+            let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+            self.unbacked(peer, drop).await;
             return;
         }
         let full = headers.len() >= MAX_HEADERS;
@@ -303,10 +322,18 @@ impl SyncDriver {
                 let continues = full && self.state.continue_after(&peer, last);
                 if !continues && (wanted.is_empty() || !more_work) {
                     // Nothing new, or a branch with less work: ask this peer again only when its
-                    // chain changes.
-                    self.state.headers_exhausted(&peer);
+                    // chain changes. Headers to a branch with less work than ours from a peer
+                    // that claims more: an unbacked claim.
+                    if more_work {
+                        self.state.headers_exhausted(&peer);
+                    } else {
+                        let ours = our_status(&self.chain).chain_work;
+                        let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+                        self.unbacked(peer, drop).await;
+                    }
                     return;
                 }
+                self.state.claim_backed(&peer);
                 if !wanted.is_empty() {
                     info!(%peer, blocks = wanted.len(), "downloading blocks");
                     if wanted.len() >= BULK_DOWNLOAD && !self.bulk {

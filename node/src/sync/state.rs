@@ -11,6 +11,12 @@
 //! [`MAX_ATTEMPTS`] failures, or when no connected peer has the block, the plan is dropped and
 //! made again from fresh headers. A peer whose headers request failed is left alone for
 //! [`HEADERS_RETRY`].
+//!
+//! A peer's status is only a claim. A peer that claims more work than ours and, asked for
+//! headers, lets the request time out, fails it, or answers with nothing that gets us more work
+//! has not backed its claim: it is left alone for [`HEADERS_RETRY`] (so the next best peer is
+//! asked at once) and after [`MAX_UNBACKED_CLAIMS`] such answers in a row the driver disconnects
+//! it. Headers that move us forward clear the count.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -31,6 +37,9 @@ pub const MAX_ATTEMPTS: u32 = 4;
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a peer whose headers request failed is not asked again.
 pub const HEADERS_RETRY: Duration = Duration::from_secs(30);
+/// Headers requests in a row that a peer claiming more work than ours may leave unbacked before
+/// it is disconnected.
+pub const MAX_UNBACKED_CLAIMS: u32 = 2;
 
 #[derive(Debug, Default)]
 struct PeerSync {
@@ -43,6 +52,8 @@ struct PeerSync {
     retry_at: Option<Instant>,
     /// The last header of its previous full batch: the next request continues from there.
     continue_from: Option<BlockHash>,
+    /// Headers requests in a row it left unbacked while claiming more work than ours.
+    unbacked: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -107,15 +118,6 @@ impl SyncState {
         }
     }
 
-    /// The headers request to `peer` failed: ask others first for a while.
-    pub fn headers_failed(&mut self, peer: &PeerId, now: Instant) {
-        self.headers_done(peer);
-        if let Some(p) = self.peers.get_mut(peer) {
-            p.retry_at = Some(now + HEADERS_RETRY);
-            p.continue_from = None;
-        }
-    }
-
     /// The peer sent a full batch ending at `last`: the next request continues after it. Returns
     /// false if the batch ended where the previous one did (the peer is not moving forward).
     pub fn continue_after(&mut self, peer: &PeerId, last: BlockHash) -> bool {
@@ -138,15 +140,50 @@ impl SyncState {
         !self.queue.is_empty() || !self.in_flight.is_empty()
     }
 
+    /// The peer asked for headers, if its request has been pending longer than
+    /// [`HEADERS_TIMEOUT`]: the request is dropped and counted against the peer's claim (see
+    /// [`SyncState::claim_unbacked`]); the peer is returned with whether to disconnect it.
+    pub fn expire_headers_request(&mut self, our_work: U256, now: Instant) -> Option<(PeerId, bool)> {
+        let (peer, at) = self.headers_request?;
+        if now.duration_since(at) < HEADERS_TIMEOUT {
+            return None;
+        }
+        self.headers_request = None;
+        Some((peer, self.claim_unbacked(&peer, our_work, now)))
+    }
+
+    /// Asked for headers, `peer` answered nothing that gets us more work (or did not answer).
+    /// If it claims more work than `our_work`, that is an unbacked claim: it is left alone for
+    /// [`HEADERS_RETRY`], so another peer is asked next; returns true once it has done so
+    /// [`MAX_UNBACKED_CLAIMS`] times in a row (the driver disconnects it). Otherwise it is left
+    /// alone until its tip changes, as [`SyncState::headers_exhausted`].
+    pub fn claim_unbacked(&mut self, peer: &PeerId, our_work: U256, now: Instant) -> bool {
+        self.headers_done(peer);
+        let Some(p) = self.peers.get_mut(peer) else { return false };
+        p.continue_from = None;
+        if p.status.is_none_or(|st| st.chain_work <= our_work) {
+            p.exhausted_at = p.status.map(|s| s.tip);
+            return false;
+        }
+        p.retry_at = Some(now + HEADERS_RETRY);
+        p.unbacked += 1;
+        p.unbacked >= MAX_UNBACKED_CLAIMS
+    }
+
+    /// `peer`'s headers moved us forward: its claims are backed so far.
+    pub fn claim_backed(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.unbacked = 0;
+        }
+    }
+
     /// The peer to ask for headers now, if any: nothing is being downloaded, no headers request
-    /// is pending (or it timed out), and the peer has more work than `our_work` (the most work
-    /// of all, so the best chain is found first).
+    /// is pending, and the peer has more work than `our_work` (the most work of all, so the best
+    /// chain is found first). A timed-out request must have been expired first
+    /// ([`SyncState::expire_headers_request`]).
     pub fn want_headers(&mut self, our_work: U256, now: Instant) -> Option<PeerId> {
-        if let Some((_, at)) = self.headers_request {
-            if now.duration_since(at) < HEADERS_TIMEOUT {
-                return None;
-            }
-            self.headers_request = None;
+        if self.headers_request.is_some() {
+            return None;
         }
         if self.is_downloading() {
             return None;
@@ -319,16 +356,17 @@ mod tests {
         assert_eq!(s.want_headers(work(25), now), None, "nobody has more work");
         assert_eq!(s.want_headers(work(5), now), Some(b));
         assert_eq!(s.want_headers(work(5), now), None, "one request at a time");
-        assert_eq!(
-            s.want_headers(work(5), now + HEADERS_TIMEOUT),
-            Some(b),
-            "asked again after the timeout"
-        );
+        assert_eq!(s.expire_headers_request(work(5), now + HEADERS_TIMEOUT / 2), None);
+        // b let it time out: the next best peer is asked at once, b only after HEADERS_RETRY.
+        assert_eq!(s.expire_headers_request(work(5), now + HEADERS_TIMEOUT), Some((b, false)));
+        assert_eq!(s.want_headers(work(5), now + HEADERS_TIMEOUT), Some(a), "the next best peer");
+        s.headers_done(&a);
+        assert_eq!(s.want_headers(work(5), now + HEADERS_TIMEOUT + HEADERS_RETRY), Some(b));
         s.headers_done(&b);
         s.headers_exhausted(&b);
         assert_eq!(s.want_headers(work(15), now), None, "b gave nothing; a has too little work");
         assert_eq!(s.want_headers(work(5), now), Some(a));
-        s.headers_failed(&a, now);
+        assert!(!s.claim_unbacked(&a, work(5), now));
         assert_eq!(s.want_headers(work(5), now), None, "a failed: not asked again at once");
         assert_eq!(s.want_headers(work(5), now + HEADERS_RETRY), Some(a));
         s.headers_done(&a);
@@ -339,10 +377,44 @@ mod tests {
                 ..status(21, 21)
             },
         );
-        assert_eq!(s.want_headers(work(5), now), Some(b), "b's tip moved");
+        let later = now + HEADERS_TIMEOUT + HEADERS_RETRY;
+        assert_eq!(s.want_headers(work(5), later), Some(b), "b's tip moved");
         s.headers_done(&b);
         s.enqueue([(hash(1), 1)]);
         assert_eq!(s.want_headers(work(5), now), None, "not while downloading");
+    }
+
+    #[test]
+    fn a_peer_that_claims_work_it_never_shows_is_passed_over_then_disconnected() {
+        // The liar claims far more work than the honest peer; both claim more than ours.
+        let (mut s, peers) = with_peers(&[status(1_000_000, 1_000_000), status(50, 50)]);
+        let (liar, honest) = (peers[0], peers[1]);
+        let ours = work(10);
+        let mut now = Instant::now();
+        assert_eq!(s.want_headers(ours, now), Some(liar));
+        // It answers nothing (or nothing useful): the honest peer is asked next, at once.
+        assert!(!s.claim_unbacked(&liar, ours, now));
+        assert_eq!(s.want_headers(ours, now), Some(honest));
+        s.headers_done(&honest);
+        s.claim_backed(&honest);
+        // Its claim stands; once it may be asked again it is, and it stalls again: disconnect.
+        now += HEADERS_RETRY;
+        assert_eq!(s.want_headers(ours, now), Some(liar));
+        now += HEADERS_TIMEOUT;
+        assert_eq!(s.expire_headers_request(ours, now), Some((liar, true)));
+        s.remove_peer(&liar);
+        assert_eq!(s.want_headers(ours, now), Some(honest));
+
+        // A peer whose claim is no more than ours is not held to it.
+        let (mut s, peers) = with_peers(&[status(10, 10)]);
+        for _ in 0..5 {
+            assert!(!s.claim_unbacked(&peers[0], work(10), now));
+        }
+        // Headers that move us forward clear the count.
+        let (mut s, peers) = with_peers(&[status(100, 100)]);
+        assert!(!s.claim_unbacked(&peers[0], work(10), now));
+        s.claim_backed(&peers[0]);
+        assert!(!s.claim_unbacked(&peers[0], work(10), now));
     }
 
     #[test]
