@@ -74,6 +74,10 @@ pub enum TxError {
     /// A transaction needs at least one output.
     #[error("bad-txns-vout-empty")]
     NoOutputs,
+    /// Admitting it would make a chain of unconfirmed transactions longer or larger than the
+    /// pool allows (Core's ancestor and descendant limits: 25 transactions, 101 kvB).
+    #[error("too-long-mempool-chain: {0}")]
+    TooLongMempoolChain(String),
     /// Exactly 64 bytes: such a transaction could be taken for an inner merkle node (two 32-byte
     /// hashes), letting a forged body match a real block's merkle root (CVE-2017-12842's shape;
     /// BIP 54 makes the same rule).

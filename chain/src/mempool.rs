@@ -24,6 +24,17 @@ use crate::validation::{check_transaction, check_tx_inputs, verify_all};
 pub const DEFAULT_MAX_BYTES: usize = 300_000_000;
 /// Minimum relay fee rate in base units per 1000 bytes (Core's 1 sat/vB).
 pub const MIN_RELAY_FEE_PER_KB: u64 = 1_000;
+/// Most transactions in a pool transaction's set of in-pool ancestors, itself included
+/// (Core's `-limitancestorcount`), and most bytes in that set (`-limitancestorsize`).
+pub const MAX_ANCESTORS: usize = 25;
+/// See [`MAX_ANCESTORS`].
+pub const MAX_ANCESTOR_BYTES: usize = 101_000;
+/// Most transactions in a pool transaction's set of in-pool descendants, itself included
+/// (Core's `-limitdescendantcount`), and most bytes in that set (`-limitdescendantsize`).
+/// With both limits every walk of the pool's graph below stays within 25 transactions.
+pub const MAX_DESCENDANTS: usize = 25;
+/// See [`MAX_DESCENDANTS`].
+pub const MAX_DESCENDANT_BYTES: usize = 101_000;
 
 /// A fee rate in base units per 1000 bytes.
 pub fn fee_rate(fee: Amount, size: usize) -> u64 {
@@ -198,6 +209,9 @@ impl Mempool {
         if fee < min_fee {
             return Err(TxError::FeeTooLow { fee, min: min_fee }.into());
         }
+        // Package limits before the signatures: they cost a few map look-ups, signatures cost
+        // far more.
+        self.check_package_limits(&tx, size)?;
         let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
         verify_all(&checks).map_err(|(_, e)| MempoolError::Rejected(e))?;
         let rate = fee_rate(fee, size);
@@ -214,6 +228,51 @@ impl Mempool {
         self.next_sequence += 1;
         self.insert(entry);
         Ok(txid)
+    }
+
+    /// The in-pool ancestors of a transaction spending `inputs`; `None` once there are more than
+    /// `limit` (the walk stops there).
+    fn ancestors(&self, tx: &Transaction, limit: usize) -> Option<Vec<Txid>> {
+        let mut out: Vec<Txid> = Vec::new();
+        let mut stack: Vec<Txid> = tx.inputs.iter().map(|i| i.prevout.txid).collect();
+        while let Some(t) = stack.pop() {
+            let Some(e) = self.entries.get(&t) else { continue };
+            if out.contains(&t) {
+                continue;
+            }
+            out.push(t);
+            if out.len() > limit {
+                return None;
+            }
+            stack.extend(e.tx.inputs.iter().map(|i| i.prevout.txid));
+        }
+        Some(out)
+    }
+
+    /// Refuses `tx` (of `size` bytes) if it would have too many in-pool ancestors, or make an
+    /// ancestor's descendants too many (Core's limits, [`MAX_ANCESTORS`], [`MAX_DESCENDANTS`]).
+    fn check_package_limits(&self, tx: &Transaction, size: usize) -> Result<(), TxError> {
+        let too_long = |what: String| TxError::TooLongMempoolChain(what);
+        let ancestors = self
+            .ancestors(tx, MAX_ANCESTORS - 1)
+            .ok_or_else(|| too_long(format!("too many unconfirmed ancestors [limit: {MAX_ANCESTORS}]")))?;
+        let bytes: usize = size + ancestors.iter().map(|a| self.entries[a].size).sum::<usize>();
+        if bytes > MAX_ANCESTOR_BYTES {
+            return Err(too_long(format!("exceeds ancestor size limit [limit: {MAX_ANCESTOR_BYTES}]")));
+        }
+        for a in &ancestors {
+            let below = self.descendants(a);
+            let bytes: usize = size + below.iter().map(|d| self.entries[d].size).sum::<usize>();
+            if below.len() + 1 > MAX_DESCENDANTS {
+                return Err(too_long(format!("too many descendants for tx {a} [limit: {MAX_DESCENDANTS}]")));
+            }
+            if bytes > MAX_DESCENDANT_BYTES {
+                return Err(too_long(format!(
+                    "exceeds descendant size limit for tx {a} [limit: {MAX_DESCENDANT_BYTES}]"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn insert(&mut self, entry: MempoolEntry) {

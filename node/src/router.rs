@@ -46,6 +46,7 @@ pub fn tx_error_is_punishable(e: &TxError) -> bool {
             | TxError::AlreadyKnown
             | TxError::Conflict { .. }
             | TxError::MempoolFull { .. }
+            | TxError::TooLongMempoolChain(_)
             | TxError::FeeTooLow { .. }
     )
 }

@@ -113,6 +113,52 @@ fn chained_unconfirmed_spends_and_fee_rate_ordering() {
     );
 }
 
+/// A transaction spending `from` (our key's output) into `n` equal outputs to our key, fee 10,000.
+fn fan_out(h: &Harness, from: (OutPoint, TxOut), n: usize) -> Transaction {
+    let each = (from.1.value.to_units() - 10_000) / n as u64;
+    let outputs = (0..n)
+        .map(|_| TxOut {
+            value: units(each),
+            lock: h.lock.clone(),
+        })
+        .collect();
+    h.spend(&[from], outputs)
+}
+
+fn out(tx: &Transaction, vout: u32) -> (OutPoint, TxOut) {
+    (OutPoint::new(tx.compute_txid(), vout), tx.outputs[vout as usize].clone())
+}
+
+#[test]
+fn chains_of_unconfirmed_transactions_are_limited_as_in_core() {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    // A chain of 25: each spends the one before. The 26th has 25 ancestors: refused.
+    let mut last = fan_out(&h, h.coinbase_of(1), 1);
+    h.mempool.accept(last.clone(), &h.chain, h.now).unwrap();
+    for _ in 1..mempool::MAX_ANCESTORS {
+        let next = fan_out(&h, out(&last, 0), 1);
+        h.mempool.accept(next.clone(), &h.chain, h.now).unwrap();
+        last = next;
+    }
+    assert_eq!(h.mempool.len(), 25);
+    let e = rejected(h.mempool.accept(fan_out(&h, out(&last, 0), 1), &h.chain, h.now));
+    assert!(matches!(&e, TxError::TooLongMempoolChain(m) if m.contains("ancestors")), "{e}");
+
+    // A parent with 24 children has 25 descendants (itself included): a 25th child is refused,
+    // though it has a single ancestor.
+    let mut h = Harness::regtest();
+    h.mine(101);
+    let parent = fan_out(&h, h.coinbase_of(1), 30);
+    h.mempool.accept(parent.clone(), &h.chain, h.now).unwrap();
+    for vout in 0..24 {
+        h.mempool.accept(fan_out(&h, out(&parent, vout), 1), &h.chain, h.now).unwrap();
+    }
+    let e = rejected(h.mempool.accept(fan_out(&h, out(&parent, 24), 1), &h.chain, h.now));
+    assert!(matches!(&e, TxError::TooLongMempoolChain(m) if m.contains("descendants")), "{e}");
+    assert_eq!(h.mempool.len(), 25);
+}
+
 #[test]
 fn bounded_by_bytes_evicting_the_lowest_fee_rate() {
     let mut h = Harness::regtest();
