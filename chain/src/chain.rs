@@ -106,6 +106,9 @@ pub struct Chainstate {
     coins: CoinsCache,
     /// Flush in large steps (bulk download) instead of after every block.
     bulk: bool,
+    /// Coins asked for through [`Chainstate::get_coins`] since opening (what outside callers,
+    /// such as the mempool, make the store look up).
+    coin_lookups: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Chainstate {
@@ -196,6 +199,7 @@ impl Chainstate {
             next_sequence,
             coins: CoinsCache::default(),
             bulk: false,
+            coin_lookups: std::sync::atomic::AtomicU64::new(0),
         };
         cs.rebuild_candidates();
         let update = cs.activate_best_chain()?;
@@ -308,7 +312,13 @@ impl Chainstate {
     /// # Errors
     /// Store failures.
     pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
+        self.coin_lookups.fetch_add(ops.len() as u64, std::sync::atomic::Ordering::Relaxed);
         lookup_coins(&self.store, &self.coins, ops)
+    }
+
+    /// How many coins [`Chainstate::get_coins`] has been asked for since the chain state opened.
+    pub fn coin_lookups(&self) -> u64 {
+        self.coin_lookups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The undo data of a connected block (the coins it spent).

@@ -24,6 +24,9 @@ use crate::validation::{check_transaction, check_tx_inputs, verify_all};
 pub const DEFAULT_MAX_BYTES: usize = 300_000_000;
 /// Minimum relay fee rate in base units per 1000 bytes (Core's 1 sat/vB).
 pub const MIN_RELAY_FEE_PER_KB: u64 = 1_000;
+/// Outputs of a transaction with a missing input looked up to tell whether it is confirmed
+/// already (`AlreadyKnown` rather than `MissingOrSpent`; both are refusals).
+const CONFIRMED_PROBE: usize = 8;
 /// Most transactions in a pool transaction's set of in-pool ancestors, itself included
 /// (Core's `-limitancestorcount`), and most bytes in that set (`-limitancestorsize`).
 pub const MAX_ANCESTORS: usize = 25;
@@ -190,11 +193,9 @@ impl Mempool {
                 .into());
             }
         }
-        // Confirmed already? (Any unspent output of it in the chain.)
-        let own: Vec<OutPoint> = (0..tx.outputs.len() as u32).map(|v| OutPoint::new(txid, v)).collect();
-        if chain.get_coins(&own)?.iter().any(Option::is_some) {
-            return Err(TxError::AlreadyKnown.into());
-        }
+        // Inputs first: what a sender must have paid for. Only a transaction with a missing input
+        // can be one that is confirmed already (a confirmed one spent its inputs); then a few of
+        // its own outputs tell, never one look-up per output of a free transaction.
         let prevouts: Vec<OutPoint> = tx.inputs.iter().map(|i| i.prevout).collect();
         let from_chain = chain.get_coins(&prevouts)?;
         let coins: Vec<Option<Coin>> = prevouts
@@ -202,6 +203,13 @@ impl Mempool {
             .zip(from_chain)
             .map(|(op, c)| c.or_else(|| self.pool_coin(op, ctx.height)))
             .collect();
+        if coins.iter().any(Option::is_none) {
+            let probe = tx.outputs.len().min(CONFIRMED_PROBE) as u32;
+            let own: Vec<OutPoint> = (0..probe).map(|v| OutPoint::new(txid, v)).collect();
+            if chain.get_coins(&own)?.iter().any(Option::is_some) {
+                return Err(TxError::AlreadyKnown.into());
+            }
+        }
         let checked = check_tx_inputs(&tx, &coins, ctx.height, params)?;
         let fee = checked.fee;
         let size = tx.size();

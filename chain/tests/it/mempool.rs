@@ -130,6 +130,33 @@ fn out(tx: &Transaction, vout: u32) -> (OutPoint, TxOut) {
 }
 
 #[test]
+fn a_free_transaction_costs_a_look_up_per_input_not_per_output() {
+    let mut h = Harness::regtest();
+    h.mine(101);
+    // 3,000 outputs, one input that does not exist: the kind of transaction a peer sends for free.
+    let missing = (
+        OutPoint::new(Txid::from_byte_array([9; 32]), 0),
+        TxOut {
+            value: units(50 * Amount::COIN),
+            lock: h.lock.clone(),
+        },
+    );
+    let junk = fan_out(&h, missing, 3_000);
+    let before = h.chain.coin_lookups();
+    assert!(matches!(
+        rejected(h.mempool.accept(junk, &h.chain, h.now)),
+        TxError::MissingOrSpent(_)
+    ));
+    let looked_up = h.chain.coin_lookups() - before;
+    assert!(looked_up <= 1 + 8, "{looked_up} coin look-ups for one input");
+    // A confirmed transaction sent again is still recognised.
+    let tx = fan_out(&h, h.coinbase_of(1), 2);
+    h.mempool.accept(tx.clone(), &h.chain, h.now).unwrap();
+    h.mine(1);
+    assert_eq!(rejected(h.mempool.accept(tx, &h.chain, h.now)), TxError::AlreadyKnown);
+}
+
+#[test]
 fn chains_of_unconfirmed_transactions_are_limited_as_in_core() {
     let mut h = Harness::regtest();
     h.mine(101);
