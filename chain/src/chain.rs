@@ -444,19 +444,22 @@ impl Chainstate {
                 update: TipUpdate::default(),
             });
         }
-        check_block(&block, self.params)?;
-        if !self.index.contains_key(&block.header.prev_blockhash) {
-            // `check_block` judged the proof of work against the bits the block claims, which
-            // for an orphan nothing can check: hold only orphans as hard as the chain's floor.
+        let orphan = !self.index.contains_key(&block.header.prev_blockhash);
+        if orphan && !requested {
+            // An orphan's bits cannot be checked against its parent: hold only orphans as hard as
+            // the chain's floor. Judged from the header alone, before the body costs anything.
             let floor = self.orphan_floor(now);
             let target = U256::from_compact(block.header.bits)?;
-            if !requested && target > floor {
+            if target > floor {
                 return Err(BlockError::OrphanTooEasy {
                     bits: block.header.bits,
                     floor: floor.to_compact(),
                 }
                 .into());
             }
+        }
+        check_block(&block, self.params)?;
+        if orphan {
             debug!(%hash, parent = %block.header.prev_blockhash, "orphan block");
             self.orphans.insert(block, requested);
             return Ok(ProcessedBlock {

@@ -98,11 +98,7 @@ impl NodeState {
     /// is written; the node shuts down and exits non-zero, and on restart reopens at the stored
     /// tip.
     pub fn accept_remote_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
-        let result = self
-            .chain
-            .process_block(block, unix_now())
-            .and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
-        self.after_block(result)
+        self.accept_block(block, false)
     }
 
     /// [`NodeState::accept_remote_block`] for a block sync asked a peer for
@@ -111,14 +107,17 @@ impl NodeState {
     /// # Errors
     /// The block is invalid, or the store failed.
     pub fn accept_requested_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
-        let result = self
-            .chain
-            .process_requested_block(block, unix_now())
-            .and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
-        self.after_block(result)
+        self.accept_block(block, true)
     }
 
-    fn after_block(&mut self, result: Result<ProcessedBlock, ChainError>) -> Result<ProcessedBlock, ChainError> {
+    fn accept_block(&mut self, block: Block, requested: bool) -> Result<ProcessedBlock, ChainError> {
+        let now = unix_now();
+        let processed = if requested {
+            self.chain.process_requested_block(block, now)
+        } else {
+            self.chain.process_block(block, now)
+        };
+        let result = processed.and_then(|processed| self.apply_update(&processed.update).map(|()| processed));
         if let Err(ChainError::Store(e)) = &result {
             self.store_failed(e);
         }

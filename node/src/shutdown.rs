@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use futures::FutureExt as _;
 use tokio::sync::Notify;
 
 /// How long an orderly shutdown may take after a fatal error before the process is ended.
@@ -89,14 +88,7 @@ impl Shutdown {
         what: &'static str,
         task: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            match AssertUnwindSafe(task).catch_unwind().await {
-                Ok(()) if this.is_triggered() => {}
-                Ok(()) => this.fatal(format!("{what} ended while the node was running")),
-                Err(payload) => this.fatal(format!("{what} panicked: {}", panic_message(payload.as_ref()))),
-            }
-        })
+        self.supervise(what, tokio::spawn(task))
     }
 
     /// Watches a task spawned elsewhere (by a library that returns its handle), as

@@ -113,9 +113,7 @@ pub fn alive(pid: u32, datadir: &Path) -> bool {
     if unsafe { libc::kill(pid as libc::pid_t, 0) } != 0 {
         return false;
     }
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        && stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    {
+    if is_zombie(pid) {
         return false;
     }
     match std::fs::read(format!("/proc/{pid}/cmdline")) {
@@ -127,6 +125,12 @@ pub fn alive(pid: u32, datadir: &Path) -> bool {
         // No /proc: trust the pid.
         Err(_) => true,
     }
+}
+
+/// Whether `pid` has ended but not been reaped yet (state `Z` in /proc; false without /proc).
+pub fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
 }
 
 /// Whether `pid` is a child of ours that has not called exec yet (it still runs our program).

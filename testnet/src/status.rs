@@ -251,6 +251,16 @@ fn short(hash: &str) -> &str {
     &hash[start..(start + 12).min(hash.len())]
 }
 
+/// `cairn cli` (or another subcommand) aimed at `node`: `CAIRN SUB --network N --datadir D`.
+fn command_for(spec: &TestnetSpec, node: &NodeSpec, sub: &str) -> String {
+    format!(
+        "{} {sub} --network {} --datadir {}",
+        spec.cairn.display(),
+        spec.network,
+        node.datadir.display()
+    )
+}
+
 /// The table printed once the testnet is up: where each node is and how to talk to it.
 pub fn node_table(spec: &TestnetSpec) -> String {
     let mut out = String::new();
@@ -278,13 +288,7 @@ pub fn node_table(spec: &TestnetSpec) -> String {
         let _ = writeln!(out, "    p2p      {}", n.p2p);
         let _ = writeln!(out, "    rpc      {}  (cookie {})", n.rpc, n.cookie.display());
         let _ = writeln!(out, "    address  {}", n.address);
-        let _ = writeln!(
-            out,
-            "    cli      {} cli --network {} --datadir {} getblockchaininfo",
-            spec.cairn.display(),
-            spec.network,
-            n.datadir.display()
-        );
+        let _ = writeln!(out, "    cli      {} getblockchaininfo", command_for(spec, n, "cli"));
     }
     out
 }
@@ -296,14 +300,7 @@ pub fn first_steps(spec: &TestnetSpec) -> String {
     let (Some(a), Some(b)) = (spec.nodes.first(), spec.nodes.get(1).or(spec.nodes.first())) else {
         return out;
     };
-    let cli = |n: &NodeSpec| {
-        format!(
-            "{} cli --network {} --datadir {}",
-            spec.cairn.display(),
-            spec.network,
-            n.datadir.display()
-        )
-    };
+    let cli = |n: &NodeSpec| command_for(spec, n, "cli");
     let maturity = spec.network.parse::<Network>().map_or(100, |n| n.params().coinbase_maturity);
     let _ = writeln!(out, "Try it (from another terminal):");
     let _ = writeln!(
@@ -317,13 +314,7 @@ pub fn first_steps(spec: &TestnetSpec) -> String {
         "               (a mined block pays 50 coins, spendable once {maturity} more blocks are on top of it: the status shows when)"
     );
     let _ = writeln!(out, "  share a file {} publishfile /absolute/path/to/file     → its cid", cli(a));
-    let _ = writeln!(
-        out,
-        "               {} fetch --network {} --datadir {} CID",
-        spec.cairn.display(),
-        spec.network,
-        b.datadir.display()
-    );
+    let _ = writeln!(out, "               {} CID", command_for(spec, b, "fetch"));
     let _ = writeln!(out, "  find files   {} searchfiles WORDS", cli(b));
     out
 }

@@ -91,34 +91,33 @@ fn libclang_path_counts_as_present() {
     assert_eq!(find_libclang(tmp.path(), Some(empty.path())), None);
 }
 
+/// Runs `scripts/deps.sh` in report-only mode with libclang looked for under `root`; whether it
+/// passed, and what it said.
+fn deps_report(root: &Path) -> (bool, String) {
+    let out = Command::new("bash")
+        .args(["-c", "source \"$1\"", "deps", DEPS])
+        .env_remove("LIBCLANG_PATH")
+        .env("CAIRN_DEPS_ROOT", root)
+        .env("CAIRN_NO_INSTALL", "1")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
 fn a_machine_without_libclang_is_told_exactly_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     stock_image(tmp.path());
-    let out = Command::new("bash")
-        .args(["-c", "source \"$1\"", "deps", DEPS])
-        .env_remove("LIBCLANG_PATH")
-        .env("CAIRN_DEPS_ROOT", tmp.path())
-        .env("CAIRN_NO_INSTALL", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{text}");
+    let (ok, text) = deps_report(tmp.path());
+    assert!(!ok, "{text}");
     assert!(text.contains("libclang (for bindgen): missing"), "{text}");
     assert!(text.contains("apt-get install libclang-dev"), "{text}");
     assert!(text.contains("LIBCLANG_PATH"), "{text}");
 
     // With one in place, the check passes and says where it is.
     touch(tmp.path(), "usr/lib/llvm-14/lib/libclang-14.so.1");
-    let out = Command::new("bash")
-        .args(["-c", "source \"$1\"", "deps", DEPS])
-        .env_remove("LIBCLANG_PATH")
-        .env("CAIRN_DEPS_ROOT", tmp.path())
-        .env("CAIRN_NO_INSTALL", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    let (ok, text) = deps_report(tmp.path());
+    assert!(ok, "{text}");
     assert!(
         text.contains("libclang (for bindgen): ") && text.contains("libclang-14.so.1"),
         "{text}"

@@ -133,11 +133,8 @@ fn nodes_running_in(dir: &Path) -> Vec<String> {
             continue;
         };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
-            .unwrap_or(true);
-        if !zombie && cmd.contains(" node ") && cmd.contains(&want) {
+        let Ok(pid) = name.parse::<u32>() else { continue };
+        if !cairn_testnet::process::is_zombie(pid) && cmd.contains(" node ") && cmd.contains(&want) {
             found.push(format!("pid {name}: {cmd}"));
         }
     }
