@@ -76,6 +76,10 @@ pub enum BlockStatus {
     Duplicate,
     /// Parent unknown: held in the orphan pool.
     Orphan,
+    /// Not asked for, and its chain would have less work than our tip: not stored (and so not
+    /// to be relayed). Core's `AcceptBlock` drops such blocks the same way; if the branch ever
+    /// overtakes ours, headers-first sync asks for its blocks.
+    LowWork,
 }
 
 /// The outcome of [`Chainstate::process_block`].
@@ -444,7 +448,15 @@ impl Chainstate {
                 update: TipUpdate::default(),
             });
         }
-        let orphan = !self.index.contains_key(&block.header.prev_blockhash);
+        let parent_work = self.index.get(&block.header.prev_blockhash).map(|p| p.chain_work);
+        if !requested && parent_work.is_some_and(|w| !self.has_enough_work(w, block.header.bits)) {
+            debug!(%hash, "unrequested block on a branch with less work than our tip: not stored");
+            return Ok(ProcessedBlock {
+                status: BlockStatus::LowWork,
+                update: TipUpdate::default(),
+            });
+        }
+        let orphan = parent_work.is_none();
         if orphan && !requested {
             // An orphan's bits cannot be checked against its parent: hold only orphans as hard as
             // the chain's floor. Judged from the header alone, before the body costs anything.
@@ -472,8 +484,13 @@ impl Chainstate {
         // Blocks that were waiting for this one (and for those, recursively).
         let mut queue = vec![hash];
         while let Some(parent) = queue.pop() {
-            for orphan in self.orphans.take_children(&parent) {
+            for (orphan, requested) in self.orphans.take_children(&parent) {
                 let h = orphan.block_hash();
+                let parent_work = self.index[&parent].chain_work;
+                if !requested && !self.has_enough_work(parent_work, orphan.header.bits) {
+                    debug!(hash = %h, "unrequested orphan on a branch with less work than our tip: dropped");
+                    continue;
+                }
                 match self.accept_block(&orphan, now) {
                     Ok(()) => queue.push(h),
                     Err(ChainError::Block(e)) => update.invalid.push((h, e)),
@@ -486,6 +503,17 @@ impl Chainstate {
             status: BlockStatus::Accepted,
             update,
         })
+    }
+
+    /// Whether a block with `bits` on a parent whose chain has `parent_work` would give a chain
+    /// with at least as much work as our tip: the condition for storing a block nobody asked
+    /// for. The bits are the block's claim; they are held to it (its hash must meet them, and
+    /// they must be what its parent requires) before it is stored, so claiming more work than
+    /// was done gets a block refused, not stored. Every block stored on a side branch therefore
+    /// cost its miner as much work as our tip's block did: side-branch data grows no faster
+    /// than an attacker's hash rate allows, the bound Core relies on as well.
+    fn has_enough_work(&self, parent_work: U256, bits: u32) -> bool {
+        parent_work.checked_add(work_for_bits(bits)).unwrap_or(U256::MAX) >= self.tip().chain_work
     }
 
     /// The easiest target an orphan may claim: [`ORPHAN_SLACK`] times easier than what the next

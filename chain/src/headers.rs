@@ -41,6 +41,22 @@ pub struct HeaderChainSummary {
     pub new_headers: usize,
 }
 
+/// The end of a checked chain of headers: its summary, and the context its next header is
+/// checked in (a dozen timestamps), so a branch can be checked batch after batch without
+/// storing it.
+#[derive(Clone, Debug)]
+pub struct HeaderCursor {
+    summary: HeaderChainSummary,
+    window: ContextWindow,
+}
+
+impl HeaderCursor {
+    /// What the checked headers add up to, through the last batch.
+    pub fn summary(&self) -> HeaderChainSummary {
+        self.summary
+    }
+}
+
 /// The chain just below a block position: the parent's height and time, the times of the
 /// parent and up to ten predecessors, and the time of block 1 on that branch (the ASERT
 /// anchor). Built once from the index, then advanced one header at a time.
@@ -210,6 +226,16 @@ impl Chainstate {
     /// [`HeadersError::KnownInvalid`] for a header of a block found invalid before, and
     /// [`HeadersError::Invalid`] for a header that breaks a rule or builds on an invalid block.
     pub fn check_headers(&self, headers: &[Header], now: u64) -> Result<HeaderChainSummary, HeadersError> {
+        self.start_headers(headers, now).map(|c| c.summary)
+    }
+
+    /// [`Chainstate::check_headers`], returning where the checked chain ends as a
+    /// [`HeaderCursor`], from which [`Chainstate::continue_headers`] checks the headers that
+    /// follow without any of them being stored.
+    ///
+    /// # Errors
+    /// As [`Chainstate::check_headers`].
+    pub fn start_headers(&self, headers: &[Header], now: u64) -> Result<HeaderCursor, HeadersError> {
         let first = headers.first().ok_or(HeadersError::Empty)?;
         let parent = first.prev_blockhash;
         let parent_record = self.index_record(&parent).ok_or(HeadersError::Unconnected { parent })?;
@@ -220,11 +246,40 @@ impl Chainstate {
                 error: Box::new(BlockError::InvalidParent(parent)),
             });
         }
-        let mut window = ContextWindow::at(self, &parent).ok_or(HeadersError::Unconnected { parent })?;
+        let window = ContextWindow::at(self, &parent).ok_or(HeadersError::Unconnected { parent })?;
+        let cursor = HeaderCursor {
+            summary: HeaderChainSummary {
+                last_hash: parent,
+                last_height: parent_record.height,
+                chain_work: parent_record.chain_work,
+                new_headers: 0,
+            },
+            window,
+        };
+        self.continue_headers(&cursor, headers, now)
+    }
+
+    /// Checks headers that continue the chain `cursor` ends (the first must build on its last
+    /// header) with the same rules as [`Chainstate::check_headers`], and returns the new end.
+    /// Needs nothing from the index but the invalid marks: this is how sync counts the work of
+    /// a branch whose blocks it has not decided to download (Core's headers presync), one batch
+    /// at a time in constant memory. `new_headers` counts this batch only.
+    ///
+    /// # Errors
+    /// As [`Chainstate::check_headers`]; a first header that does not build on the cursor is
+    /// [`HeadersError::NotContinuous`] at index 0.
+    pub fn continue_headers(&self, cursor: &HeaderCursor, headers: &[Header], now: u64) -> Result<HeaderCursor, HeadersError> {
+        if headers.is_empty() {
+            return Err(HeadersError::Empty);
+        }
         let params = self.params();
-        let mut prev_hash = parent;
-        let mut chain_work = parent_record.chain_work;
-        let mut height = parent_record.height;
+        let mut window = cursor.window.clone();
+        let HeaderChainSummary {
+            last_hash: mut prev_hash,
+            last_height: mut height,
+            mut chain_work,
+            ..
+        } = cursor.summary;
         let mut new_headers = 0;
         for (index, header) in headers.iter().enumerate() {
             if header.prev_blockhash != prev_hash {
@@ -250,11 +305,14 @@ impl Chainstate {
             height += 1;
             prev_hash = hash;
         }
-        Ok(HeaderChainSummary {
-            last_hash: prev_hash,
-            last_height: height,
-            chain_work,
-            new_headers,
+        Ok(HeaderCursor {
+            summary: HeaderChainSummary {
+                last_hash: prev_hash,
+                last_height: height,
+                chain_work,
+                new_headers,
+            },
+            window,
         })
     }
 

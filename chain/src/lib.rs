@@ -33,7 +33,7 @@ pub use block::{Block, Header};
 pub use chain::{BlockStatus, Chainstate, ProcessedBlock, TipUpdate};
 pub use error::{BlockError, ChainError, DecodeError, HeadersError, StoreError, TxError};
 pub use hash::{BlockHash, PubkeyHash, Txid};
-pub use headers::HeaderChainSummary;
+pub use headers::{HeaderChainSummary, HeaderCursor};
 pub use mempool::Mempool;
 pub use params::{Network, Params};
 pub use store::StoreOptions;

@@ -89,13 +89,13 @@ impl OrphanPool {
         }
     }
 
-    /// Takes out the blocks waiting for `parent`.
-    pub fn take_children(&mut self, parent: &BlockHash) -> Vec<Block> {
+    /// Takes out the blocks waiting for `parent`, each with whether it was asked for.
+    pub fn take_children(&mut self, parent: &BlockHash) -> Vec<(Block, bool)> {
         let hashes = self.by_parent.remove(parent).unwrap_or_default();
-        let out: Vec<Block> = hashes.iter().filter_map(|h| self.blocks.remove(h)).collect();
-        for h in &hashes {
-            self.requested.remove(h);
-        }
+        let out: Vec<(Block, bool)> = hashes
+            .iter()
+            .filter_map(|h| self.blocks.remove(h).map(|b| (b, self.requested.remove(h))))
+            .collect();
         if !out.is_empty() {
             self.order.retain(|h| self.blocks.contains_key(h));
         }

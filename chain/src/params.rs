@@ -58,6 +58,10 @@ impl FromStr for Network {
 }
 
 /// How the target of the next block is chosen.
+/// Testnet's ASERT half-life in seconds: the difficulty doubles or halves for every half-life
+/// the chain runs behind or ahead of its schedule.
+pub const TESTNET_HALF_LIFE: i64 = 600;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DifficultyRule {
     /// Every block uses the proof-of-work limit.
@@ -94,6 +98,12 @@ pub struct Params {
     pub max_tx_size: usize,
     /// How far ahead of the local clock a block's time may be.
     pub max_future_block_time: u32,
+    /// The least cumulative work a chain must have before headers-first sync downloads its
+    /// blocks (Core's `nMinimumChainWork`): below it, a peer's headers are only counted, never
+    /// turned into downloads. A release pins it to the work of the network's known chain; both
+    /// networks here start from nothing (regtest by design, testnet because each local testnet
+    /// is a new chain), so it is zero, and the working threshold is our own tip's work.
+    pub min_chain_work: U256,
     genesis: Block,
     genesis_hash: BlockHash,
 }
@@ -102,18 +112,30 @@ impl Params {
     fn new(network: Network) -> Params {
         let pow_limit_bits = 0x207f_ffff;
         let pow_limit = U256::from_compact(pow_limit_bits).expect("constant is a valid compact target");
-        let (difficulty, target_spacing, halving_interval, time, message): (_, _, _, u32, &[u8]) = match network {
-            Network::Regtest => (DifficultyRule::Fixed, 600, 150, 1_763_769_600, b"Cairn regtest genesis"),
+        // How far ahead of our clock a block's time may be: Bitcoin's two hours, except where the
+        // difficulty rule would let a block at the limit ease the next ones by more than 2× (see
+        // `crate::pow`): on testnet the limit is one ASERT half-life.
+        let (difficulty, target_spacing, halving_interval, time, message, max_future_block_time): (_, _, _, u32, &[u8], u32) = match network
+        {
+            Network::Regtest => (
+                DifficultyRule::Fixed,
+                600,
+                150,
+                1_763_769_600,
+                b"Cairn regtest genesis",
+                2 * 60 * 60,
+            ),
             // 2^231: about 2^25 hashes per block, a few seconds for a CPU miner; ASERT then adapts.
             Network::Testnet => (
                 DifficultyRule::Asert {
                     anchor_bits: 0x1e00_8000,
-                    half_life: 600,
+                    half_life: TESTNET_HALF_LIFE,
                 },
                 10,
                 210_000,
                 1_795_305_600,
                 b"Cairn testnet genesis 2026-11-22",
+                TESTNET_HALF_LIFE as u32,
             ),
         };
         let genesis = Self::make_genesis(time, pow_limit_bits, message, pow_limit);
@@ -127,7 +149,8 @@ impl Params {
             coinbase_maturity: 100,
             max_block_size: 1_000_000,
             max_tx_size: 100_000,
-            max_future_block_time: 2 * 60 * 60,
+            max_future_block_time,
+            min_chain_work: U256::ZERO,
             genesis_hash: genesis.block_hash(),
             genesis,
         }
@@ -257,5 +280,27 @@ mod tests {
         // Blocks coming twice as fast as intended for a half-life: harder.
         let harder = U256::from_compact(t.next_bits(121, 600, Some(0))).unwrap();
         assert_eq!(harder, U256::from_compact(0x1e008000).unwrap() >> 1);
+    }
+
+    /// A block dated at the far end of the future-time window must not ease the next block by
+    /// more than 2× compared with one dated now (the finding: +2 h was 12 half-lives, 4,096×).
+    #[test]
+    fn no_allowed_timestamp_eases_the_target_more_than_twofold() {
+        for network in [Network::Regtest, Network::Testnet] {
+            let p = network.params();
+            let (now_parent, height) = (1_800_000_000u32, 1_001u32);
+            let anchor = now_parent - p.target_spacing * (height - 1);
+            let on_time = U256::from_compact(p.next_bits(height, now_parent, Some(anchor))).unwrap();
+            let future = now_parent + p.max_future_block_time;
+            let eased = U256::from_compact(p.next_bits(height, future, Some(anchor))).unwrap();
+            assert!(eased >= on_time);
+            assert!(
+                eased <= on_time << 1,
+                "{network}: a block at the future limit eases the target more than 2×"
+            );
+            if let DifficultyRule::Asert { half_life, .. } = p.difficulty {
+                assert!(i64::from(p.max_future_block_time) <= half_life);
+            }
+        }
     }
 }

@@ -15,6 +15,18 @@
 //!   for a 10 s deviation and a 600 s half-life), errors never accumulate (the schedule is
 //!   absolute), and it has no oscillation modes like windowed averages do when miners join and
 //!   leave. Anchoring at block 1 (not genesis) lets a fresh local testnet start at any date.
+//!
+//! The future-time limit and the half-life go together. ASERT reads the parent's timestamp, so a
+//! miner who dates a block at the far end of the allowed window (`max_future_block_time` after
+//! the receiver's clock) makes its child easier by `2^(limit / half_life)`. With Bitcoin's two
+//! hours and our 600 s half-life that was 2^12 = 4,096×: a block at +2 h let the next blocks be
+//! mined almost for free, and a branch of them flooded peers' disks. The factor is bounded by 2×
+//! when the limit is at most one half-life, so testnet's limit is 600 s (10 minutes of clock
+//! difference between honest nodes, and the node warns when its clock looks skewed against its
+//! peers'). The other way out, a half-life of two hours or more, would leave a local testnet whose
+//! hash rate changes mining at the wrong pace for hours. The effect does not compound: a chain
+//! of blocks all dated at the limit still sits at most one window ahead of the schedule, so the
+//! target is at most 2× easier than on time. Regtest's difficulty is fixed, so it keeps two hours.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -154,6 +154,9 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
             match processed.status {
                 BlockStatus::Accepted => Verdict::Accept,
                 BlockStatus::Duplicate => Verdict::Ignore,
+                // Not stored and not forwarded: a branch with less work than ours is not worth
+                // anyone's disk. Not punished either: an honest peer may be on such a branch.
+                BlockStatus::LowWork => Verdict::Ignore,
                 BlockStatus::Orphan => {
                     debug!(%hash, peer = %source, "gossiped block has an unknown parent: syncing headers");
                     let _ = sync.try_send(SyncInput::Orphan(source));

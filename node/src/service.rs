@@ -77,7 +77,9 @@ impl NodeState {
     /// The block is invalid, or the store failed.
     pub fn submit_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         let bytes = self.relay.is_some().then(|| block.encode());
-        let processed = self.accept_remote_block(block)?;
+        // Our own block is processed as if asked for (Core's `submitblock` forces processing
+        // too): a block mined on a side branch on purpose is stored whatever its work.
+        let processed = self.accept_block(block, true)?;
         if processed.status == BlockStatus::Accepted
             && let (Some(net), Some(bytes)) = (&self.relay, bytes)
         {

@@ -140,6 +140,14 @@ impl Harness {
         Ok(r)
     }
 
+    /// [`Harness::submit`] for a block sync asked for (headers-first download of a branch whose
+    /// work it has seen): stored even while its branch has less work than the tip.
+    pub fn submit_requested(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+        let r = self.chain.process_requested_block(block, self.now)?;
+        self.mempool.update_for_tip(&r.update, &self.chain, self.now).unwrap();
+        Ok(r)
+    }
+
     /// A solved block on `parent` paying the full subsidy plus `fees` to our key.
     pub fn build_on(&self, parent: BlockHash, txs: Vec<Transaction>, fees: Amount, salt: u8) -> Block {
         let mut block = self.build_unsolved(parent, txs, fees, salt);

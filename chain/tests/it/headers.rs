@@ -138,7 +138,8 @@ fn find_fork_and_headers_after_serve_a_peer_on_another_branch() {
     for header in &headers {
         let hash = header.block_hash();
         assert!(!b.chain.contains_block(&hash));
-        b.submit(a.chain.get_block(&hash).unwrap().unwrap()).unwrap();
+        // Downloaded as sync does (asked for): the first ones have less work than B's tip.
+        b.submit_requested(a.chain.get_block(&hash).unwrap().unwrap()).unwrap();
         assert!(b.chain.contains_block(&hash));
     }
     assert_eq!(b.chain.tip_hash(), a.chain.tip_hash());
@@ -310,18 +311,18 @@ fn check_headers_rejects_known_invalid_blocks_and_their_descendants() {
     let tip = h.chain.tip_hash();
     let fork = h.chain.block_hash_at(108).unwrap();
     let b1 = h.build_on(fork, vec![], Amount::ZERO, 3);
-    h.submit(b1.clone()).unwrap();
+    h.submit_requested(b1.clone()).unwrap();
     let mut bad = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 0);
     bad.outputs[0].value = units(5_000); // breaks the signature
     let b2 = h.build_on(b1.block_hash(), vec![bad], Amount::ZERO, 3);
-    h.submit(b2.clone()).unwrap();
+    h.submit_requested(b2.clone()).unwrap();
     let c3 = h.build_on(b2.block_hash(), vec![], Amount::ZERO, 4);
-    h.submit(c3.clone()).unwrap();
+    h.submit_requested(c3.clone()).unwrap();
     let mut branch = vec![b1.clone(), b2.clone()];
     let mut invalid_seen = 0;
     for _ in 0..6 {
         let next = h.build_on(branch.last().unwrap().block_hash(), vec![], Amount::ZERO, 3);
-        invalid_seen += h.submit(next.clone()).unwrap().update.invalid.len();
+        invalid_seen += h.submit_requested(next.clone()).unwrap().update.invalid.len();
         branch.push(next);
     }
     assert_eq!(invalid_seen, 1);
@@ -426,4 +427,50 @@ fn check_headers_follows_asert_on_testnet() {
         node.submit(b.clone()).unwrap();
     }
     assert_eq!(node.chain.tip_chain_work(), summary.chain_work);
+}
+
+/// Presync: a branch checked batch by batch from a cursor adds up to the same work, height and
+/// end as checked at once; every rule still applies in a later batch (the window carries the
+/// median time past across batches), and a batch that does not build on the cursor is refused.
+#[test]
+fn a_branch_checked_in_batches_from_a_cursor_matches_one_check() {
+    let (_, node, blocks) = peer_and_node();
+    let all = headers_of(&blocks[10..]);
+    let whole = node.chain.check_headers(&all, node.now).unwrap();
+    let mut cursor = node.chain.start_headers(&all[..7], node.now).unwrap();
+    for chunk in all[7..].chunks(6) {
+        cursor = node.chain.continue_headers(&cursor, chunk, node.now).unwrap();
+        assert_eq!(cursor.summary().new_headers, chunk.len());
+    }
+    let s = cursor.summary();
+    assert_eq!(
+        (s.last_hash, s.last_height, s.chain_work),
+        (whole.last_hash, whole.last_height, whole.chain_work)
+    );
+    // Nothing was stored.
+    assert_eq!(node.chain.height(), 10);
+    assert!(!node.chain.contains_block(&whole.last_hash));
+
+    let start = node.chain.start_headers(&all[..20], node.now).unwrap();
+    // A later batch that skips a header.
+    assert!(matches!(
+        node.chain.continue_headers(&start, &all[21..], node.now),
+        Err(HeadersError::NotContinuous { index: 0 })
+    ));
+    // A later batch whose first header is dated at the median time past of the headers before
+    // it, which only the carried window knows (none of them is in the index).
+    let mut late = all[20];
+    late.time = {
+        let mut times: Vec<u32> = all[9..20].iter().map(|h| h.time).collect();
+        times.sort_unstable();
+        times[5]
+    };
+    resolve(&mut late);
+    let (index, error) = invalid(node.chain.continue_headers(&start, &[late], node.now).map(|c| c.summary()));
+    assert_eq!(index, 0);
+    assert!(matches!(error, BlockError::TimeTooOld { .. }), "{error:?}");
+    assert!(matches!(
+        node.chain.continue_headers(&start, &[], node.now),
+        Err(HeadersError::Empty)
+    ));
 }

@@ -5,7 +5,8 @@ use cairn_chain::*;
 
 use crate::common::*;
 
-/// Builds and submits `n` blocks on `parent`, the first carrying `first_txs`; returns the last
+/// Builds and submits `n` blocks on `parent`, the first carrying `first_txs`, as headers-first
+/// sync would (requested: a side branch is stored before it has the most work); returns the last
 /// block's hash and the total blocks disconnected and connected along the way.
 fn branch(h: &mut Harness, parent: BlockHash, n: usize, first_txs: Vec<Transaction>, fees: Amount, salt: u8) -> (BlockHash, usize, usize) {
     let (mut parent, mut txs, mut fees) = (parent, first_txs, fees);
@@ -14,7 +15,7 @@ fn branch(h: &mut Harness, parent: BlockHash, n: usize, first_txs: Vec<Transacti
         let b = h.build_on(parent, std::mem::take(&mut txs), fees, salt);
         fees = Amount::ZERO;
         parent = b.block_hash();
-        let r = h.submit(b).unwrap();
+        let r = h.submit_requested(b).unwrap();
         disconnected += r.update.disconnected.len();
         connected += r.update.connected.len();
     }
@@ -80,11 +81,11 @@ fn reorg_onto_a_branch_with_an_invalid_block_falls_back() {
     let b1 = h.build_on(fork, vec![], Amount::ZERO, 3);
     let mut bad = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 0);
     bad.outputs[0].value = units(5_000);
-    h.submit(b1.clone()).unwrap();
+    h.submit_requested(b1.clone()).unwrap();
     let b2 = h.build_on(b1.block_hash(), vec![bad], Amount::ZERO, 3);
-    h.submit(b2.clone()).unwrap();
+    h.submit_requested(b2.clone()).unwrap();
     let b3 = h.build_on(b2.block_hash(), vec![], Amount::ZERO, 3);
-    let r = h.submit(b3.clone()).unwrap();
+    let r = h.submit_requested(b3.clone()).unwrap();
     assert_eq!(r.update.invalid.len(), 1);
     assert_eq!(r.update.invalid[0].0, b2.block_hash());
     // Back on the original chain, with its UTXO set intact.
@@ -134,11 +135,71 @@ fn longer_branch_with_less_work_does_not_replace_the_tip() {
         let b = mine_hard(b);
         assert_eq!(b.header.bits, params.pow_limit_bits);
         parent = b.block_hash();
-        h.submit(b).unwrap();
+        h.submit_requested(b).unwrap();
     }
     let b_rec = *h.chain.index_record(&parent).unwrap();
     assert!(b_rec.height > h.chain.height());
     assert!(b_rec.chain_work < h.chain.tip().chain_work);
     assert_eq!(h.chain.tip_hash(), a4.block_hash());
     assert_eq!(work_for_bits(a4.header.bits), U256::from_u64(65_535));
+}
+
+/// Finding 1: a block nobody asked for whose branch has less work than the tip is neither stored
+/// nor reported accepted (so not relayed); the same block asked for by sync is stored; a
+/// competing block with equal work is stored, as Core does.
+#[test]
+fn unrequested_blocks_on_branches_with_less_work_are_not_stored() {
+    let mut h = Harness::regtest();
+    h.mine(10);
+    let tip = h.chain.tip_hash();
+    let fork = h.chain.block_hash_at(7).unwrap();
+    let low = h.build_on(fork, vec![], Amount::ZERO, 5);
+    let r = h.submit(low.clone()).unwrap();
+    assert_eq!(r.status, BlockStatus::LowWork);
+    assert!(!h.chain.contains_block(&low.block_hash()));
+    assert!(h.chain.get_block(&low.block_hash()).unwrap().is_none(), "nothing written");
+    assert_eq!(h.chain.tip_hash(), tip);
+    // Asked for (headers-first sync has seen a branch with more work behind it): stored.
+    assert_eq!(h.submit_requested(low.clone()).unwrap().status, BlockStatus::Accepted);
+    assert!(h.chain.contains_block(&low.block_hash()));
+    // A sibling of the tip has as much work as the tip: stored, the tip stays first seen.
+    let parent = h.chain.block_hash_at(9).unwrap();
+    let sibling = h.build_on(parent, vec![], Amount::ZERO, 6);
+    assert_eq!(h.submit(sibling.clone()).unwrap().status, BlockStatus::Accepted);
+    assert!(h.chain.contains_block(&sibling.block_hash()));
+    assert_eq!(h.chain.tip_hash(), tip);
+}
+
+/// An unrequested orphan that turns out, once its parent arrives, to sit on a branch with less
+/// work than the tip is dropped, not stored.
+#[test]
+fn unrequested_orphans_on_branches_with_less_work_are_dropped_when_their_parent_arrives() {
+    let mut h = Harness::regtest();
+    h.mine(10);
+    // The branch is built on a node that shares blocks 1..=5 and has nothing after them.
+    let mut src = Harness::regtest();
+    src.now = h.now;
+    for height in 1..=5 {
+        src.submit(h.chain.get_block(&h.chain.block_hash_at(height).unwrap()).unwrap().unwrap())
+            .unwrap();
+    }
+    let mut branch = Vec::new();
+    for _ in 0..3 {
+        let b = src.build_on(src.chain.tip_hash(), vec![], Amount::ZERO, 5);
+        src.submit(b.clone()).unwrap();
+        branch.push(b);
+    }
+    let [b1, b2, b3] = [branch[0].clone(), branch[1].clone(), branch[2].clone()];
+    // b1 is stored because sync asked for it; b3 came by gossip before b2.
+    h.submit_requested(b1).unwrap();
+    assert_eq!(h.submit(b3.clone()).unwrap().status, BlockStatus::Orphan);
+    // b2 itself is low-work and unrequested: not stored; b3 waits on.
+    assert_eq!(h.submit(b2.clone()).unwrap().status, BlockStatus::LowWork);
+    assert_eq!(h.chain.orphan_count(), 1);
+    // b2 asked for: stored, and b3 (unrequested, a chain of 8 blocks against the tip's 10)
+    // dropped from the pool without being stored.
+    assert_eq!(h.submit_requested(b2.clone()).unwrap().status, BlockStatus::Accepted);
+    assert!(h.chain.contains_block(&b2.block_hash()));
+    assert!(!h.chain.contains_block(&b3.block_hash()));
+    assert_eq!(h.chain.orphan_count(), 0);
 }

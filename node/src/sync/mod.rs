@@ -9,19 +9,22 @@
 //! absorbs out-of-order arrivals inside the download window.
 //!
 //! Headers are fetched in batches of up to 2,000 after our block locator. A batch is validated as
-//! a header chain (`Chainstate::check_headers`) before any of its blocks is requested, and its
-//! blocks are downloaded only if the branch has more work than our tip — or the batch is full,
-//! when the rest of the branch is still to come (the next batch is asked for once this one is
-//! stored; Core keeps the whole header tree in memory instead, which this design trades for
-//! simplicity and a bounded state).
+//! a header chain (`Chainstate::start_headers`) before any of its blocks is requested, and its
+//! blocks are downloaded only if the branch has more work than our tip and at least the
+//! network's minimum chain work. A full batch with less work is not downloaded: the branch is
+//! counted first, batch after batch from a cursor, in constant memory (Core's headers presync;
+//! see [`state::Branch`]); once it shows enough work its headers are asked for again from the
+//! fork and its blocks downloaded while they match what was counted (the next batch is asked for
+//! once the blocks of this one are stored; Core keeps the whole header tree in memory instead,
+//! which this design trades for a bounded state).
 
 pub mod state;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use cairn_chain::error::HeadersError;
-use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Header, Transaction};
+use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Header, HeaderCursor, Transaction};
 use cairn_p2p::sync_protocol::{MAX_GET_TXS, MAX_HEADERS};
 use cairn_p2p::{ChainStatus, DEFAULT_BAN, NetworkHandle, PeerId, RequestError, SyncRequest, SyncResponse};
 use tokio::sync::mpsc;
@@ -30,7 +33,7 @@ use tracing::{debug, info, warn};
 
 use crate::service::ChainHandle;
 use crate::shutdown::Shutdown;
-use state::SyncState;
+use state::{Branch, SyncState};
 
 /// How often every peer is asked for its status.
 const STATUS_INTERVAL: Duration = Duration::from_secs(10);
@@ -91,6 +94,8 @@ pub struct SyncDriver {
     status_pending: HashSet<PeerId>,
     /// Whether a bulk download is under way (per-block fsync off).
     bulk: bool,
+    /// Where each branch being counted ends ([`Branch::Presync`]): one per connected peer at most.
+    cursors: HashMap<PeerId, HeaderCursor>,
 }
 
 /// A header batch with at least this many new blocks starts a bulk download.
@@ -108,6 +113,7 @@ impl SyncDriver {
             last_status_round: Instant::now(),
             status_pending: HashSet::new(),
             bulk: false,
+            cursors: HashMap::new(),
         }
     }
 
@@ -174,6 +180,7 @@ impl SyncDriver {
             }
             SyncInput::Disconnected(peer) => {
                 self.state.remove_peer(&peer);
+                self.cursors.remove(&peer);
                 self.status_pending.remove(&peer);
             }
             SyncInput::Status(peer, status) => self.on_status(peer, status).await,
@@ -301,10 +308,21 @@ impl SyncDriver {
         let full = headers.len() >= MAX_HEADERS;
         let hashes: Vec<BlockHash> = headers.iter().map(|h| h.block_hash()).collect();
         let last = hashes[hashes.len() - 1];
+        // A batch that continues a branch being counted (presync) is checked from its cursor.
+        let counting = matches!(self.state.branch(&peer), Branch::Presync(_));
+        if let Some(cursor) = self
+            .cursors
+            .remove(&peer)
+            .filter(|c| counting && c.summary().last_hash == headers[0].prev_blockhash)
+        {
+            self.on_presync_headers(peer, cursor, headers, full).await;
+            return;
+        }
         let checked = self
             .chain
             .run(move |s| {
-                let summary = s.chain.check_headers(&headers, crate::clock::unix_now())?;
+                let cursor = s.chain.start_headers(&headers, crate::clock::unix_now())?;
+                let summary = cursor.summary();
                 let first_height = summary.last_height + 1 - headers.len() as u32;
                 let wanted: Vec<(BlockHash, u32)> = hashes
                     .iter()
@@ -312,49 +330,133 @@ impl SyncDriver {
                     .filter(|(_, h)| !s.chain.contains_block(h))
                     .map(|(i, h)| (*h, first_height + i as u32))
                     .collect();
-                Ok::<_, HeadersError>((summary.chain_work > s.chain.tip_chain_work(), wanted))
+                let enough = enough_work(s, summary.chain_work);
+                Ok::<_, HeadersError>((enough, wanted, cursor, first_height, hashes))
             })
             .await;
-        match checked {
-            Ok(Ok((more_work, wanted))) => {
-                // A full batch: more headers follow; the next request continues after this one,
-                // unless the peer sent the very same batch again.
-                let continues = full && self.state.continue_after(&peer, last);
-                if !continues && (wanted.is_empty() || !more_work) {
-                    // Nothing new, or a branch with less work: ask this peer again only when its
-                    // chain changes. Headers to a branch with less work than ours from a peer
-                    // that claims more: an unbacked claim.
-                    if more_work {
-                        self.state.headers_exhausted(&peer);
-                    } else {
-                        let ours = our_status(&self.chain).chain_work;
-                        let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
-                        self.unbacked(peer, drop).await;
-                    }
-                    return;
-                }
-                self.state.claim_backed(&peer);
-                if !wanted.is_empty() {
-                    info!(%peer, blocks = wanted.len(), "downloading blocks");
-                    if wanted.len() >= BULK_DOWNLOAD && !self.bulk {
-                        self.set_bulk(true).await;
-                    }
-                    self.state.enqueue(wanted);
-                }
+        let (more_work, wanted, cursor, first_height, hashes) = match checked {
+            Ok(Ok(checked)) => checked,
+            Ok(Err(e)) => return self.headers_failed(peer, e).await,
+            Err(_) => return,
+        };
+        // Headers asked for again after their branch was counted must be the ones counted.
+        let vouched = match self.state.redownload_matches(&peer, first_height, &hashes) {
+            Some(false) => {
+                self.state.remove_peer(&peer);
+                self.net
+                    .ban(peer, DEFAULT_BAN, "sent other headers than those it showed more work with")
+                    .await;
+                return;
             }
-            Ok(Err(HeadersError::Unconnected { .. })) => {
+            Some(true) => true,
+            None => false,
+        };
+        if more_work {
+            self.state.branch_done(&peer);
+        }
+        if !more_work && !vouched {
+            if full {
+                // Less work than ours so far, more to come: count the branch before downloading
+                // any of it (presync).
+                let end = (cursor.summary().last_height, last);
+                self.state.branch_done(&peer);
+                if self.state.presync_step(&peer, end) {
+                    debug!(%peer, height = end.0, "counting the work of a branch before downloading it");
+                    self.cursors.insert(peer, cursor);
+                } else {
+                    self.presync_too_long(peer).await;
+                }
+                return;
+            }
+            // Nothing new, or a branch with less work: ask this peer again only when its chain
+            // changes. Headers to a branch with less work than ours from a peer that claims
+            // more: an unbacked claim.
+            let ours = our_status(&self.chain).chain_work;
+            let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+            self.unbacked(peer, drop).await;
+            return;
+        }
+        if vouched && !more_work && !full {
+            // The counted branch stopped short of the work it showed (its chain moved, or it lied).
+            let ours = our_status(&self.chain).chain_work;
+            let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+            self.unbacked(peer, drop).await;
+            return;
+        }
+        // A full batch: more headers follow; the next request continues after this one, unless
+        // the peer sent the very same batch again.
+        let continues = full && self.state.continue_after(&peer, last);
+        if !continues && wanted.is_empty() {
+            self.state.headers_exhausted(&peer);
+            return;
+        }
+        self.state.claim_backed(&peer);
+        if !wanted.is_empty() {
+            info!(%peer, blocks = wanted.len(), "downloading blocks");
+            if wanted.len() >= BULK_DOWNLOAD && !self.bulk {
+                self.set_bulk(true).await;
+            }
+            self.state.enqueue(wanted);
+        }
+    }
+
+    /// A batch continuing a branch being counted ([`Branch::Presync`]).
+    async fn on_presync_headers(&mut self, peer: PeerId, cursor: HeaderCursor, headers: Vec<Header>, full: bool) {
+        let checked = self
+            .chain
+            .run(move |s| {
+                let cursor = s.chain.continue_headers(&cursor, &headers, crate::clock::unix_now())?;
+                let enough = enough_work(s, cursor.summary().chain_work);
+                Ok::<_, HeadersError>((cursor, enough))
+            })
+            .await;
+        let (cursor, enough) = match checked {
+            Ok(Ok(checked)) => checked,
+            Ok(Err(e)) => return self.headers_failed(peer, e).await,
+            Err(_) => return,
+        };
+        let end = (cursor.summary().last_height, cursor.summary().last_hash);
+        if enough {
+            info!(%peer, height = end.0, "its headers show a branch with more work than ours: downloading it from the fork");
+            self.state.presync_done(&peer, end);
+        } else if full {
+            if self.state.presync_step(&peer, end) {
+                self.cursors.insert(peer, cursor);
+            } else {
+                self.presync_too_long(peer).await;
+            }
+        } else {
+            let ours = our_status(&self.chain).chain_work;
+            let drop = self.state.claim_unbacked(&peer, ours, Instant::now());
+            self.unbacked(peer, drop).await;
+        }
+    }
+
+    /// A branch took [`state::MAX_PRESYNC_BATCHES`] batches without showing more work than ours.
+    async fn presync_too_long(&mut self, peer: PeerId) {
+        warn!(%peer, "sent a branch of millions of headers with less work than ours: disconnecting");
+        self.state.remove_peer(&peer);
+        self.cursors.remove(&peer);
+        let _ = self.net.disconnect(peer).await;
+    }
+
+    /// Headers that could not be checked: unconnected (the peer's chain moved), not acceptable
+    /// yet, or invalid (banned).
+    async fn headers_failed(&mut self, peer: PeerId, error: HeadersError) {
+        self.cursors.remove(&peer);
+        match error {
+            HeadersError::Unconnected { .. } => {
                 // The peer answered from a chain that moved; its next status will tell.
                 self.state.headers_exhausted(&peer);
             }
-            Ok(Err(HeadersError::Invalid { error, .. })) if !crate::router::block_error_is_punishable(&error) => {
+            HeadersError::Invalid { error, .. } if !crate::router::block_error_is_punishable(&error) => {
                 debug!(%peer, %error, "headers not accepted yet");
                 self.state.headers_exhausted(&peer);
             }
-            Ok(Err(e)) => {
+            e => {
                 self.state.remove_peer(&peer);
                 self.net.ban(peer, DEFAULT_BAN, format!("sent invalid headers: {e}")).await;
             }
-            Err(_) => {}
         }
     }
 
@@ -366,6 +468,12 @@ impl SyncDriver {
             Done::Mempool
         });
     }
+}
+
+/// Whether a branch with `work` is worth downloading: more than our tip, and at least the
+/// network's minimum chain work (Core's `nMinimumChainWork`).
+fn enough_work(s: &crate::service::NodeState, work: cairn_chain::pow::U256) -> bool {
+    work > s.chain.tip_chain_work() && work >= s.chain.params().min_chain_work
 }
 
 /// Downloads one block from `peer` and hands it to the chain.

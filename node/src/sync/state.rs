@@ -40,6 +40,30 @@ pub const HEADERS_RETRY: Duration = Duration::from_secs(30);
 /// Headers requests in a row that a peer claiming more work than ours may leave unbacked before
 /// it is disconnected.
 pub const MAX_UNBACKED_CLAIMS: u32 = 2;
+/// Most header batches a peer's branch may take to show more work than ours (4 M headers; the
+/// peer sent every one of them, and we keep one hash per batch).
+pub const MAX_PRESYNC_BATCHES: usize = 2_000;
+
+/// Where a peer's branch stands when a full batch of its headers had less work than our tip.
+///
+/// Headers-first sync downloads the blocks of a branch only once its headers show more work
+/// than our tip (and at least the network's minimum chain work). A branch whose first batch
+/// does not is *presynced*, as Core does since 24.0: its later batches are checked one after the
+/// other from a cursor (nothing stored, nothing downloaded), and the last hash of every batch is
+/// kept. If the branch reaches enough work it is *redownloaded*: headers are asked for again from
+/// the fork, and each batch must match the kept hashes at their heights before its blocks are
+/// downloaded; a peer that shows one branch and then serves another is banned. A branch that
+/// ends with less work is an unbacked claim.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Branch {
+    /// Nothing counted.
+    #[default]
+    None,
+    /// Counting: the hashes kept so far, the last one the end of the branch checked.
+    Presync(Vec<(u32, BlockHash)>),
+    /// Counted and worth it: the hashes the headers asked for again must match.
+    Redownload(Vec<(u32, BlockHash)>),
+}
 
 #[derive(Debug, Default)]
 struct PeerSync {
@@ -54,6 +78,8 @@ struct PeerSync {
     continue_from: Option<BlockHash>,
     /// Headers requests in a row it left unbacked while claiming more work than ours.
     unbacked: u32,
+    /// Its branch's presync or redownload.
+    branch: Branch,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +141,68 @@ impl SyncState {
         if let Some(p) = self.peers.get_mut(peer) {
             p.exhausted_at = p.status.map(|s| s.tip);
             p.continue_from = None;
+            p.branch = Branch::None;
+        }
+    }
+
+    /// The peer's branch (see [`Branch`]).
+    pub fn branch(&self, peer: &PeerId) -> &Branch {
+        self.peers.get(peer).map_or(&Branch::None, |p| &p.branch)
+    }
+
+    /// A full batch of `peer`'s headers, ending at `end`, still leaves its branch with less work
+    /// than ours: keep counting (the next request continues after `end`). Returns false when the
+    /// branch has taken [`MAX_PRESYNC_BATCHES`] batches: the count is dropped, an unbacked claim.
+    pub fn presync_step(&mut self, peer: &PeerId, end: (u32, BlockHash)) -> bool {
+        let Some(p) = self.peers.get_mut(peer) else { return false };
+        let mut samples = match std::mem::take(&mut p.branch) {
+            Branch::Presync(samples) => samples,
+            Branch::None | Branch::Redownload(_) => Vec::new(),
+        };
+        if samples.len() >= MAX_PRESYNC_BATCHES {
+            p.continue_from = None;
+            return false;
+        }
+        samples.push(end);
+        p.branch = Branch::Presync(samples);
+        p.continue_from = Some(end.1);
+        true
+    }
+
+    /// `peer`'s branch, counted up to `end`, has enough work: ask for its headers again from the
+    /// fork (our locator) and download them while they match what was counted.
+    pub fn presync_done(&mut self, peer: &PeerId, end: (u32, BlockHash)) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            let mut samples = match std::mem::take(&mut p.branch) {
+                Branch::Presync(samples) => samples,
+                Branch::None | Branch::Redownload(_) => Vec::new(),
+            };
+            samples.push(end);
+            p.branch = Branch::Redownload(samples);
+            p.continue_from = None;
+            p.unbacked = 0;
+        }
+    }
+
+    /// Checks a batch of `peer`'s headers (`hashes` from height `first_height` up) against its
+    /// counted branch: `None` if it is not redownloading one, otherwise whether every kept hash
+    /// at a height in the batch matches.
+    pub fn redownload_matches(&self, peer: &PeerId, first_height: u32, hashes: &[BlockHash]) -> Option<bool> {
+        let Branch::Redownload(samples) = self.branch(peer) else {
+            return None;
+        };
+        Some(samples.iter().all(
+            |(height, hash)| match height.checked_sub(first_height).map(|i| hashes.get(i as usize)) {
+                Some(Some(h)) => h == hash,
+                _ => true,
+            },
+        ))
+    }
+
+    /// The peer's branch is done with (downloaded to more work than ours, or abandoned).
+    pub fn branch_done(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.branch = Branch::None;
         }
     }
 
@@ -161,6 +249,7 @@ impl SyncState {
         self.headers_done(peer);
         let Some(p) = self.peers.get_mut(peer) else { return false };
         p.continue_from = None;
+        p.branch = Branch::None;
         if p.status.is_none_or(|st| st.chain_work <= our_work) {
             p.exhausted_at = p.status.map(|s| s.tip);
             return false;
@@ -509,5 +598,50 @@ mod tests {
         s.remove_peer(&peers[0]);
         assert!(s.assign().is_empty());
         assert!(!s.is_downloading(), "nobody left who has the blocks");
+    }
+
+    #[test]
+    fn a_branch_is_counted_then_redownloaded_against_what_was_counted() {
+        let (mut s, peers) = with_peers(&[status(5_000, 5_000)]);
+        let p = peers[0];
+        assert_eq!(s.branch(&p), &Branch::None);
+        assert!(s.presync_step(&p, (2_000, hash(2_000))));
+        assert_eq!(s.continuation(&p), Some(hash(2_000)));
+        assert!(s.presync_step(&p, (4_000, hash(4_000))));
+        s.presync_done(&p, (4_500, hash(4_500)));
+        // Asked again from the fork: our locator, not a continuation.
+        assert_eq!(s.continuation(&p), None);
+        assert_eq!(
+            s.branch(&p),
+            &Branch::Redownload(vec![(2_000, hash(2_000)), (4_000, hash(4_000)), (4_500, hash(4_500))])
+        );
+        // A batch of heights 1..=2000 must carry hash(2000) at 2000; others are not checked.
+        let batch: Vec<BlockHash> = (1..=2_000).map(hash).collect();
+        assert_eq!(s.redownload_matches(&p, 1, &batch), Some(true));
+        let mut forged = batch.clone();
+        forged[1_999] = hash(9_999_999);
+        assert_eq!(s.redownload_matches(&p, 1, &forged), Some(false));
+        let later: Vec<BlockHash> = (4_001..=4_500).map(hash).collect();
+        assert_eq!(s.redownload_matches(&p, 4_001, &later), Some(true));
+        // Another peer is not redownloading anything.
+        assert_eq!(s.redownload_matches(&PeerId::random(), 1, &batch), None);
+        s.branch_done(&p);
+        assert_eq!(s.redownload_matches(&p, 1, &batch), None);
+    }
+
+    #[test]
+    fn counting_a_branch_is_bounded_and_ends_with_an_unbacked_claim() {
+        let (mut s, peers) = with_peers(&[status(10, 1_000)]);
+        let p = peers[0];
+        for i in 0..MAX_PRESYNC_BATCHES as u32 {
+            assert!(s.presync_step(&p, (i, hash(i))));
+        }
+        assert!(!s.presync_step(&p, (1, hash(1))), "one batch too many");
+        assert_eq!(s.continuation(&p), None);
+        // A count that ends short of our work is dropped with the claim.
+        let (mut s, peers) = with_peers(&[status(10, 1_000)]);
+        assert!(s.presync_step(&peers[0], (2_000, hash(2_000))));
+        s.claim_unbacked(&peers[0], work(500), Instant::now());
+        assert_eq!(s.branch(&peers[0]), &Branch::None);
     }
 }

@@ -4,6 +4,7 @@ mod chord;
 mod common;
 mod disk_full;
 mod files;
+mod hostile;
 mod js_interop;
 mod lifecycle;
 mod misbehaviour;

@@ -1,0 +1,349 @@
+//! Hostile peers, chain side: a real `cairn node` against a peer that lies.
+//!
+//! The hostile peer is Cairn's own libp2p layer ([`cairn_p2p::start`]) run in the test: it
+//! connects to the node, answers every sync request with whatever the scenario says (or not at
+//! all), records what the node asked, and can publish any gossip. Each scenario asserts that the
+//! node stays up, stores nothing it should not, and treats the liar as Core would.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cairn_chain::encode::Encodable;
+use cairn_chain::hash::MerkleRoot;
+use cairn_chain::pow::{U256, check_proof_of_work};
+use cairn_chain::{Block, BlockHash, Header, Network};
+use cairn_p2p::{ChainStatus, Limits, Multiaddr, NetworkConfig, NetworkEvent, NetworkHandle, SyncRequest, SyncResponse, Topic};
+use serde_json::{Value, json};
+
+use crate::common::{TestNode, wait_until};
+
+type Answer = dyn Fn(&SyncRequest) -> Option<SyncResponse> + Send + Sync;
+
+/// A peer run by the test: answers the node's sync requests with `answer` (`None`: never answers,
+/// the request times out on the node's side) and keeps a log of them.
+pub struct Hostile {
+    runtime: tokio::runtime::Runtime,
+    net: NetworkHandle,
+    requests: Arc<Mutex<Vec<SyncRequest>>>,
+}
+
+impl Hostile {
+    pub fn start(peer: &str, answer: impl Fn(&SyncRequest) -> Option<SyncResponse> + Send + Sync + 'static) -> Hostile {
+        let answer: Arc<Answer> = Arc::new(answer);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let net = runtime.block_on(async {
+            let key = cairn_p2p::identity::Keypair::generate_ed25519();
+            let (net, mut events, _task) = cairn_p2p::start(
+                key,
+                NetworkConfig {
+                    network: Network::Regtest,
+                    listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                    peers: vec![peer.parse::<Multiaddr>().unwrap()],
+                    limits: Limits::default(),
+                    target_outbound: 0,
+                    agent: "hostile".into(),
+                    content: None,
+                    index: None,
+                },
+            )
+            .unwrap();
+            let responder_net = net.clone();
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if let NetworkEvent::Request { request, responder, .. } = event {
+                        let reply = answer(&request);
+                        log.lock().unwrap().push(request);
+                        if let Some(reply) = reply {
+                            responder_net.respond(responder, reply);
+                        }
+                    }
+                }
+            });
+            net
+        });
+        Hostile { runtime, net, requests }
+    }
+
+    pub fn peer_id(&self) -> String {
+        self.net.peer_id().to_string()
+    }
+
+    /// The requests the node sent so far that `pick` selects.
+    pub fn count(&self, pick: impl Fn(&SyncRequest) -> bool) -> usize {
+        self.requests.lock().unwrap().iter().filter(|r| pick(r)).count()
+    }
+
+    pub fn publish(&self, topic: Topic, data: Vec<u8>) {
+        let _guard = self.runtime.enter();
+        self.net.publish(topic, data);
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let net = self.net.clone();
+        self.runtime.block_on(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), net.shutdown()).await;
+        });
+    }
+}
+
+fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32
+}
+
+/// `n` solved regtest headers after `parent` (whose time is `parent_time`), one second apart:
+/// a header chain that costs nothing on regtest, with no blocks behind it.
+fn header_branch(parent: BlockHash, parent_time: u32, n: usize, salt: u8) -> Vec<Header> {
+    let params = Network::Regtest.params();
+    let mut out: Vec<Header> = Vec::with_capacity(n);
+    let mut prev = parent;
+    for i in 0..n {
+        let mut header = Header {
+            version: 1,
+            prev_blockhash: prev,
+            merkle_root: MerkleRoot::from_byte_array([salt; 32]),
+            time: parent_time + 1 + i as u32,
+            bits: params.pow_limit_bits,
+            nonce: 0,
+        };
+        while check_proof_of_work(&header.block_hash(), header.bits, params.pow_limit).is_err() {
+            header.nonce += 1;
+        }
+        prev = header.block_hash();
+        out.push(header);
+    }
+    out
+}
+
+/// Answers `GetHeaders` from `branch` as an honest peer whose active chain it were would: after
+/// the first locator entry on it (or from its start), at most 2,000.
+fn serve_headers(branch: &[Header], locator: &[BlockHash]) -> Vec<Header> {
+    let start = locator
+        .iter()
+        .find_map(|h| branch.iter().position(|b| b.block_hash() == *h).map(|i| i + 1))
+        .unwrap_or(0);
+    branch[start..].iter().take(2_000).copied().collect()
+}
+
+fn mine(node: &mut TestNode, n: u32) {
+    let addr: String = node.call("getnewaddress", &[]);
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(1_000);
+        node.call::<Vec<String>>("generatetoaddress", &[json!(step), json!(addr)]);
+        left -= step;
+    }
+}
+
+fn lying_status(tip: BlockHash, height: u32) -> ChainStatus {
+    ChainStatus {
+        genesis: Network::Regtest.params().genesis_hash(),
+        height,
+        tip,
+        chain_work: U256::ONE << 200,
+    }
+}
+
+/// Finding 1 (sync side): a peer that claims more work and serves a full batch of headers of a
+/// branch with less work than ours gets no block downloaded: the branch is counted first
+/// (presync), and when it ends short of our work that is the end of it. Before, the node
+/// downloaded every block of a full batch whatever its work.
+#[test]
+fn a_long_branch_with_less_work_is_counted_not_downloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    mine(&mut node, 2_100);
+    let genesis = Network::Regtest.params().genesis_block().header;
+    // 2,050 headers from genesis: a full batch, then 50 more; 2,050 < 2,100 blocks of work.
+    let branch = Arc::new(header_branch(genesis.block_hash(), genesis.time, 2_050, 7));
+    let tip = branch.last().unwrap().block_hash();
+    let served = branch.clone();
+    let addr = node.p2p_addr();
+    let evil = Hostile::start(&addr, move |req| match req {
+        SyncRequest::Status(_) => Some(SyncResponse::Status(lying_status(tip, 9_999))),
+        SyncRequest::GetHeaders { locator, .. } => Some(SyncResponse::Headers(serve_headers(&served, locator))),
+        SyncRequest::GetBlock(_) => Some(SyncResponse::Block(None)),
+        SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
+        SyncRequest::GetTxs(_) => Some(SyncResponse::Txs(vec![])),
+    });
+    let headers_asked = |evil: &Hostile| evil.count(|r| matches!(r, SyncRequest::GetHeaders { .. }));
+    assert!(
+        wait_until(Duration::from_secs(60), || headers_asked(&evil) >= 2),
+        "the node asked for the branch's headers and then for the rest of it; log:\n{}",
+        node.log()
+    );
+    // Give a download the time it would have taken to start.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        evil.count(|r| matches!(r, SyncRequest::GetBlock(_))),
+        0,
+        "no block of the branch was asked for"
+    );
+    assert_eq!(node.call::<u32>("getblockcount", &[]), 2_100);
+    let first: String = branch[0].block_hash().to_string();
+    let (code, _) = node.call_err("getblockheader", &[json!(first)]);
+    assert_eq!(code, -5, "nothing of the branch was stored");
+}
+
+/// Finding 3 at the node: a peer whose status claims far more work than ours and never answers
+/// a headers request is passed over, then disconnected; an honest peer still gets us synced.
+#[test]
+fn a_peer_lying_about_its_work_is_disconnected_and_honest_sync_completes() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut node = TestNode::start(da.path(), &[]);
+    let addr = node.p2p_addr();
+    let evil = Hostile::start(&addr, move |req| match req {
+        SyncRequest::Status(_) => Some(SyncResponse::Status(lying_status(BlockHash::from_byte_array([9; 32]), 1_000_000))),
+        SyncRequest::GetHeaders { .. } => Some(SyncResponse::Headers(vec![])),
+        SyncRequest::GetBlock(_) => Some(SyncResponse::Block(None)),
+        SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
+        SyncRequest::GetTxs(_) => Some(SyncResponse::Txs(vec![])),
+    });
+    let evil_id = evil.peer_id();
+    let mut honest = TestNode::start(db.path(), &[]);
+    mine(&mut honest, 30);
+    let honest_addr = honest.p2p_addr();
+    node.call::<Value>("addnode", &[json!(honest_addr), json!("onetry")]);
+    let best: String = honest.call("getbestblockhash", &[]);
+    let start = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(60), || node.call::<String>("getbestblockhash", &[]) == best),
+        "honest sync completes while the liar is connected; log:\n{}",
+        node.log()
+    );
+    let connected = |node: &mut TestNode| {
+        let peers: Vec<Value> = node.call("getpeerinfo", &[]);
+        peers.iter().any(|p| p["peerid"].as_str() == Some(evil_id.as_str()))
+    };
+    assert!(
+        wait_until(Duration::from_secs(90), || !connected(&mut node)),
+        "the liar is disconnected; log:\n{}",
+        node.log()
+    );
+    assert!(start.elapsed() < Duration::from_secs(150));
+    assert!(node.log().contains("never sends the headers"), "{}", node.log());
+}
+
+/// Finding 1 (gossip side): blocks of a branch with less work than ours, gossiped unasked, are
+/// neither stored nor forwarded, and their sender is not punished (an honest peer on a stale
+/// branch does the same).
+#[test]
+fn gossiped_blocks_of_a_branch_with_less_work_are_not_stored_or_relayed() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut node = TestNode::start(da.path(), &[]);
+    mine(&mut node, 20);
+    let a_addr = node.p2p_addr();
+    let mut watcher = TestNode::start(db.path(), &["--peer", &a_addr]);
+    let best: String = node.call("getbestblockhash", &[]);
+    assert!(wait_until(Duration::from_secs(60), || watcher
+        .call::<String>("getbestblockhash", &[])
+        == best));
+    // A real, valid block on block 10 (a branch of 11 blocks against our 20).
+    let fork_hash: String = node.call("getblockhash", &[json!(10)]);
+    let fork: BlockHash = fork_hash.parse().unwrap();
+    let fork_time = node.call::<Value>("getblockheader", &[json!(fork_hash)])["time"].as_u64().unwrap() as u32;
+    let stale = valid_empty_block(fork, 11, fork_time.max(now() - 60));
+    let stale_hash = stale.block_hash().to_string();
+    // Then a block that extends our tip: once the node has it, it has judged the stale one
+    // (both come over the same stream, in order).
+    let tip_hash: String = node.call("getbestblockhash", &[]);
+    let tip_time = node.call::<Value>("getblockheader", &[json!(tip_hash)])["time"].as_u64().unwrap() as u32;
+    let next = valid_empty_block(tip_hash.parse().unwrap(), 21, tip_time.max(now() - 30) + 1);
+    let next_hash = next.block_hash().to_string();
+    let evil = Hostile::start(&a_addr, |_| None);
+    let evil_id = evil.peer_id();
+    let (stale_bytes, next_bytes) = (stale.encode(), next.encode());
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            evil.publish(Topic::Blocks, stale_bytes.clone());
+            evil.publish(Topic::Blocks, next_bytes.clone());
+            node.call::<String>("getbestblockhash", &[]) == next_hash
+        }),
+        "the node took the block that extends its tip; log:\n{}",
+        node.log()
+    );
+    assert!(wait_until(Duration::from_secs(30), || watcher
+        .call::<String>("getbestblockhash", &[])
+        == next_hash));
+    let (code, _) = node.call_err("getblockheader", &[json!(stale_hash)]);
+    assert_eq!(code, -5, "the low-work block was not stored");
+    let (code, _) = watcher.call_err("getblockheader", &[json!(stale_hash)]);
+    assert_eq!(code, -5, "nor forwarded");
+    let banned: Vec<Value> = node.call("listbanned", &[]);
+    assert!(banned.iter().all(|b| b["address"].as_str() != Some(evil_id.as_str())), "{banned:?}");
+    assert!(node.is_running());
+}
+
+/// A block on `parent` at `height` with only a coinbase paying the subsidy to nobody in
+/// particular: valid on regtest.
+fn valid_empty_block(parent: BlockHash, height: u32, time: u32) -> Block {
+    use cairn_chain::transaction::{Lock, OutPoint, Transaction, TxIn, TxOut};
+    let params = Network::Regtest.params();
+    let mut data = height.to_le_bytes().to_vec();
+    data.extend_from_slice(b"hostile");
+    let coinbase = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint::NULL,
+            signature: data,
+            pubkey: vec![],
+        }],
+        outputs: vec![TxOut {
+            value: params.block_subsidy(height),
+            lock: Lock::PubkeyHash(cairn_chain::PubkeyHash::from_byte_array([7; 20])),
+        }],
+        lock_time: 0,
+    };
+    let mut block = Block {
+        header: Header {
+            version: 1,
+            prev_blockhash: parent,
+            merkle_root: MerkleRoot::ZERO,
+            time,
+            bits: params.pow_limit_bits,
+            nonce: 0,
+        },
+        txdata: vec![coinbase],
+    };
+    block.header.merkle_root = block.compute_merkle_root().0;
+    while check_proof_of_work(&block.header.block_hash(), block.header.bits, params.pow_limit).is_err() {
+        block.header.nonce += 1;
+    }
+    block
+}
+
+/// The other side of presync: a branch whose first full batch has less work than ours but whose
+/// whole has more is counted, asked for again from the fork and downloaded (here from an
+/// honest node that mined 2,150 blocks on its own while we mined 2,100).
+#[test]
+fn a_branch_that_shows_more_work_after_counting_is_downloaded() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &[]);
+    mine(&mut a, 2_100);
+    mine(&mut b, 2_150);
+    let b_best: String = b.call("getbestblockhash", &[]);
+    let b_addr = b.p2p_addr();
+    a.call::<Value>("addnode", &[json!(b_addr), json!("onetry")]);
+    assert!(
+        wait_until(Duration::from_secs(120), || a.call::<String>("getbestblockhash", &[]) == b_best),
+        "a reorganises onto b's chain; log:\n{}",
+        a.log()
+    );
+    assert_eq!(a.call::<u32>("getblockcount", &[]), 2_150);
+    assert!(
+        a.log().contains("show a branch with more work than ours"),
+        "went through presync:\n{}",
+        a.log()
+    );
+}
