@@ -10,8 +10,12 @@
 //! - `validate_block/parallel`: `validation::connect_block` on that block against the RocksDB UTXO
 //!   set: batched coin reads, every input rule, and all signatures across rayon's threads.
 //! - `validate_block/1_thread`: the same inside a one-thread pool.
+//! - `validate_block/sigs_cached`: `validate_block/parallel` with every signature check answered
+//!   by a warm signature cache (the block's transactions were verified in the mempool).
 //! - `process_block`: the whole path (checks, validation, one RocksDB batch with the tip) on a
 //!   fresh RocksDB checkpoint of the prepared chain each iteration.
+//! - `process_block/after_mempool`: the same after the block's transactions entered the mempool
+//!   (untimed), so the signature cache holds their checks.
 //!
 //! Run: `cargo bench -p cairn-chain --bench connect`. Throughput is in signature checks (elements).
 
@@ -19,7 +23,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cairn_chain::validation::connect_block;
+use cairn_chain::validation::{SigCache, Signatures, connect_block};
 use cairn_chain::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use secp256k1::{Message, PublicKey, ecdsa::Signature};
@@ -70,7 +74,20 @@ fn bench(c: &mut Criterion) {
     let store = s.h.chain.store();
     g.bench_function("validate_block/parallel", |b| {
         b.iter(|| {
-            connect_block(&s.block, height, params, true, |ops| store.get_coins(ops))
+            connect_block(&s.block, height, params, Signatures::VerifyAll, |ops| store.get_coins(ops))
+                .map_err(|_| "invalid")
+                .unwrap()
+        })
+    });
+    // The same block when its transactions were verified on the way into the mempool: every
+    // signature check is answered by the signature cache.
+    let cache = SigCache::default();
+    connect_block(&s.block, height, params, Signatures::Cached(&cache), |ops| store.get_coins(ops))
+        .map_err(|_| "invalid")
+        .unwrap();
+    g.bench_function("validate_block/sigs_cached", |b| {
+        b.iter(|| {
+            connect_block(&s.block, height, params, Signatures::Cached(&cache), |ops| store.get_coins(ops))
                 .map_err(|_| "invalid")
                 .unwrap()
         })
@@ -79,7 +96,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("validate_block/1_thread", |b| {
         b.iter(|| {
             one.install(|| {
-                connect_block(&s.block, height, params, true, |ops| store.get_coins(ops))
+                connect_block(&s.block, height, params, Signatures::VerifyAll, |ops| store.get_coins(ops))
                     .map_err(|_| "invalid")
                     .unwrap()
             })
@@ -104,6 +121,29 @@ fn bench(c: &mut Criterion) {
                 let r = chain.process_block(block.clone(), now).unwrap();
                 total += start.elapsed();
                 assert_eq!(r.update.connected.len(), 1);
+            }
+            total
+        })
+    });
+    // The same, after the block's transactions entered the mempool (not timed): what a node
+    // that relayed them does when their block arrives.
+    g.bench_function("process_block/after_mempool", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().unwrap();
+                let copy = dir.path().join("db");
+                copy_dir(&src, &copy);
+                let mut chain = Chainstate::open(&copy, Network::Regtest, StoreOptions::default()).unwrap();
+                let mut pool = Mempool::new(300_000_000);
+                for tx in &block.txdata[1..] {
+                    pool.accept(tx.clone(), &chain, now).unwrap();
+                }
+                let start = Instant::now();
+                let r = chain.process_block(block.clone(), now).unwrap();
+                total += start.elapsed();
+                assert_eq!(r.update.connected.len(), 1);
+                assert!(chain.sig_cache().hits() >= INPUTS as u64);
             }
             total
         })

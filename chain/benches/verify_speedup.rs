@@ -15,7 +15,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cairn_chain::validation::connect_block;
+use cairn_chain::validation::{Signatures, connect_block};
 use rayon::prelude::*;
 use support::{INPUTS, setup};
 
@@ -60,7 +60,7 @@ fn main() {
             .for_each(|(m, sig, pk)| secp256k1::ecdsa::verify(sig, *m, pk).unwrap());
         all.push(t.elapsed());
         let t = Instant::now();
-        connect_block(&s.block, height, params, true, |ops| store.get_coins(ops))
+        connect_block(&s.block, height, params, Signatures::VerifyAll, |ops| store.get_coins(ops))
             .map_err(|_| "invalid block")
             .unwrap();
         connect.push(t.elapsed());

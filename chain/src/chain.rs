@@ -34,7 +34,7 @@ use crate::store::{IndexRecord, Store, StoreOptions, status};
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin, MemoryUtxoSet, UtxoStats};
 use crate::validation::connect::ConnectError;
-use crate::validation::{HeaderContext, check_block, check_block_contextual, check_header_contextual, connect_block};
+use crate::validation::{HeaderContext, SigCache, Signatures, check_block, check_block_contextual, check_header_contextual, connect_block};
 
 /// Most blocks held while their parent is unknown.
 pub const MAX_ORPHAN_BLOCKS: usize = 100;
@@ -113,6 +113,8 @@ pub struct Chainstate {
     /// Coins asked for through [`Chainstate::get_coins`] since opening (what outside callers,
     /// such as the mempool, make the store look up).
     coin_lookups: std::sync::atomic::AtomicU64,
+    /// Signature checks that passed (in the mempool or in a block), not verified again.
+    sig_cache: SigCache,
 }
 
 impl Drop for Chainstate {
@@ -204,6 +206,7 @@ impl Chainstate {
             coins: CoinsCache::default(),
             bulk: false,
             coin_lookups: std::sync::atomic::AtomicU64::new(0),
+            sig_cache: SigCache::default(),
         };
         cs.rebuild_candidates();
         let update = cs.activate_best_chain()?;
@@ -318,6 +321,11 @@ impl Chainstate {
     pub fn get_coins(&self, ops: &[OutPoint]) -> Result<Vec<Option<Coin>>, StoreError> {
         self.coin_lookups.fetch_add(ops.len() as u64, std::sync::atomic::Ordering::Relaxed);
         lookup_coins(&self.store, &self.coins, ops)
+    }
+
+    /// The signature checks that passed so far, shared with the mempool.
+    pub fn sig_cache(&self) -> &SigCache {
+        &self.sig_cache
     }
 
     /// How many coins [`Chainstate::get_coins`] has been asked for since the chain state opened.
@@ -677,7 +685,10 @@ impl Chainstate {
                 hash: *hash,
             }))?;
         let (store, coins) = (&self.store, &self.coins);
-        let changes = connect_block(&block, record.height, self.params, true, |ops| lookup_coins(store, coins, ops))?;
+        let signatures = Signatures::Cached(&self.sig_cache);
+        let changes = connect_block(&block, record.height, self.params, signatures, |ops| {
+            lookup_coins(store, coins, ops)
+        })?;
         record.status |= status::VALID;
         self.coins.apply(record, changes);
         self.index.insert(*hash, record);

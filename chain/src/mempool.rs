@@ -221,7 +221,7 @@ impl Mempool {
         // far more.
         self.check_package_limits(&tx, size)?;
         let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
-        verify_all(&checks).map_err(|(_, e)| MempoolError::Rejected(e))?;
+        verify_all(&checks, Some(chain.sig_cache())).map_err(|(_, e)| MempoolError::Rejected(e))?;
         let rate = fee_rate(fee, size);
         self.make_room(size, rate, &tx)?;
         let entry = MempoolEntry {

@@ -19,6 +19,7 @@ use crate::hash::Txid;
 use crate::params::Params;
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin};
+use crate::validation::sigcache::SigCache;
 use crate::validation::tx::{SigCheck, check_tx_inputs, verify_all};
 
 /// Most signature checks per verification task (large blocks).
@@ -48,6 +49,26 @@ pub struct BlockChanges {
     pub fees: Amount,
 }
 
+/// How [`connect_block`] treats signatures.
+#[derive(Clone, Copy, Debug)]
+pub enum Signatures<'c> {
+    /// Verify every one.
+    VerifyAll,
+    /// Verify those the cache has not seen pass, and remember the ones that pass.
+    Cached(&'c SigCache),
+    /// Verify none (for callers that verified the block before).
+    Skip,
+}
+
+impl<'c> Signatures<'c> {
+    fn cache(self) -> Option<&'c SigCache> {
+        match self {
+            Signatures::Cached(c) => Some(c),
+            Signatures::VerifyAll | Signatures::Skip => None,
+        }
+    }
+}
+
 /// A failure while connecting: the block is invalid, or reading coins failed.
 #[derive(Debug)]
 pub enum ConnectError {
@@ -59,7 +80,8 @@ pub enum ConnectError {
 
 /// Checks `block` at `height` against the coins `lookup` returns (in the order of the outpoints
 /// it is given; `None` for missing or spent) and computes its changes. Signatures are verified
-/// unless `verify_signatures` is false.
+/// as `signatures` says: all of them, those `cache` has not seen pass before (remembering the
+/// ones that pass), or none.
 ///
 /// # Errors
 /// [`ConnectError::Invalid`] for a broken rule, [`ConnectError::Store`] if `lookup` fails.
@@ -67,7 +89,7 @@ pub fn connect_block<F>(
     block: &Block,
     height: u32,
     params: &Params,
-    verify_signatures: bool,
+    signatures: Signatures<'_>,
     lookup: F,
 ) -> Result<BlockChanges, ConnectError>
 where
@@ -123,6 +145,7 @@ where
         let shared = Shared {
             failure: &sig_failure,
             abort: &abort,
+            cache: signatures.cache(),
         };
         for (i, tx) in block.txdata.iter().enumerate() {
             if i > 0 {
@@ -147,7 +170,7 @@ where
                     abort.store(true, Ordering::Relaxed);
                     invalid(i, TxError::InputTotalOutOfRange)
                 })?;
-                if verify_signatures {
+                if !matches!(signatures, Signatures::Skip) {
                     batch.extend(checked.sig_checks.into_iter().map(|c| (i, c)));
                     if batch.len() >= sig_batch {
                         dispatch(scope, std::mem::replace(&mut batch, Vec::with_capacity(sig_batch)), shared);
@@ -214,6 +237,8 @@ struct Shared<'s> {
     failure: &'s Mutex<Option<(usize, TxError)>>,
     /// The walk already rejected the block: nothing left to verify.
     abort: &'s AtomicBool,
+    /// Checks that passed before.
+    cache: Option<&'s SigCache>,
 }
 
 /// Verifies a batch of signature checks on a rayon thread, keeping the lowest-position failure.
@@ -222,7 +247,7 @@ fn dispatch<'scope, 'a: 'scope>(scope: &rayon::Scope<'scope>, batch: Vec<(usize,
         if shared.abort.load(Ordering::Relaxed) {
             return;
         }
-        if let Err(found) = verify_all(&batch)
+        if let Err(found) = verify_all(&batch, shared.cache)
             && let Ok(mut slot) = shared.failure.lock()
             && slot.as_ref().is_none_or(|(pos, _)| found.0 < *pos)
         {

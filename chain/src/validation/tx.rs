@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use rayon::prelude::*;
 use secp256k1::{Message, PublicKey, ecdsa::Signature};
 
+use crate::validation::sigcache::SigCache;
+
 use crate::amount::Amount;
 use crate::encode::Encodable;
 use crate::error::TxError;
@@ -82,6 +84,15 @@ impl SigCheck<'_> {
     /// # Errors
     /// Which part failed, with the input index.
     pub fn verify(&self) -> Result<(), TxError> {
+        self.verify_cached(None)
+    }
+
+    /// [`SigCheck::verify`], answered from `cache` when the same check passed before, and
+    /// remembered there when it passes now.
+    ///
+    /// # Errors
+    /// As [`SigCheck::verify`].
+    pub fn verify_cached(&self, cache: Option<&SigCache>) -> Result<(), TxError> {
         let index = self.index;
         let input = &self.tx.inputs[index];
         if input.pubkey.len() != 33 {
@@ -89,6 +100,13 @@ impl SigCheck<'_> {
         }
         if PubkeyHash::from_pubkey_bytes(&input.pubkey) != self.key_hash {
             return Err(TxError::PubkeyMismatch { index });
+        }
+        let digest = signature_hash(self.tx, index, &self.spent);
+        let key = cache.map(|c| c.key(&digest, &input.pubkey, &input.signature));
+        if let (Some(c), Some(k)) = (cache, &key)
+            && c.contains(k)
+        {
+            return Ok(());
         }
         let pubkey = PublicKey::from_slice(&input.pubkey).map_err(|_| TxError::BadPubkey { index })?;
         if input.signature.len() != 64 {
@@ -100,21 +118,25 @@ impl SigCheck<'_> {
         if normalized != sig {
             return Err(TxError::HighS { index });
         }
-        let digest = signature_hash(self.tx, index, &self.spent);
-        secp256k1::ecdsa::verify(&sig, Message::from_digest(digest), &pubkey).map_err(|_| TxError::BadSignature { index })
+        secp256k1::ecdsa::verify(&sig, Message::from_digest(digest), &pubkey).map_err(|_| TxError::BadSignature { index })?;
+        if let (Some(c), Some(k)) = (cache, key) {
+            c.insert(k);
+        }
+        Ok(())
     }
 }
 
 /// Runs signature checks across threads (rayon's pool), returning the failure of the lowest
-/// position (so every node reports the same reason).
+/// position (so every node reports the same reason). With a `cache`, checks that passed before
+/// are not verified again, and the ones that pass now are remembered.
 ///
 /// # Errors
 /// The first failing check in order; `position` maps it back to the caller's item.
-pub fn verify_all(checks: &[(usize, SigCheck<'_>)]) -> Result<(), (usize, TxError)> {
+pub fn verify_all(checks: &[(usize, SigCheck<'_>)], cache: Option<&SigCache>) -> Result<(), (usize, TxError)> {
     let failures: Vec<(usize, TxError)> = checks
         .par_iter()
         .with_min_len(16)
-        .filter_map(|(pos, c)| c.verify().err().map(|e| (*pos, e)))
+        .filter_map(|(pos, c)| c.verify_cached(cache).err().map(|e| (*pos, e)))
         .collect();
     match failures.into_iter().min_by_key(|(pos, e)| (*pos, error_index(e))) {
         Some(f) => Err(f),

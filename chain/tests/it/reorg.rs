@@ -203,3 +203,40 @@ fn unrequested_orphans_on_branches_with_less_work_are_dropped_when_their_parent_
     assert!(!h.chain.contains_block(&b3.block_hash()));
     assert_eq!(h.chain.orphan_count(), 0);
 }
+
+/// Finding 10: a transaction verified on its way into the mempool is not verified again when
+/// its block connects, nor when a reorg takes the block off and a branch that also carries it
+/// connects; a transaction whose signature does not match is still refused.
+#[test]
+fn signatures_verified_in_the_mempool_are_not_verified_again() {
+    let mut h = Harness::regtest();
+    h.mine(110);
+    let fork = h.chain.tip_hash();
+    let pays: Vec<Transaction> = (1..=3).map(|i| h.pay_from_coinbase(i, &lock_of(&key(2)), 50_000, 1_000)).collect();
+    for tx in &pays {
+        h.mempool.accept(tx.clone(), &h.chain, h.now).unwrap();
+    }
+    let entries = h.chain.sig_cache().len();
+    assert_eq!(entries, 3);
+    let before = h.chain.sig_cache().hits();
+    h.mine(1);
+    assert!(h.mempool.is_empty());
+    assert_eq!(
+        h.chain.sig_cache().hits() - before,
+        3,
+        "the block's three checks came from the cache"
+    );
+    // A branch of two blocks carrying the same payments replaces it: the disconnected ones go
+    // back to the mempool and into the branch without a second verification.
+    let before = h.chain.sig_cache().hits();
+    let (tip, disconnected, _) = branch(&mut h, fork, 2, pays.clone(), units(3_000), 4);
+    assert_eq!(h.chain.tip_hash(), tip);
+    assert_eq!(disconnected, 1);
+    assert!(h.chain.sig_cache().hits() - before >= 3);
+    assert_eq!(h.chain.sig_cache().len(), entries, "no check was stored twice");
+    // A payment with a signature from another transaction is refused, cache or not.
+    let mut forged = h.pay_from_coinbase(4, &lock_of(&key(2)), 50_000, 1_000);
+    forged.inputs[0].signature = pays[0].inputs[0].signature.clone();
+    let e = h.mempool.accept(forged, &h.chain, h.now).unwrap_err();
+    assert!(e.to_string().contains("signature"), "{e}");
+}
