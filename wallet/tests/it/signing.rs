@@ -26,7 +26,7 @@ pub fn verify_signed(tx: &Transaction, spent: &[TxOut]) {
         .collect();
     let checked = check_tx_inputs(tx, &coins, 2, params).unwrap();
     let checks: Vec<(usize, SigCheck<'_>)> = checked.sig_checks.into_iter().enumerate().collect();
-    verify_all(&checks).unwrap();
+    verify_all(&checks, None).unwrap();
 }
 
 #[test]
