@@ -120,7 +120,7 @@ fn bench(c: &mut Criterion) {
                 let start = Instant::now();
                 let r = chain.process_block(block.clone(), now).unwrap();
                 total += start.elapsed();
-                assert_eq!(r.update.connected.len(), 1);
+                assert_eq!(r.update.connected().count(), 1);
             }
             total
         })
@@ -142,7 +142,7 @@ fn bench(c: &mut Criterion) {
                 let start = Instant::now();
                 let r = chain.process_block(block.clone(), now).unwrap();
                 total += start.elapsed();
-                assert_eq!(r.update.connected.len(), 1);
+                assert_eq!(r.update.connected().count(), 1);
                 assert!(chain.sig_cache().hits() >= INPUTS as u64);
             }
             total

@@ -43,13 +43,33 @@ pub const MAX_ORPHAN_BLOCKS: usize = 100;
 /// pays at least 1/16 of a real block's work for each of the [`MAX_ORPHAN_BLOCKS`] places.
 pub const ORPHAN_SLACK: u32 = 16;
 
-/// How the active chain moved.
+/// One step of the active chain, as it happened (Core's `BlockConnected`/`BlockDisconnected`).
+#[derive(Debug, Clone)]
+pub enum TipEvent {
+    /// `block` became the tip at `height`.
+    Connected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: u32,
+    },
+    /// `block`, the tip at `height`, was taken off (its parent became the tip).
+    Disconnected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: u32,
+    },
+}
+
+/// How the active chain moved: every step in the order it was taken. A reorg that fails
+/// halfway reads as it happened — the old branch off, part of the new one on, that part off
+/// again, the old branch back on — so whoever follows the chain (the wallet) ends where the
+/// chain ended, never with blocks that are off it.
 #[derive(Debug, Default)]
 pub struct TipUpdate {
-    /// Blocks taken off the tip, newest first.
-    pub disconnected: Vec<Block>,
-    /// Blocks connected, oldest first, with their heights.
-    pub connected: Vec<(Block, u32)>,
+    /// The steps, oldest first.
+    pub events: Vec<TipEvent>,
     /// Blocks found invalid while connecting.
     pub invalid: Vec<(BlockHash, BlockError)>,
 }
@@ -57,12 +77,27 @@ pub struct TipUpdate {
 impl TipUpdate {
     /// Whether the tip moved.
     pub fn tip_changed(&self) -> bool {
-        !self.disconnected.is_empty() || !self.connected.is_empty()
+        !self.events.is_empty()
+    }
+
+    /// The blocks taken off, in the order they were.
+    pub fn disconnected(&self) -> impl DoubleEndedIterator<Item = &Block> {
+        self.events.iter().filter_map(|e| match e {
+            TipEvent::Disconnected { block, .. } => Some(block),
+            TipEvent::Connected { .. } => None,
+        })
+    }
+
+    /// The blocks connected, in the order they were, with their heights.
+    pub fn connected(&self) -> impl DoubleEndedIterator<Item = (&Block, u32)> {
+        self.events.iter().filter_map(|e| match e {
+            TipEvent::Connected { block, height } => Some((block, *height)),
+            TipEvent::Disconnected { .. } => None,
+        })
     }
 
     fn absorb(&mut self, other: TipUpdate) {
-        self.disconnected.extend(other.disconnected);
-        self.connected.extend(other.connected);
+        self.events.extend(other.events);
         self.invalid.extend(other.invalid);
     }
 }
@@ -627,7 +662,9 @@ impl Chainstate {
             }
             let fork = self.fork_point(&best);
             while self.tip_hash() != fork {
-                update.disconnected.push(self.disconnect_tip()?);
+                let height = self.height();
+                let block = self.disconnect_tip()?;
+                update.events.push(TipEvent::Disconnected { block, height });
             }
             let mut path = Vec::new();
             let mut cursor = best;
@@ -637,7 +674,10 @@ impl Chainstate {
             }
             for h in path.into_iter().rev() {
                 match self.connect(&h) {
-                    Ok(block) => update.connected.push((block, self.height())),
+                    Ok(block) => update.events.push(TipEvent::Connected {
+                        block,
+                        height: self.height(),
+                    }),
                     Err(ConnectError::Invalid(e)) => {
                         warn!(hash = %h, error = %e, "block failed validation");
                         self.mark_failed(&h)?;

@@ -91,6 +91,18 @@ pub struct Mempool {
     total_bytes: usize,
     max_bytes: usize,
     next_sequence: u64,
+    /// What entered and left, for [`Mempool::take_events`]; `None` when nobody listens.
+    events: Option<Vec<MempoolEvent>>,
+}
+
+/// A change to the pool, for whoever follows it (the wallet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MempoolEvent {
+    /// The transaction entered the pool.
+    Added(Transaction),
+    /// The transaction left the pool (confirmed, in conflict with a block, evicted, or invalid
+    /// after a reorg).
+    Removed(Txid),
 }
 
 impl Mempool {
@@ -103,7 +115,21 @@ impl Mempool {
             total_bytes: 0,
             max_bytes,
             next_sequence: 0,
+            events: None,
         }
+    }
+
+    /// Starts keeping a log of what enters and leaves the pool; the owner drains it with
+    /// [`Mempool::take_events`] after each change (it holds at most one change's worth).
+    pub fn record_events(&mut self) {
+        self.events.get_or_insert_with(Vec::new);
+    }
+
+    /// What entered and left since the last call, in order. A reorg's rebuild of the pool is
+    /// reported by its net effect (what left, what is new), not as every transaction leaving
+    /// and coming back.
+    pub fn take_events(&mut self) -> Vec<MempoolEvent> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Number of transactions.
@@ -289,6 +315,9 @@ impl Mempool {
         }
         self.by_rate.insert((entry.fee_rate(), Reverse(entry.sequence), entry.txid));
         self.total_bytes += entry.size;
+        if let Some(events) = &mut self.events {
+            events.push(MempoolEvent::Added(entry.tx.clone()));
+        }
         self.entries.insert(entry.txid, entry);
     }
 
@@ -367,6 +396,9 @@ impl Mempool {
         }
         self.by_rate.remove(&(e.fee_rate(), Reverse(e.sequence), e.txid));
         self.total_bytes -= e.size;
+        if let Some(events) = &mut self.events {
+            events.push(MempoolEvent::Removed(e.txid));
+        }
         Some(e)
     }
 
@@ -401,33 +433,55 @@ impl Mempool {
     /// # Errors
     /// Store failures.
     pub fn update_for_tip(&mut self, update: &TipUpdate, chain: &Chainstate, now: u64) -> Result<Vec<(Txid, TxError)>, StoreError> {
-        if update.disconnected.is_empty() {
-            for (block, _) in &update.connected {
+        if update.disconnected().next().is_none() {
+            for (block, _) in update.connected() {
                 self.remove_for_block(block);
             }
             return Ok(Vec::new());
         }
+        // The rebuild is reported by its net effect (see `take_events`).
+        let mut logged = self.events.take();
+        let before: HashSet<Txid> = self.entries.keys().copied().collect();
         let mut old: Vec<MempoolEntry> = self.entries.drain().map(|(_, e)| e).collect();
         old.sort_by_key(|e| e.sequence);
         self.by_rate.clear();
         self.spent_by.clear();
         self.total_bytes = 0;
         let mut candidates: Vec<Transaction> = Vec::new();
-        // `disconnected` is newest first; re-add oldest first so parents precede children.
-        for block in update.disconnected.iter().rev() {
+        // Blocks come off newest first; re-add oldest first so parents precede children.
+        for block in update.disconnected().rev() {
             candidates.extend(block.txdata.iter().filter(|t| !t.is_coinbase()).cloned());
         }
         candidates.extend(old.into_iter().map(|e| e.tx));
         let mut dropped = Vec::new();
+        let mut failed = None;
         for tx in candidates {
             let txid = tx.compute_txid();
             match self.accept(tx, chain, now) {
                 Ok(_) => {}
                 Err(MempoolError::Rejected(e)) => dropped.push((txid, e)),
-                Err(MempoolError::Store(e)) => return Err(e),
+                Err(MempoolError::Store(e)) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        Ok(dropped)
+        if let Some(events) = &mut logged {
+            events.extend(
+                before
+                    .iter()
+                    .filter(|t| !self.entries.contains_key(t))
+                    .map(|t| MempoolEvent::Removed(*t)),
+            );
+            let mut added: Vec<&MempoolEntry> = self.entries.values().filter(|e| !before.contains(&e.txid)).collect();
+            added.sort_by_key(|e| e.sequence);
+            events.extend(added.into_iter().map(|e| MempoolEvent::Added(e.tx.clone())));
+        }
+        self.events = logged;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(dropped),
+        }
     }
 
     /// Transactions for a block of at most `max_bytes`: highest fee rate first, a transaction only

@@ -60,11 +60,15 @@ async fn launch(config: NodeConfig) -> Result<()> {
     };
 
     let (chain, pending) = service::channel(network);
+    let (wallet, pending_wallet) = crate::wallet_service::channel();
     let chainstate_dir = net_dir.join("chainstate");
     let net_slot = Arc::new(OnceLock::new());
     let content_slot = Arc::new(OnceLock::new());
     let index_slot = Arc::new(OnceLock::new());
     let miner_control = MinerControl::new(MinerSettings::default());
+    let clock = Arc::new(std::sync::Mutex::new(crate::clock::ClockOffsets::new(
+        network.params().max_future_block_time,
+    )));
     let context = RpcContext {
         miner: miner_control.clone(),
         chain: chain.clone(),
@@ -75,6 +79,9 @@ async fn launch(config: NodeConfig) -> Result<()> {
         net: net_slot.clone(),
         content: content_slot.clone(),
         index: index_slot.clone(),
+        clock: clock.clone(),
+        wallet: wallet.clone(),
+        send_lock: Arc::new(tokio::sync::Mutex::new(())),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];
@@ -104,22 +111,35 @@ async fn launch(config: NodeConfig) -> Result<()> {
         tokio::task::spawn_blocking(move || open_state(&dir, network, &warmup)).await?
     };
     let result = match opened {
-        Ok((chainstate, mempool, wallet)) => {
+        Ok((chainstate, mempool, opened_wallet)) => {
+            let wallet_tip = (chainstate.height(), chainstate.tip_hash());
             let thread = pending
-                .start(chainstate, mempool, wallet, shutdown.clone())
+                .start(chainstate, mempool, wallet.clone(), shutdown.clone())
                 .context("starting the chain service")?;
-            let started = match start_network(&config, &net_dir, &chain, &shutdown).await {
+            let mut wallet_thread = None;
+            let started = match start_network(&config, &net_dir, &chain, &clock, &shutdown).await {
                 Ok(p2p) => {
                     let _ = net_slot.set(p2p.handle.clone());
                     let _ = content_slot.set(p2p.content.clone());
                     let _ = index_slot.set(p2p.index.clone());
                     let relay = p2p.handle.clone();
                     let _ = chain.run(move |s| s.set_relay(relay)).await;
-                    let _ = chain.run(|s| s.sync_wallet_with_mempool()).await;
+                    // The wallet follows the chain from the tip it was rescanned to; it offers its
+                    // unconfirmed transactions to the mempool first, now that they can be announced.
+                    match pending_wallet.start(
+                        opened_wallet,
+                        wallet_tip,
+                        chain.clone(),
+                        tokio::runtime::Handle::current(),
+                        shutdown.clone(),
+                    ) {
+                        Ok(t) => wallet_thread = Some(t),
+                        Err(e) => return Err(anyhow!("starting the wallet service: {e}")),
+                    }
                     warmup.finish();
                     let tip = chain.tip();
                     tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");
-                    start_miner(&config, &chain, payout_address, miner_control, &shutdown)
+                    start_miner(&config, &chain, &wallet, payout_address, miner_control, &shutdown)
                         .await
                         .map(|m| (p2p, m))
                 }
@@ -144,6 +164,11 @@ async fn launch(config: NodeConfig) -> Result<()> {
             }
             chain.shutdown().await;
             let state = tokio::task::spawn_blocking(move || thread.join()).await?;
+            // The wallet takes the chain's last events, then stops.
+            wallet.shutdown().await;
+            if let Some(t) = wallet_thread {
+                let _ = tokio::task::spawn_blocking(move || t.join()).await;
+            }
             match state {
                 Ok(state) => {
                     let height = state.chain.height();
@@ -229,7 +254,13 @@ impl P2p {
     }
 }
 
-async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::ChainHandle, shutdown: &Shutdown) -> Result<P2p> {
+async fn start_network(
+    config: &NodeConfig,
+    net_dir: &Path,
+    chain: &service::ChainHandle,
+    clock: &Arc<std::sync::Mutex<crate::clock::ClockOffsets>>,
+    shutdown: &Shutdown,
+) -> Result<P2p> {
     let key_path = net_dir.join("p2p_key");
     let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
     let (content_tx, content_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::CONTENT_EVENT_QUEUE);
@@ -256,7 +287,7 @@ async fn start_network(config: &NodeConfig, net_dir: &Path, chain: &service::Cha
     );
     let sync = shutdown.spawn_supervised(
         "the sync driver",
-        crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx).run(shutdown.clone()),
+        crate::sync::SyncDriver::new(chain.clone(), handle.clone(), sync_rx, clock.clone()).run(shutdown.clone()),
     );
     let mut index_config = IndexConfig {
         vnodes: config.chord_vnodes,
@@ -300,6 +331,7 @@ const TARGET_OUTBOUND: usize = 8;
 async fn start_miner(
     config: &NodeConfig,
     chain: &service::ChainHandle,
+    wallet: &crate::wallet_service::WalletHandle,
     payout: Option<Address>,
     control: Arc<MinerControl>,
     shutdown: &Shutdown,
@@ -307,7 +339,7 @@ async fn start_miner(
     if config.mine_threads > 0 {
         let address = match payout {
             Some(a) => a,
-            None => chain
+            None => wallet
                 .run(|s| s.wallet.new_address("mining", unix_now()))
                 .await
                 .map_err(|e| anyhow!("{e}"))?

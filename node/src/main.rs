@@ -18,6 +18,7 @@ mod rpc;
 mod service;
 mod shutdown;
 mod sync;
+mod wallet_service;
 
 use std::process::ExitCode;
 

@@ -1,10 +1,12 @@
-//! The chain service: the single owner of the chain state, the mempool and the wallet, running
-//! on its own thread (RocksDB, block verification and signing never run on the async runtime).
+//! The chain service: the single owner of the chain state and the mempool, running on its own
+//! thread (RocksDB and block verification never run on the async runtime). The wallet follows
+//! it from its own thread ([`crate::wallet_service`]): after each job the service publishes,
+//! in order, what the job did to the chain and the mempool.
 //!
 //! Everything else holds a cloneable [`ChainHandle`] and sends it jobs — closures over
 //! [`NodeState`] — through a bounded queue; each job's result comes back on a oneshot channel.
 //! Jobs run one at a time, so there are no locks on the state and every change (a block, a
-//! transaction) is seen by the mempool and the wallet before the next job runs. The tip is also
+//! transaction) is seen by the mempool, and published to the wallet, before the next job runs. The tip is also
 //! published on a watch channel so that cheap reads (`getblockcount`) and the miner's "has the
 //! tip moved?" check never queue behind block processing.
 
@@ -12,14 +14,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_chain::encode::Encodable;
-use cairn_chain::mempool::MempoolError;
+use cairn_chain::mempool::{MempoolError, MempoolEvent};
 use cairn_chain::pow::U256;
-use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Chainstate, Mempool, ProcessedBlock, TipUpdate, Transaction, Txid};
+use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Chainstate, Mempool, ProcessedBlock, TipEvent, TipUpdate, Transaction, Txid};
 use cairn_p2p::{NetworkHandle, Topic};
-use cairn_wallet::Wallet;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::unix_now;
+use crate::wallet_service::{WalletEvent, WalletHandle};
 
 /// Most jobs waiting for the chain service.
 const QUEUE: usize = 256;
@@ -41,8 +43,10 @@ pub struct NodeState {
     pub chain: Chainstate,
     /// The mempool.
     pub mempool: Mempool,
-    /// The wallet.
-    pub wallet: Wallet,
+    /// Where the chain's and the mempool's events go, in order.
+    wallet: WalletHandle,
+    /// Block events of the running job, published with its mempool events when it ends.
+    events: Vec<WalletEvent>,
     tip: watch::Sender<TipInfo>,
     generation: Arc<AtomicU64>,
     stop: bool,
@@ -151,16 +155,14 @@ impl NodeState {
     /// # Errors
     /// The transaction is rejected, or the store failed.
     pub fn accept_remote_tx(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
-        let txid = match self.mempool.accept(tx.clone(), &self.chain, unix_now()) {
-            Ok(txid) => txid,
+        match self.mempool.accept(tx, &self.chain, unix_now()) {
+            Ok(txid) => Ok(txid),
             Err(MempoolError::Store(e)) => {
                 self.store_failed(&e);
-                return Err(MempoolError::Store(e));
+                Err(MempoolError::Store(e))
             }
-            Err(e) => return Err(e),
-        };
-        self.wallet.tx_accepted_to_mempool(&tx, unix_now());
-        Ok(txid)
+            Err(e) => Err(e),
+        }
     }
 
     /// Starts announcing this node's blocks and transactions on the network.
@@ -168,53 +170,41 @@ impl NodeState {
         self.relay = Some(net);
     }
 
-    /// Applies a tip change to the wallet and the mempool, then publishes the new tip.
+    /// Applies a tip change to the mempool, queues the steps for the wallet, then publishes the
+    /// new tip.
     fn apply_update(&mut self, update: &TipUpdate) -> Result<(), ChainError> {
         if !update.tip_changed() {
             return Ok(());
         }
-        let mut height = self.chain.height() + update.disconnected.len() as u32 - update.connected.len() as u32;
-        for block in &update.disconnected {
-            self.wallet.block_disconnected(block, height);
-            height = height.saturating_sub(1);
-        }
-        for (block, height) in &update.connected {
-            self.wallet.block_connected(block, *height);
-        }
+        // In the order the chain took the steps (see `TipUpdate`).
+        self.events.extend(update.events.iter().map(|event| match event {
+            TipEvent::Connected { block, height } => WalletEvent::BlockConnected {
+                block: block.clone(),
+                height: *height,
+            },
+            TipEvent::Disconnected { block, height } => WalletEvent::BlockDisconnected {
+                block: block.clone(),
+                height: *height,
+            },
+        }));
         let dropped = self.mempool.update_for_tip(update, &self.chain, unix_now())?;
         for (txid, reason) in dropped {
             tracing::debug!(%txid, %reason, "transaction left the mempool after a reorg");
         }
-        self.sync_wallet_with_mempool();
         self.publish_tip();
         Ok(())
     }
 
-    /// Tells the wallet which of its unconfirmed transactions the mempool holds, and offers the
-    /// mempool the wallet's own transactions that are in neither (after a reorg, or a restart).
-    pub fn sync_wallet_with_mempool(&mut self) {
-        let now = unix_now();
-        for txid in self.wallet.unconfirmed_txids() {
-            match self.mempool.get(&txid) {
-                Some(entry) => {
-                    let tx = entry.tx.clone();
-                    self.wallet.tx_accepted_to_mempool(&tx, now);
-                }
-                None => self.wallet.tx_left_mempool(&txid),
-            }
-        }
-        for tx in self.wallet.transactions_to_resubmit() {
-            let txid = tx.compute_txid();
-            match self.mempool.accept(tx.clone(), &self.chain, now) {
-                Ok(_) => {
-                    tracing::info!(%txid, "wallet transaction back in the mempool");
-                    self.wallet.tx_accepted_to_mempool(&tx, now);
-                    if let Some(net) = &self.relay {
-                        net.publish(Topic::Transactions, tx.encode());
-                    }
-                }
-                Err(e) => tracing::debug!(%txid, error = %e, "wallet transaction not resubmitted"),
-            }
+    /// Publishes to the wallet what the job just run did: the chain's steps, then the mempool's
+    /// changes (which follow from them).
+    fn publish_events(&mut self) {
+        let mut events = std::mem::take(&mut self.events);
+        events.extend(self.mempool.take_events().into_iter().map(|e| match e {
+            MempoolEvent::Added(tx) => WalletEvent::TxAdded(tx),
+            MempoolEvent::Removed(txid) => WalletEvent::TxRemoved(txid),
+        }));
+        if !self.wallet.publish_blocking(events) {
+            tracing::debug!("the wallet service has stopped; events not delivered");
         }
     }
 
@@ -273,14 +263,16 @@ impl PendingService {
     pub fn start(
         self,
         chain: Chainstate,
-        mempool: Mempool,
-        wallet: Wallet,
+        mut mempool: Mempool,
+        wallet: WalletHandle,
         shutdown: crate::shutdown::Shutdown,
     ) -> std::io::Result<std::thread::JoinHandle<NodeState>> {
+        mempool.record_events();
         let mut state = NodeState {
             chain,
             mempool,
             wallet,
+            events: Vec::new(),
             tip: self.tip,
             generation: self.generation,
             stop: false,
@@ -293,6 +285,7 @@ impl PendingService {
             shutdown.guard("the chain service", move || {
                 while let Some(job) = rx.blocking_recv() {
                     job(&mut state);
+                    state.publish_events();
                     if state.stop {
                         break;
                     }

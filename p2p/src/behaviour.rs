@@ -28,6 +28,12 @@ pub struct Limits {
     pub max_per_peer: u32,
     /// Most connections being set up at once, each way.
     pub max_pending: u32,
+    /// Peer ids one IP address may have before gossipsub's score penalises all of them (the
+    /// penalty grows with the square of the excess).
+    pub gossip_ids_per_ip: u32,
+    /// Whether loopback addresses are exempt from that penalty: a local testnet runs every node
+    /// on 127.0.0.1, and a process on our own machine can hurt us in other ways anyway.
+    pub exempt_loopback: bool,
 }
 
 impl Default for Limits {
@@ -36,8 +42,67 @@ impl Default for Limits {
             max_connections: 125,
             max_per_peer: 2,
             max_pending: 32,
+            gossip_ids_per_ip: 8,
+            exempt_loopback: true,
         }
     }
+}
+
+/// Score thresholds: below `gossip_threshold` a peer gets no gossip from us, below
+/// `graylist_threshold` everything it sends is dropped before anyone looks at it.
+pub const GRAYLIST_THRESHOLD: f64 = -80.0;
+
+/// Gossipsub's peer scoring (v1.1), tuned for a chain's two topics.
+///
+/// - Invalid messages (P4): a block or transaction the chain rejected scores `-10 × n²` per
+///   topic, so the third one graylists the sender; it fades over an hour and outlives a
+///   reconnect (scores are kept for an hour). The node also bans such a sender, one id at a
+///   time; the score is what throttles the next ones.
+/// - IP colocation (P6): more than [`Limits::gossip_ids_per_ip`] peer ids on one address score
+///   `-20 × excess²` each, so a flood from many fresh ids behind one address is graylisted as a
+///   whole (with the default 8: ten ids on one address are at -80). Loopback is exempt unless
+///   [`Limits::exempt_loopback`] is off.
+/// - First deliveries (P2) earn a little (capped), so peers that bring new blocks first stay
+///   in the mesh. Mesh delivery-rate penalties (P3, P3b) are off: blocks come every 10 s on
+///   testnet and every few minutes on regtest, and a quiet topic must not punish honest peers.
+pub fn score_params(network: Network, limits: &Limits) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let decay = gossipsub::score_parameter_decay(Duration::from_secs(3600));
+    let topic = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 1.0,
+        first_message_deliveries_decay: gossipsub::score_parameter_decay(Duration::from_secs(600)),
+        first_message_deliveries_cap: 10.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -10.0,
+        invalid_message_deliveries_decay: decay,
+        ..Default::default()
+    };
+    let mut params = gossipsub::PeerScoreParams {
+        topics: Topic::ALL.iter().map(|t| (t.ident(network).hash(), topic.clone())).collect(),
+        topic_score_cap: 20.0,
+        app_specific_weight: 0.0,
+        ip_colocation_factor_weight: -20.0,
+        ip_colocation_factor_threshold: f64::from(limits.gossip_ids_per_ip.max(1)),
+        behaviour_penalty_weight: -10.0,
+        behaviour_penalty_decay: gossipsub::score_parameter_decay(Duration::from_secs(600)),
+        retain_score: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    if limits.exempt_loopback {
+        params.ip_colocation_factor_whitelist = [std::net::Ipv4Addr::LOCALHOST.into(), std::net::Ipv6Addr::LOCALHOST.into()]
+            .into_iter()
+            .collect();
+    }
+    let thresholds = gossipsub::PeerScoreThresholds {
+        gossip_threshold: -10.0,
+        publish_threshold: -50.0,
+        graylist_threshold: GRAYLIST_THRESHOLD,
+        accept_px_threshold: 10.0,
+        opportunistic_graft_threshold: 5.0,
+    };
+    (params, thresholds)
 }
 
 /// Every protocol of a Cairn node.
@@ -119,6 +184,8 @@ impl Behaviour {
                 .subscribe(&t.ident(network))
                 .map_err(|e| BehaviourError::Gossipsub(e.to_string()))?;
         }
+        let (score, thresholds) = score_params(network, &limits);
+        gossipsub.with_peer_score(score, thresholds).map_err(BehaviourError::Gossipsub)?;
 
         let mut kad_config = kad::Config::new(topic::kad_protocol(network));
         kad_config.set_query_timeout(Duration::from_secs(30));

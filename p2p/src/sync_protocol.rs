@@ -54,6 +54,9 @@ pub struct ChainStatus {
     pub tip: BlockHash,
     /// Cumulative work of the active chain.
     pub chain_work: U256,
+    /// The sender's clock (Unix seconds) when it sent this: peers' clocks against ours, for a
+    /// warning when ours looks wrong. 0: not given.
+    pub time: u64,
 }
 
 /// A request.
@@ -139,6 +142,7 @@ impl Encodable for ChainStatus {
         out.extend_from_slice(&self.height.to_le_bytes());
         put_hash(out, self.tip.as_bytes());
         out.extend_from_slice(&self.chain_work.to_le_bytes());
+        out.extend_from_slice(&self.time.to_le_bytes());
     }
 }
 
@@ -149,6 +153,7 @@ impl Decodable for ChainStatus {
             height: r.u32()?,
             tip: BlockHash::from_byte_array(r.array()?),
             chain_work: U256::from_le_bytes(r.array()?),
+            time: r.u64()?,
         })
     }
 }
@@ -326,6 +331,7 @@ mod tests {
             height: 7,
             tip: BlockHash::from_byte_array([7; 32]),
             chain_work: U256::from_le_bytes([1; 32]),
+            time: 1_800_000_000,
         }
     }
 

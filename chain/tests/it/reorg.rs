@@ -16,8 +16,8 @@ fn branch(h: &mut Harness, parent: BlockHash, n: usize, first_txs: Vec<Transacti
         fees = Amount::ZERO;
         parent = b.block_hash();
         let r = h.submit_requested(b).unwrap();
-        disconnected += r.update.disconnected.len();
-        connected += r.update.connected.len();
+        disconnected += r.update.disconnected().count();
+        connected += r.update.connected().count();
     }
     (parent, disconnected, connected)
 }
@@ -239,4 +239,58 @@ fn signatures_verified_in_the_mempool_are_not_verified_again() {
     forged.inputs[0].signature = pays[0].inputs[0].signature.clone();
     let e = h.mempool.accept(forged, &h.chain, h.now).unwrap_err();
     assert!(e.to_string().contains("signature"), "{e}");
+}
+
+/// Finding 2 at its root: a reorg that fails halfway is reported step by step in the order it
+/// happened, so a follower that applies the steps in order ends on the chain's tip. (Before,
+/// the update listed every disconnect, then every connect: applied in that order, a block the
+/// chain took off again read as connected.)
+#[test]
+fn a_failed_reorg_is_reported_in_the_order_it_happened() {
+    let mut h = Harness::regtest();
+    h.mine(110);
+    let fork = h.chain.block_hash_at(108).unwrap();
+    let (a1, a2) = (h.chain.block_hash_at(109).unwrap(), h.chain.block_hash_at(110).unwrap());
+    let b1 = h.build_on(fork, vec![], Amount::ZERO, 3);
+    let mut bad = h.pay_from_coinbase(1, &lock_of(&key(2)), 1_000, 0);
+    bad.outputs[0].value = units(5_000);
+    h.submit_requested(b1.clone()).unwrap();
+    let b2 = h.build_on(b1.block_hash(), vec![bad], Amount::ZERO, 3);
+    h.submit_requested(b2.clone()).unwrap();
+    let b3 = h.build_on(b2.block_hash(), vec![], Amount::ZERO, 3);
+    let r = h.submit_requested(b3).unwrap();
+    let steps: Vec<(char, BlockHash, u32)> = r
+        .update
+        .events
+        .iter()
+        .map(|e| match e {
+            TipEvent::Connected { block, height } => ('+', block.block_hash(), *height),
+            TipEvent::Disconnected { block, height } => ('-', block.block_hash(), *height),
+        })
+        .collect();
+    let b1h = b1.block_hash();
+    assert_eq!(
+        steps,
+        vec![
+            ('-', a2, 110),
+            ('-', a1, 109),
+            ('+', b1h, 109),
+            ('-', b1h, 109),
+            ('+', a1, 109),
+            ('+', a2, 110)
+        ]
+    );
+    // Replaying the steps in order on the chain as it was before leaves the chain as it is.
+    let mut followed: Vec<BlockHash> = (0..=110).map(|height| h.chain.block_hash_at(height).unwrap()).collect();
+    for (kind, hash, height) in &steps {
+        match kind {
+            '-' => assert_eq!(followed.pop(), Some(*hash)),
+            _ => {
+                assert_eq!(followed.len() as u32, *height);
+                followed.push(*hash);
+            }
+        }
+    }
+    assert_eq!(followed.last(), Some(&h.chain.tip_hash()));
+    assert_eq!(followed.len() as u32, h.chain.height() + 1);
 }

@@ -417,7 +417,7 @@ fn orphans_wait_for_their_parent() {
     assert_eq!(h.submit(b2).unwrap().status, BlockStatus::Orphan);
     assert_eq!(h.chain.orphan_count(), 2);
     let r = h.submit(b1).unwrap();
-    assert_eq!(r.update.connected.len(), 3);
+    assert_eq!(r.update.connected().count(), 3);
     assert_eq!(h.chain.tip_hash(), b3.block_hash());
     assert_eq!(h.chain.orphan_count(), 0);
 }

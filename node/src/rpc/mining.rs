@@ -112,7 +112,7 @@ impl MiningApiServer for RpcContext {
         let mut settings = self.miner.settings();
         if threads > 0 && settings.payout.is_none() {
             let address = self
-                .with_state(|s| {
+                .with_wallet(|s| {
                     s.wallet
                         .new_address("mining", unix_now())
                         .map_err(|e| RpcError::misc(format!("creating a mining address: {e}")))

@@ -49,6 +49,13 @@ pub struct RpcContext {
     pub content: Arc<OnceLock<crate::content::ContentHandle>>,
     /// The content index (Chord ring, flooded search), once started.
     pub index: Arc<OnceLock<cairn_p2p::IndexHandle>>,
+    /// Peers' clocks against ours.
+    pub clock: Arc<std::sync::Mutex<crate::clock::ClockOffsets>>,
+    /// The wallet service.
+    pub wallet: crate::wallet_service::WalletHandle,
+    /// Held across the steps of a payment (build here, admit there, record here), so two
+    /// payments never pick the same coins.
+    pub send_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RpcContext {
@@ -59,6 +66,15 @@ impl RpcContext {
         R: Send + 'static,
     {
         self.chain.run(f).await.map_err(convert::stopped)?
+    }
+
+    /// Runs `f` on the wallet service, after every chain event published before the call.
+    async fn with_wallet<R, F>(&self, f: F) -> RpcResult<R>
+    where
+        F: FnOnce(&mut crate::wallet_service::WalletState) -> RpcResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.wallet.run(f).await.map_err(convert::stopped)?
     }
 
     /// Every method, ready for the server.

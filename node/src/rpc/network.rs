@@ -50,12 +50,17 @@ fn parse_peer(text: &str) -> Option<PeerId> {
 impl NetworkApiServer for RpcContext {
     async fn getnetworkinfo(&self) -> RpcResult<NetworkInfo> {
         let info = self.net()?.info().await.map_err(stopped)?;
+        let (timeoffset, warnings) = self
+            .clock
+            .lock()
+            .map(|c| (c.median(), c.warning().into_iter().collect()))
+            .unwrap_or_default();
         Ok(NetworkInfo {
             version: version_number(),
             subversion: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
             protocolversion: 1,
             localrelay: true,
-            timeoffset: 0,
+            timeoffset,
             networkactive: true,
             connections: info.inbound + info.outbound,
             connections_in: info.inbound,
@@ -63,7 +68,7 @@ impl NetworkApiServer for RpcContext {
             relayfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
             incrementalfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
             localaddresses: Vec::new(),
-            warnings: Vec::new(),
+            warnings,
             peerid: Some(info.peer_id.to_string()),
             listenaddrs: info.listen_addrs.iter().map(ToString::to_string).collect(),
         })

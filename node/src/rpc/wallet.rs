@@ -1,8 +1,12 @@
 //! `WalletApi`: addresses, balances, history and payments from the node's wallet.
 //!
+//! The wallet runs on its own thread ([`crate::wallet_service`]); these methods run there, and
+//! count confirmations against the last block the wallet processed (`getbalances` reports it).
+//!
 //! Payments pay [`DEFAULT_FEE_RATE_PER_KB`] unless `fee_rate` (units per byte, Core's sat/vB) is
-//! given. The transaction is built and signed on the chain service, admitted to the mempool
-//! there, and only then recorded in the wallet file, so a rejected payment leaves no trace.
+//! given. The transaction is built and signed by the wallet, admitted to the mempool by the
+//! chain service, and only then recorded in the wallet file, so a rejected payment leaves no
+//! trace; payments are made one at a time (`send_lock`), as Core holds the wallet's lock.
 
 use cairn_chain::Txid;
 use cairn_chain::mempool::{MIN_RELAY_FEE_PER_KB, MempoolError};
@@ -71,25 +75,30 @@ impl WalletApiServer for RpcContext {
         let bytes = hex::decode(hexstring.trim()).map_err(|_| RpcError::new(code::DESERIALIZATION_ERROR, "TX decode failed: not hex"))?;
         let mut tx = <cairn_chain::Transaction as cairn_chain::encode::Decodable>::decode(&bytes)
             .map_err(|e| RpcError::new(code::DESERIALIZATION_ERROR, format!("TX decode failed: {e}")))?;
-        self.with_state(move |s| {
-            // The spent outputs: from the UTXO set, else from transactions in the mempool.
-            let ops: Vec<_> = tx.inputs.iter().map(|i| i.prevout).collect();
-            let coins = s.chain.get_coins(&ops).map_err(store_err)?;
-            let mut spent = Vec::with_capacity(ops.len());
-            let mut errors = Vec::new();
-            for (op, coin) in ops.iter().zip(coins) {
-                let out = coin
-                    .map(|c| c.output)
-                    .or_else(|| s.mempool.get(&op.txid).and_then(|e| e.tx.outputs.get(op.vout as usize).cloned()));
-                match out {
-                    Some(o) => spent.push(o),
-                    None => errors.push(SignRawTxError {
-                        txid: op.txid,
-                        vout: op.vout,
-                        error: "Input not found or already spent".into(),
-                    }),
+        // The spent outputs: from the UTXO set, else from transactions in the mempool.
+        let ops: Vec<_> = tx.inputs.iter().map(|i| i.prevout).collect();
+        let (spent, mut errors) = self
+            .with_state(move |s| {
+                let coins = s.chain.get_coins(&ops).map_err(store_err)?;
+                let mut spent = Vec::with_capacity(ops.len());
+                let mut errors = Vec::new();
+                for (op, coin) in ops.iter().zip(coins) {
+                    let out = coin
+                        .map(|c| c.output)
+                        .or_else(|| s.mempool.get(&op.txid).and_then(|e| e.tx.outputs.get(op.vout as usize).cloned()));
+                    match out {
+                        Some(o) => spent.push(o),
+                        None => errors.push(SignRawTxError {
+                            txid: op.txid,
+                            vout: op.vout,
+                            error: "Input not found or already spent".into(),
+                        }),
+                    }
                 }
-            }
+                Ok((spent, errors))
+            })
+            .await?;
+        self.with_wallet(move |s| {
             if errors.is_empty()
                 && let Err(e) = s.wallet.sign(&mut tx, &spent)
             {
@@ -124,7 +133,7 @@ impl WalletApiServer for RpcContext {
         if label == "*" {
             return Err(RpcError::new(code::WALLET_ERROR, "Invalid label name"));
         }
-        self.with_state(move |s| s.wallet.new_address(&label, unix_now()).map(|a| a.to_string()).map_err(wallet_err))
+        self.with_wallet(move |s| s.wallet.new_address(&label, unix_now()).map(|a| a.to_string()).map_err(wallet_err))
             .await
     }
 
@@ -141,8 +150,8 @@ impl WalletApiServer for RpcContext {
                 "dummy first argument must be excluded or set to \"*\".",
             ));
         }
-        self.with_state(move |s| {
-            let tip = s.chain.height();
+        self.with_wallet(move |s| {
+            let tip = s.tip_height;
             let balance = match minconf.unwrap_or(0) {
                 0 => s.wallet.balances(tip).trusted,
                 min => {
@@ -157,8 +166,8 @@ impl WalletApiServer for RpcContext {
     }
 
     async fn getbalances(&self) -> RpcResult<Balances> {
-        self.with_state(|s| {
-            let b = s.wallet.balances(s.chain.height());
+        self.with_wallet(|s| {
+            let b = s.wallet.balances(s.tip_height);
             Ok(Balances {
                 mine: MineBalances {
                     trusted: CoinAmount(b.trusted),
@@ -166,8 +175,8 @@ impl WalletApiServer for RpcContext {
                     immature: CoinAmount(b.immature),
                 },
                 lastprocessedblock: BlockRef {
-                    hash: s.chain.tip_hash(),
-                    height: s.chain.height(),
+                    hash: s.tip_hash,
+                    height: s.tip_height,
                 },
             })
         })
@@ -187,10 +196,10 @@ impl WalletApiServer for RpcContext {
             None => None,
         };
         let include_unsafe = include_unsafe.unwrap_or(true);
-        self.with_state(move |s| {
+        self.with_wallet(move |s| {
             let coins = s
                 .wallet
-                .list_unspent(s.chain.height(), minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
+                .list_unspent(s.tip_height, minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
             Ok(coins
                 .into_iter()
                 .filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.address)))
@@ -245,29 +254,32 @@ impl WalletApiServer for RpcContext {
             ));
         }
         let subtract = subtractfeefromamount.unwrap_or(false);
-        self.with_state(move |s| {
-            let tip = s.chain.height();
-            let created = s
-                .wallet
-                .create_transaction(&to, amount.0, rate, subtract, tip, unix_now())
-                .map_err(wallet_err)?;
-            let tx = created.tx.clone();
-            match s.submit_transaction(created.tx) {
-                Ok(_) => {}
-                Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
-                Err(MempoolError::Store(e)) => return Err(store_err(e)),
-            }
-            s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err)?;
-            Ok(created.txid)
+        let _one_at_a_time = self.send_lock.lock().await;
+        let created = self
+            .with_wallet(move |s| {
+                s.wallet
+                    .create_transaction(&to, amount.0, rate, subtract, s.tip_height, unix_now())
+                    .map_err(wallet_err)
+            })
+            .await?;
+        let (tx, txid) = (created.tx, created.txid);
+        let submitted = tx.clone();
+        self.with_state(move |s| match s.submit_transaction(submitted) {
+            Ok(_) => Ok(()),
+            Err(MempoolError::Rejected(e)) => Err(tx_rejected(&e)),
+            Err(MempoolError::Store(e)) => Err(store_err(e)),
         })
-        .await
+        .await?;
+        self.with_wallet(move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+            .await?;
+        Ok(txid)
     }
 
     async fn gettransaction(&self, txid: Txid, _include_watchonly: Option<bool>, _verbose: Option<bool>) -> RpcResult<WalletTransaction> {
-        self.with_state(move |s| {
+        self.with_wallet(move |s| {
             let details = s
                 .wallet
-                .get_transaction(&txid, s.chain.height())
+                .get_transaction(&txid, s.tip_height)
                 .ok_or_else(|| RpcError::not_found("Invalid or non-wallet transaction id"))?;
             Ok(transaction_json(details))
         })
@@ -283,8 +295,8 @@ impl WalletApiServer for RpcContext {
     ) -> RpcResult<Vec<WalletTxEntry>> {
         let count = count.unwrap_or(10);
         let skip = skip.unwrap_or(0);
-        self.with_state(move |s| {
-            let tip = s.chain.height();
+        self.with_wallet(move |s| {
+            let tip = s.tip_height;
             let entries = match label.as_deref() {
                 None | Some("*") => s.wallet.list_transactions(tip, count, skip),
                 Some(l) => {

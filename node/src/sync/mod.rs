@@ -21,6 +21,7 @@
 pub mod state;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cairn_chain::error::HeadersError;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+use crate::clock::ClockOffsets;
 use crate::service::ChainHandle;
 use crate::shutdown::Shutdown;
 use state::{Branch, SyncState};
@@ -79,6 +81,7 @@ pub fn our_status(chain: &ChainHandle) -> ChainStatus {
         height: tip.height,
         tip: tip.hash,
         chain_work: tip.chain_work,
+        time: crate::clock::unix_now(),
     }
 }
 
@@ -96,6 +99,8 @@ pub struct SyncDriver {
     bulk: bool,
     /// Where each branch being counted ends ([`Branch::Presync`]): one per connected peer at most.
     cursors: HashMap<PeerId, HeaderCursor>,
+    /// Peers' clocks against ours (shared with RPC's `getnetworkinfo`).
+    clock: Arc<Mutex<ClockOffsets>>,
 }
 
 /// A header batch with at least this many new blocks starts a bulk download.
@@ -103,7 +108,7 @@ const BULK_DOWNLOAD: usize = 100;
 
 impl SyncDriver {
     /// A driver reading `inputs`.
-    pub fn new(chain: ChainHandle, net: NetworkHandle, inputs: mpsc::Receiver<SyncInput>) -> Self {
+    pub fn new(chain: ChainHandle, net: NetworkHandle, inputs: mpsc::Receiver<SyncInput>, clock: Arc<Mutex<ClockOffsets>>) -> Self {
         SyncDriver {
             state: SyncState::default(),
             chain,
@@ -114,6 +119,7 @@ impl SyncDriver {
             status_pending: HashSet::new(),
             bulk: false,
             cursors: HashMap::new(),
+            clock,
         }
     }
 
@@ -181,6 +187,9 @@ impl SyncDriver {
             SyncInput::Disconnected(peer) => {
                 self.state.remove_peer(&peer);
                 self.cursors.remove(&peer);
+                if let Ok(mut c) = self.clock.lock() {
+                    c.remove(&peer);
+                }
                 self.status_pending.remove(&peer);
             }
             SyncInput::Status(peer, status) => self.on_status(peer, status).await,
@@ -196,6 +205,14 @@ impl SyncDriver {
                 .await;
             self.state.remove_peer(&peer);
             return;
+        }
+        let warning = self
+            .clock
+            .lock()
+            .ok()
+            .and_then(|mut c| c.record(peer, status.time, crate::clock::unix_now()));
+        if let Some(w) = warning {
+            warn!("{w}");
         }
         self.state.set_status(peer, status);
         self.net.note_chain(peer, status.height, Some(status.height.min(ours.height)));

@@ -405,6 +405,7 @@ mod tests {
             height,
             tip: BlockHash::ZERO,
             chain_work: U256::from_le_bytes(w),
+            time: 0,
         }
     }
 

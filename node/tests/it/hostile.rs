@@ -151,6 +151,7 @@ fn lying_status(tip: BlockHash, height: u32) -> ChainStatus {
         height,
         tip,
         chain_work: U256::ONE << 200,
+        time: u64::from(now()),
     }
 }
 
@@ -287,10 +288,18 @@ fn gossiped_blocks_of_a_branch_with_less_work_are_not_stored_or_relayed() {
 /// A block on `parent` at `height` with only a coinbase paying the subsidy to nobody in
 /// particular: valid on regtest.
 fn valid_empty_block(parent: BlockHash, height: u32, time: u32) -> Block {
-    use cairn_chain::transaction::{Lock, OutPoint, Transaction, TxIn, TxOut};
+    let nobody = cairn_chain::Lock::PubkeyHash(cairn_chain::PubkeyHash::from_byte_array([7; 20]));
+    block_paying(parent, height, time, nobody, 0)
+}
+
+/// A solved regtest block on `parent` at `height` whose coinbase pays `lock` the subsidy plus
+/// `extra` (any `extra` above 0 makes it invalid when connected, not before).
+fn block_paying(parent: BlockHash, height: u32, time: u32, lock: cairn_chain::Lock, extra: u64) -> Block {
+    use cairn_chain::transaction::{OutPoint, Transaction, TxIn, TxOut};
     let params = Network::Regtest.params();
     let mut data = height.to_le_bytes().to_vec();
     data.extend_from_slice(b"hostile");
+    let value = cairn_chain::Amount::from_units(params.block_subsidy(height).to_units() + extra).unwrap();
     let coinbase = Transaction {
         version: 1,
         inputs: vec![TxIn {
@@ -298,10 +307,7 @@ fn valid_empty_block(parent: BlockHash, height: u32, time: u32) -> Block {
             signature: data,
             pubkey: vec![],
         }],
-        outputs: vec![TxOut {
-            value: params.block_subsidy(height),
-            lock: Lock::PubkeyHash(cairn_chain::PubkeyHash::from_byte_array([7; 20])),
-        }],
+        outputs: vec![TxOut { value, lock }],
         lock_time: 0,
     };
     let mut block = Block {
@@ -320,6 +326,67 @@ fn valid_empty_block(parent: BlockHash, height: u32, time: u32) -> Block {
         block.header.nonce += 1;
     }
     block
+}
+
+fn immature(node: &mut TestNode) -> f64 {
+    node.call::<Value>("getbalances", &[])["mine"]["immature"].as_f64().unwrap()
+}
+
+/// Finding 2: a reorg that fails halfway, on a branch whose first block pays our wallet. The
+/// node leaves its 3-block chain for a peer's 4-block branch, connects the branch's first block
+/// (a coinbase to our address), finds the second invalid, and goes back. The wallet follows the
+/// chain's steps in order, so it ends where the chain did: the branch's coinbase is not ours.
+/// (It used to get every disconnect, then every connect, and count that coinbase as immature.)
+#[test]
+fn a_failed_reorg_leaves_the_wallet_where_the_chain_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let ours: String = node.call("getnewaddress", &[]);
+    node.call::<Vec<String>>("generatetoaddress", &[json!(3), json!(ours)]);
+    let tip: String = node.call("getbestblockhash", &[]);
+    assert_eq!(immature(&mut node), 150.0);
+    let lock = cairn_wallet::Address::parse(&ours, Network::Regtest).unwrap().lock();
+    let genesis = Network::Regtest.params().genesis_block().header;
+    let t = now() - 100;
+    let b1 = block_paying(genesis.block_hash(), 1, t, lock, 0);
+    let b2 = block_paying(b1.block_hash(), 2, t + 1, valid_lock(), 1);
+    let b3 = block_paying(b2.block_hash(), 3, t + 2, valid_lock(), 0);
+    let b4 = block_paying(b3.block_hash(), 4, t + 3, valid_lock(), 0);
+    let branch = Arc::new(vec![b1.clone(), b2.clone(), b3, b4.clone()]);
+    let headers: Vec<Header> = branch.iter().map(|b| b.header).collect();
+    let served = branch.clone();
+    let b4_hash = b4.block_hash();
+    let addr = node.p2p_addr();
+    let evil = Hostile::start(&addr, move |req| match req {
+        SyncRequest::Status(_) => Some(SyncResponse::Status(lying_status(b4_hash, 4))),
+        SyncRequest::GetHeaders { locator, .. } => Some(SyncResponse::Headers(serve_headers(&headers, locator))),
+        SyncRequest::GetBlock(h) => Some(SyncResponse::Block(served.iter().find(|b| b.block_hash() == *h).cloned())),
+        SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
+        SyncRequest::GetTxs(_) => Some(SyncResponse::Txs(vec![])),
+    });
+    let b2_hash = b2.block_hash().to_string();
+    assert!(
+        wait_until(Duration::from_secs(60), || evil.count(|r| matches!(r, SyncRequest::GetBlock(_)))
+            >= 4
+            && node.log().contains("block failed validation")),
+        "the node tried the branch; log:\n{}",
+        node.log()
+    );
+    assert!(node.log().contains(&b2_hash), "{}", node.log());
+    assert_eq!(node.call::<String>("getbestblockhash", &[]), tip, "back on its own chain");
+    let b1_hash = b1.block_hash().to_string();
+    // The wallet has seen every step by now: a wallet call runs after the events before it.
+    assert_eq!(immature(&mut node), 150.0, "the branch's coinbase to us is not counted");
+    let history: Vec<Value> = node.call("listtransactions", &[json!("*"), json!(100)]);
+    assert!(
+        history.iter().all(|e| e["blockhash"].as_str() != Some(b1_hash.as_str())),
+        "{history:?}"
+    );
+    assert_eq!(node.call::<Value>("getbalances", &[])["lastprocessedblock"]["hash"], tip.as_str());
+}
+
+fn valid_lock() -> cairn_chain::Lock {
+    cairn_chain::Lock::PubkeyHash(cairn_chain::PubkeyHash::from_byte_array([9; 20]))
 }
 
 /// The other side of presync: a branch whose first full batch has less work than ours but whose

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 mod index;
+mod scoring;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -23,13 +24,17 @@ struct Peer {
 }
 
 async fn peer(peers: Vec<Multiaddr>) -> Peer {
+    peer_with(peers, Limits::default()).await
+}
+
+async fn peer_with(peers: Vec<Multiaddr>, limits: Limits) -> Peer {
     let (net, events, _task) = cairn_p2p::start(
         Keypair::generate_ed25519(),
         NetworkConfig {
             network: Network::Regtest,
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             peers,
-            limits: Limits::default(),
+            limits,
             target_outbound: 8,
             agent: "test".into(),
             content: None,
@@ -88,6 +93,7 @@ fn status(height: u32) -> ChainStatus {
         height,
         tip: BlockHash::ZERO,
         chain_work: Default::default(),
+        time: 0,
     }
 }
 

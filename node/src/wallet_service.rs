@@ -1,0 +1,216 @@
+//! The wallet service: the wallet on its own thread, following the chain's events in order.
+//!
+//! The chain service publishes what happens to the chain and the mempool as an ordered stream
+//! of [`WalletEvent`]s (Core's validation interface: `BlockConnected`, `BlockDisconnected`,
+//! `TransactionAddedToMempool`, `TransactionRemovedFromMempool`). The wallet is a subscriber:
+//! its thread applies the events one at a time, in the order the chain took the steps, so a
+//! reorg that fails halfway leaves the wallet where the chain is. RPC wallet calls run on the
+//! same queue as the events ([`WalletHandle::run`]): a call made after a block was processed
+//! sees that block, and wallet work (sorting a long history, building and signing a payment)
+//! never holds up the chain.
+//!
+//! The wallet never waits for the chain, so the two threads cannot deadlock: what needs both
+//! (a payment: build and sign here, admit to the mempool there, record here) is orchestrated by
+//! the caller, one step on each queue. The queue is bounded ([`QUEUE`]); when it is full the
+//! chain service waits for the wallet to catch up rather than dropping an event.
+
+use cairn_chain::{Block, BlockHash, Transaction, Txid};
+use cairn_wallet::Wallet;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::unix_now;
+use crate::service::{ChainHandle, ServiceStopped};
+
+/// Most messages (event batches and jobs) waiting for the wallet.
+pub const QUEUE: usize = 1024;
+
+/// What the chain and the mempool did, in order.
+#[derive(Debug, Clone)]
+pub enum WalletEvent {
+    /// A block joined the active chain at `height`.
+    BlockConnected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: u32,
+    },
+    /// A block, the tip at `height`, left the active chain.
+    BlockDisconnected {
+        /// The block.
+        block: Block,
+        /// Its height.
+        height: u32,
+    },
+    /// A transaction entered the mempool.
+    TxAdded(Transaction),
+    /// A transaction left the mempool (confirmed, replaced, evicted or invalid after a reorg).
+    TxRemoved(Txid),
+}
+
+/// The wallet and the last block it processed (Core's `m_last_block_processed`): balances
+/// and confirmations are counted against it.
+pub struct WalletState {
+    /// The wallet.
+    pub wallet: Wallet,
+    /// Height of the last block processed.
+    pub tip_height: u32,
+    /// Hash of the last block processed.
+    pub tip_hash: BlockHash,
+}
+
+impl WalletState {
+    /// Applies one event.
+    pub fn apply(&mut self, event: &WalletEvent) {
+        match event {
+            WalletEvent::BlockConnected { block, height } => {
+                self.wallet.block_connected(block, *height);
+                self.tip_height = *height;
+                self.tip_hash = block.block_hash();
+            }
+            WalletEvent::BlockDisconnected { block, height } => {
+                self.wallet.block_disconnected(block, *height);
+                self.tip_height = height.saturating_sub(1);
+                self.tip_hash = block.header.prev_blockhash;
+            }
+            WalletEvent::TxAdded(tx) => self.wallet.tx_accepted_to_mempool(tx, unix_now()),
+            WalletEvent::TxRemoved(txid) => self.wallet.tx_left_mempool(txid),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut WalletState) + Send>;
+
+enum Msg {
+    Events(Vec<WalletEvent>),
+    Job(Job),
+    Stop,
+}
+
+/// A cloneable handle to the wallet service.
+#[derive(Clone, Debug)]
+pub struct WalletHandle {
+    queue: mpsc::Sender<Msg>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Msg::Events(e) => write!(f, "Events({})", e.len()),
+            Msg::Job(_) => f.write_str("Job"),
+            Msg::Stop => f.write_str("Stop"),
+        }
+    }
+}
+
+impl WalletHandle {
+    /// Runs `f` on the wallet thread, after every event published before the call.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn run<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    where
+        F: FnOnce(&mut WalletState) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send(Msg::Job(Box::new(move |s| {
+                let _ = tx.send(f(s));
+            })))
+            .await
+            .map_err(|_| ServiceStopped)?;
+        rx.await.map_err(|_| ServiceStopped)
+    }
+
+    /// Publishes events to the wallet, from the chain service's thread; waits while the queue is
+    /// full. Returns false if the wallet service has stopped.
+    pub fn publish_blocking(&self, events: Vec<WalletEvent>) -> bool {
+        events.is_empty() || self.queue.blocking_send(Msg::Events(events)).is_ok()
+    }
+
+    /// Asks the service to finish what is queued and stop.
+    pub async fn shutdown(&self) {
+        let _ = self.queue.send(Msg::Stop).await;
+    }
+}
+
+/// The service's side of the queue, before the wallet is open.
+pub struct PendingWallet {
+    queue: mpsc::Receiver<Msg>,
+}
+
+/// Creates the queue: a handle for the chain service and RPC, and the pending service.
+pub fn channel() -> (WalletHandle, PendingWallet) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    (WalletHandle { queue: tx }, PendingWallet { queue: rx })
+}
+
+impl PendingWallet {
+    /// Starts the wallet thread over a wallet caught up with the chain at `tip`. After every
+    /// batch of events that moved the tip it offers the chain service the wallet's own
+    /// transactions that are neither confirmed nor in the mempool (after a reorg, or at start):
+    /// through `chain`, on `runtime`, without waiting for the answer. Returns the wallet when
+    /// stopped.
+    ///
+    /// # Errors
+    /// The thread cannot be spawned.
+    pub fn start(
+        self,
+        wallet: Wallet,
+        tip: (u32, BlockHash),
+        chain: ChainHandle,
+        runtime: tokio::runtime::Handle,
+        shutdown: crate::shutdown::Shutdown,
+    ) -> std::io::Result<std::thread::JoinHandle<Wallet>> {
+        let mut state = WalletState {
+            wallet,
+            tip_height: tip.0,
+            tip_hash: tip.1,
+        };
+        let mut rx = self.queue;
+        std::thread::Builder::new().name("wallet".into()).spawn(move || {
+            shutdown.guard("the wallet service", move || {
+                resubmit(&state, &chain, &runtime);
+                while let Some(msg) = rx.blocking_recv() {
+                    match msg {
+                        Msg::Events(events) => {
+                            let moved = events
+                                .iter()
+                                .any(|e| matches!(e, WalletEvent::BlockConnected { .. } | WalletEvent::BlockDisconnected { .. }));
+                            for e in &events {
+                                state.apply(e);
+                            }
+                            if moved {
+                                resubmit(&state, &chain, &runtime);
+                            }
+                        }
+                        Msg::Job(job) => job(&mut state),
+                        Msg::Stop => break,
+                    }
+                }
+                state.wallet
+            })
+        })
+    }
+}
+
+/// Offers the chain service the wallet's transactions that are neither confirmed, in the
+/// mempool nor conflicted (parents first), to be admitted and announced again. What is
+/// admitted comes back as [`WalletEvent::TxAdded`].
+fn resubmit(state: &WalletState, chain: &ChainHandle, runtime: &tokio::runtime::Handle) {
+    let txs = state.wallet.transactions_to_resubmit();
+    if txs.is_empty() {
+        return;
+    }
+    let chain = chain.clone();
+    runtime.spawn(async move {
+        for tx in txs {
+            let txid = tx.compute_txid();
+            match chain.run(move |s| s.submit_transaction(tx)).await {
+                Ok(Ok(_)) => tracing::info!(%txid, "wallet transaction back in the mempool"),
+                Ok(Err(e)) => tracing::debug!(%txid, error = %e, "wallet transaction not resubmitted"),
+                Err(_) => return,
+            }
+        }
+    });
+}
