@@ -29,12 +29,12 @@ pub const MAX_CLOCK_SAMPLES: usize = 200;
 pub const MIN_CLOCK_SAMPLES: usize = 5;
 
 impl ClockOffsets {
-    /// Warns past half the network's future-time limit (a block dated at our clock's end of it
-    /// still leaves room for the other half).
+    /// Warns past 10 minutes, as Core does, or past half the network's future-time limit if
+    /// that is less (testnet's limit is 10 minutes: a clock 5 minutes off already eats half).
     pub fn new(max_future_block_time: u32) -> ClockOffsets {
         ClockOffsets {
             offsets: std::collections::HashMap::new(),
-            warn_after: i64::from(max_future_block_time / 2).max(60),
+            warn_after: i64::from(max_future_block_time / 2).clamp(60, 600),
         }
     }
 

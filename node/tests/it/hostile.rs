@@ -414,3 +414,44 @@ fn a_branch_that_shows_more_work_after_counting_is_downloaded() {
         a.log()
     );
 }
+
+/// Finding 11 (clock): when the peers' clocks (the times in their statuses) agree that ours is
+/// 20 minutes slow, `getnetworkinfo` says so in `timeoffset` and `warnings`, and the log warns.
+/// Fewer than five peers are not enough to judge.
+#[test]
+fn a_clock_far_from_the_peers_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let addr = node.p2p_addr();
+    let genesis = Network::Regtest.params().genesis_hash();
+    let mut peers = Vec::new();
+    for _ in 0..5 {
+        peers.push(Hostile::start(&addr, move |req| match req {
+            SyncRequest::Status(_) => Some(SyncResponse::Status(ChainStatus {
+                genesis,
+                height: 0,
+                tip: genesis,
+                chain_work: U256::ZERO,
+                time: u64::from(now()) + 1_200,
+            })),
+            SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
+            _ => None,
+        }));
+        let info: Value = node.call("getnetworkinfo", &[]);
+        if peers.len() < 5 {
+            // Checked before the fifth peer joins: no opinion yet, whatever the others say.
+            assert_eq!(info["timeoffset"], 0, "{info}");
+        }
+    }
+    let mut info = Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            info = node.call("getnetworkinfo", &[]);
+            info["timeoffset"].as_i64().is_some_and(|o| (1_195..=1_205).contains(&o))
+        }),
+        "{info}"
+    );
+    let warnings = info["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("20 minutes behind")), "{info}");
+    assert!(node.log().contains("clock appears to be 20 minutes behind"), "{}", node.log());
+}
