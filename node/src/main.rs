@@ -13,6 +13,7 @@ mod content;
 mod fetch;
 mod launch;
 mod miner;
+mod policy;
 mod router;
 mod rpc;
 mod service;

@@ -5,18 +5,21 @@
 //! mempool) or Reject (invalid: the sender is penalized by gossipsub and banned by us). Sync
 //! requests are answered from the chain service. Peer arrivals and departures go to the sync
 //! driver in order; everything else runs as tasks, at most [`MAX_CONCURRENT`] at once, so a
-//! flood of gossip waits in the network's bounded queue instead of growing memory here.
+//! flood of gossip waits in the network's bounded queue instead of growing memory here, and at
+//! most [`MAX_PER_PEER`] of one peer's, so one peer's flood is dropped rather than queued in
+//! front of everyone else's. What a block or transaction says about its sender is decided by
+//! [`crate::policy`].
 
 use std::sync::Arc;
 
 use cairn_chain::encode::Decodable;
-use cairn_chain::mempool::MempoolError;
-use cairn_chain::{Block, BlockError, BlockStatus, ChainError, Transaction, TxError};
+use cairn_chain::{Block, BlockError, BlockStatus, ChainError, Transaction};
 use cairn_p2p::sync_protocol::{MAX_HEADERS, MAX_MEMPOOL_INV};
 use cairn_p2p::{DEFAULT_BAN, NetworkEvent, NetworkHandle, PeerId, Responder, SyncRequest, SyncResponse, Topic, Verdict};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::debug;
 
+use crate::policy::{self, BlockJudgement, PeerBudget, TxJudgement};
 use crate::service::ChainHandle;
 use crate::shutdown::Shutdown;
 use crate::sync::{SyncInput, our_status};
@@ -25,31 +28,14 @@ use crate::sync::{SyncInput, our_status};
 const TXS_REPLY_BUDGET: usize = 3 * 1024 * 1024;
 
 /// Most network events handled at once.
-pub const MAX_CONCURRENT: usize = 64;
-
-/// Whether a block failing with `e` proves its sender misbehaved. A block too far in the future
-/// may be our clock's fault, as Core also judges; an orphan easier than our floor may be the tip
-/// of an honest branch mined apart at a lower difficulty (it is synced by headers instead).
-pub fn block_error_is_punishable(e: &BlockError) -> bool {
-    !matches!(e, BlockError::TimeTooNew { .. } | BlockError::OrphanTooEasy { .. })
-}
-
-/// Whether a transaction failing with `e` proves its sender misbehaved: consensus failures do;
-/// a missing or spent input, a conflict, a low fee or a full pool are normal in a network where
-/// blocks and transactions race.
-pub fn tx_error_is_punishable(e: &TxError) -> bool {
-    !matches!(
-        e,
-        TxError::MissingOrSpent(_)
-            | TxError::ImmatureCoinbase { .. }
-            | TxError::NonFinal
-            | TxError::AlreadyKnown
-            | TxError::Conflict { .. }
-            | TxError::MempoolFull { .. }
-            | TxError::TooLongMempoolChain(_)
-            | TxError::FeeTooLow { .. }
-    )
-}
+pub const MAX_CONCURRENT: usize = 128;
+/// Most events of one peer handled at once ([`PeerBudget`]): what an honest peer may have in
+/// flight (sync pipelines [`crate::sync::state::MAX_IN_FLIGHT_PER_PEER`] block requests, plus a
+/// headers, status, mempool or transactions request and the gossip it relays), with room to
+/// spare, and under a third of the router. What one peer sends beyond that is dropped at the
+/// door (a request fails on its side at once, gossip is ignored) instead of waiting for the
+/// chain thread in front of everyone else.
+pub const MAX_PER_PEER: u32 = 40;
 
 /// Routes network events until the network stops or the node shuts down.
 pub async fn run(
@@ -60,6 +46,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    let budget = Arc::new(std::sync::Mutex::new(PeerBudget::new(MAX_PER_PEER)));
     loop {
         let event = tokio::select! {
             _ = shutdown.wait() => break,
@@ -76,16 +63,45 @@ pub async fn run(
                 let _ = sync.send(SyncInput::Disconnected(peer)).await;
             }
             other => {
+                let peer = match &other {
+                    NetworkEvent::Gossip { source, .. } => *source,
+                    NetworkEvent::Request { peer, .. } => *peer,
+                    NetworkEvent::PeerConnected { peer, .. } | NetworkEvent::PeerDisconnected { peer } => *peer,
+                };
+                if !budget.lock().is_ok_and(|mut b| b.try_take(peer)) {
+                    over_budget(other, &net).await;
+                    continue;
+                }
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     break;
                 };
-                let (chain, net, sync) = (chain.clone(), net.clone(), sync.clone());
+                let (chain, net, sync, budget) = (chain.clone(), net.clone(), sync.clone(), budget.clone());
                 tokio::spawn(async move {
                     handle(other, &chain, &net, &sync).await;
+                    if let Ok(mut b) = budget.lock() {
+                        b.give_back(&peer);
+                    }
                     drop(permit);
                 });
             }
         }
+    }
+}
+
+/// An event of a peer that already has [`MAX_PER_PEER`] in progress: gossip is ignored (not
+/// forwarded; other peers relay what is real), a request is dropped (it fails on the peer's
+/// side at once).
+async fn over_budget(event: NetworkEvent, net: &NetworkHandle) {
+    match event {
+        NetworkEvent::Gossip { id, source, .. } => {
+            debug!(peer = %source, "gossip over the peer's budget: ignored");
+            net.report(id, source, Verdict::Ignore).await;
+        }
+        NetworkEvent::Request { peer, responder, .. } => {
+            debug!(%peer, "request over the peer's budget: dropped");
+            drop(responder);
+        }
+        NetworkEvent::PeerConnected { .. } | NetworkEvent::PeerDisconnected { .. } => {}
     }
 }
 
@@ -145,41 +161,30 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
         }
         processed
     });
-    match outcome {
-        Ok(Ok(processed)) => {
-            if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
-                net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}")).await;
-                return Verdict::Reject;
-            }
-            match processed.status {
-                BlockStatus::Accepted => Verdict::Accept,
-                BlockStatus::Duplicate => Verdict::Ignore,
-                // Not stored and not forwarded: a branch with less work than ours is not worth
-                // anyone's disk. Not punished either: an honest peer may be on such a branch.
-                BlockStatus::LowWork => Verdict::Ignore,
-                BlockStatus::Orphan => {
-                    debug!(%hash, peer = %source, "gossiped block has an unknown parent: syncing headers");
-                    let _ = sync.try_send(SyncInput::Orphan(source));
-                    Verdict::Ignore
-                }
-            }
-        }
-        Ok(Err(ChainError::Block(e @ BlockError::OrphanTooEasy { .. }))) => {
-            // Not held and not forwarded; if it extends a real branch, headers-first sync (which
-            // checks every header's bits against its parent) fetches it with its ancestors.
-            debug!(%hash, peer = %source, error = %e, "gossiped orphan too easy to hold: syncing headers");
+    let Ok(outcome) = outcome else { return Verdict::Ignore };
+    match policy::judge_block(hash, &outcome) {
+        BlockJudgement::Taken => Verdict::Accept,
+        BlockJudgement::Known => Verdict::Ignore,
+        BlockJudgement::Orphan => {
+            debug!(%hash, peer = %source, "gossiped block has an unknown parent: syncing headers");
             let _ = sync.try_send(SyncInput::Orphan(source));
             Verdict::Ignore
         }
-        Ok(Err(ChainError::Block(e))) if block_error_is_punishable(&e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped invalid block {hash}: {e}")).await;
-            Verdict::Reject
-        }
-        Ok(Err(e)) => {
-            debug!(%hash, error = %e, "gossiped block not accepted");
+        BlockJudgement::Left { why, sync_headers } => {
+            debug!(%hash, peer = %source, why, "gossiped block not taken");
+            if sync_headers {
+                let _ = sync.try_send(SyncInput::Orphan(source));
+            }
             Verdict::Ignore
         }
-        Err(_) => Verdict::Ignore,
+        BlockJudgement::Misbehaved(why) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped a block and {why}")).await;
+            Verdict::Reject
+        }
+        BlockJudgement::Failed(why) => {
+            debug!(%hash, why, "gossiped block not processed");
+            Verdict::Ignore
+        }
     }
 }
 
@@ -192,17 +197,19 @@ async fn gossip_tx(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Netwo
             return Verdict::Reject;
         }
     };
-    match chain.run(move |s| s.accept_remote_tx(tx)).await {
-        Ok(Ok(_)) => Verdict::Accept,
-        Ok(Err(MempoolError::Rejected(e))) if tx_error_is_punishable(&e) => {
-            net.ban(source, DEFAULT_BAN, format!("gossiped an invalid transaction: {e}")).await;
-            Verdict::Reject
-        }
-        Ok(Err(e)) => {
-            debug!(error = %e, "gossiped transaction not accepted");
+    let Ok(outcome) = chain.run(move |s| s.accept_remote_tx(tx)).await else {
+        return Verdict::Ignore;
+    };
+    match policy::judge_tx(&outcome) {
+        TxJudgement::Taken => Verdict::Accept,
+        TxJudgement::Left(why) => {
+            debug!(why, "gossiped transaction not accepted");
             Verdict::Ignore
         }
-        Err(_) => Verdict::Ignore,
+        TxJudgement::Misbehaved(why) => {
+            net.ban(source, DEFAULT_BAN, format!("gossiped a transaction and {why}")).await;
+            Verdict::Reject
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cairn_chain::error::HeadersError;
-use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Header, HeaderCursor, Transaction};
+use cairn_chain::{Block, BlockHash, Header, HeaderCursor, Transaction};
 use cairn_p2p::sync_protocol::{MAX_GET_TXS, MAX_HEADERS};
 use cairn_p2p::{ChainStatus, DEFAULT_BAN, NetworkHandle, PeerId, RequestError, SyncRequest, SyncResponse};
 use tokio::sync::mpsc;
@@ -33,6 +33,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::clock::ClockOffsets;
+use crate::policy::{self, BlockJudgement, TxJudgement};
 use crate::service::ChainHandle;
 use crate::shutdown::Shutdown;
 use state::{Branch, SyncState};
@@ -462,12 +463,10 @@ impl SyncDriver {
     async fn headers_failed(&mut self, peer: PeerId, error: HeadersError) {
         self.cursors.remove(&peer);
         match error {
-            HeadersError::Unconnected { .. } => {
-                // The peer answered from a chain that moved; its next status will tell.
-                self.state.headers_exhausted(&peer);
-            }
-            HeadersError::Invalid { error, .. } if !crate::router::block_error_is_punishable(&error) => {
-                debug!(%peer, %error, "headers not accepted yet");
+            e if !policy::headers_punishable(&e) => {
+                // The peer answered from a chain that moved (its next status will tell), or with
+                // headers our clock does not accept yet.
+                debug!(%peer, error = %e, "headers not accepted yet");
                 self.state.headers_exhausted(&peer);
             }
             e => {
@@ -509,22 +508,19 @@ async fn download_block(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId, 
 
 async fn store_block(chain: &ChainHandle, block: Block) -> BlockOutcome {
     let hash = block.block_hash();
-    match chain.run(move |s| s.accept_requested_block(block)).await {
-        Ok(Ok(processed)) => {
-            if let Some((_, e)) = processed.update.invalid.iter().find(|(h, _)| *h == hash) {
-                return BlockOutcome::Misbehaved(format!("sent invalid block {hash}: {e}"));
-            }
-            if processed.status == BlockStatus::Orphan {
-                debug!(%hash, "downloaded block waits for its parent");
-            }
+    let outcome = match chain.run(move |s| s.accept_requested_block(block)).await {
+        Ok(outcome) => outcome,
+        Err(e) => return BlockOutcome::Failed(e.to_string()),
+    };
+    match policy::judge_block(hash, &outcome) {
+        BlockJudgement::Taken | BlockJudgement::Known => BlockOutcome::Stored,
+        BlockJudgement::Orphan => {
+            debug!(%hash, "downloaded block waits for its parent");
             BlockOutcome::Stored
         }
-        Ok(Err(ChainError::Block(e))) if crate::router::block_error_is_punishable(&e) => {
-            BlockOutcome::Misbehaved(format!("sent invalid block {hash}: {e}"))
-        }
-        Ok(Err(ChainError::Block(e))) => BlockOutcome::Missing(format!("block {hash} not accepted: {e}")),
-        Ok(Err(e)) => BlockOutcome::Failed(e.to_string()),
-        Err(e) => BlockOutcome::Failed(e.to_string()),
+        BlockJudgement::Left { why, .. } => BlockOutcome::Missing(format!("block {hash} not accepted: {why}")),
+        BlockJudgement::Misbehaved(why) => BlockOutcome::Misbehaved(why),
+        BlockJudgement::Failed(why) => BlockOutcome::Failed(why),
     }
 }
 
@@ -551,10 +547,11 @@ async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
                 for tx in txs {
                     match s.accept_remote_tx(tx) {
                         Ok(_) => accepted += 1,
-                        Err(cairn_chain::mempool::MempoolError::Rejected(e)) if crate::router::tx_error_is_punishable(&e) => {
-                            return Err(e);
+                        Err(e) => {
+                            if let TxJudgement::Misbehaved(why) = policy::judge_tx::<()>(&Err(e)) {
+                                return Err(why);
+                            }
                         }
-                        Err(_) => {}
                     }
                 }
                 Ok(accepted)
@@ -562,8 +559,9 @@ async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
             .await;
         match outcome {
             Ok(Ok(n)) if n > 0 => debug!(%peer, accepted = n, "took transactions from a peer's mempool"),
-            Ok(Err(e)) => {
-                net.ban(peer, DEFAULT_BAN, format!("offered an invalid transaction: {e}")).await;
+            Ok(Err(why)) => {
+                net.ban(peer, DEFAULT_BAN, format!("offered a transaction from its mempool and {why}"))
+                    .await;
                 return;
             }
             _ => {}

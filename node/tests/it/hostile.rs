@@ -455,3 +455,52 @@ fn a_clock_far_from_the_peers_is_reported() {
     assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("20 minutes behind")), "{info}");
     assert!(node.log().contains("clock appears to be 20 minutes behind"), "{}", node.log());
 }
+
+/// Finding 7: one peer firing hundreds of requests at once gets at most its share of the node
+/// served at a time; the rest fail at once on its side instead of queueing on the chain thread
+/// in front of everyone else, and the node keeps answering others meanwhile.
+#[test]
+fn a_peer_flooding_requests_gets_its_share_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    mine(&mut node, 2_000);
+    let addr = node.p2p_addr();
+    let node_id: cairn_p2p::PeerId = node.peer_id().parse().unwrap();
+    let evil = Hostile::start(&addr, |req| match req {
+        SyncRequest::Status(s) => Some(SyncResponse::Status(*s)),
+        SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
+        _ => None,
+    });
+    assert!(wait_until(Duration::from_secs(30), || node
+        .call::<usize>("getconnectioncount", &[])
+        == 1));
+    let genesis = Network::Regtest.params().genesis_hash();
+    let (served, refused) = evil.runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..300 {
+            let net = evil.net.clone();
+            tasks.spawn(async move {
+                let req = SyncRequest::GetHeaders {
+                    locator: vec![genesis],
+                    stop: BlockHash::ZERO,
+                };
+                tokio::time::timeout(Duration::from_secs(60), net.request(node_id, req)).await
+            });
+        }
+        let (mut served, mut refused) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                Ok(Ok(SyncResponse::Headers(h))) if h.len() == 2_000 => served += 1,
+                _ => refused += 1,
+            }
+        }
+        (served, refused)
+    });
+    assert!(served >= 8, "its share was served: {served}");
+    assert!(
+        refused >= 100,
+        "the excess was refused, not queued: {refused} of 300 (served {served})"
+    );
+    assert_eq!(node.call::<u32>("getblockcount", &[]), 2_000);
+    assert!(node.is_running());
+}
