@@ -15,6 +15,8 @@ pub mod chain;
 pub mod coins;
 pub mod encode;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod hash;
 pub mod headers;
 pub mod mempool;

@@ -15,6 +15,8 @@ pub mod chord;
 pub mod content;
 pub mod error;
 pub mod event_loop;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod handle;
 pub mod identity;
 pub mod index;
