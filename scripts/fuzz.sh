@@ -26,7 +26,7 @@ target_triple="$(rustc -vV | sed -n 's/^host: //p')"
 # --target keeps the instrumentation off build scripts and proc macros.
 cargo build --release --manifest-path fuzz/Cargo.toml --target "$target_triple" --bins
 bin="$CARGO_TARGET_DIR/$target_triple/release"
-"$bin/seed_corpus" fuzz/corpus
+CAIRN_FUZZ_CORPUS=fuzz/corpus "$bin/seed_corpus"
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/artifacts/$t"
