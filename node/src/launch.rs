@@ -40,10 +40,60 @@ pub fn run(config: NodeConfig) -> Result<()> {
         .thread_name("cairn-rt")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(launch(config))
+    runtime.block_on(async { launch(config).await?.wait().await })
 }
 
-async fn launch(config: NodeConfig) -> Result<()> {
+/// A node started by [`launch`], running on the caller's tokio runtime.
+#[derive(Debug)]
+pub struct NodeHandle {
+    rpc_addr: SocketAddr,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl NodeHandle {
+    /// Where its RPC server listens (it answers `-28` until the node is ready).
+    pub fn rpc_addr(&self) -> SocketAddr {
+        self.rpc_addr
+    }
+
+    /// Asks the node to stop, as `stop` or SIGTERM would.
+    pub fn stop(&self) {
+        self.shutdown.trigger();
+    }
+
+    /// Waits until the node has stopped and shut down cleanly.
+    ///
+    /// # Errors
+    /// The node stopped on a fatal error, or failed while starting.
+    pub async fn wait(self) -> Result<()> {
+        self.task.await.map_err(|e| anyhow!("the node's task failed: {e}"))?
+    }
+}
+
+/// Starts a node on the current tokio runtime and returns once its RPC server is bound: the
+/// rest (opening the chain, the network, mining) goes on in a task, and the handle stops it
+/// and waits for it. `cairn node` is [`run`]; tests can run several nodes in one process.
+///
+/// # Errors
+/// Failures before the RPC server is up (a busy port, an unwritable data directory).
+pub async fn launch(config: NodeConfig) -> Result<NodeHandle> {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(lifecycle(config, ready_tx));
+    match ready_rx.await {
+        Ok((rpc_addr, shutdown)) => Ok(NodeHandle { rpc_addr, shutdown, task }),
+        // The node failed before its RPC server was up: the task holds the error.
+        Err(_) => Err(task
+            .await
+            .map_err(|e| anyhow!("the node's task failed: {e}"))?
+            .err()
+            .unwrap_or_else(|| anyhow!("the node stopped before it started"))),
+    }
+}
+
+/// The node's whole life; `ready` gets the RPC address and the shutdown signal once the RPC
+/// server is bound.
+async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(SocketAddr, Shutdown)>) -> Result<()> {
     let network = config.network;
     let net_dir = config.network_dir();
     std::fs::create_dir_all(&net_dir).with_context(|| format!("creating {}", net_dir.display()))?;
@@ -105,6 +155,7 @@ async fn launch(config: NodeConfig) -> Result<()> {
     let cookie_file = CookieFile::write(&net_dir.join(".cookie"), &cookie).context("writing the RPC cookie")?;
     let addr_file = AddrFile::write(&net_dir.join("rpc.addr"), rpc_addr)?;
     tracing::info!(%rpc_addr, cookie = %cookie_file.path().display(), "RPC server listening");
+    let _ = ready.send((rpc_addr, shutdown.clone()));
 
     let opened = {
         let (dir, warmup) = (net_dir.clone(), warmup.clone());

@@ -1,26 +1,7 @@
-//! The `cairn` binary: `cairn node` runs a node, `cairn cli` talks to one over JSON-RPC.
-//!
-//! The pieces: [`config`] (flags and config file), [`launch`] (startup and shutdown order),
-//! [`service`] (the chain service, sole owner of chain, mempool and wallet), [`rpc`] (the RPC
-//! methods), [`router`] (network events to chain decisions), [`sync`] (headers-first sync),
-//! [`miner`] (continuous mining), [`content`] (file sharing), [`cli`] (the client), [`shutdown`]
-//! (signals).
+//! The `cairn` binary: `cairn node` runs a node, `cairn cli` talks to one over JSON-RPC,
+//! `cairn fetch` downloads a shared file. Everything is in the `cairn_node` library.
 
-mod cli;
-mod clock;
-mod config;
-mod content;
-mod fetch;
-mod launch;
-mod miner;
-mod policy;
-mod router;
-mod rpc;
-mod service;
-mod shutdown;
-mod sync;
-mod wallet_service;
-
+use cairn_node::{cli, config, fetch, launch};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

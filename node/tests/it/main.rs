@@ -5,6 +5,7 @@ mod common;
 mod disk_full;
 mod files;
 mod hostile;
+mod inprocess;
 mod js_interop;
 mod lifecycle;
 mod misbehaviour;
