@@ -2,9 +2,10 @@
 //! machine, and the three experiments that reproduce the figures of Stoica et al. (SIGCOMM 2001).
 //!
 //! One virtual clock (milliseconds) and one seeded RNG drive everything. A node's `Send` output
-//! becomes a delivery event after a random one-way latency; the receiver answers at once and the
-//! answer travels back the same way; a request to a failed node becomes `on_failure` at the
-//! sender when its timeout expires. Each live node is ticked whenever its `next_tick` falls due;
+//! becomes a delivery event after a random one-way latency; the receiver answers (at once, or a
+//! replicated store once its copies are made) and the answer travels back the same way; a
+//! request to a failed node, or one it held unanswered when it failed, becomes `on_failure` at
+//! the sender when its timeout expires. Each live node is ticked whenever its `next_tick` falls due;
 //! maintenance can be paused, to measure a ring just after a failure. Events are ordered by
 //! (time, sequence number), so a seed fixes every number.
 //!
@@ -24,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use super::id::ChordId;
 use super::records::{MAX_TTL, Millis, Record};
 use super::routing::{Entry, FINGERS};
-use super::state::{Config, Node, OpError, OpId, OpResult, Output, ReqId, Request, Response};
+use super::state::{Answer, AnswerId, Config, Node, OpError, OpId, OpResult, Output, ReqId, Request, Response};
 
 /// How often a converging ring is compared with the truth (virtual time).
 const CHECK_EVERY: Millis = 1000;
@@ -134,6 +135,8 @@ pub struct Sim {
     results: BTreeMap<(u32, OpId), Outcome>,
     /// Keys stored by [`Sim::store`].
     keys: Vec<ChordId>,
+    /// Answers a node holds back: whom to answer, under which request number.
+    held: BTreeMap<(u32, AnswerId), (u32, ReqId)>,
 }
 
 /// How an operation ended, and when.
@@ -212,6 +215,7 @@ impl Sim {
             awaiting: BTreeSet::new(),
             results: BTreeMap::new(),
             keys: Vec::new(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -387,6 +391,14 @@ impl Sim {
             if let Some(slot) = live.get(i).and_then(|a| self.slots.get_mut(*a as usize)) {
                 slot.alive = false;
                 slot.epoch += 1;
+            }
+        }
+        // An answer a failed node held back never comes: its askers time out.
+        let orphaned: Vec<(u32, AnswerId)> = self.held.keys().filter(|(n, _)| !self.is_alive(*n)).copied().collect();
+        for key in orphaned {
+            if let Some((to, id)) = self.held.remove(&key) {
+                let at = self.now + self.net.timeout;
+                self.push(at, Kind::Fail { to, id });
             }
         }
         count
@@ -607,6 +619,12 @@ impl Sim {
                         self.results.insert((addr, op), (self.now, result));
                     }
                 }
+                Output::Answer { id, response } => {
+                    if let Some((to, id)) = self.held.remove(&(addr, id)) {
+                        let at = self.now + self.latency();
+                        self.push(at, Kind::Answer { to, id, response });
+                    }
+                }
             }
         }
     }
@@ -625,12 +643,17 @@ impl Sim {
                 request,
                 sent,
             } => match self.slots.get_mut(to as usize).filter(|s| s.alive) {
-                Some(slot) => {
-                    let response = slot.node.on_request(request, now);
-                    self.dispatch(to);
-                    let at = now + self.latency();
-                    self.push(at, Kind::Answer { to: from, id, response });
-                }
+                Some(slot) => match slot.node.answer(request, now) {
+                    Answer::Now(response) => {
+                        self.dispatch(to);
+                        let at = now + self.latency();
+                        self.push(at, Kind::Answer { to: from, id, response });
+                    }
+                    Answer::Later(held) => {
+                        self.held.insert((to, held), (from, id));
+                        self.dispatch(to);
+                    }
+                },
                 None => {
                     let at = sent.saturating_add(self.net.timeout).max(now);
                     self.push(at, Kind::Fail { to: from, id });

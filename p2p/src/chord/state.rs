@@ -10,6 +10,12 @@
 //! - **Operations** are lookups followed by one request to the node found: `put` (store records,
 //!   which that node replicates to its successors), `get` (read a key's records), `join` (find
 //!   our successor through any node and take over our keys from it), fix_fingers.
+//! - **A put is acknowledged once the copies are made**: the node responsible answers a
+//!   replicated `Store` (through [`Node::answer`]) only when its successors have answered their
+//!   copies, or [`Config::replica_wait`] has passed. Were it to answer first, its failure right
+//!   after would lose records the putter believes stored (they would come back only when their
+//!   owner republishes them); unanswered, the putter takes it for dead and stores at the next
+//!   node instead.
 //! - **Maintenance** runs from [`Node::tick`]: stabilize and notify, fix_fingers, check_predecessor,
 //!   and replication of the records this node is responsible for to its `r` successors.
 //! - **Records move with responsibility**: a node joining takes over its key range from its
@@ -34,6 +40,8 @@ pub const MAX_GET: usize = 256;
 pub const MAX_PENDING: usize = 4096;
 /// Most operations in progress.
 pub const MAX_OPS: usize = 1024;
+/// Most replicated stores whose answer waits for their copies (beyond, they are answered at once).
+pub const MAX_HELD: usize = 1024;
 /// Times an operation retries after the node it found failed (at least; as many as the
 /// successor list is long, since the records are copied along it).
 const MAX_ATTEMPTS: u32 = 3;
@@ -51,6 +59,9 @@ pub struct Config {
     pub check_predecessor_every: Millis,
     /// How often owned records are pushed to the successors.
     pub replicate_every: Millis,
+    /// Longest a replicated `Store` waits for its copies before it is acknowledged anyway; it
+    /// must stay well below the putter's request timeout, or the putter takes this node for dead.
+    pub replica_wait: Millis,
     /// Most hops (requests) one lookup may take.
     pub max_hops: u32,
     /// Most records stored.
@@ -65,6 +76,7 @@ impl Default for Config {
             fix_fingers_every: 500,
             check_predecessor_every: 2000,
             replicate_every: 10_000,
+            replica_wait: 1000,
             max_hops: 64,
             max_records: 200_000,
         }
@@ -133,6 +145,19 @@ pub enum Response<A> {
     /// Records.
     Records(Vec<Record>),
 }
+
+/// How [`Node::answer`] answers a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer<A> {
+    /// At once.
+    Now(Response<A>),
+    /// Later, by an [`Output::Answer`] under this number: the driver keeps the asker's reply.
+    Later(AnswerId),
+}
+
+/// A request whose answer the node holds back, as numbered by the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AnswerId(pub u64);
 
 /// A request awaiting its answer, as numbered by the node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -214,6 +239,13 @@ pub enum Output<A> {
         /// How.
         result: Result<OpResult<A>, OpError>,
     },
+    /// The answer to the request [`Node::answer`] held back as `id`.
+    Answer {
+        /// The number it was held under.
+        id: AnswerId,
+        /// The answer.
+        response: Response<A>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -250,6 +282,17 @@ enum Pending {
     CheckPredecessor(ChordId),
     /// A notify, a hand-over or a replica: on failure the node is forgotten.
     Fire(ChordId),
+    /// A replica whose answer a held-back answer waits for (and, on failure, forgets the node).
+    Replica(ChordId, AnswerId),
+}
+
+/// A replicated store's answer, held back until its copies are made.
+#[derive(Clone, Debug)]
+struct Held {
+    /// Replicas not answered yet.
+    waiting: usize,
+    /// When it is answered anyway.
+    until: Millis,
 }
 
 /// One Chord node.
@@ -266,6 +309,7 @@ pub struct Node<A> {
     next_fix: Millis,
     next_check: Millis,
     next_replicate: Millis,
+    held: HashMap<AnswerId, Held>,
     out: Vec<Output<A>>,
 }
 
@@ -283,6 +327,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             next_fix: now,
             next_check: now + config.check_predecessor_every,
             next_replicate: now + config.replicate_every,
+            held: HashMap::new(),
             config,
             out: Vec::new(),
         }
@@ -510,7 +555,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 for r in &records {
                     self.records.put(r, now);
                 }
-                self.replicate_to_successors(&records);
+                self.replicate_to_successors(&records, None);
                 self.finish(op, Ok(OpResult::Stored { node: n, hops }));
                 return;
             }
@@ -539,20 +584,84 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
-    fn replicate_to_successors(&mut self, records: &[Record]) {
+    /// Copies `records` to every successor; with `held`, the answer held back under it waits
+    /// for them. Returns how many requests were sent.
+    fn replicate_to_successors(&mut self, records: &[Record], held: Option<AnswerId>) -> usize {
         let succs: Vec<Entry<A>> = self.routing.successors().to_vec();
+        let mut sent = 0;
         for s in succs {
             for chunk in records.chunks(MAX_BATCH) {
                 let request = Request::Store {
                     records: chunk.to_vec(),
                     replicate: false,
                 };
-                self.send(s.clone(), request, Pending::Fire(s.id));
+                let pending = match held {
+                    Some(id) => Pending::Replica(s.id, id),
+                    None => Pending::Fire(s.id),
+                };
+                if self.send(s.clone(), request, pending) {
+                    sent += 1;
+                }
             }
+        }
+        sent
+    }
+
+    /// Answers a request from another node, like [`Node::on_request`], except that a replicated
+    /// `Store` is answered only once the successors have answered their copies, or after
+    /// [`Config::replica_wait`]: the acknowledgment then means the records survive this node's
+    /// failure. A driver that can hold a reply uses this; [`Node::on_request`] answers at once.
+    pub fn answer(&mut self, request: Request<A>, now: Millis) -> Answer<A> {
+        match request {
+            Request::Store {
+                mut records,
+                replicate: true,
+            } if self.held.len() < MAX_HELD => {
+                records.truncate(MAX_BATCH);
+                for r in &records {
+                    self.records.put(r, now);
+                }
+                let id = AnswerId(self.next());
+                let waiting = self.replicate_to_successors(&records, Some(id));
+                if waiting == 0 {
+                    return Answer::Now(Response::Ack);
+                }
+                let until = now.saturating_add(self.config.replica_wait);
+                self.held.insert(id, Held { waiting, until });
+                Answer::Later(id)
+            }
+            request => Answer::Now(self.on_request(request, now)),
         }
     }
 
-    /// Answers a request from another node.
+    /// One replica of the held-back answer `id` answered or failed.
+    fn replica_done(&mut self, id: AnswerId) {
+        let Some(h) = self.held.get_mut(&id) else { return };
+        h.waiting = h.waiting.saturating_sub(1);
+        if h.waiting == 0 {
+            self.held.remove(&id);
+            self.out.push(Output::Answer {
+                id,
+                response: Response::Ack,
+            });
+        }
+    }
+
+    /// Answers held-back requests whose wait is over.
+    fn release_held(&mut self, now: Millis) {
+        let mut due: Vec<AnswerId> = self.held.iter().filter(|(_, h)| h.until <= now).map(|(id, _)| *id).collect();
+        due.sort_unstable();
+        for id in due {
+            self.held.remove(&id);
+            self.out.push(Output::Answer {
+                id,
+                response: Response::Ack,
+            });
+        }
+    }
+
+    /// Answers a request from another node, at once (a replicated `Store` too: see
+    /// [`Node::answer`]).
     pub fn on_request(&mut self, request: Request<A>, now: Millis) -> Response<A> {
         match request {
             Request::FindSuccessor { key, mut exclude } => {
@@ -596,7 +705,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     self.records.put(r, now);
                 }
                 if replicate {
-                    self.replicate_to_successors(&records);
+                    self.replicate_to_successors(&records, None);
                 }
                 Response::Ack
             }
@@ -688,6 +797,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 }
             }
             (Pending::CheckPredecessor(_), _) | (Pending::Fire(_), _) => {}
+            (Pending::Replica(_, held), _) => self.replica_done(held),
             (Pending::Step(op, _), _) => self.finish(op, Err(OpError::Protocol)),
             (Pending::Stabilize(_), _) => {}
         }
@@ -717,6 +827,10 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 }
             }
             Pending::Stabilize(node) | Pending::Fire(node) => self.routing.forget(&node),
+            Pending::Replica(node, held) => {
+                self.routing.forget(&node);
+                self.replica_done(held);
+            }
             Pending::CheckPredecessor(node) => {
                 if self.routing.predecessor().is_some_and(|p| p.id == node) {
                     self.routing.predecessor_failed();
@@ -741,9 +855,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
-    /// Runs what is due: stabilize, fix_fingers, check_predecessor, replication, expiry.
+    /// Runs what is due: held-back answers whose wait is over, stabilize, fix_fingers,
+    /// check_predecessor, replication, expiry.
     pub fn tick(&mut self, now: Millis) {
         let me = self.routing.me().clone();
+        self.release_held(now);
         if now >= self.next_stabilize {
             self.next_stabilize = now + self.config.stabilize_every;
             let succ = self.routing.successor().clone();
@@ -775,7 +891,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             if let Some(p) = self.routing.predecessor().cloned() {
                 let owned = self.records.in_range(&p.id, &me.id, now, MAX_HANDOVER);
                 if !owned.is_empty() {
-                    self.replicate_to_successors(&owned);
+                    self.replicate_to_successors(&owned, None);
                 }
             }
         }
@@ -783,7 +899,12 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
 
     /// When [`Node::tick`] next has something to do.
     pub fn next_tick(&self) -> Millis {
-        self.next_stabilize.min(self.next_fix).min(self.next_check).min(self.next_replicate)
+        let held = self.held.values().map(|h| h.until).min().unwrap_or(Millis::MAX);
+        self.next_stabilize
+            .min(self.next_fix)
+            .min(self.next_check)
+            .min(self.next_replicate)
+            .min(held)
     }
 }
 

@@ -5,8 +5,9 @@
 //! (requests, peers arriving and leaving) go into the pure [`Node`] state machines; their
 //! outputs become requests over the Swarm (each wrapped in [`CHORD_TIMEOUT`], so a dead node is
 //! skipped after it) or, between two virtual nodes of this node, direct calls; the answers come
-//! back as replies on one `FuturesUnordered`. Nothing here blocks: the state machines are
-//! in-memory and bounded.
+//! back as replies on one `FuturesUnordered`. A replicated store from another node is answered
+//! when its state machine says so (once the copies are made), its reply kept until then.
+//! Nothing here blocks: the state machines are in-memory and bounded.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ use super::payload::{self, cid_key, keyword_key};
 use super::{CHORD_TIMEOUT, Command, IndexConfig, IndexHandle, LocalFile, MAX_VNODES, VnodeInfo};
 use crate::NetworkHandle;
 use crate::chord::message::{FloodHit, FloodQuery, IndexRequest, IndexResponse, MAX_ADDRS, NodeEntry, PeerAddr, node_entry};
+use crate::chord::state::{Answer, AnswerId};
 use crate::chord::{Millis, Node, OpError, OpId, OpResult, Output, ReqId, Request};
 use crate::content::ContentId;
 use crate::handle::{IndexEvent, IndexResponder};
@@ -108,6 +110,8 @@ struct Service {
     events: mpsc::Receiver<IndexEvent>,
     inflight: FuturesUnordered<BoxFuture<'static, Reply>>,
     waiters: HashMap<(u8, OpId), Waiter>,
+    /// Replies to requests a virtual node answers later (replicated stores).
+    held: HashMap<(u8, AnswerId), IndexResponder>,
     catalog: HashMap<ContentId, LocalFile>,
     publish_queue: VecDeque<ContentId>,
     publishing: usize,
@@ -124,12 +128,16 @@ impl Service {
     fn new(
         network: NetworkHandle,
         addrs: Vec<Multiaddr>,
-        config: IndexConfig,
+        mut config: IndexConfig,
         commands: mpsc::Receiver<Command>,
         events: mpsc::Receiver<IndexEvent>,
     ) -> Service {
         let me = network.peer_id();
         let count = config.vnodes.clamp(1, MAX_VNODES);
+        // A held-back acknowledgment must come well within the asker's timeout, or the asker
+        // takes this node for dead.
+        let most = CHORD_TIMEOUT.as_millis() as Millis / 3;
+        config.chord.replica_wait = config.chord.replica_wait.min(most);
         let vnodes: Vec<Node<PeerAddr>> = (0..count)
             .map(|v| Node::new(node_entry(me, v, addrs.clone()), config.chord.clone(), 0))
             .collect();
@@ -144,6 +152,7 @@ impl Service {
             events,
             inflight: FuturesUnordered::new(),
             waiters: HashMap::new(),
+            held: HashMap::new(),
             catalog: HashMap::new(),
             publish_queue: VecDeque::new(),
             publishing: 0,
@@ -270,7 +279,13 @@ impl Service {
     fn on_request(&mut self, peer: PeerId, request: IndexRequest, responder: IndexResponder, now: Millis) {
         let response = match request {
             IndexRequest::Chord { vnode, request } => match self.vnodes.get_mut(usize::from(vnode)) {
-                Some(node) => IndexResponse::Chord(node.on_request(request, now)),
+                Some(node) => match node.answer(request, now) {
+                    Answer::Now(r) => IndexResponse::Chord(r),
+                    Answer::Later(id) => {
+                        self.held.insert((vnode, id), responder);
+                        return;
+                    }
+                },
                 None => IndexResponse::NotHere,
             },
             IndexRequest::Neighbor => {
@@ -430,9 +445,15 @@ impl Service {
                             }
                         }
                         Output::Done { op, result } => self.done(v as u8, op, result, now),
+                        Output::Answer { id, response } => {
+                            if let Some(responder) = self.held.remove(&(v as u8, id)) {
+                                self.network.respond_index(responder, IndexResponse::Chord(response));
+                            }
+                        }
                     }
                 }
             }
+            // Between virtual nodes of this node, answers come at once: a failure takes both.
             while let Some((from, id, to, request)) = local.pop_front() {
                 quiet = false;
                 let response = self.vnodes.get_mut(usize::from(to)).map(|n| n.on_request(request, now));

@@ -4,11 +4,15 @@ use super::*;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A tiny in-memory network: every message is delivered in order, instantly; nodes in
-/// `dead` never answer.
+/// `dead` never answer. A node in `crash_on_store` fails right after it takes a replicated
+/// store in: an answer it gives at once still reaches the asker, the copies it sends do not.
 struct Net {
     nodes: BTreeMap<u32, Node<u32>>,
     dead: Vec<u32>,
+    crash_on_store: Vec<u32>,
     done: Vec<(u32, OpId, Result<OpResult<u32>, OpError>)>,
+    /// Answers held back: (node, its number) → (asker, the asker's request).
+    held: BTreeMap<(u32, AnswerId), (u32, ReqId)>,
 }
 
 fn entry(n: u32) -> Entry<u32> {
@@ -23,7 +27,9 @@ impl Net {
         Net {
             nodes: BTreeMap::new(),
             dead: Vec::new(),
+            crash_on_store: Vec::new(),
             done: Vec::new(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -57,26 +63,42 @@ impl Net {
             assert!(steps < 1_000_000, "message storm");
             match o {
                 Output::Send { id, to, request } => {
+                    let crash = self.crash_on_store.contains(&to.addr) && matches!(request, Request::Store { replicate: true, .. });
                     let answer = if self.dead.contains(&to.addr) {
                         None
                     } else {
-                        self.nodes.get_mut(&to.addr).map(|n| n.on_request(request, now))
+                        self.nodes.get_mut(&to.addr).map(|n| n.answer(request, now))
                     };
                     if let Some(n) = self.nodes.get_mut(&to.addr) {
-                        for o in n.drain() {
-                            queue.push_back((to.addr, o));
+                        let outputs = n.drain();
+                        if crash {
+                            self.dead.push(to.addr);
+                        } else {
+                            queue.extend(outputs.into_iter().map(|o| (to.addr, o)));
                         }
                     }
                     let sender = self.nodes.get_mut(&from).unwrap();
                     match answer {
-                        Some(r) => sender.on_response(id, r, now),
-                        None => sender.on_failure(id, now),
+                        Some(Answer::Now(r)) => sender.on_response(id, r, now),
+                        Some(Answer::Later(h)) if !crash => {
+                            self.held.insert((to.addr, h), (from, id));
+                        }
+                        // Never answered: the asker times out.
+                        Some(Answer::Later(_)) | None => sender.on_failure(id, now),
                     }
                     for o in sender.drain() {
                         queue.push_back((from, o));
                     }
                 }
                 Output::Done { op, result } => self.done.push((from, op, result)),
+                Output::Answer { id, response } => {
+                    if let Some((asker, rid)) = self.held.remove(&(from, id))
+                        && let Some(n) = self.nodes.get_mut(&asker)
+                    {
+                        n.on_response(rid, response, now);
+                        queue.extend(n.drain().into_iter().map(|o| (asker, o)));
+                    }
+                }
             }
         }
     }
@@ -311,4 +333,120 @@ fn a_restarted_node_brought_back_by_a_notify_takes_its_range_over() {
     }
     assert!(!net.nodes[&victim].routing().successors().is_empty());
     assert!(held(&net, victim) >= before, "its range came back from its successor");
+}
+
+/// The owner of a key fails right after taking a store in, before the copies it sends arrive:
+/// had it acknowledged at once, the putter would believe stored a record no live node holds
+/// (until its owner republishes it). It acknowledges only once its successors hold copies, so
+/// the putter, unanswered, stores at the next node instead, and the record is found.
+#[test]
+fn a_put_survives_its_owner_failing_right_after_the_store() {
+    let mut now = 0;
+    let mut net = Net::ring(8, 5, &mut now);
+    for _ in 0..100 {
+        now += 10;
+        net.tick_all(now);
+    }
+    let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+    ids.sort();
+    let owner = |k: &ChordId| ids.iter().find(|(i, _)| i >= k).unwrap_or(&ids[0]).1;
+    // A key that neither the putter (1) nor the reader (2) is responsible for.
+    let key = (0..=255u8)
+        .map(|k| ChordId::hash(&[b'o', k]))
+        .find(|k| ![1, 2].contains(&owner(k)))
+        .unwrap();
+    let victim = owner(&key);
+    net.crash_on_store.push(victim);
+    net.done.clear();
+    net.nodes.get_mut(&1).unwrap().put(key, vec![record(key, 9)], now).unwrap();
+    net.run(now);
+    assert!(net.dead.contains(&victim), "the owner took the store in");
+    match &net.done[..] {
+        [(1, _, Ok(OpResult::Stored { node, .. }))] => assert_ne!(node.addr, victim, "acknowledged by a live node"),
+        other => panic!("put: {other:?}"),
+    }
+    for _ in 0..50 {
+        now += 10;
+        net.tick_all(now);
+    }
+    net.done.clear();
+    net.nodes.get_mut(&2).unwrap().get(key, now).unwrap();
+    net.run(now);
+    match &net.done[..] {
+        [(2, _, Ok(OpResult::Got { records, .. }))] => assert_eq!(records.len(), 1, "the record survived"),
+        other => panic!("get: {other:?}"),
+    }
+}
+
+/// A replicated store is answered when every copy is answered (made or failed), or after
+/// `replica_wait` if some never is; other requests are answered at once.
+#[test]
+fn a_replicated_store_is_answered_once_its_copies_are_made_or_after_the_wait() {
+    let mut now = 0;
+    let mut net = Net::ring(4, 10, &mut now);
+    for _ in 0..50 {
+        now += 10;
+        net.tick_all(now);
+    }
+    let wait = fast().replica_wait;
+    let node = net.nodes.get_mut(&0).unwrap();
+    assert_eq!(node.routing().successors().len(), 3);
+    let key = ChordId::hash(b"held");
+    let store = || Request::Store {
+        records: vec![record(key, 1)],
+        replicate: true,
+    };
+    assert!(matches!(node.answer(Request::GetState, now), Answer::Now(Response::State { .. })));
+    assert!(matches!(
+        node.answer(
+            Request::Store {
+                records: vec![record(key, 1)],
+                replicate: false
+            },
+            now
+        ),
+        Answer::Now(Response::Ack)
+    ));
+    // Every copy answered: the answer follows the last one.
+    let Answer::Later(first) = node.answer(store(), now) else {
+        panic!("held")
+    };
+    assert!(node.records().has_key(&key));
+    let copies: Vec<ReqId> = node
+        .drain()
+        .into_iter()
+        .map(|o| match o {
+            Output::Send {
+                id,
+                request: Request::Store { replicate: false, .. },
+                ..
+            } => id,
+            other => panic!("a copy: {other:?}"),
+        })
+        .collect();
+    assert_eq!(copies.len(), 3);
+    node.on_response(copies[0], Response::Ack, now);
+    node.on_failure(copies[1], now);
+    assert!(node.drain().is_empty(), "one copy still unanswered");
+    node.on_response(copies[2], Response::Ack, now);
+    assert_eq!(
+        node.drain(),
+        vec![Output::Answer {
+            id: first,
+            response: Response::Ack
+        }]
+    );
+    // A copy never answered: the answer comes with the first tick after the wait.
+    let Answer::Later(second) = node.answer(store(), now) else {
+        panic!("held")
+    };
+    let _ = node.drain();
+    assert!(node.next_tick() <= now + wait);
+    node.tick(now + wait - 1);
+    assert!(!node.drain().iter().any(|o| matches!(o, Output::Answer { .. })));
+    node.tick(now + wait);
+    assert!(node.drain().contains(&Output::Answer {
+        id: second,
+        response: Response::Ack
+    }));
 }
