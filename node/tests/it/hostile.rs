@@ -357,9 +357,15 @@ fn a_failed_reorg_leaves_the_wallet_where_the_chain_is() {
     let served = branch.clone();
     let b4_hash = b4.block_hash();
     let addr = node.p2p_addr();
+    // The tip block is withheld the first time it is asked for, so it comes last: its arrival,
+    // not the invalid block's, makes the node try the branch.
+    let withheld = std::sync::atomic::AtomicBool::new(false);
     let evil = Hostile::start(&addr, move |req| match req {
         SyncRequest::Status(_) => Some(SyncResponse::Status(lying_status(b4_hash, 4))),
         SyncRequest::GetHeaders { locator, .. } => Some(SyncResponse::Headers(serve_headers(&headers, locator))),
+        SyncRequest::GetBlock(h) if *h == b4_hash && !withheld.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            Some(SyncResponse::Block(None))
+        }
         SyncRequest::GetBlock(h) => Some(SyncResponse::Block(served.iter().find(|b| b.block_hash() == *h).cloned())),
         SyncRequest::GetMempool => Some(SyncResponse::Mempool(vec![])),
         SyncRequest::GetTxs(_) => Some(SyncResponse::Txs(vec![])),
@@ -383,6 +389,17 @@ fn a_failed_reorg_leaves_the_wallet_where_the_chain_is() {
         "{history:?}"
     );
     assert_eq!(node.call::<Value>("getbalances", &[])["lastprocessedblock"]["hash"], tip.as_str());
+    // And the peer is banned: asked for the branch's headers again, it serves a block already
+    // found invalid.
+    let evil_id = evil.peer_id();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let banned: Vec<Value> = node.call("listbanned", &[]);
+            banned.iter().any(|b| b["address"].as_str() == Some(evil_id.as_str()))
+        }),
+        "the sender of the invalid block is banned; log:\n{}",
+        node.log()
+    );
 }
 
 fn valid_lock() -> cairn_chain::Lock {
