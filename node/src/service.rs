@@ -47,6 +47,9 @@ pub struct NodeState {
     wallet: WalletHandle,
     /// Block events of the running job, published with its mempool events when it ends.
     events: Vec<WalletEvent>,
+    /// The tip moved during the running job; published after its events (see
+    /// [`NodeState::publish_events`]).
+    tip_moved: bool,
     tip: watch::Sender<TipInfo>,
     generation: Arc<AtomicU64>,
     stop: bool,
@@ -191,12 +194,15 @@ impl NodeState {
         for (txid, reason) in dropped {
             tracing::debug!(%txid, %reason, "transaction left the mempool after a reorg");
         }
-        self.publish_tip();
+        self.tip_moved = true;
         Ok(())
     }
 
-    /// Publishes to the wallet what the job just run did: the chain's steps, then the mempool's
-    /// changes (which follow from them).
+    /// Publishes what the job just run did: to the wallet the chain's steps, then the mempool's
+    /// changes (which follow from them); then the new tip to everyone else. Runs before the job's
+    /// caller gets its answer, and the tip is published last, so whoever has seen a block (as a
+    /// result, in `getblockcount`, or from the miner) and then asks the wallet finds it there:
+    /// Core's wallet RPCs wait for the same (`BlockUntilSyncedToCurrentChain`).
     fn publish_events(&mut self) {
         let mut events = std::mem::take(&mut self.events);
         events.extend(self.mempool.take_events().into_iter().map(|e| match e {
@@ -205,6 +211,9 @@ impl NodeState {
         }));
         if !self.wallet.publish_blocking(events) {
             tracing::debug!("the wallet service has stopped; events not delivered");
+        }
+        if std::mem::take(&mut self.tip_moved) {
+            self.publish_tip();
         }
     }
 
@@ -273,6 +282,7 @@ impl PendingService {
             mempool,
             wallet,
             events: Vec::new(),
+            tip_moved: false,
             tip: self.tip,
             generation: self.generation,
             stop: false,
@@ -284,8 +294,8 @@ impl PendingService {
         std::thread::Builder::new().name("chain".into()).spawn(move || {
             shutdown.guard("the chain service", move || {
                 while let Some(job) = rx.blocking_recv() {
+                    // The job publishes its events before it answers (see `ChainHandle::run`).
                     job(&mut state);
-                    state.publish_events();
                     if state.stop {
                         break;
                     }
@@ -309,7 +319,9 @@ impl ChainHandle {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |s| {
-                let _ = tx.send(f(s));
+                let result = f(s);
+                s.publish_events();
+                let _ = tx.send(result);
             }))
             .await
             .map_err(|_| ServiceStopped)?;
@@ -328,7 +340,9 @@ impl ChainHandle {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .blocking_send(Box::new(move |s| {
-                let _ = tx.send(f(s));
+                let result = f(s);
+                s.publish_events();
+                let _ = tx.send(result);
             }))
             .map_err(|_| ServiceStopped)?;
         rx.blocking_recv().map_err(|_| ServiceStopped)
@@ -353,5 +367,70 @@ impl ChainHandle {
     /// [`ServiceStopped`].
     pub async fn shutdown(&self) {
         let _ = self.run(|s| s.stop = true).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+    use std::time::Duration;
+
+    use cairn_chain::StoreOptions;
+    use cairn_chain::miner::{create_template, mine};
+    use cairn_chain::{Lock, Network, PubkeyHash};
+
+    use super::*;
+
+    /// The answer to a job that moved the tip comes only after the job's events are in the
+    /// wallet's queue: with the queue full, the caller waits until the wallet has room (so a
+    /// wallet call made after the answer sees the block). Fails if the answer is sent first.
+    #[test]
+    fn a_job_answers_only_after_its_events_are_queued_for_the_wallet() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chainstate::open(dir.path(), Network::Regtest, StoreOptions::default()).unwrap();
+        let (handle, pending) = channel(Network::Regtest);
+        let (wallet, mut wallet_queue) = crate::wallet_service::channel();
+        for _ in 0..crate::wallet_service::QUEUE {
+            assert!(wallet.publish_blocking(vec![WalletEvent::TxRemoved(Txid::from_byte_array([7; 32]))]));
+        }
+        let thread = pending
+            .start(chain, Mempool::new(1 << 20), wallet, crate::shutdown::Shutdown::default())
+            .unwrap();
+        let (answered, answer) = std::sync::mpsc::channel();
+        let caller = {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                let result = handle.run_blocking(|s| {
+                    let payout = Lock::PubkeyHash(PubkeyHash::from_byte_array([1; 20]));
+                    let template = create_template(&s.chain, &s.mempool, &payout, unix_now(), b"");
+                    let block = mine(&template, 1, &|| false, &AtomicU64::new(0)).unwrap();
+                    s.submit_block(block).map(|p| p.status)
+                });
+                let _ = answered.send(handle.tip().height);
+                result
+            })
+        };
+        assert!(
+            answer.recv_timeout(Duration::from_millis(500)).is_err(),
+            "answered while the block's events were not yet queued"
+        );
+        assert_eq!(handle.tip().height, 0, "the tip is published after the events");
+        let mut events = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !events.iter().any(|e| matches!(e, WalletEvent::BlockConnected { height: 1, .. })) {
+            assert!(std::time::Instant::now() < deadline, "the block's events never came");
+            events.extend(wallet_queue.drain_events());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            answer.recv_timeout(Duration::from_secs(30)).unwrap(),
+            1,
+            "the tip is published with the answer"
+        );
+        assert!(caller.join().unwrap().is_ok());
+        drop(wallet_queue);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(handle.shutdown());
+        thread.join().unwrap();
     }
 }

@@ -146,6 +146,18 @@ pub fn channel() -> (WalletHandle, PendingWallet) {
 }
 
 impl PendingWallet {
+    /// Takes the events queued so far, without a wallet (tests of the publishing order).
+    #[cfg(test)]
+    pub(crate) fn drain_events(&mut self) -> Vec<WalletEvent> {
+        let mut out = Vec::new();
+        while let Ok(msg) = self.queue.try_recv() {
+            if let Msg::Events(events) = msg {
+                out.extend(events);
+            }
+        }
+        out
+    }
+
     /// Starts the wallet thread over a wallet caught up with the chain at `tip`. After every
     /// batch of events that moved the tip it offers the chain service the wallet's own
     /// transactions that are neither confirmed nor in the mempool (after a reorg, or at start):

@@ -69,3 +69,30 @@ fn two_nodes_in_one_process_run_and_stop_through_their_handles() {
     let err = runtime.block_on(cairn_node::launch(busy.resolve().unwrap())).unwrap_err();
     assert!(format!("{err:#}").contains("binding the RPC server"), "{err:#}");
 }
+
+/// Whoever has seen a block (as `generatetoaddress`'s result or in `getblockcount`) finds it in
+/// the wallet on the next call: the chain service hands its events to the wallet before it
+/// answers or publishes the tip (Core's wallet RPCs wait for the same). Each block here matures
+/// one more coinbase, so the balance tells exactly which blocks the wallet had seen.
+#[test]
+fn the_wallet_has_seen_every_block_the_caller_has_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let node = runtime.block_on(cairn_node::launch(args(dir.path()).resolve().unwrap())).unwrap();
+    let mut rpc = client(dir.path(), node.rpc_addr());
+    let addr: String = rpc.call("getnewaddress", &[]).unwrap();
+    let _: Vec<String> = rpc.call("generatetoaddress", &[json!(100), json!(addr)]).unwrap();
+    for height in 101..=160u64 {
+        let _: Vec<String> = rpc.call("generatetoaddress", &[json!(1), json!(addr)]).unwrap();
+        let balance: f64 = rpc.call("getbalance", &[]).unwrap();
+        assert_eq!(balance, 50.0 * (height - 100) as f64, "after block {height}");
+        assert_eq!(rpc.call::<u64>("getblockcount", &[]).unwrap(), height);
+        let unspent: Vec<serde_json::Value> = rpc.call("listunspent", &[]).unwrap();
+        assert_eq!(unspent.len() as u64, height - 100, "after block {height}");
+    }
+    node.stop();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(60), node.wait()).await })
+        .unwrap()
+        .unwrap();
+}
