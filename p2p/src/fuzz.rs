@@ -69,8 +69,10 @@ pub fn bitfield(data: &[u8]) {
 }
 
 /// The Chord state machine fed whatever strangers send: the input is a list of
-/// length-prefixed index requests, each handled as if it came from a peer, with ticks between.
-/// The node must answer every one, and its successor list and in-flight operations stay bounded.
+/// length-prefixed index requests, each handled as if it came from a peer; an empty one means
+/// "250 ms pass" (a tick), so the fuzzer chooses how requests and timers interleave (and a
+/// tick, which may fix fingers, is not paid for on every request). The node must answer every
+/// one, and its successor list stays bounded.
 pub fn chord_node(data: &[u8]) {
     let config = Config::default();
     let successors = config.successors;
@@ -89,11 +91,12 @@ pub fn chord_node(data: &[u8]) {
         let len = usize::from(u16::from_le_bytes(*len)).min(tail.len());
         let (msg, tail) = tail.split_at(len);
         rest = tail;
-        now += 250;
-        if let Ok(IndexRequest::Chord { request, .. }) = IndexRequest::decode(msg) {
+        if msg.is_empty() {
+            now += 250;
+            node.tick(now);
+        } else if let Ok(IndexRequest::Chord { request, .. }) = IndexRequest::decode(msg) {
             let _ = node.on_request(request, now);
         }
-        node.tick(now);
         let _ = node.drain();
         assert!(node.routing().successors().len() <= successors + 1);
     }
@@ -143,6 +146,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 .flat_map(|m| {
                     let mut f = (m.len() as u16).to_le_bytes().to_vec();
                     f.extend_from_slice(m);
+                    f.extend_from_slice(&[0, 0]); // a tick
                     f
                 })
                 .collect();

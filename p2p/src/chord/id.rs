@@ -43,6 +43,23 @@ impl ChordId {
         self == b || self.in_open(a, b)
     }
 
+    /// How many finger starts of `self` lie in `(self, other]`: the bit length of the clockwise
+    /// distance `other - self` (finger `j` starts at `self + 2^j`, inside the arc exactly when
+    /// `2^j <= other - self`). 0 when `other == self`.
+    pub fn fingers_before(&self, other: &ChordId) -> u32 {
+        let mut diff = [0u8; 32];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let d = i16::from(other.0[i]) - i16::from(self.0[i]) - borrow;
+            borrow = i16::from(d < 0);
+            diff[i] = d.rem_euclid(256) as u8;
+        }
+        match diff.iter().position(|b| *b != 0) {
+            Some(i) => (31 - i as u32) * 8 + (8 - diff[i].leading_zeros()),
+            None => 0,
+        }
+    }
+
     /// The distance clockwise from `self` to `other`, as a float fraction of the ring (for
     /// statistics only).
     pub fn fraction_to(&self, other: &ChordId) -> f64 {
@@ -72,6 +89,23 @@ impl fmt::Debug for ChordId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingers_before_counts_the_finger_starts_in_the_arc() {
+        let ids: Vec<ChordId> = (0u8..40)
+            .map(|i| ChordId::hash(&[i]))
+            .chain([small(0), small(1), small(2), small(255)])
+            .collect();
+        for a in &ids {
+            for b in &ids {
+                let counted = (0..256).filter(|j| a.add_pow2(*j).in_half_open(a, b) && a != b).count() as u32;
+                assert_eq!(a.fingers_before(b), counted, "{a} -> {b}");
+            }
+        }
+        assert_eq!(small(0).fingers_before(&small(1)), 1);
+        assert_eq!(small(0).fingers_before(&small(2)), 2);
+        assert_eq!(small(1).fingers_before(&small(0)), 256, "all the way round");
+    }
 
     fn small(n: u8) -> ChordId {
         let mut b = [0u8; 32];

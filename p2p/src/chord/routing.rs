@@ -215,9 +215,13 @@ impl<A: Clone + PartialEq> Routing<A> {
             self.fingers[i] = None;
             return;
         }
+        // The starts in (me, node] are a prefix of the table (they grow as powers of two).
+        let end = (self.me.id.fingers_before(&node.id) as usize).min(FINGERS);
         let mut j = i + 1;
-        while j < FINGERS && self.finger_start(j).in_half_open(&self.me.id, &node.id) {
-            self.fingers[j] = Some(node.clone());
+        while j < end {
+            if self.fingers[j].as_ref() != Some(&node) {
+                self.fingers[j] = Some(node.clone());
+            }
             j += 1;
         }
         self.fingers[i] = Some(node);
