@@ -174,7 +174,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
                     let _ = content_slot.set(p2p.content.clone());
                     let _ = index_slot.set(p2p.index.clone());
                     let relay = p2p.handle.clone();
-                    let _ = chain.run(move |s| s.set_relay(relay)).await;
+                    let _ = chain.set_relay(relay).await;
                     // The wallet follows the chain from the tip it was rescanned to; it offers its
                     // unconfirmed transactions to the mempool first, now that they can be announced.
                     match pending_wallet.start(
@@ -222,7 +222,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
             }
             match state {
                 Ok(state) => {
-                    let height = state.chain.height();
+                    let height = state.height();
                     tokio::task::spawn_blocking(move || drop(state)).await?;
                     match shutdown.fatal_reason() {
                         None => {

@@ -164,9 +164,9 @@ fn run(chain: &ChainHandle, network: Network, pace: Option<Duration>, control: &
             mining = true;
         }
         let Some(payout) = settings.payout else { continue };
-        let Ok((template, mtp)) = chain.run_blocking(move |s| {
+        let Ok((template, mtp)) = chain.read_blocking(move |s| {
             let mtp = s.chain.median_time_past(&s.chain.tip_hash());
-            (create_template(&s.chain, &s.mempool, &payout, unix_now(), b"/cairn/"), mtp)
+            (create_template(s.chain, s.mempool, &payout, unix_now(), b"/cairn/"), mtp)
         }) else {
             break;
         };
@@ -201,7 +201,7 @@ fn run(chain: &ChainHandle, network: Network, pace: Option<Duration>, control: &
         }
         let Some(block) = found else { continue };
         let hash = block.block_hash();
-        match chain.run_blocking(move |s| s.submit_block(block)) {
+        match chain.submit_block_blocking(block) {
             Ok(Ok(_)) => tracing::debug!(%hash, "mined a block"),
             Ok(Err(e)) => tracing::warn!(%hash, error = %e, "mined block rejected"),
             Err(_) => break,

@@ -13,14 +13,14 @@
 use std::sync::Arc;
 
 use cairn_chain::encode::Decodable;
-use cairn_chain::{Block, BlockError, BlockStatus, ChainError, Transaction};
+use cairn_chain::{Block, Transaction};
 use cairn_p2p::sync_protocol::{MAX_HEADERS, MAX_MEMPOOL_INV};
 use cairn_p2p::{DEFAULT_BAN, NetworkEvent, NetworkHandle, PeerId, Responder, SyncRequest, SyncResponse, Topic, Verdict};
 use tokio::sync::{Semaphore, mpsc};
 use tracing::debug;
 
 use crate::policy::{self, BlockJudgement, PeerBudget, TxJudgement};
-use crate::service::ChainHandle;
+use crate::service::{BlockSource, ChainHandle};
 use crate::shutdown::Shutdown;
 use crate::sync::{SyncInput, our_status};
 
@@ -139,27 +139,13 @@ async fn gossip_block(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Ne
         }
     };
     let hash = block.block_hash();
-    let outcome = chain
-        .run(move |s| {
-            let processed = s.accept_remote_block(block);
-            let height = s.chain.index_record(&hash).map(|r| r.height);
-            // Stored on a branch already known to be invalid: not worth forwarding.
-            let processed = match processed {
-                Ok(p) if p.status == BlockStatus::Accepted && s.chain.is_known_invalid(&hash) => {
-                    Err(ChainError::Block(BlockError::KnownInvalid(hash)))
-                }
-                other => other,
-            };
-            (processed, height)
-        })
-        .await;
-    let outcome = outcome.map(|(processed, height)| {
-        if let Some(height) = height {
+    let outcome = chain.accept_block(block, BlockSource::Gossip).await.map(|accepted| {
+        if let Some(height) = accepted.height {
             // The sender has this block: it is at least this high (Core learns heights from
             // announcements the same way).
             net.note_chain(source, height, None);
         }
-        processed
+        accepted.result
     });
     let Ok(outcome) = outcome else { return Verdict::Ignore };
     match policy::judge_block(hash, &outcome) {
@@ -197,7 +183,7 @@ async fn gossip_tx(data: &[u8], source: PeerId, chain: &ChainHandle, net: &Netwo
             return Verdict::Reject;
         }
     };
-    let Ok(outcome) = chain.run(move |s| s.accept_remote_tx(tx)).await else {
+    let Ok(outcome) = chain.accept_tx(tx).await else {
         return Verdict::Ignore;
     };
     match policy::judge_tx(&outcome) {
@@ -229,20 +215,20 @@ async fn answer(
         SyncRequest::GetHeaders { locator, stop } => {
             let stop = (stop != cairn_chain::BlockHash::ZERO).then_some(stop);
             chain
-                .run(move |s| SyncResponse::Headers(s.chain.headers_after(&locator, stop, MAX_HEADERS)))
+                .read(move |s| SyncResponse::Headers(s.chain.headers_after(&locator, stop, MAX_HEADERS)))
                 .await
                 .ok()
         }
         SyncRequest::GetBlock(hash) => chain
-            .run(move |s| SyncResponse::Block(s.chain.get_block(&hash).ok().flatten()))
+            .read(move |s| SyncResponse::Block(s.chain.get_block(&hash).ok().flatten()))
             .await
             .ok(),
         SyncRequest::GetMempool => chain
-            .run(|s| SyncResponse::Mempool(s.mempool.entries().take(MAX_MEMPOOL_INV).map(|e| e.txid).collect()))
+            .read(|s| SyncResponse::Mempool(s.mempool.entries().take(MAX_MEMPOOL_INV).map(|e| e.txid).collect()))
             .await
             .ok(),
         SyncRequest::GetTxs(txids) => chain
-            .run(move |s| {
+            .read(move |s| {
                 // Stop before the reply outgrows a frame; the asker fetches the rest later.
                 let mut bytes = 0usize;
                 let txs = txids

@@ -3,12 +3,17 @@
 //! it from its own thread ([`crate::wallet_service`]): after each job the service publishes,
 //! in order, what the job did to the chain and the mempool.
 //!
-//! Everything else holds a cloneable [`ChainHandle`] and sends it jobs — closures over
-//! [`NodeState`] — through a bounded queue; each job's result comes back on a oneshot channel.
-//! Jobs run one at a time, so there are no locks on the state and every change (a block, a
-//! transaction) is seen by the mempool, and published to the wallet, before the next job runs. The tip is also
-//! published on a watch channel so that cheap reads (`getblockcount`) and the miner's "has the
-//! tip moved?" check never queue behind block processing.
+//! Everything else holds a cloneable [`ChainHandle`], whose interface is typed: the state
+//! changes only through named operations ([`ChainHandle::submit_block`],
+//! [`ChainHandle::accept_block`], [`ChainHandle::submit_tx`], [`ChainHandle::accept_txs`],
+//! [`ChainHandle::set_bulk`], …), each of which applies the same bookkeeping (the mempool follows
+//! the tip, events reach the wallet, a failed store stops the node, our own blocks and
+//! transactions are announced). Queries run as read-only closures over a [`ChainView`] (Core
+//! reads under `cs_main` the same way): they can look at anything and change nothing. Jobs go
+//! through a bounded queue and run one at a time, so there are no locks on the state and every
+//! change is seen by the mempool, and published to the wallet, before the next job runs. The tip
+//! is also published on a watch channel so that cheap reads (`getblockcount`) and the miner's
+//! "has the tip moved?" check never queue behind block processing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,11 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cairn_chain::encode::Encodable;
 use cairn_chain::mempool::{MempoolError, MempoolEvent};
 use cairn_chain::pow::U256;
+use cairn_chain::utxo::UtxoStats;
 use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Chainstate, Mempool, ProcessedBlock, TipEvent, TipUpdate, Transaction, Txid};
 use cairn_p2p::{NetworkHandle, Topic};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::unix_now;
+use crate::policy;
 use crate::wallet_service::{WalletEvent, WalletHandle};
 
 /// Most jobs waiting for the chain service.
@@ -37,12 +44,10 @@ pub struct TipInfo {
     pub chain_work: U256,
 }
 
-/// The state the chain service owns.
+/// The state the chain service owns; only the service's thread touches it.
 pub struct NodeState {
-    /// The chain.
-    pub chain: Chainstate,
-    /// The mempool.
-    pub mempool: Mempool,
+    chain: Chainstate,
+    mempool: Mempool,
     /// Where the chain's and the mempool's events go, in order.
     wallet: WalletHandle,
     /// Block events of the running job, published with its mempool events when it ends.
@@ -57,6 +62,54 @@ pub struct NodeState {
     relay: Option<NetworkHandle>,
     /// Stopped with a fatal error when the store fails (see [`NodeState::accept_remote_block`]).
     shutdown: crate::shutdown::Shutdown,
+}
+
+/// What a query sees: the chain and the mempool, read-only.
+#[derive(Clone, Copy)]
+pub struct ChainView<'a> {
+    /// The chain.
+    pub chain: &'a Chainstate,
+    /// The mempool.
+    pub mempool: &'a Mempool,
+}
+
+impl ChainView<'_> {
+    /// Whether a chain with `work` would be worth downloading: more work than our tip, and at
+    /// least the network's minimum ([`cairn_chain::Params::min_chain_work`], Core's
+    /// `nMinimumChainWork`).
+    pub fn more_work_than_ours(&self, work: U256) -> bool {
+        work > self.chain.tip_chain_work() && work >= self.chain.params().min_chain_work
+    }
+}
+
+/// Where a block from a peer came from: gossip (unasked: a block that would not give us a chain
+/// with at least our tip's work is not stored) or a download sync asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockSource {
+    /// Announced by gossip.
+    Gossip,
+    /// Downloaded on request.
+    Requested,
+}
+
+/// What became of a block from a peer.
+#[derive(Debug)]
+pub struct BlockAccepted {
+    /// The chain's answer; a gossiped block stored on a branch already known to be invalid is
+    /// reported as [`BlockError::KnownInvalid`] (not worth forwarding).
+    pub result: Result<ProcessedBlock, ChainError>,
+    /// The block's height, if it is in the block index now.
+    pub height: Option<u32>,
+}
+
+/// What became of a batch of transactions from a peer.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TxsAccepted {
+    /// How many entered the mempool.
+    pub accepted: usize,
+    /// The first refusal that shows the peer misbehaved ([`policy::judge_tx`]); the rest of the
+    /// batch was not looked at.
+    pub misbehaved: Option<String>,
 }
 
 type Job = Box<dyn FnOnce(&mut NodeState) + Send>;
@@ -82,7 +135,7 @@ impl NodeState {
     ///
     /// # Errors
     /// The block is invalid, or the store failed.
-    pub fn submit_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+    fn submit_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         let bytes = self.relay.is_some().then(|| block.encode());
         // Our own block is processed as if asked for (Core's `submitblock` forces processing
         // too): a block mined on a side branch on purpose is stored whatever its work.
@@ -106,7 +159,7 @@ impl NodeState {
     /// memory may be ahead of it (a tip the mempool and the miner would build on). Nothing more
     /// is written; the node shuts down and exits non-zero, and on restart reopens at the stored
     /// tip.
-    pub fn accept_remote_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+    fn accept_remote_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         self.accept_block(block, false)
     }
 
@@ -115,7 +168,7 @@ impl NodeState {
     ///
     /// # Errors
     /// The block is invalid, or the store failed.
-    pub fn accept_requested_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
+    fn accept_requested_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         self.accept_block(block, true)
     }
 
@@ -144,7 +197,7 @@ impl NodeState {
     ///
     /// # Errors
     /// The transaction is rejected, or the store failed.
-    pub fn submit_transaction(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
+    fn submit_transaction(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
         let bytes = self.relay.is_some().then(|| tx.encode());
         let txid = self.accept_remote_tx(tx)?;
         if let (Some(net), Some(bytes)) = (&self.relay, bytes) {
@@ -157,7 +210,7 @@ impl NodeState {
     ///
     /// # Errors
     /// The transaction is rejected, or the store failed.
-    pub fn accept_remote_tx(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
+    fn accept_remote_tx(&mut self, tx: Transaction) -> Result<Txid, MempoolError> {
         match self.mempool.accept(tx, &self.chain, unix_now()) {
             Ok(txid) => Ok(txid),
             Err(MempoolError::Store(e)) => {
@@ -168,8 +221,20 @@ impl NodeState {
         }
     }
 
+    /// Height of the tip (for the shutdown message, once the service has stopped).
+    pub fn height(&self) -> u32 {
+        self.chain.height()
+    }
+
+    fn view(&self) -> ChainView<'_> {
+        ChainView {
+            chain: &self.chain,
+            mempool: &self.mempool,
+        }
+    }
+
     /// Starts announcing this node's blocks and transactions on the network.
-    pub fn set_relay(&mut self, net: NetworkHandle) {
+    fn set_relay(&mut self, net: NetworkHandle) {
         self.relay = Some(net);
     }
 
@@ -307,11 +372,8 @@ impl PendingService {
 }
 
 impl ChainHandle {
-    /// Runs `f` on the service thread and returns its result.
-    ///
-    /// # Errors
-    /// The service has stopped.
-    pub async fn run<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    /// Runs `f` on the service thread; its events are published before it answers.
+    async fn run<R, F>(&self, f: F) -> Result<R, ServiceStopped>
     where
         F: FnOnce(&mut NodeState) -> R + Send + 'static,
         R: Send + 'static,
@@ -329,10 +391,7 @@ impl ChainHandle {
     }
 
     /// [`ChainHandle::run`] for threads outside the runtime (the miner).
-    ///
-    /// # Errors
-    /// The service has stopped.
-    pub fn run_blocking<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    fn run_blocking<R, F>(&self, f: F) -> Result<R, ServiceStopped>
     where
         F: FnOnce(&mut NodeState) -> R + Send + 'static,
         R: Send + 'static,
@@ -346,6 +405,162 @@ impl ChainHandle {
             }))
             .map_err(|_| ServiceStopped)?;
         rx.blocking_recv().map_err(|_| ServiceStopped)
+    }
+
+    /// Runs the query `f` on a read-only view of the chain and the mempool.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    where
+        F: FnOnce(ChainView<'_>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(move |s| f(s.view())).await
+    }
+
+    /// [`ChainHandle::read`] for threads outside the runtime (the miner).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub fn read_blocking<R, F>(&self, f: F) -> Result<R, ServiceStopped>
+    where
+        F: FnOnce(ChainView<'_>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run_blocking(move |s| f(s.view()))
+    }
+
+    /// Validates and stores a block this node produced (mined, or submitted over RPC) whatever
+    /// its work (Core's `submitblock` forces processing too), moves the tip if it has the most
+    /// work, and announces the block.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn submit_block(&self, block: Block) -> Result<Result<ProcessedBlock, ChainError>, ServiceStopped> {
+        self.run(move |s| s.submit_block(block)).await
+    }
+
+    /// [`ChainHandle::submit_block`] for threads outside the runtime (the miner).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub fn submit_block_blocking(&self, block: Block) -> Result<Result<ProcessedBlock, ChainError>, ServiceStopped> {
+        self.run_blocking(move |s| s.submit_block(block))
+    }
+
+    /// Takes a block from a peer (not announced here: gossip forwards what the router accepts).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn accept_block(&self, block: Block, source: BlockSource) -> Result<BlockAccepted, ServiceStopped> {
+        self.run(move |s| {
+            let hash = block.block_hash();
+            let result = match source {
+                BlockSource::Gossip => match s.accept_remote_block(block) {
+                    Ok(p) if p.status == BlockStatus::Accepted && s.chain.is_known_invalid(&hash) => {
+                        Err(ChainError::Block(cairn_chain::BlockError::KnownInvalid(hash)))
+                    }
+                    other => other,
+                },
+                BlockSource::Requested => s.accept_requested_block(block),
+            };
+            let height = s.chain.index_record(&hash).map(|r| r.height);
+            BlockAccepted { result, height }
+        })
+        .await
+    }
+
+    /// Admits a transaction of this node's (RPC, wallet) to the mempool and announces it.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn submit_tx(&self, tx: Transaction) -> Result<Result<Txid, MempoolError>, ServiceStopped> {
+        self.run(move |s| s.submit_transaction(tx)).await
+    }
+
+    /// [`ChainHandle::submit_tx`] after `check` has looked at the transaction against the chain
+    /// and the mempool in the same job (nothing changes between the two): `check` answers
+    /// `Ok(None)` to go on, `Ok(Some(txid))` to answer without admitting, or an error; a refusal
+    /// by the mempool is turned into the caller's error by `refused`.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn submit_tx_checked<E, C, M>(&self, tx: Transaction, check: C, refused: M) -> Result<Result<Txid, E>, ServiceStopped>
+    where
+        C: FnOnce(ChainView<'_>, &Transaction) -> Result<Option<Txid>, E> + Send + 'static,
+        M: FnOnce(MempoolError) -> E + Send + 'static,
+        E: Send + 'static,
+    {
+        self.run(move |s| match check(s.view(), &tx)? {
+            Some(txid) => Ok(txid),
+            None => s.submit_transaction(tx).map_err(refused),
+        })
+        .await
+    }
+
+    /// Takes transactions from a peer, in order, until one shows the peer misbehaved (not
+    /// announced here: gossip forwards what the router accepts).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn accept_txs(&self, txs: Vec<Transaction>) -> Result<TxsAccepted, ServiceStopped> {
+        self.run(move |s| {
+            let mut outcome = TxsAccepted::default();
+            for tx in txs {
+                match s.accept_remote_tx(tx) {
+                    Ok(_) => outcome.accepted += 1,
+                    Err(e) => {
+                        if let policy::TxJudgement::Misbehaved(why) = policy::judge_tx::<()>(&Err(e)) {
+                            outcome.misbehaved = Some(why);
+                            break;
+                        }
+                    }
+                }
+            }
+            outcome
+        })
+        .await
+    }
+
+    /// Takes one transaction from a peer: [`ChainHandle::accept_txs`] with the refusal itself.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn accept_tx(&self, tx: Transaction) -> Result<Result<Txid, MempoolError>, ServiceStopped> {
+        self.run(move |s| s.accept_remote_tx(tx)).await
+    }
+
+    /// Switches the store's bulk-download mode (see [`Chainstate::set_bulk`]).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn set_bulk(&self, on: bool) -> Result<Result<(), cairn_chain::StoreError>, ServiceStopped> {
+        self.run(move |s| s.chain.set_bulk(on)).await
+    }
+
+    /// The UTXO set's digest and totals at the tip (height, hash), after writing the coins
+    /// cache out (as Core's `gettxoutsetinfo` flushes). A failed write stops the node.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn utxo_stats(&self) -> Result<Result<(UtxoStats, u32, BlockHash), cairn_chain::StoreError>, ServiceStopped> {
+        self.run(|s| match s.chain.utxo_stats() {
+            Ok(stats) => Ok((stats, s.chain.height(), s.chain.tip_hash())),
+            Err(e) => {
+                s.store_failed(&e);
+                Err(e)
+            }
+        })
+        .await
+    }
+
+    /// Starts announcing this node's blocks and transactions on the network.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn set_relay(&self, net: NetworkHandle) -> Result<(), ServiceStopped> {
+        self.run(move |s| s.set_relay(net)).await
     }
 
     /// The current tip, without queueing.

@@ -218,7 +218,7 @@ fn resubmit(state: &WalletState, chain: &ChainHandle, runtime: &tokio::runtime::
     runtime.spawn(async move {
         for tx in txs {
             let txid = tx.compute_txid();
-            match chain.run(move |s| s.submit_transaction(tx)).await {
+            match chain.submit_tx(tx).await {
                 Ok(Ok(_)) => tracing::info!(%txid, "wallet transaction back in the mempool"),
                 Ok(Err(e)) => tracing::debug!(%txid, error = %e, "wallet transaction not resubmitted"),
                 Err(_) => return,

@@ -161,18 +161,15 @@ impl BlockchainApiServer for RpcContext {
                 "'{t}' is not a valid hash_type (only hash_serialized_3)"
             )));
         }
-        self.with_state(|s| {
-            let stats = s.chain.utxo_stats().map_err(store_err)?;
-            Ok(TxOutSetInfo {
-                height: s.chain.height(),
-                bestblock: s.chain.tip_hash(),
-                txouts: stats.txouts,
-                bogosize: stats.serialized_size,
-                hash_serialized_3: hex::encode(stats.digest),
-                total_amount: CoinAmount(stats.total_amount),
-            })
+        let (stats, height, bestblock) = self.chain.utxo_stats().await.map_err(stopped)?.map_err(store_err)?;
+        Ok(TxOutSetInfo {
+            height,
+            bestblock,
+            txouts: stats.txouts,
+            bogosize: stats.serialized_size,
+            hash_serialized_3: hex::encode(stats.digest),
+            total_amount: CoinAmount(stats.total_amount),
         })
-        .await
     }
 
     async fn getdifficulty(&self) -> RpcResult<f64> {

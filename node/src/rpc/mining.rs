@@ -67,7 +67,7 @@ impl MiningApiServer for RpcContext {
         for _ in 0..nblocks {
             let payout = lock.clone();
             let template = self
-                .with_state(move |s| Ok(create_template(&s.chain, &s.mempool, &payout, unix_now(), b"/cairn/")))
+                .with_state(move |s| Ok(create_template(s.chain, s.mempool, &payout, unix_now(), b"/cairn/")))
                 .await?;
             let shutdown = self.shutdown.clone();
             let counter = tried.clone();
@@ -82,11 +82,11 @@ impl MiningApiServer for RpcContext {
             };
             let hash = block.block_hash();
             let processed = self
-                .with_state(move |s| {
-                    s.submit_block(block)
-                        .map_err(|e| RpcError::misc(format!("mined block rejected: {e}")))
-                })
-                .await?;
+                .chain
+                .submit_block(block)
+                .await
+                .map_err(stopped)?
+                .map_err(|e| RpcError::misc(format!("mined block rejected: {e}")))?;
             if processed.status != BlockStatus::Accepted {
                 return Err(RpcError::misc(format!(
                     "mined block {hash} was not accepted ({:?})",

@@ -25,7 +25,7 @@ use cairn_rpc::api::{
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
 
-use crate::service::{ChainHandle, NodeState};
+use crate::service::{ChainHandle, ChainView};
 use crate::shutdown::Shutdown;
 
 /// What the RPC methods need.
@@ -59,13 +59,13 @@ pub struct RpcContext {
 }
 
 impl RpcContext {
-    /// Runs `f` on the chain service.
+    /// Runs the query `f` on a read-only view of the chain and the mempool.
     async fn with_state<R, F>(&self, f: F) -> RpcResult<R>
     where
-        F: FnOnce(&mut NodeState) -> RpcResult<R> + Send + 'static,
+        F: FnOnce(ChainView<'_>) -> RpcResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.chain.run(f).await.map_err(convert::stopped)?
+        self.chain.read(f).await.map_err(convert::stopped)?
     }
 
     /// Runs `f` on the wallet service, after every chain event published before the call.

@@ -14,6 +14,7 @@ use jsonrpsee::core::async_trait;
 
 use super::RpcContext;
 use super::convert::*;
+use crate::service::ChainView;
 
 /// Core's default `maxfeerate`: 0.10 coins per 1000 bytes.
 const DEFAULT_MAX_FEE_RATE_PER_KB: u64 = 10_000_000;
@@ -44,7 +45,7 @@ impl RawTransactionApiServer for RpcContext {
                         .find(|t| t.compute_txid() == txid)
                         .cloned()
                         .ok_or_else(|| RpcError::not_found("No such transaction found in the provided block."))?;
-                    let active = in_active_chain(&s.chain, record);
+                    let active = in_active_chain(s.chain, record);
                     let confirmations = if active { i64::from(s.chain.height() - record.height + 1) } else { 0 };
                     (tx, Some((bh, confirmations, record.header.time)))
                 }
@@ -83,10 +84,11 @@ impl RawTransactionApiServer for RpcContext {
     async fn sendrawtransaction(&self, hexstring: String, maxfeerate: Option<AmountParam>) -> RpcResult<Txid> {
         let tx = decode_tx(&hexstring)?;
         let max_rate = maxfeerate.map_or(DEFAULT_MAX_FEE_RATE_PER_KB, |a| a.0.to_units());
-        self.with_state(move |s| {
+        // The checks and the admission run in one job: nothing changes between them.
+        let check = move |s: ChainView<'_>, tx: &cairn_chain::Transaction| {
             let txid = tx.compute_txid();
             if s.mempool.contains(&txid) {
-                return Ok(txid);
+                return Ok(Some(txid));
             }
             if tx.outputs.iter().enumerate().any(|(n, _)| {
                 s.chain
@@ -131,13 +133,13 @@ impl RawTransactionApiServer for RpcContext {
                     }
                 }
             }
-            match s.submit_transaction(tx) {
-                Ok(txid) => Ok(txid),
-                Err(MempoolError::Rejected(e)) => Err(tx_rejected(&e)),
-                Err(MempoolError::Store(e)) => Err(store_err(e)),
-            }
-        })
-        .await
+            Ok(None)
+        };
+        let refused = |e| match e {
+            MempoolError::Rejected(e) => tx_rejected(&e),
+            MempoolError::Store(e) => store_err(e),
+        };
+        self.chain.submit_tx_checked(tx, check, refused).await.map_err(stopped)?
     }
 
     async fn createrawtransaction(&self, inputs: Vec<RawTxInput>, outputs: serde_json::Value, locktime: Option<u32>) -> RpcResult<String> {

@@ -264,12 +264,11 @@ impl WalletApiServer for RpcContext {
             .await?;
         let (tx, txid) = (created.tx, created.txid);
         let submitted = tx.clone();
-        self.with_state(move |s| match s.submit_transaction(submitted) {
-            Ok(_) => Ok(()),
-            Err(MempoolError::Rejected(e)) => Err(tx_rejected(&e)),
-            Err(MempoolError::Store(e)) => Err(store_err(e)),
-        })
-        .await?;
+        match self.chain.submit_tx(submitted).await.map_err(stopped)? {
+            Ok(_) => {}
+            Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
+            Err(MempoolError::Store(e)) => return Err(store_err(e)),
+        }
         self.with_wallet(move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
             .await?;
         Ok(txid)

@@ -33,8 +33,8 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::clock::ClockOffsets;
-use crate::policy::{self, BlockJudgement, TxJudgement};
-use crate::service::ChainHandle;
+use crate::policy::{self, BlockJudgement};
+use crate::service::{BlockSource, ChainHandle, TxsAccepted};
 use crate::shutdown::Shutdown;
 use state::{Branch, SyncState};
 
@@ -161,7 +161,7 @@ impl SyncDriver {
     /// downloaded again.
     async fn set_bulk(&mut self, on: bool) {
         self.bulk = on;
-        match self.chain.run(move |s| s.chain.set_bulk(on)).await {
+        match self.chain.set_bulk(on).await {
             Ok(Ok(())) => debug!(on, "bulk download"),
             Ok(Err(e)) => warn!(error = %e, "could not switch bulk-download mode"),
             Err(_) => {}
@@ -255,7 +255,7 @@ impl SyncDriver {
                 // After a full batch, continue from its last header (Core's pindexBestHeader):
                 // the active chain may still be behind it.
                 let mut locator: Vec<BlockHash> = continuation.into_iter().collect();
-                locator.extend(chain.run(|s| s.chain.locator()).await.unwrap_or_default());
+                locator.extend(chain.read(|s| s.chain.locator()).await.unwrap_or_default());
                 locator.truncate(cairn_p2p::sync_protocol::MAX_LOCATOR as usize);
                 let request = SyncRequest::GetHeaders {
                     locator,
@@ -338,7 +338,7 @@ impl SyncDriver {
         }
         let checked = self
             .chain
-            .run(move |s| {
+            .read(move |s| {
                 let cursor = s.chain.start_headers(&headers, crate::clock::unix_now())?;
                 let summary = cursor.summary();
                 let first_height = summary.last_height + 1 - headers.len() as u32;
@@ -348,7 +348,7 @@ impl SyncDriver {
                     .filter(|(_, h)| !s.chain.contains_block(h))
                     .map(|(i, h)| (*h, first_height + i as u32))
                     .collect();
-                let enough = enough_work(s, summary.chain_work);
+                let enough = s.more_work_than_ours(summary.chain_work);
                 Ok::<_, HeadersError>((enough, wanted, cursor, first_height, hashes))
             })
             .await;
@@ -422,9 +422,9 @@ impl SyncDriver {
     async fn on_presync_headers(&mut self, peer: PeerId, cursor: HeaderCursor, headers: Vec<Header>, full: bool) {
         let checked = self
             .chain
-            .run(move |s| {
+            .read(move |s| {
                 let cursor = s.chain.continue_headers(&cursor, &headers, crate::clock::unix_now())?;
-                let enough = enough_work(s, cursor.summary().chain_work);
+                let enough = s.more_work_than_ours(cursor.summary().chain_work);
                 Ok::<_, HeadersError>((cursor, enough))
             })
             .await;
@@ -486,12 +486,6 @@ impl SyncDriver {
     }
 }
 
-/// Whether a branch with `work` is worth downloading: more than our tip, and at least the
-/// network's minimum chain work (Core's `nMinimumChainWork`).
-fn enough_work(s: &crate::service::NodeState, work: cairn_chain::pow::U256) -> bool {
-    work > s.chain.tip_chain_work() && work >= s.chain.params().min_chain_work
-}
-
 /// Downloads one block from `peer` and hands it to the chain.
 async fn download_block(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId, hash: BlockHash) -> BlockOutcome {
     let block = match net.request(peer, SyncRequest::GetBlock(hash)).await {
@@ -508,7 +502,7 @@ async fn download_block(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId, 
 
 async fn store_block(chain: &ChainHandle, block: Block) -> BlockOutcome {
     let hash = block.block_hash();
-    let outcome = match chain.run(move |s| s.accept_requested_block(block)).await {
+    let outcome = match chain.accept_block(block, BlockSource::Requested).await.map(|a| a.result) {
         Ok(outcome) => outcome,
         Err(e) => return BlockOutcome::Failed(e.to_string()),
     };
@@ -531,7 +525,7 @@ async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
         _ => return,
     };
     let Ok(missing) = chain
-        .run(move |s| txids.into_iter().filter(|t| !s.mempool.contains(t)).collect::<Vec<_>>())
+        .read(move |s| txids.into_iter().filter(|t| !s.mempool.contains(t)).collect::<Vec<_>>())
         .await
     else {
         return;
@@ -541,29 +535,13 @@ async fn fetch_mempool(net: &NetworkHandle, chain: &ChainHandle, peer: PeerId) {
             Ok(SyncResponse::Txs(txs)) => txs,
             _ => return,
         };
-        let outcome = chain
-            .run(move |s| {
-                let mut accepted = 0usize;
-                for tx in txs {
-                    match s.accept_remote_tx(tx) {
-                        Ok(_) => accepted += 1,
-                        Err(e) => {
-                            if let TxJudgement::Misbehaved(why) = policy::judge_tx::<()>(&Err(e)) {
-                                return Err(why);
-                            }
-                        }
-                    }
-                }
-                Ok(accepted)
-            })
-            .await;
-        match outcome {
-            Ok(Ok(n)) if n > 0 => debug!(%peer, accepted = n, "took transactions from a peer's mempool"),
-            Ok(Err(why)) => {
+        match chain.accept_txs(txs).await {
+            Ok(TxsAccepted { misbehaved: Some(why), .. }) => {
                 net.ban(peer, DEFAULT_BAN, format!("offered a transaction from its mempool and {why}"))
                     .await;
                 return;
             }
+            Ok(TxsAccepted { accepted, .. }) if accepted > 0 => debug!(%peer, accepted, "took transactions from a peer's mempool"),
             _ => {}
         }
     }
