@@ -61,6 +61,11 @@ pub const DEFAULT_REGTEST_BLOCK_TIME_MS: u64 = 1000;
 /// Largest `--regtest-block-time` (one hour).
 pub const MAX_REGTEST_BLOCK_TIME_MS: u64 = 3_600_000;
 
+/// Smallest `--maxmempool`, MB: Core's, 40 times the descendant size limit rounded up.
+pub const MIN_MEMPOOL_MB: u64 = (cairn_chain::mempool::MAX_DESCENDANT_BYTES as u64 * 40).div_ceil(1_000_000);
+/// Largest `--maxmempool`, MB.
+pub const MAX_MEMPOOL_MB: u64 = 100_000;
+
 /// Flags of `cairn node`.
 #[derive(Parser, Debug, Default)]
 pub struct NodeArgs {
@@ -124,6 +129,11 @@ pub struct NodeArgs {
     /// spread the keys more evenly over nodes, at the cost of more maintenance traffic.
     #[arg(long, value_name = "N")]
     pub chord_vnodes: Option<u64>,
+    /// Most megabytes (1,000,000 bytes) of transactions the mempool holds, as Core's
+    /// -maxmempool: when it is full the lowest fee rates are evicted and the fee a newcomer must
+    /// pay rises (`getmempoolinfo`'s mempoolminfee). 5 to 100000; default 300.
+    #[arg(long, value_name = "MB")]
+    pub maxmempool: Option<u64>,
     /// Stop cleanly as soon as no process holds FILE locked (flock) any more. A launcher that owns
     /// its nodes (`cairn-testnet run`) holds an exclusive lock on FILE for as long as it lives, so
     /// its nodes end with it however it ends, SIGKILL included. A node started while FILE is not
@@ -168,6 +178,8 @@ pub struct NodeConfig {
     pub chord_vnodes: u8,
     /// Stop when no process holds this file locked.
     pub owner_lock: Option<PathBuf>,
+    /// Mempool size bound, bytes.
+    pub max_mempool_bytes: usize,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -214,6 +226,7 @@ const KNOWN_KEYS: &[&str] = &[
     "connect",
     "chord-successors",
     "chord-vnodes",
+    "maxmempool",
 ];
 
 impl ConfigFile {
@@ -386,6 +399,12 @@ impl NodeArgs {
         if !(1..=32).contains(&chord_vnodes) {
             bail!("--chord-vnodes {chord_vnodes}: 1 to 32");
         }
+        // Core's floor: 40 times the descendant size limit (101 kvB), rounded up to whole MB, so a
+        // full package always fits.
+        let maxmempool = number(self.maxmempool, "maxmempool")?.unwrap_or(300);
+        if !(MIN_MEMPOOL_MB..=MAX_MEMPOOL_MB).contains(&maxmempool) {
+            bail!("--maxmempool {maxmempool}: {MIN_MEMPOOL_MB} to {MAX_MEMPOOL_MB} (MB)");
+        }
         if regtest_block_time > MAX_REGTEST_BLOCK_TIME_MS {
             bail!("--regtest-block-time {regtest_block_time}: at most {MAX_REGTEST_BLOCK_TIME_MS} ms");
         }
@@ -406,6 +425,7 @@ impl NodeArgs {
             chord_successors: chord_successors as usize,
             chord_vnodes: chord_vnodes as u8,
             owner_lock: self.owner_lock,
+            max_mempool_bytes: maxmempool as usize * 1_000_000,
         })
     }
 }
@@ -436,6 +456,18 @@ mod tests {
         assert_eq!(cfg.peers.len(), 2);
         assert_eq!(cfg.mine_threads, 2);
         assert_eq!((cfg.max_upload_rate, cfg.piece_size), (None, 256 * 1024));
+        assert_eq!(cfg.max_mempool_bytes, 300_000_000, "Core's default");
+        for (mb, ok) in [(4, false), (5, true), (100_000, true), (100_001, false), (u64::MAX, false)] {
+            let args = NodeArgs {
+                datadir: Some(dir.path().to_path_buf()),
+                maxmempool: Some(mb),
+                ..NodeArgs::default()
+            };
+            match args.resolve() {
+                Ok(cfg) => assert!(ok && cfg.max_mempool_bytes == mb as usize * 1_000_000, "{mb}"),
+                Err(e) => assert!(!ok && e.to_string().contains("--maxmempool"), "{mb}: {e}"),
+            }
+        }
         let args = NodeArgs {
             datadir: Some(dir.path().to_path_buf()),
             network: Some(Network::Regtest),

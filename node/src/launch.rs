@@ -14,7 +14,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use cairn_chain::mempool::DEFAULT_MAX_BYTES;
 use cairn_chain::{Chainstate, Mempool, Network, StoreOptions};
 use cairn_p2p::{IndexConfig, IndexHandle, Limits, NetworkConfig, NetworkHandle};
 use cairn_rpc::server::DEFAULT_MAX_BODY;
@@ -158,8 +157,8 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     let _ = ready.send((rpc_addr, shutdown.clone()));
 
     let opened = {
-        let (dir, warmup) = (net_dir.clone(), warmup.clone());
-        tokio::task::spawn_blocking(move || open_state(&dir, network, &warmup)).await?
+        let (dir, warmup, mempool_bytes) = (net_dir.clone(), warmup.clone(), config.max_mempool_bytes);
+        tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &warmup)).await?
     };
     let result = match opened {
         Ok((chainstate, mempool, opened_wallet)) => {
@@ -254,7 +253,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
 /// Opens the chain state and the wallet, and replays to the wallet the active-chain blocks from
 /// its birth height (an automatic `rescanblockchain`): the wallet file holds keys and sent
 /// transactions, everything else is derived from the chain, so they always agree.
-fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chainstate, Mempool, Wallet)> {
+fn open_state(net_dir: &Path, network: Network, mempool_bytes: usize, warmup: &Warmup) -> Result<(Chainstate, Mempool, Wallet)> {
     let chain_dir = net_dir.join("chainstate");
     std::fs::create_dir_all(&chain_dir).with_context(|| format!("creating {}", chain_dir.display()))?;
     let chain =
@@ -281,7 +280,7 @@ fn open_state(net_dir: &Path, network: Network, warmup: &Warmup) -> Result<(Chai
         ms = started.elapsed().as_millis() as u64,
         "wallet rescanned"
     );
-    Ok((chain, Mempool::new(DEFAULT_MAX_BYTES), wallet))
+    Ok((chain, Mempool::new(mempool_bytes), wallet))
 }
 
 /// The running peer-to-peer layer: the network's event loop, the router, the sync driver and

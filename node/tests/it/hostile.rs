@@ -493,35 +493,44 @@ fn a_peer_flooding_requests_gets_its_share_and_no_more() {
         .call::<usize>("getconnectioncount", &[])
         == 1));
     let genesis = Network::Regtest.params().genesis_hash();
-    let (served, refused) = evil.runtime.block_on(async {
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..600 {
-            let net = evil.net.clone();
-            tasks.spawn(async move {
-                let req = SyncRequest::GetHeaders {
-                    locator: vec![genesis],
-                    stop: BlockHash::ZERO,
-                };
-                tokio::time::timeout(Duration::from_secs(60), net.request(node_id, req)).await
-            });
-        }
-        let (mut served, mut refused) = (0, 0);
-        while let Some(done) = tasks.join_next().await {
-            match done.unwrap() {
-                Ok(Ok(SyncResponse::Headers(h))) if h.len() == 2_000 => served += 1,
-                _ => refused += 1,
+    let burst = || {
+        evil.runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..600 {
+                let net = evil.net.clone();
+                tasks.spawn(async move {
+                    let req = SyncRequest::GetHeaders {
+                        locator: vec![genesis],
+                        stop: BlockHash::ZERO,
+                    };
+                    tokio::time::timeout(Duration::from_secs(60), net.request(node_id, req)).await
+                });
             }
+            let (mut served, mut refused) = (0, 0);
+            while let Some(done) = tasks.join_next().await {
+                match done.unwrap() {
+                    Ok(Ok(SyncResponse::Headers(h))) if h.len() == 2_000 => served += 1,
+                    _ => refused += 1,
+                }
+            }
+            (served, refused)
+        })
+    };
+    // How many are refused depends on how fast the node answers compared with how fast the
+    // requests arrive (72 to 290 of 300 seen on two machines; none in one burst once, on a
+    // loaded machine where the requests trickled in): bursts are sent until one overflows the
+    // budget, at most five. Without the budget none ever is, since every request waits its turn.
+    // The share itself is `policy`'s unit test.
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..5 {
+        let (s, r) = burst();
+        (served, refused) = (served + s, refused + r);
+        if refused > 0 {
+            break;
         }
-        (served, refused)
-    });
-    // How many are refused depends on how fast the node answers (72 to 290 of 300 seen on two
-    // machines; once, under a full-suite load, fewer than 8 were served); without the budget none
-    // ever is, since every request waits its turn. The share itself is `policy`'s unit test.
+    }
     assert!(served >= 1, "some were served: {served}");
-    assert!(
-        refused >= 1,
-        "the excess was refused, not queued: {refused} of 600 (served {served})"
-    );
+    assert!(refused >= 1, "the excess was refused, not queued: {refused} (served {served})");
     assert_eq!(node.call::<u32>("getblockcount", &[]), 2_000);
     assert!(node.is_running());
 }

@@ -4,6 +4,7 @@ mod chord;
 mod common;
 mod disk_full;
 mod files;
+mod flood;
 mod hostile;
 mod inprocess;
 mod js_interop;
