@@ -79,6 +79,8 @@ impl Hostile {
         self.requests.lock().unwrap().iter().filter(|r| pick(r)).count()
     }
 
+    /// Publishes `data` on `topic`. Gossipsub sends a given payload once: publishing the same
+    /// bytes again does nothing, so a retry must differ (or come from another peer).
     pub fn publish(&self, topic: Topic, data: Vec<u8>) {
         let _guard = self.runtime.enter();
         self.net.publish(topic, data);
@@ -533,4 +535,89 @@ fn a_peer_flooding_requests_gets_its_share_and_no_more() {
     assert!(refused >= 1, "the excess was refused, not queued: {refused} (served {served})");
     assert_eq!(node.call::<u32>("getblockcount", &[]), 2_000);
     assert!(node.is_running());
+}
+
+/// Invalid blocks from 50 fresh peer ids: each sends a copy of the same real block (valid proof
+/// of work, same header, so the same hash) with its coinbase changed, so the body no longer
+/// matches the merkle root. Every sender is banned, nothing is stored, the node stays up, and
+/// the hash is not marked invalid (a mutated body says nothing about the header): the real block,
+/// sent afterwards by an honest peer, is taken.
+#[test]
+fn invalid_blocks_from_fifty_fresh_peer_ids_ban_each_and_poison_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    mine(&mut node, 5);
+    let addr = node.p2p_addr();
+    let tip: String = node.call("getbestblockhash", &[]);
+    let tip_time = node.call::<Value>("getblockheader", &[json!(tip)])["time"].as_u64().unwrap() as u32;
+    let real = valid_empty_block(tip.parse().unwrap(), 6, tip_time.max(now() - 60) + 1);
+    let real_hash = real.block_hash().to_string();
+    let size_before = dir_size(dir.path());
+
+    let evil: Vec<Hostile> = (0..50).map(|_| Hostile::start(&addr, |_| None)).collect();
+    // Copy `i` of sender `i`, its `n`th try: a different body each time, since gossipsub does
+    // not publish the same message twice.
+    let copy = |i: usize, n: u32| {
+        let mut hash = [i as u8; 20];
+        hash[..4].copy_from_slice(&n.to_le_bytes());
+        let mut copy = real.clone();
+        copy.txdata[0].outputs[0].lock = cairn_chain::Lock::PubkeyHash(cairn_chain::PubkeyHash::from_byte_array(hash));
+        assert_eq!(copy.block_hash(), real.block_hash(), "same header");
+        copy.encode()
+    };
+    let mut tries = 0;
+    let ids: Vec<String> = evil.iter().map(Hostile::peer_id).collect();
+    let banned_ids = |node: &mut TestNode| -> Vec<String> {
+        let banned: Vec<Value> = node.call("listbanned", &[]);
+        banned.iter().filter_map(|b| b["address"].as_str().map(str::to_string)).collect()
+    };
+    // Gossip sent before the node's subscription reached the sender goes nowhere: send until
+    // banned.
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let banned = banned_ids(&mut node);
+            tries += 1;
+            for (i, e) in evil.iter().enumerate() {
+                if !banned.contains(&ids[i]) {
+                    e.publish(Topic::Blocks, copy(i, tries));
+                }
+            }
+            ids.iter().all(|id| banned.contains(id))
+        }),
+        "every sender banned: {} of 50; log:\n{}",
+        banned_ids(&mut node).iter().filter(|b| ids.contains(b)).count(),
+        node.log()
+    );
+    let (code, _) = node.call_err("getblockheader", &[json!(real_hash)]);
+    assert_eq!(code, -5, "no mutated copy was stored");
+    assert_eq!(node.call::<u32>("getblockcount", &[]), 5);
+    assert!(dir_size(dir.path()) < size_before + 2_000_000, "the datadir barely grew");
+    drop(evil);
+
+    // An honest peer sends the real block (a fresh one every 15 s, should a send be lost:
+    // gossipsub sends a given message once).
+    let real_bytes = real.encode();
+    let mut honest = Vec::new();
+    let taken = (0..4).any(|_| {
+        let peer = Hostile::start(&addr, |_| None);
+        let ok = wait_until(Duration::from_secs(15), || {
+            peer.publish(Topic::Blocks, real_bytes.clone());
+            node.call::<String>("getbestblockhash", &[]) == real_hash
+        });
+        honest.push(peer);
+        ok
+    });
+    assert!(taken, "the real block was taken after 50 mutated copies; log:\n{}", node.log());
+    let banned = banned_ids(&mut node);
+    assert!(honest.iter().all(|h| !banned.contains(&h.peer_id())), "{banned:?}");
+    assert!(node.is_running());
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(path).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() { dir_size(&entry.path()) } else { meta.len() };
+    }
+    total
 }
