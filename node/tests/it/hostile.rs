@@ -621,3 +621,156 @@ fn dir_size(path: &std::path::Path) -> u64 {
     }
     total
 }
+
+/// Malformed input, one kind per sender: a truncated block and a truncated transaction on
+/// gossip, an oversized answer (2,001 headers where the protocol allows 2,000, which the codec
+/// refuses to decode), and a 64-byte transaction (refused by consensus: it could pass for an inner
+/// merkle node). Each sender is banned with its reason; nothing is stored; the node stays up and
+/// still takes a real block.
+#[test]
+fn malformed_oversized_and_64_byte_messages_get_their_senders_banned() {
+    use cairn_chain::transaction::{OutPoint, Transaction, TxIn, TxOut};
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    mine(&mut node, 3);
+    let addr = node.p2p_addr();
+    let tip: String = node.call("getbestblockhash", &[]);
+    let tip_time = node.call::<Value>("getblockheader", &[json!(tip)])["time"].as_u64().unwrap() as u32;
+    let real = valid_empty_block(tip.parse().unwrap(), 4, tip_time.max(now() - 60) + 1);
+    let coinbase: Value = node.call("getblock", &[json!(tip)]);
+    let spendable: cairn_chain::Txid = coinbase["tx"][0].as_str().unwrap().parse().unwrap();
+    let sixty_four = |n: u8| {
+        let tx = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint::new(spendable, u32::from(n)),
+                signature: vec![],
+                pubkey: vec![],
+            }],
+            outputs: vec![TxOut {
+                value: cairn_chain::Amount::from_units(1).unwrap(),
+                lock: cairn_chain::Lock::DataCarrier(vec![n; 6]),
+            }],
+            lock_time: 0,
+        };
+        let bytes = tx.encode();
+        assert_eq!(bytes.len(), 64);
+        bytes
+    };
+    // Long enough that a cut leaves a valid prefix of a real block and of a real transaction.
+    let truncated_block = |n: usize| real.encode()[..60 + n % 20].to_vec();
+    let truncated_tx = |n: usize| real.txdata[0].encode()[..20 + n % 20].to_vec();
+
+    let block_cutter = Hostile::start(&addr, |_| None);
+    let tx_cutter = Hostile::start(&addr, |_| None);
+    let sixty_four_sender = Hostile::start(&addr, |_| None);
+    let too_many = Hostile::start(&addr, |req| match req {
+        SyncRequest::Status(_) => Some(SyncResponse::Status(lying_status(BlockHash::from_byte_array([3; 32]), 3_000))),
+        SyncRequest::GetHeaders { .. } => Some(SyncResponse::Headers(header_branch(
+            Network::Regtest.params().genesis_hash(),
+            now() - 100_000,
+            2_001,
+            9,
+        ))),
+        _ => None,
+    });
+    let ids = [
+        block_cutter.peer_id(),
+        tx_cutter.peer_id(),
+        sixty_four_sender.peer_id(),
+        too_many.peer_id(),
+    ];
+    let reasons = |node: &mut TestNode| -> Vec<String> {
+        let banned: Vec<Value> = node.call("listbanned", &[]);
+        banned.iter().map(|b| b["address"].as_str().unwrap_or("").to_string()).collect()
+    };
+    let mut n = 0;
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            n += 1;
+            block_cutter.publish(Topic::Blocks, truncated_block(n));
+            tx_cutter.publish(Topic::Transactions, truncated_tx(n));
+            sixty_four_sender.publish(Topic::Transactions, sixty_four(n as u8));
+            let banned = reasons(&mut node);
+            ids.iter().all(|id| banned.contains(id))
+        }),
+        "all four banned: {:?}; log:\n{}",
+        reasons(&mut node),
+        node.log()
+    );
+    // listbanned has no reason (as Core's); the log does.
+    let log = node.log();
+    let reason_of = |id: &str| {
+        log.lines()
+            .find(|l| l.contains("banning peer") && l.contains(id))
+            .unwrap_or_else(|| panic!("no ban line for {id}:\n{log}"))
+            .to_string()
+    };
+    assert!(reason_of(&ids[0]).contains("undecodable block"), "{}", reason_of(&ids[0]));
+    assert!(reason_of(&ids[1]).contains("undecodable transaction"), "{}", reason_of(&ids[1]));
+    assert!(reason_of(&ids[2]).contains("bad-txns-size-64"), "{}", reason_of(&ids[2]));
+    assert!(reason_of(&ids[3]).contains("undecodable sync response"), "{}", reason_of(&ids[3]));
+    assert_eq!(node.call::<u32>("getblockcount", &[]), 3);
+    assert_eq!(node.call::<Vec<String>>("getrawmempool", &[]).len(), 0);
+
+    let honest = Hostile::start(&addr, |_| None);
+    let real_hash = real.block_hash().to_string();
+    let real_bytes = real.encode();
+    assert!(wait_until(Duration::from_secs(60), || {
+        honest.publish(Topic::Blocks, real_bytes.clone());
+        node.call::<String>("getbestblockhash", &[]) == real_hash
+    }));
+    assert!(node.is_running());
+}
+
+/// Orphan spam: a peer gossips 300 blocks whose parents nobody has (regtest's easy bits pass the
+/// orphan floor there, as they would be the real difficulty). The node stores none (the pool
+/// holding them in memory keeps at most `MAX_ORPHAN_BLOCKS`: the chain's unit tests), asks the
+/// sender where its chain is at most once per orphan (it never answers), and still takes a real
+/// block.
+#[test]
+fn orphan_spam_stores_nothing_and_costs_the_sender_a_block_per_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    mine(&mut node, 3);
+    let addr = node.p2p_addr();
+    let size_before = dir_size(dir.path());
+    let spammer = Hostile::start(&addr, |_| None);
+    let orphans: Vec<Block> = (0..300u32)
+        .map(|i| {
+            let mut parent = [0u8; 32];
+            parent[..4].copy_from_slice(&i.to_le_bytes());
+            parent[4] = 0xee;
+            valid_empty_block(BlockHash::from_byte_array(parent), 10 + i, now() - 60)
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(30), || node.call::<u32>("getconnectioncount", &[]) == 1));
+    std::thread::sleep(Duration::from_secs(2)); // the subscriptions cross
+    for o in &orphans {
+        spammer.publish(Topic::Blocks, o.encode());
+    }
+    // The last orphan has been judged once a real block sent after it by the same peer is in.
+    let tip: String = node.call("getbestblockhash", &[]);
+    let tip_time = node.call::<Value>("getblockheader", &[json!(tip)])["time"].as_u64().unwrap() as u32;
+    let real = valid_empty_block(tip.parse().unwrap(), 4, tip_time.max(now() - 60) + 1);
+    let real_hash = real.block_hash().to_string();
+    let real_bytes = real.encode();
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            spammer.publish(Topic::Blocks, real_bytes.clone());
+            node.call::<String>("getbestblockhash", &[]) == real_hash
+        }),
+        "log:\n{}",
+        node.log()
+    );
+    for o in orphans.iter().step_by(50) {
+        let (code, _) = node.call_err("getblockheader", &[json!(o.block_hash().to_string())]);
+        assert_eq!(code, -5, "orphans are not stored");
+    }
+    // Each orphan the node looked at made it ask the sender for its chain status (where its
+    // chain is); the sender never answers, and pays for every question with an orphan.
+    let asked = spammer.count(|r| matches!(r, SyncRequest::Status(_)));
+    assert!((1..=orphans.len()).contains(&asked), "asked {asked} times");
+    assert!(dir_size(dir.path()) < size_before + 2_000_000, "the datadir barely grew");
+    assert!(node.is_running());
+}
