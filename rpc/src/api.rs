@@ -26,7 +26,7 @@ pub trait BlockchainApi {
     fn getbestblockhash(&self) -> RpcResult<BlockHash>;
     /// Hash of the active-chain block at `height`.
     #[method(name = "getblockhash")]
-    async fn getblockhash(&self, height: i64) -> RpcResult<BlockHash>;
+    async fn getblockhash(&self, height: Int<i64>) -> RpcResult<BlockHash>;
     /// A block: hex (0), with txids (1, default) or with decoded transactions (2).
     #[method(name = "getblock")]
     async fn getblock(&self, blockhash: BlockHash, verbosity: Option<Verbosity>) -> RpcResult<GetBlockResult>;
@@ -35,7 +35,7 @@ pub trait BlockchainApi {
     async fn getblockheader(&self, blockhash: BlockHash, verbose: Option<bool>) -> RpcResult<GetBlockHeaderResult>;
     /// An unspent output, or null.
     #[method(name = "gettxout")]
-    async fn gettxout(&self, txid: Txid, n: u32, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>>;
+    async fn gettxout(&self, txid: Txid, n: Int<u32>, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>>;
     /// Statistics and digest of the UTXO set.
     #[method(name = "gettxoutsetinfo")]
     async fn gettxoutsetinfo(&self, hash_type: Option<String>) -> RpcResult<TxOutSetInfo>;
@@ -70,7 +70,12 @@ pub trait RawTransactionApi {
     /// An unsigned transaction spending `inputs` and paying `outputs` (an object of address →
     /// amount, in key order, or an array of one-entry objects, in array order), in hex.
     #[method(name = "createrawtransaction")]
-    async fn createrawtransaction(&self, inputs: Vec<RawTxInput>, outputs: serde_json::Value, locktime: Option<u32>) -> RpcResult<String>;
+    async fn createrawtransaction(
+        &self,
+        inputs: Vec<RawTxInput>,
+        outputs: serde_json::Value,
+        locktime: Option<Int<u32>>,
+    ) -> RpcResult<String>;
 }
 
 /// Mining.
@@ -81,11 +86,11 @@ pub trait MiningApi {
     async fn getmininginfo(&self) -> RpcResult<MiningInfo>;
     /// Mines `nblocks` blocks to `address` right away; returns their hashes.
     #[method(name = "generatetoaddress")]
-    async fn generatetoaddress(&self, nblocks: u32, address: String, maxtries: Option<u64>) -> RpcResult<Vec<BlockHash>>;
+    async fn generatetoaddress(&self, nblocks: Int<u32>, address: String, maxtries: Option<Int<u64>>) -> RpcResult<Vec<BlockHash>>;
     /// Turns continuous mining on or off (Core up to 0.12): `genproclimit` threads (default 1,
     /// -1 for one per core).
     #[method(name = "setgenerate")]
-    async fn setgenerate(&self, generate: bool, genproclimit: Option<i64>) -> RpcResult<()>;
+    async fn setgenerate(&self, generate: bool, genproclimit: Option<Int<i64>>) -> RpcResult<()>;
     /// Whether the node mines continuously (Core up to 0.12).
     #[method(name = "getgenerate")]
     fn getgenerate(&self) -> RpcResult<bool>;
@@ -105,7 +110,7 @@ pub trait WalletApi {
     async fn getbalance(
         &self,
         dummy: Option<String>,
-        minconf: Option<u32>,
+        minconf: Option<Int<u32>>,
         include_watchonly: Option<bool>,
         avoid_reuse: Option<bool>,
     ) -> RpcResult<CoinAmount>;
@@ -116,8 +121,8 @@ pub trait WalletApi {
     #[method(name = "listunspent")]
     async fn listunspent(
         &self,
-        minconf: Option<u32>,
-        maxconf: Option<u32>,
+        minconf: Option<Int<u32>>,
+        maxconf: Option<Int<u32>>,
         addresses: Option<Vec<String>>,
         include_unsafe: Option<bool>,
     ) -> RpcResult<Vec<UnspentEntry>>;
@@ -131,7 +136,7 @@ pub trait WalletApi {
         comment_to: Option<String>,
         subtractfeefromamount: Option<bool>,
         replaceable: Option<bool>,
-        conf_target: Option<u32>,
+        conf_target: Option<Int<u32>>,
         estimate_mode: Option<String>,
         avoid_reuse: Option<bool>,
         fee_rate: Option<f64>,
@@ -144,8 +149,8 @@ pub trait WalletApi {
     async fn listtransactions(
         &self,
         label: Option<String>,
-        count: Option<usize>,
-        skip: Option<usize>,
+        count: Option<Int<i64>>,
+        skip: Option<Int<i64>>,
         include_watchonly: Option<bool>,
     ) -> RpcResult<Vec<WalletTxEntry>>;
     /// Checks an address.
@@ -174,13 +179,13 @@ pub trait NetworkApi {
     /// Bans (`add`) or unbans (`remove`) a peer id for `bantime` seconds (default 86400), or
     /// until the Unix time `bantime` if `absolute`.
     #[method(name = "setban")]
-    async fn setban(&self, subnet: String, command: String, bantime: Option<u64>, absolute: Option<bool>) -> RpcResult<()>;
+    async fn setban(&self, subnet: String, command: String, bantime: Option<Int<u64>>, absolute: Option<bool>) -> RpcResult<()>;
     /// Lifts every ban.
     #[method(name = "clearbanned")]
     async fn clearbanned(&self) -> RpcResult<()>;
     /// Disconnects a peer, by peer id or address, or by the `id` of `getpeerinfo`.
     #[method(name = "disconnectnode")]
-    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<u64>) -> RpcResult<()>;
+    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<Int<u64>>) -> RpcResult<()>;
 }
 
 /// File sharing by content hash.

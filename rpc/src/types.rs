@@ -59,6 +59,61 @@ impl<'de> Deserialize<'de> for AmountParam {
     }
 }
 
+/// An integer parameter that must fit `T`. Parsing accepts any JSON number, so that one outside
+/// `T`'s range (a huge number, a negative count) reaches the method and is refused there with
+/// Core's -8 ([`Int::get`]) instead of failing to parse; a number with a fraction is a -3 type
+/// error, as in Core.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int<T>(Result<T, IntError>);
+
+/// Why an [`Int`] parameter has no value of its type.
+#[derive(Clone, Debug, PartialEq)]
+enum IntError {
+    /// An integer outside the type's range (the number, as given).
+    OutOfRange(String),
+    /// Not an integer.
+    NotInteger(String),
+}
+
+impl<T> Int<T> {
+    /// An in-range value (tests, defaults).
+    pub fn new(value: T) -> Self {
+        Int(Ok(value))
+    }
+
+    /// The value, or Core's error naming the parameter: -8 when out of range, -3 when not an
+    /// integer.
+    ///
+    /// # Errors
+    /// As above.
+    pub fn get(self, name: &str) -> Result<T, crate::error::RpcError> {
+        match self.0 {
+            Ok(v) => Ok(v),
+            Err(IntError::OutOfRange(n)) => Err(crate::error::RpcError::invalid_parameter(format!("{name} out of range: {n}"))),
+            Err(IntError::NotInteger(n)) => Err(crate::error::RpcError::new(
+                crate::error::code::TYPE_ERROR,
+                format!("{name} must be an integer, got {n}"),
+            )),
+        }
+    }
+}
+
+impl<'de, T: TryFrom<i128>> Deserialize<'de> for Int<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        let wide = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+        Ok(Int(match wide {
+            Some(i) => T::try_from(i).map_err(|_| IntError::OutOfRange(n.to_string())),
+            None => match n.as_f64() {
+                // 1.0 is an integer; 1e30 is one too, beyond any of ours.
+                Some(f) if f.fract() == 0.0 && f.abs() < 1e18 => T::try_from(f as i128).map_err(|_| IntError::OutOfRange(n.to_string())),
+                Some(f) if f.is_finite() && f.fract() == 0.0 => Err(IntError::OutOfRange(n.to_string())),
+                _ => Err(IntError::NotInteger(n.to_string())),
+            },
+        }))
+    }
+}
+
 /// Parses a decimal coin amount, also in the exponent form a float may print as (`1e-05`).
 pub fn parse_coins(text: &str) -> Option<Amount> {
     if let Ok(a) = Amount::from_coin_str(text) {

@@ -59,7 +59,8 @@ impl BlockchainApiServer for RpcContext {
         Ok(self.chain.tip().hash)
     }
 
-    async fn getblockhash(&self, height: i64) -> RpcResult<BlockHash> {
+    async fn getblockhash(&self, height: Int<i64>) -> RpcResult<BlockHash> {
+        let height = height.get("height")?;
         self.with_state(move |s| {
             u32::try_from(height)
                 .ok()
@@ -121,7 +122,8 @@ impl BlockchainApiServer for RpcContext {
         .await
     }
 
-    async fn gettxout(&self, txid: Txid, n: u32, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>> {
+    async fn gettxout(&self, txid: Txid, n: Int<u32>, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>> {
+        let n = n.get("n")?;
         let network = self.network;
         self.with_state(move |s| {
             let op = OutPoint::new(txid, n);

@@ -57,7 +57,9 @@ impl MiningApiServer for RpcContext {
         .await
     }
 
-    async fn generatetoaddress(&self, nblocks: u32, address: String, maxtries: Option<u64>) -> RpcResult<Vec<BlockHash>> {
+    async fn generatetoaddress(&self, nblocks: Int<u32>, address: String, maxtries: Option<Int<u64>>) -> RpcResult<Vec<BlockHash>> {
+        let nblocks = nblocks.get("nblocks")?;
+        let maxtries = maxtries.map(|m| m.get("maxtries")).transpose()?;
         let lock = parse_address(&address, self.network)?.lock();
         let max_tries = maxtries.unwrap_or(DEFAULT_MAX_TRIES);
         let tried = std::sync::Arc::new(AtomicU64::new(0));
@@ -98,7 +100,8 @@ impl MiningApiServer for RpcContext {
         Ok(hashes)
     }
 
-    async fn setgenerate(&self, generate: bool, genproclimit: Option<i64>) -> RpcResult<()> {
+    async fn setgenerate(&self, generate: bool, genproclimit: Option<Int<i64>>) -> RpcResult<()> {
+        let genproclimit = genproclimit.map(|g| g.get("genproclimit")).transpose()?;
         let threads = match (generate, genproclimit.unwrap_or(1)) {
             (false, _) | (true, 0) => 0,
             (true, -1) => std::thread::available_parallelism().map_or(1, |n| n.get()),

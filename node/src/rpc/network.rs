@@ -6,7 +6,7 @@ use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
 use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId};
 use cairn_rpc::api::NetworkApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::types::{BannedPeer, NetworkInfo, PeerInfo};
+use cairn_rpc::types::{BannedPeer, Int, NetworkInfo, PeerInfo};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::core::async_trait;
 
@@ -136,7 +136,8 @@ impl NetworkApiServer for RpcContext {
         }
     }
 
-    async fn setban(&self, subnet: String, command: String, bantime: Option<u64>, absolute: Option<bool>) -> RpcResult<()> {
+    async fn setban(&self, subnet: String, command: String, bantime: Option<Int<u64>>, absolute: Option<bool>) -> RpcResult<()> {
+        let bantime = bantime.map(|b| b.get("bantime")).transpose()?;
         let peer = parse_peer(&subnet).ok_or_else(|| RpcError::new(code::CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid peer id"))?;
         let net = self.net()?;
         match command.as_str() {
@@ -183,7 +184,8 @@ impl NetworkApiServer for RpcContext {
         Ok(())
     }
 
-    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<u64>) -> RpcResult<()> {
+    async fn disconnectnode(&self, address: Option<String>, nodeid: Option<Int<u64>>) -> RpcResult<()> {
+        let nodeid = nodeid.map(|n| n.get("nodeid")).transpose()?;
         let net = self.net()?;
         let peer = match (address.as_deref().filter(|a| !a.is_empty()), nodeid) {
             (Some(a), None) => parse_peer(a)

@@ -142,7 +142,13 @@ impl RawTransactionApiServer for RpcContext {
         self.chain.submit_tx_checked(tx, check, refused).await.map_err(stopped)?
     }
 
-    async fn createrawtransaction(&self, inputs: Vec<RawTxInput>, outputs: serde_json::Value, locktime: Option<u32>) -> RpcResult<String> {
+    async fn createrawtransaction(
+        &self,
+        inputs: Vec<RawTxInput>,
+        outputs: serde_json::Value,
+        locktime: Option<Int<u32>>,
+    ) -> RpcResult<String> {
+        let locktime = locktime.map(|l| l.get("locktime")).transpose()?;
         if inputs.is_empty() {
             return Err(RpcError::invalid_parameter("Invalid parameter, inputs must not be empty"));
         }

@@ -140,10 +140,11 @@ impl WalletApiServer for RpcContext {
     async fn getbalance(
         &self,
         dummy: Option<String>,
-        minconf: Option<u32>,
+        minconf: Option<Int<u32>>,
         _include_watchonly: Option<bool>,
         _avoid_reuse: Option<bool>,
     ) -> RpcResult<CoinAmount> {
+        let minconf = minconf.map(|m| m.get("minconf")).transpose()?;
         if dummy.as_deref().is_some_and(|d| d != "*") {
             return Err(RpcError::new(
                 code::METHOD_NOT_FOUND,
@@ -185,11 +186,13 @@ impl WalletApiServer for RpcContext {
 
     async fn listunspent(
         &self,
-        minconf: Option<u32>,
-        maxconf: Option<u32>,
+        minconf: Option<Int<u32>>,
+        maxconf: Option<Int<u32>>,
         addresses: Option<Vec<String>>,
         include_unsafe: Option<bool>,
     ) -> RpcResult<Vec<UnspentEntry>> {
+        let minconf = minconf.map(|m| m.get("minconf")).transpose()?;
+        let maxconf = maxconf.map(|m| m.get("maxconf")).transpose()?;
         let network = self.network;
         let filter: Option<Vec<Address>> = match addresses {
             Some(list) => Some(list.iter().map(|a| parse_address(a, network)).collect::<RpcResult<_>>()?),
@@ -229,11 +232,13 @@ impl WalletApiServer for RpcContext {
         _comment_to: Option<String>,
         subtractfeefromamount: Option<bool>,
         _replaceable: Option<bool>,
-        _conf_target: Option<u32>,
+        conf_target: Option<Int<u32>>,
         _estimate_mode: Option<String>,
         _avoid_reuse: Option<bool>,
         fee_rate: Option<f64>,
     ) -> RpcResult<Txid> {
+        // Validated, then unused: the fee comes from fee_rate or the node's default rate.
+        conf_target.map(|c| c.get("conf_target")).transpose()?;
         let to = parse_address(&address, self.network)?;
         if amount.0 == cairn_chain::Amount::ZERO {
             return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
@@ -288,12 +293,23 @@ impl WalletApiServer for RpcContext {
     async fn listtransactions(
         &self,
         label: Option<String>,
-        count: Option<usize>,
-        skip: Option<usize>,
+        count: Option<Int<i64>>,
+        skip: Option<Int<i64>>,
         _include_watchonly: Option<bool>,
     ) -> RpcResult<Vec<WalletTxEntry>> {
-        let count = count.unwrap_or(10);
-        let skip = skip.unwrap_or(0);
+        // Core's checks and messages; any positive size is fine (the history bounds the reply).
+        let count = count.map_or(Ok(10), |c| c.get("count"))?;
+        let skip = skip.map_or(Ok(0), |s| s.get("skip"))?;
+        if count < 0 {
+            return Err(RpcError::invalid_parameter("Negative count"));
+        }
+        if skip < 0 {
+            return Err(RpcError::invalid_parameter("Negative from"));
+        }
+        let (count, skip) = (
+            usize::try_from(count).unwrap_or(usize::MAX),
+            usize::try_from(skip).unwrap_or(usize::MAX),
+        );
         self.with_wallet(move |s| {
             let tip = s.tip_height;
             let entries = match label.as_deref() {
