@@ -76,7 +76,9 @@ fn start_nodes(root: &Path, caps_kib: &[u64]) -> Vec<BenchNode> {
             args.extend(["--peer".to_string(), a.clone()]);
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut node = BenchNode::start(&root.join(format!("node{i}")), &refs, "warn");
+        // CAIRN_BENCH_LOG sets the nodes' RUST_LOG; CAIRN_BENCH_KEEP=DIR keeps their logs there.
+        let level = std::env::var("CAIRN_BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        let mut node = BenchNode::start(&root.join(format!("node{i}")), &refs, &level);
         addrs.push(node.p2p_addr());
         nodes.push(node);
     }
@@ -116,6 +118,15 @@ fn main() {
     // Let the provider record reach the other nodes' Kademlia stores.
     std::thread::sleep(Duration::from_secs(1));
 
+    // Names for the trace: S for the seed, L0.. for the leechers.
+    let names: std::collections::HashMap<String, String> = nodes
+        .iter_mut()
+        .enumerate()
+        .map(|(i, n)| {
+            let id = n.p2p_addr().rsplit('/').next().unwrap_or("").to_string();
+            (id, if i == 0 { "S".to_string() } else { format!("L{}", i - 1) })
+        })
+        .collect();
     let t0 = Instant::now();
     for n in nodes.iter_mut().skip(1) {
         n.call::<Value>("fetchfile", &[json!(cid)]);
@@ -130,8 +141,27 @@ fn main() {
         assert!(Instant::now() < deadline, "distribution did not finish");
         let mut leech_up = 0.0;
         let mut progress = Vec::new();
+        let mut detail = Vec::new();
         for (i, n) in nodes.iter_mut().skip(1).enumerate() {
             let s = status(n, &cid);
+            // `--trace`: per leecher, its swarm size and the MiB it got from each member so far.
+            let from: Vec<String> = s["sources"]
+                .as_array()
+                .map(|a| a.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| p["downloaded"].as_u64().unwrap_or(0) >= MIB)
+                .map(|p| {
+                    let name = names.get(p["peer"].as_str().unwrap_or("")).cloned().unwrap_or_else(|| "?".into());
+                    format!("{name}:{}", p["downloaded"].as_u64().unwrap_or(0) / MIB)
+                })
+                .collect();
+            detail.push(format!(
+                "L{i} {:3.0}% peers {} from {}",
+                s["bytes"].as_f64().unwrap_or(0.0) / size as f64 * 100.0,
+                s["peers"],
+                from.join(" ")
+            ));
             leech_up += s["uploaded"].as_f64().unwrap_or(0.0);
             progress.push(s["bytes"].as_f64().unwrap_or(0.0) / size as f64);
             if done[i].is_none() {
@@ -154,9 +184,20 @@ fn main() {
                 min * 100.0,
                 mean * 100.0
             );
+            if last_trace.0.duration_since(t0).as_secs() % 3 == 0 {
+                for d in &detail {
+                    println!("    {d}");
+                }
+            }
             last_trace = (Instant::now(), seed_up, leech_up);
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+    if let Ok(keep) = std::env::var("CAIRN_BENCH_KEEP") {
+        for (i, n) in nodes.iter().enumerate() {
+            let _ = std::fs::create_dir_all(&keep);
+            let _ = std::fs::write(Path::new(&keep).join(format!("node{i}.log")), n.log());
+        }
     }
     let t = done.iter().map(|d| d.unwrap_or(0.0)).fold(0.0, f64::max);
     let seed_status = status(&mut nodes[0], &cid);
