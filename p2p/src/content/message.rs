@@ -10,6 +10,7 @@
 //! | `Choke { cid, choked }`         | `Ack` (from the uploader)              |
 //! | `Request { cid, block }`        | `Block(data)`, `Choked`, `NotAvailable`|
 //! | `Cancel { cid, block }`         | `Ack`                                  |
+//! | `Peers { cid, peers }`          | `Ack`                                  |
 //!
 //! Bytes: a tag, then fixed-size fields little-endian, variable ones with a u32 length. Decoding
 //! is strict (no trailing bytes) and every length is bounded before allocating.
@@ -20,6 +21,11 @@ use super::picker::BlockRequest;
 
 /// Largest encoded request (a bitfield of the most pieces, plus headers).
 pub const MAX_REQUEST: usize = (MAX_PIECES as usize / 8) + 1024;
+/// Most peers in one [`ContentRequest::Peers`] (BEP 11's limit of added peers per message).
+pub const MAX_PEX_PEERS: usize = 50;
+/// Longest peer id accepted in a message (an identity-hashed Ed25519 key is 38 bytes).
+const MAX_PEER_ID: usize = 64;
+
 /// Largest encoded response (a manifest of the most pieces, plus headers).
 pub const MAX_RESPONSE: usize = MAX_PIECES as usize * 32 + 1024;
 
@@ -72,6 +78,14 @@ pub enum ContentRequest {
         cid: ContentId,
         /// The block.
         block: BlockRequest,
+    },
+    /// Peer exchange (BEP 11's idea): other members of `cid`'s swarm I know, so that members
+    /// find each other without waiting for the index. At most [`MAX_PEX_PEERS`].
+    Peers {
+        /// The file.
+        cid: ContentId,
+        /// Members, as peer ids (their addresses come from the network's own discovery).
+        peers: Vec<libp2p::PeerId>,
     },
 }
 
@@ -132,7 +146,8 @@ impl ContentRequest {
             | ContentRequest::Interested { cid, .. }
             | ContentRequest::Choke { cid, .. }
             | ContentRequest::Request { cid, .. }
-            | ContentRequest::Cancel { cid, .. } => *cid,
+            | ContentRequest::Cancel { cid, .. }
+            | ContentRequest::Peers { cid, .. } => *cid,
         }
     }
 
@@ -174,6 +189,15 @@ impl ContentRequest {
                 out.extend_from_slice(cid.as_bytes());
                 put_block(&mut out, block);
             }
+            ContentRequest::Peers { cid, peers } => {
+                out.push(7);
+                out.extend_from_slice(cid.as_bytes());
+                let peers = &peers[..peers.len().min(MAX_PEX_PEERS)];
+                out.extend_from_slice(&(peers.len() as u32).to_le_bytes());
+                for p in peers {
+                    put_bytes(&mut out, &p.to_bytes());
+                }
+            }
         }
         out
     }
@@ -209,6 +233,15 @@ impl ContentRequest {
                 cid,
                 block: block(&mut r)?,
             },
+            7 => {
+                let n = r.count(MAX_PEX_PEERS)?;
+                let mut peers = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id = r.bytes(MAX_PEER_ID)?;
+                    peers.push(libp2p::PeerId::from_bytes(id).map_err(|_| MessageError::Malformed("not a peer id"))?);
+                }
+                ContentRequest::Peers { cid, peers }
+            }
             t => return Err(MessageError::UnknownTag(t)),
         };
         r.end()?;
@@ -358,6 +391,10 @@ mod tests {
                 cid: cid(),
                 block: block(),
             },
+            ContentRequest::Peers {
+                cid: cid(),
+                peers: (0..3).map(|_| libp2p::PeerId::random()).collect(),
+            },
         ];
         for r in requests {
             assert_eq!(ContentRequest::decode(&r.encode()).unwrap(), r);
@@ -375,6 +412,30 @@ mod tests {
         for r in responses {
             assert_eq!(ContentResponse::decode(&r.encode()).unwrap(), r);
         }
+    }
+
+    #[test]
+    fn peer_lists_are_bounded_and_checked() {
+        let many = ContentRequest::Peers {
+            cid: cid(),
+            peers: (0..MAX_PEX_PEERS + 10).map(|_| libp2p::PeerId::random()).collect(),
+        };
+        match ContentRequest::decode(&many.encode()).unwrap() {
+            ContentRequest::Peers { peers, .. } => assert_eq!(peers.len(), MAX_PEX_PEERS, "the encoder sends the first 50"),
+            other => panic!("{other:?}"),
+        }
+        let mut too_many = vec![7];
+        too_many.extend_from_slice(cid().as_bytes());
+        too_many.extend_from_slice(&(MAX_PEX_PEERS as u32 + 1).to_le_bytes());
+        assert!(
+            ContentRequest::decode(&too_many).is_err(),
+            "a count over the limit is refused before reading"
+        );
+        let mut garbage = vec![7];
+        garbage.extend_from_slice(cid().as_bytes());
+        garbage.extend_from_slice(&1u32.to_le_bytes());
+        put_bytes(&mut garbage, &[0xff; 10]);
+        assert!(ContentRequest::decode(&garbage).is_err(), "not a peer id");
     }
 
     #[test]

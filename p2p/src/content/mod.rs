@@ -26,7 +26,7 @@ pub use choker::{Choker, Decision, PeerView};
 pub use download::{Action, Download};
 pub use id::{ContentId, PieceIndex};
 pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, Manifest, ManifestError};
-pub use message::{ContentCodec, ContentRequest, ContentResponse};
+pub use message::{ContentCodec, ContentRequest, ContentResponse, MAX_PEX_PEERS};
 pub use picker::{BlockRequest, Picker};
 pub use rate::{RateMeter, TokenBucket};
 pub use store::{PieceStore, StoreError};

@@ -89,6 +89,12 @@ const MAX_PENDING: usize = 32_768;
 const MAX_LEDGER: usize = 1024;
 /// "Not available" answers a peer may give for pieces it announced before it leaves the swarm.
 const MAX_NOT_AVAILABLE: u32 = 32;
+/// Peer exchange (BEP 11's idea): a new swarm member is told the others this long after it
+/// joined (so one message covers a flash crowd arriving together), then the ones it has not
+/// been told at most this often. A member sending its list more often is not listened to.
+const PEX_FIRST: Duration = Duration::from_secs(1);
+/// See [`PEX_FIRST`]: BEP 11's once a minute.
+const PEX_EVERY: Duration = Duration::from_secs(60);
 /// A rechoke asked for by a newly interested peer waits at least this long after the last one.
 const RECHOKE_SOON: Duration = Duration::from_secs(1);
 
@@ -672,6 +678,65 @@ impl Service {
                 State::Complete | State::Failed(_) => {}
             }
             self.maybe_rechoke(cid, now);
+            self.exchange_peers(cid, now);
+        }
+    }
+
+    /// Tells each swarm member of `cid` the members it has not been told, when due (see
+    /// [`PEX_FIRST`]).
+    fn exchange_peers(&mut self, cid: ContentId, now: Instant) {
+        let Some(share) = self.shares.get_mut(&cid) else { return };
+        if !share.serving() {
+            return;
+        }
+        let members: Vec<PeerId> = share.peers.keys().copied().collect();
+        let mut messages = Vec::new();
+        for (peer, p) in share.peers.iter_mut() {
+            let due = match p.pex_sent {
+                None => now.duration_since(p.connected_at) >= PEX_FIRST,
+                Some(t) => now.duration_since(t) >= PEX_EVERY,
+            };
+            if !due {
+                continue;
+            }
+            p.pex_sent = Some(now);
+            let news: Vec<PeerId> = members
+                .iter()
+                .filter(|m| *m != peer && !p.pex_told.contains(m))
+                .take(cairn_p2p::content::MAX_PEX_PEERS)
+                .copied()
+                .collect();
+            if !news.is_empty() {
+                p.pex_told.extend(news.iter().copied());
+                messages.push((*peer, news));
+            }
+        }
+        for (peer, peers) in messages {
+            self.send(peer, ContentRequest::Peers { cid, peers }, Sent::Other);
+        }
+    }
+
+    /// A member of `cid`'s swarm told us the members it knows: the new ones become candidates,
+    /// greeted at once.
+    pub(super) fn heard_peers(&mut self, cid: ContentId, from: PeerId, peers: Vec<PeerId>, now: Instant) {
+        let me = self.me;
+        let Some(share) = self.shares.get_mut(&cid) else { return };
+        let Some(member) = share.peers.get_mut(&from) else { return };
+        if member.pex_heard.is_some_and(|t| now.duration_since(t) < PEX_EVERY) {
+            debug!(%cid, peer = %from, "peer list sent too often: ignored");
+            return;
+        }
+        member.pex_heard = Some(now);
+        let mut added = 0;
+        for p in peers {
+            if p != me && !share.peers.contains_key(&p) && !share.candidates.contains(&p) && share.candidates.len() < MAX_CANDIDATES {
+                share.candidates.push(p);
+                added += 1;
+            }
+        }
+        if added > 0 {
+            debug!(%cid, peer = %from, added, "swarm members learned by peer exchange");
+            self.greet(cid);
         }
     }
 }

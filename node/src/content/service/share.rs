@@ -38,6 +38,11 @@ pub(super) struct SharePeer {
     /// What we send it.
     pub(super) up: RateMeter,
     pub(super) not_available: u32,
+    /// Peer exchange: when we last sent it the members we know, and which ones it was told.
+    pub(super) pex_sent: Option<Instant>,
+    pub(super) pex_told: HashSet<PeerId>,
+    /// When it last sent us its members (more often than [`super::PEX_EVERY`] is ignored).
+    pub(super) pex_heard: Option<Instant>,
 }
 
 impl SharePeer {
@@ -47,6 +52,9 @@ impl SharePeer {
             interested: false,
             up: RateMeter::new(now),
             not_available: 0,
+            pex_sent: None,
+            pex_told: HashSet::new(),
+            pex_heard: None,
         }
     }
 }

@@ -90,6 +90,10 @@ impl Service {
                 }
                 self.net.respond_content(responder, ContentResponse::Ack);
             }
+            ContentRequest::Peers { peers, .. } => {
+                self.net.respond_content(responder, ContentResponse::Ack);
+                self.heard_peers(cid, peer, peers, now);
+            }
         }
     }
 
