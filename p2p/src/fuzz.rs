@@ -176,7 +176,10 @@ fn index_seeds() -> Vec<Vec<u8>> {
         }),
         chord(Request::GetState),
         chord(Request::Notify { node: entry.clone() }),
-        chord(Request::Get { key: ChordId::hash(b"k") }),
+        chord(Request::Get {
+            key: ChordId::hash(b"k"),
+            exclude: vec![ChordId::hash(b"x")],
+        }),
         chord(Request::TakeOver { node: entry }),
     ]
 }

@@ -176,6 +176,23 @@ fn records(r: &mut Reader<'_>) -> Result<Vec<Record>, MessageError> {
     Ok(out)
 }
 
+/// A list of at most `MAX_EXCLUDE` ring ids (nodes an asker found dead).
+fn put_ids(out: &mut Vec<u8>, ids: &[ChordId]) {
+    let ids = &ids[..ids.len().min(MAX_EXCLUDE)];
+    out.push(ids.len() as u8);
+    for x in ids {
+        out.extend_from_slice(&x.0);
+    }
+}
+
+fn ids(r: &mut Reader<'_>) -> Result<Vec<ChordId>, MessageError> {
+    let n = r.u8()? as usize;
+    if n > MAX_EXCLUDE {
+        return Err(MessageError::Malformed("too many excluded nodes"));
+    }
+    (0..n).map(|_| r.array32().map(ChordId)).collect()
+}
+
 fn put_entry(out: &mut Vec<u8>, e: &NodeEntry) {
     put_bytes(out, &e.addr.peer.to_bytes());
     out.push(e.addr.vnode);
@@ -228,25 +245,27 @@ impl IndexRequest {
                     Request::FindSuccessor { key, exclude } => {
                         out.push(0);
                         out.extend_from_slice(&key.0);
-                        let exclude = &exclude[..exclude.len().min(MAX_EXCLUDE)];
-                        out.push(exclude.len() as u8);
-                        for x in exclude {
-                            out.extend_from_slice(&x.0);
-                        }
+                        put_ids(&mut out, exclude);
                     }
                     Request::GetState => out.push(1),
                     Request::Notify { node } => {
                         out.push(2);
                         put_entry(&mut out, node);
                     }
-                    Request::Store { records, replicate } => {
+                    Request::Store {
+                        records,
+                        replicate,
+                        exclude,
+                    } => {
                         out.push(3);
                         out.push(u8::from(*replicate));
                         put_records(&mut out, records);
+                        put_ids(&mut out, exclude);
                     }
-                    Request::Get { key } => {
+                    Request::Get { key, exclude } => {
                         out.push(4);
                         out.extend_from_slice(&key.0);
+                        put_ids(&mut out, exclude);
                     }
                     Request::TakeOver { node } => {
                         out.push(5);
@@ -289,15 +308,10 @@ impl IndexRequest {
             0 => {
                 let vnode = r.u8()?;
                 let request = match r.u8()? {
-                    0 => {
-                        let key = ChordId(r.array32()?);
-                        let n = r.u8()? as usize;
-                        if n > MAX_EXCLUDE {
-                            return Err(MessageError::Malformed("too many excluded nodes"));
-                        }
-                        let exclude = (0..n).map(|_| r.array32().map(ChordId)).collect::<Result<_, _>>()?;
-                        Request::FindSuccessor { key, exclude }
-                    }
+                    0 => Request::FindSuccessor {
+                        key: ChordId(r.array32()?),
+                        exclude: ids(&mut r)?,
+                    },
                     1 => Request::GetState,
                     2 => Request::Notify { node: entry(&mut r)? },
                     3 => {
@@ -305,10 +319,12 @@ impl IndexRequest {
                         Request::Store {
                             replicate,
                             records: records(&mut r)?,
+                            exclude: ids(&mut r)?,
                         }
                     }
                     4 => Request::Get {
                         key: ChordId(r.array32()?),
+                        exclude: ids(&mut r)?,
                     },
                     5 => Request::TakeOver { node: entry(&mut r)? },
                     6 => Request::Leaving {
@@ -525,8 +541,12 @@ mod tests {
             chord(Request::Store {
                 records: vec![record(), record()],
                 replicate: true,
+                exclude: vec![ChordId::hash(b"d")],
             }),
-            chord(Request::Get { key: ChordId::hash(b"z") }),
+            chord(Request::Get {
+                key: ChordId::hash(b"z"),
+                exclude: vec![],
+            }),
             chord(Request::TakeOver { node: entry(2) }),
             chord(Request::Leaving {
                 node: entry(3),

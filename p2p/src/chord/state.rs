@@ -263,9 +263,12 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             for chunk in all.chunks(MAX_BATCH) {
                 self.send(
                     succ.clone(),
+                    // Not a primary store: the successor takes the range over once it hears
+                    // `Leaving`, and replicates it on its next round.
                     Request::Store {
                         records: chunk.to_vec(),
-                        replicate: true,
+                        replicate: false,
+                        exclude: Vec::new(),
                     },
                     Pending::Fire(succ.id),
                 );
@@ -369,8 +372,12 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             Purpose::Put(records) => Request::Store {
                 records: records.clone(),
                 replicate: true,
+                exclude: o.exclude.clone(),
             },
-            Purpose::Get => Request::Get { key: o.key },
+            Purpose::Get => Request::Get {
+                key: o.key,
+                exclude: o.exclude.clone(),
+            },
             Purpose::Join => {
                 self.routing.join(n.clone());
                 Request::TakeOver { node: me }
@@ -392,6 +399,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 let request = Request::Store {
                     records: chunk.to_vec(),
                     replicate: false,
+                    exclude: Vec::new(),
                 };
                 let pending = match held {
                     Some(id) => Pending::Replica(s.id, id),
@@ -410,10 +418,14 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     /// [`Config::replica_wait`]: the acknowledgment then means the records survive this node's
     /// failure. A driver that can hold a reply uses this; [`Node::on_request`] answers at once.
     pub fn answer(&mut self, request: Request<A>, now: Millis) -> Answer<A> {
+        if let Some(redirect) = self.misplaced(&request) {
+            return Answer::Now(redirect);
+        }
         match request {
             Request::Store {
                 mut records,
                 replicate: true,
+                ..
             } if self.held.len() < MAX_HELD => {
                 records.truncate(MAX_BATCH);
                 for r in &records {
@@ -430,6 +442,30 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             }
             request => Answer::Now(self.on_request(request, now)),
         }
+    }
+
+    /// A primary store or a read of a key this node does not own (its predecessor is between
+    /// the key and it): the asker's routing is behind, typically while nodes join at once. The
+    /// answer names the predecessor and the asker's operation goes on from there, so a record is
+    /// never stranded where later lookups, made with a settled ring, will not look.
+    fn misplaced(&self, request: &Request<A>) -> Option<Response<A>> {
+        let (key, exclude) = match request {
+            Request::Store {
+                records,
+                replicate: true,
+                exclude,
+            } => (records.first()?.key, exclude),
+            Request::Get { key, exclude } => (*key, exclude),
+            _ => return None,
+        };
+        let me = self.routing.me();
+        let pred = self.routing.predecessor()?;
+        // A predecessor the asker found dead is not named: this node answers as the owner, as
+        // it will be once it finds out too.
+        if pred.id == me.id || key.in_half_open(&pred.id, &me.id) || exclude.contains(&pred.id) {
+            return None;
+        }
+        Some(Response::Step(Step::Done(pred.clone())))
     }
 
     /// One replica of the held-back answer `id` answered or failed.
@@ -461,6 +497,9 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     /// Answers a request from another node, at once (a replicated `Store` too: see
     /// [`Node::answer`]).
     pub fn on_request(&mut self, request: Request<A>, now: Millis) -> Response<A> {
+        if let Some(redirect) = self.misplaced(&request) {
+            return redirect;
+        }
         match request {
             Request::FindSuccessor { key, mut exclude } => {
                 exclude.truncate(MAX_EXCLUDE);
@@ -491,13 +530,16 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                         let request = Request::Store {
                             records: chunk.to_vec(),
                             replicate: false,
+                            exclude: Vec::new(),
                         };
                         self.send(node.clone(), request, Pending::Fire(node.id));
                     }
                 }
                 Response::Ack
             }
-            Request::Store { mut records, replicate } => {
+            Request::Store {
+                mut records, replicate, ..
+            } => {
                 records.truncate(MAX_BATCH);
                 for r in &records {
                     self.records.put(r, now);
@@ -507,7 +549,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 }
                 Response::Ack
             }
-            Request::Get { key } => Response::Records(self.records.get(&key, now, MAX_GET)),
+            Request::Get { key, .. } => Response::Records(self.records.get(&key, now, MAX_GET)),
             Request::TakeOver { node } => {
                 let me = self.routing.me().id;
                 let records = match self.routing.predecessor() {
@@ -550,6 +592,22 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     }
                     Step::Next(n) => self.ask(op, n),
                 }
+            }
+            (Pending::Final(op, _), Response::Step(Step::Done(n)))
+                if self
+                    .ops
+                    .get(&op)
+                    .is_some_and(|o| matches!(o.purpose, Purpose::Put(_) | Purpose::Get)) =>
+            {
+                // Not the owner (see `Node::misplaced`): try the node it names.
+                let Some(o) = self.ops.get_mut(&op) else { return };
+                o.hops += 1;
+                if o.hops > self.config.max_hops {
+                    let hops = o.hops;
+                    self.finish(op, Err(OpError::TooManyHops(hops)));
+                    return;
+                }
+                self.found(op, n, now);
             }
             (Pending::Final(op, _), response) => {
                 let Some(o) = self.ops.get(&op) else { return };

@@ -66,11 +66,16 @@ pub enum Request<A> {
         records: Vec<Record>,
         /// Whether the receiver is the responsible node (and replicates).
         replicate: bool,
+        /// With `replicate`: nodes the asker found dead, never named back to it as the owner
+        /// (see `Node::misplaced`). At most `MAX_EXCLUDE`.
+        exclude: Vec<ChordId>,
     },
     /// The records under `key`.
     Get {
         /// The key.
         key: ChordId,
+        /// Nodes the asker found dead (as in `Store`).
+        exclude: Vec<ChordId>,
     },
     /// `node` joined just before you: send it the records of its range.
     TakeOver {
