@@ -508,6 +508,9 @@ impl ChainHandle {
         self.run(move |s| {
             let mut outcome = TxsAccepted::default();
             for tx in txs {
+                if s.stop {
+                    break;
+                }
                 match s.accept_remote_tx(tx) {
                     Ok(_) => outcome.accepted += 1,
                     Err(e) => {
@@ -531,12 +534,21 @@ impl ChainHandle {
         self.run(move |s| s.accept_remote_tx(tx)).await
     }
 
-    /// Switches the store's bulk-download mode (see [`Chainstate::set_bulk`]).
+    /// Switches the store's bulk-download mode (see [`Chainstate::set_bulk`]); a failed write
+    /// stops the node.
     ///
     /// # Errors
     /// The service has stopped.
     pub async fn set_bulk(&self, on: bool) -> Result<Result<(), cairn_chain::StoreError>, ServiceStopped> {
-        self.run(move |s| s.chain.set_bulk(on)).await
+        self.run(move |s| {
+            let result = s.chain.set_bulk(on);
+            if let Err(e) = &result {
+                // Leaving bulk mode writes the coins cache out: a failure is a store failure.
+                s.store_failed(e);
+            }
+            result
+        })
+        .await
     }
 
     /// The UTXO set's digest and totals at the tip (height, hash), after writing the coins
@@ -612,21 +624,26 @@ mod tests {
             .start(chain, Mempool::new(1 << 20), wallet, crate::shutdown::Shutdown::default())
             .unwrap();
         let (answered, answer) = std::sync::mpsc::channel();
+        let (job_done, job_ended) = std::sync::mpsc::channel();
         let caller = {
             let handle = handle.clone();
             std::thread::spawn(move || {
-                let result = handle.run_blocking(|s| {
+                let result = handle.run_blocking(move |s| {
                     let payout = Lock::PubkeyHash(PubkeyHash::from_byte_array([1; 20]));
                     let template = create_template(&s.chain, &s.mempool, &payout, unix_now(), b"");
                     let block = mine(&template, 1, &|| false, &AtomicU64::new(0)).unwrap();
-                    s.submit_block(block).map(|p| p.status)
+                    let status = s.submit_block(block).map(|p| p.status);
+                    let _ = job_done.send(());
+                    status
                 });
                 let _ = answered.send(handle.tip().height);
                 result
             })
         };
+        // The job itself has finished; its answer must still wait for the wallet's room.
+        job_ended.recv_timeout(Duration::from_secs(30)).unwrap();
         assert!(
-            answer.recv_timeout(Duration::from_millis(500)).is_err(),
+            answer.recv_timeout(Duration::from_millis(300)).is_err(),
             "answered while the block's events were not yet queued"
         );
         assert_eq!(handle.tip().height, 0, "the tip is published after the events");

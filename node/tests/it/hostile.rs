@@ -735,7 +735,19 @@ fn orphan_spam_stores_nothing_and_costs_the_sender_a_block_per_question() {
     mine(&mut node, 3);
     let addr = node.p2p_addr();
     let size_before = dir_size(dir.path());
-    let spammer = Hostile::start(&addr, |_| None);
+    // It answers status questions (with a chain of no work), so that each orphan the node looks
+    // at can make it ask again: the count shows the orphans arrived and were judged.
+    let genesis = Network::Regtest.params().genesis_hash();
+    let spammer = Hostile::start(&addr, move |req| match req {
+        SyncRequest::Status(_) => Some(SyncResponse::Status(ChainStatus {
+            genesis,
+            height: 0,
+            tip: genesis,
+            chain_work: U256::ZERO,
+            time: u64::from(now()),
+        })),
+        _ => None,
+    });
     let orphans: Vec<Block> = (0..300u32)
         .map(|i| {
             let mut parent = [0u8; 32];
@@ -770,7 +782,8 @@ fn orphan_spam_stores_nothing_and_costs_the_sender_a_block_per_question() {
     // Each orphan the node looked at made it ask the sender for its chain status (where its
     // chain is); the sender never answers, and pays for every question with an orphan.
     let asked = spammer.count(|r| matches!(r, SyncRequest::Status(_)));
-    assert!((1..=orphans.len()).contains(&asked), "asked {asked} times");
+    // One question when it connected, then at most one per orphan (fewer: one at a time).
+    assert!((2..=orphans.len() + 1).contains(&asked), "asked {asked} times");
     assert!(dir_size(dir.path()) < size_before + 2_000_000, "the datadir barely grew");
     assert!(node.is_running());
 }

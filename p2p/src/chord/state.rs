@@ -458,14 +458,19 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             Request::Get { key, exclude } => (*key, exclude),
             _ => return None,
         };
+        self.nearer_owner(&key, exclude).map(|pred| Response::Step(Step::Done(pred)))
+    }
+
+    /// This node's predecessor, if `key` lies before it (so this node does not own `key`) and
+    /// the asker did not find it dead (`exclude`): this node then answers as the owner, as it
+    /// will be once it finds out too.
+    fn nearer_owner(&self, key: &ChordId, exclude: &[ChordId]) -> Option<Entry<A>> {
         let me = self.routing.me();
         let pred = self.routing.predecessor()?;
-        // A predecessor the asker found dead is not named: this node answers as the owner, as
-        // it will be once it finds out too.
         if pred.id == me.id || key.in_half_open(&pred.id, &me.id) || exclude.contains(&pred.id) {
             return None;
         }
-        Some(Response::Step(Step::Done(pred.clone())))
+        Some(pred.clone())
     }
 
     /// One replica of the held-back answer `id` answered or failed.
@@ -599,7 +604,9 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     .get(&op)
                     .is_some_and(|o| matches!(o.purpose, Purpose::Put(_) | Purpose::Get)) =>
             {
-                // Not the owner (see `Node::misplaced`): try the node it names.
+                // Not the owner (see `Node::misplaced`): try the node it names; if that is this
+                // node, the same check applies here first.
+                let me = self.routing.me().id;
                 let Some(o) = self.ops.get_mut(&op) else { return };
                 o.hops += 1;
                 if o.hops > self.config.max_hops {
@@ -607,6 +614,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     self.finish(op, Err(OpError::TooManyHops(hops)));
                     return;
                 }
+                let (key, exclude) = (o.key, o.exclude.clone());
+                let n = match self.nearer_owner(&key, &exclude) {
+                    Some(pred) if n.id == me => pred,
+                    _ => n,
+                };
                 self.found(op, n, now);
             }
             (Pending::Final(op, _), response) => {

@@ -300,11 +300,11 @@ impl ContentResponse {
     }
 }
 
-/// The protocol name for a network, e.g. `/cairn/regtest/content/1.0.0`.
+/// The protocol name for a network, e.g. `/cairn/regtest/content/1.1.0`.
 pub fn protocol_name(network: cairn_chain::Network) -> libp2p::StreamProtocol {
     match network {
-        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/content/1.0.0"),
-        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/content/1.0.0"),
+        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/content/1.1.0"),
+        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/content/1.1.0"),
     }
 }
 

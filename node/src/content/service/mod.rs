@@ -95,14 +95,22 @@ const MAX_NOT_AVAILABLE: u32 = 32;
 const PEX_FIRST: Duration = Duration::from_secs(1);
 /// See [`PEX_FIRST`]: BEP 11's once a minute.
 const PEX_EVERY: Duration = Duration::from_secs(60);
+/// A member's lists are taken at most this often (half of [`PEX_EVERY`], so an honest sender's
+/// jitter never loses one); a list refused for coming too soon is re-sent next round.
+const PEX_HEARD_EVERY: Duration = Duration::from_secs(30);
+/// Peers learned by exchange fill at most this many of a file's [`MAX_CANDIDATES`], so made-up
+/// ids from a hostile member never shut out providers found through the index.
+const MAX_PEX_CANDIDATES: usize = MAX_CANDIDATES / 2;
 /// A rechoke asked for by a newly interested peer waits at least this long after the last one.
 const RECHOKE_SOON: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Sent {
     Manifest,
     Hello,
     Block(BlockRequest),
+    /// A peer list: its members count as told once the peer acknowledges it.
+    Peers(Vec<PeerId>),
     Other,
 }
 
@@ -431,6 +439,9 @@ impl Service {
         if share.peers.remove(&peer).is_none() {
             return;
         }
+        for p in share.peers.values_mut() {
+            p.pex_told.remove(&peer);
+        }
         share.choker.remove(&peer);
         let actions = match share.download.as_mut() {
             Some(d) => d.peer_left(peer, Instant::now(), &mut self.rng),
@@ -707,29 +718,39 @@ impl Service {
                 .copied()
                 .collect();
             if !news.is_empty() {
-                p.pex_told.extend(news.iter().copied());
                 messages.push((*peer, news));
             }
         }
         for (peer, peers) in messages {
-            self.send(peer, ContentRequest::Peers { cid, peers }, Sent::Other);
+            self.send(peer, ContentRequest::Peers { cid, peers: peers.clone() }, Sent::Peers(peers));
+        }
+    }
+
+    /// `peer` took our list: its members count as told (a list refused or lost is sent again
+    /// next round).
+    pub(super) fn peers_told(&mut self, cid: ContentId, peer: PeerId, peers: Vec<PeerId>) {
+        let Some(share) = self.shares.get_mut(&cid) else { return };
+        let present: Vec<PeerId> = peers.into_iter().filter(|p| share.peers.contains_key(p)).collect();
+        if let Some(p) = share.peers.get_mut(&peer) {
+            p.pex_told.extend(present);
         }
     }
 
     /// A member of `cid`'s swarm told us the members it knows: the new ones become candidates,
     /// greeted at once.
-    pub(super) fn heard_peers(&mut self, cid: ContentId, from: PeerId, peers: Vec<PeerId>, now: Instant) {
+    /// Returns whether the list was taken (the sender is a member and did not send too soon).
+    pub(super) fn heard_peers(&mut self, cid: ContentId, from: PeerId, peers: Vec<PeerId>, now: Instant) -> bool {
         let me = self.me;
-        let Some(share) = self.shares.get_mut(&cid) else { return };
-        let Some(member) = share.peers.get_mut(&from) else { return };
-        if member.pex_heard.is_some_and(|t| now.duration_since(t) < PEX_EVERY) {
-            debug!(%cid, peer = %from, "peer list sent too often: ignored");
-            return;
+        let Some(share) = self.shares.get_mut(&cid) else { return false };
+        let Some(member) = share.peers.get_mut(&from) else { return false };
+        if member.pex_heard.is_some_and(|t| now.duration_since(t) < PEX_HEARD_EVERY) {
+            debug!(%cid, peer = %from, "peer list sent too often: not taken");
+            return false;
         }
         member.pex_heard = Some(now);
         let mut added = 0;
         for p in peers {
-            if p != me && !share.peers.contains_key(&p) && !share.candidates.contains(&p) && share.candidates.len() < MAX_CANDIDATES {
+            if p != me && !share.peers.contains_key(&p) && !share.candidates.contains(&p) && share.candidates.len() < MAX_PEX_CANDIDATES {
                 share.candidates.push(p);
                 added += 1;
             }
@@ -738,6 +759,7 @@ impl Service {
             debug!(%cid, peer = %from, added, "swarm members learned by peer exchange");
             self.greet(cid);
         }
+        true
     }
 }
 

@@ -91,8 +91,14 @@ impl Service {
                 self.net.respond_content(responder, ContentResponse::Ack);
             }
             ContentRequest::Peers { peers, .. } => {
-                self.net.respond_content(responder, ContentResponse::Ack);
-                self.heard_peers(cid, peer, peers, now);
+                // Taken: Ack; not a member, or too soon: NotAvailable (the sender tries again).
+                let taken = self.heard_peers(cid, peer, peers, now);
+                let answer = if taken {
+                    ContentResponse::Ack
+                } else {
+                    ContentResponse::NotAvailable
+                };
+                self.net.respond_content(responder, answer);
             }
         }
     }
@@ -178,6 +184,9 @@ impl Service {
                     self.peer_gone(cid, peer);
                 }
             }
+            (Sent::Peers(peers), Ok(ContentResponse::Ack)) => self.peers_told(cid, peer, peers),
+            (Sent::Peers(_), Ok(ContentResponse::NotFound)) => self.peer_gone(cid, peer),
+            (Sent::Peers(_), _) => {}
             (Sent::Other, Ok(ContentResponse::NotFound)) => self.peer_gone(cid, peer),
             (Sent::Other, _) => {}
         }
