@@ -16,7 +16,8 @@
 //! peak resident memory (VmHWM) of both processes.
 //!
 //! Run: `cargo bench --workspace --bench swarm` (options: `-- --leechers 8 --mib 64
-//! --seed-kib 8192 --leecher-kib 2048`, or `-- --uncapped --mib 1024`).
+//! --seed-kib 8192 --leecher-kib 2048`, or `-- --uncapped --mib 1024`; `--runs N` repeats it and
+//! prints the min, median and max; `--trace` shows the swarm forming, per leecher).
 
 mod support;
 
@@ -99,6 +100,33 @@ fn main() {
         return;
     }
     let uncapped = std::env::args().any(|a| a == "--uncapped");
+    let runs = arg("--runs", 1).max(1);
+    let mut results = Vec::new();
+    for r in 0..runs {
+        if runs > 1 {
+            println!("== run {} of {runs}", r + 1);
+        }
+        results.push(one_run(uncapped));
+    }
+    if runs > 1 {
+        let spread = |pick: fn(&(f64, f64)) -> f64| {
+            let mut v: Vec<f64> = results.iter().map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            (v[0], support::quantile(&v, 0.5), v[v.len() - 1])
+        };
+        let (lo, mid, hi) = spread(|r| r.0);
+        if uncapped {
+            println!("{runs} runs: MB/s min {lo:.1}, median {mid:.1}, max {hi:.1}");
+        } else {
+            println!("{runs} runs: ratio bound/T min {lo:.2}, median {mid:.2}, max {hi:.2}");
+            let (lo, mid, hi) = spread(|r| r.1);
+            println!("{runs} runs: seed copies min {lo:.2}, median {mid:.2}, max {hi:.2}");
+        }
+    }
+}
+
+/// One distribution: (ratio bound/T, seed copies) for the flash crowd, (MB/s, 0) uncapped.
+fn one_run(uncapped: bool) -> (f64, f64) {
     let root = tempfile::tempdir().expect("temp dir");
     let mib = arg("--mib", if uncapped { 1024 } else { 64 });
     let size = mib * MIB;
@@ -220,7 +248,7 @@ fn main() {
             nodes[0].cpu_seconds(),
             nodes[1].cpu_seconds()
         );
-        return;
+        return (f / t / 1e6, 0.0);
     }
     let u_s = (seed_kib * 1024) as f64;
     let sum_u = (leecher_kib * 1024) as f64 * leechers as f64;
@@ -249,4 +277,5 @@ fn main() {
     println!("leechers uploaded (MiB): {}", uploaded.join(" "));
     let cpu: Vec<String> = nodes.iter().map(|n| format!("{:.1}", n.cpu_seconds())).collect();
     println!("CPU seconds (seed first): {}", cpu.join(" "));
+    (bound / t, seed_uploaded / f)
 }
