@@ -43,6 +43,10 @@ const MAX_PUBLISHING: usize = 32;
 const TICK: Duration = Duration::from_millis(100);
 /// How often a node probes the ring through a connected peer (to merge rings formed apart).
 const PROBE_EVERY: Millis = 30_000;
+/// The probe period in the service's first [`PROBE_YOUNG_FOR`] ms.
+const PROBE_YOUNG: Millis = 3_000;
+/// See [`PROBE_YOUNG`].
+const PROBE_YOUNG_FOR: Millis = 60_000;
 /// How long a join may take before another peer is tried.
 const JOIN_RETRY: Millis = 5_000;
 /// How long a graceful leave waits for its hand-over.
@@ -157,7 +161,7 @@ impl Service {
             publish_queue: VecDeque::new(),
             publishing: 0,
             next_republish: config.republish_every.as_millis() as Millis,
-            next_probe: PROBE_EVERY,
+            next_probe: PROBE_YOUNG,
             connected: HashSet::new(),
             neighbors: HashSet::new(),
             seen: Seen::new(4096),
@@ -376,7 +380,9 @@ impl Service {
             }
         }
         if now >= self.next_probe {
-            self.next_probe = now + PROBE_EVERY;
+            // Young rings split most (nodes joining through each other at once form separate
+            // loops that stabilization alone never merges): probe often in the first minute.
+            self.next_probe = now + if now < PROBE_YOUNG_FOR { PROBE_YOUNG } else { PROBE_EVERY };
             if let Some(p) = self.connected.iter().choose(&mut rand::rng()).copied()
                 && !self.vnodes[0].routing().successors().is_empty()
             {
