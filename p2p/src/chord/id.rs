@@ -47,13 +47,7 @@ impl ChordId {
     /// distance `other - self` (finger `j` starts at `self + 2^j`, inside the arc exactly when
     /// `2^j <= other - self`). 0 when `other == self`.
     pub fn fingers_before(&self, other: &ChordId) -> u32 {
-        let mut diff = [0u8; 32];
-        let mut borrow = 0i16;
-        for i in (0..32).rev() {
-            let d = i16::from(other.0[i]) - i16::from(self.0[i]) - borrow;
-            borrow = i16::from(d < 0);
-            diff[i] = d.rem_euclid(256) as u8;
-        }
+        let diff = self.distance_to(other);
         match diff.iter().position(|b| *b != 0) {
             Some(i) => (31 - i as u32) * 8 + (8 - diff[i].leading_zeros()),
             None => 0,
@@ -63,6 +57,12 @@ impl ChordId {
     /// The distance clockwise from `self` to `other`, as a float fraction of the ring (for
     /// statistics only).
     pub fn fraction_to(&self, other: &ChordId) -> f64 {
+        let diff = self.distance_to(other);
+        diff.iter().take(8).fold(0.0, |acc, b| acc * 256.0 + f64::from(*b)) / 2f64.powi(64)
+    }
+
+    /// `other - self` modulo 2^256, big-endian: the distance clockwise.
+    fn distance_to(&self, other: &ChordId) -> [u8; 32] {
         let mut diff = [0u8; 32];
         let mut borrow = 0i16;
         for i in (0..32).rev() {
@@ -70,7 +70,7 @@ impl ChordId {
             borrow = i16::from(d < 0);
             diff[i] = d.rem_euclid(256) as u8;
         }
-        diff.iter().take(8).fold(0.0, |acc, b| acc * 256.0 + f64::from(*b)) / 2f64.powi(64)
+        diff
     }
 }
 

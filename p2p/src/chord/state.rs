@@ -299,14 +299,24 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
-    fn ask(&mut self, op: OpId, n: Entry<A>) {
-        let Some(o) = self.ops.get_mut(&op) else { return };
+    /// Counts one more hop for `op`; false (and the operation failed) past `max_hops` or if
+    /// `op` is gone.
+    fn count_hop(&mut self, op: OpId) -> bool {
+        let Some(o) = self.ops.get_mut(&op) else { return false };
         o.hops += 1;
         if o.hops > self.config.max_hops {
             let hops = o.hops;
             self.finish(op, Err(OpError::TooManyHops(hops)));
+            return false;
+        }
+        true
+    }
+
+    fn ask(&mut self, op: OpId, n: Entry<A>) {
+        if !self.count_hop(op) {
             return;
         }
+        let Some(o) = self.ops.get_mut(&op) else { return };
         o.path.push(n.clone());
         let request = Request::FindSuccessor {
             key: o.key,
@@ -607,13 +617,10 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 // Not the owner (see `Node::misplaced`): try the node it names; if that is this
                 // node, the same check applies here first.
                 let me = self.routing.me().id;
-                let Some(o) = self.ops.get_mut(&op) else { return };
-                o.hops += 1;
-                if o.hops > self.config.max_hops {
-                    let hops = o.hops;
-                    self.finish(op, Err(OpError::TooManyHops(hops)));
+                if !self.count_hop(op) {
                     return;
                 }
+                let Some(o) = self.ops.get(&op) else { return };
                 let (key, exclude) = (o.key, o.exclude.clone());
                 let n = match self.nearer_owner(&key, &exclude) {
                     Some(pred) if n.id == me => pred,
