@@ -2,9 +2,9 @@
 //!
 //! Only standard libp2p protocols are used for discovery and gossip (identify, ping, Kademlia,
 //! gossipsub), under Cairn's own protocol and topic names, so any libp2p implementation configured
-//! with those names can join. Chain sync and the content swarm are request-response protocols of
-//! our own, and so is the content index (the Chord ring that holds provider records and keyword
-//! postings, and flooded search).
+//! with those names can join. Chain sync, manifests and the content index (the Chord ring that
+//! holds provider records and keyword postings, and flooded search) are request-response
+//! protocols of our own; the file swarm's peer wire runs on plain streams (`libp2p-stream`).
 
 use std::time::Duration;
 
@@ -122,8 +122,12 @@ pub struct Behaviour {
     pub gossipsub: gossipsub::Behaviour,
     /// Headers-first chain sync.
     pub sync: request_response::Behaviour<SyncCodec>,
-    /// File sharing: BEP 3's peer wire messages as requests and responses.
+    /// File sharing: manifests, asked and answered.
     pub content: request_response::Behaviour<ContentCodec>,
+    /// File sharing: one long-lived stream per (peer, file) carrying BEP 3's peer wire
+    /// ([`crate::content::peer_wire`]); the content service opens and accepts them through a
+    /// [`libp2p_stream::Control`].
+    pub stream: libp2p_stream::Behaviour,
     /// The content index: the Chord ring and flooded search.
     pub index: request_response::Behaviour<IndexCodec>,
 }
@@ -245,6 +249,7 @@ impl Behaviour {
             gossipsub,
             sync,
             content,
+            stream: libp2p_stream::Behaviour::new(),
             index,
         })
     }

@@ -86,6 +86,10 @@ pub fn start(
     let network = config.network;
     let transport = transport::build(&key, traffic.clone()).map_err(|e| StartError::Transport(e.to_string()))?;
     let behaviour = Behaviour::new(&key, network, config.limits, config.agent.clone())?;
+    let streams = crate::handle::Streams {
+        control: behaviour.stream.new_control(),
+        protocol: crate::content::peer_wire::protocol_name(network),
+    };
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_other_transport(|_| transport)
@@ -140,6 +144,7 @@ pub fn start(
         NetworkHandle {
             commands: commands_tx,
             peer_id,
+            streams,
         },
         events_rx,
         task,

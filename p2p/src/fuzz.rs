@@ -15,6 +15,7 @@ use crate::chord::state::{Config, Node};
 use crate::content::bitfield::Bitfield;
 use crate::content::manifest::Manifest;
 use crate::content::message::{ContentRequest, ContentResponse};
+use crate::content::peer_wire::PeerMessage;
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 
 /// A sync request or response (the chain-sync protocol's frames).
@@ -27,8 +28,11 @@ pub fn sync_message(data: &[u8]) {
     }
 }
 
-/// A content request or response (the file-sharing protocol's frames).
+/// A manifest request or response, or a peer-wire frame's body (the file-sharing protocols).
 pub fn content_message(data: &[u8]) {
+    if let Ok(m) = PeerMessage::decode(data) {
+        assert_eq!(PeerMessage::decode(&m.encode()[4..]).ok().as_ref(), Some(&m));
+    }
     if let Ok(r) = ContentRequest::decode(data) {
         assert_eq!(ContentRequest::decode(&r.encode()).ok().as_ref(), Some(&r));
     }
@@ -125,8 +129,23 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             let cid = crate::content::id::ContentId::from_bytes([5; 32]);
             vec![
                 ContentRequest::GetManifest { cid }.encode(),
-                ContentResponse::Ack.encode(),
-                ContentResponse::Hello { bitfield: vec![0xf0] }.encode(),
+                ContentResponse::Manifest(vec![1, 2, 3]).encode(),
+                ContentResponse::NotFound.encode(),
+                PeerMessage::Hello { cid, bitfield: vec![0xf0] }.encode()[4..].to_vec(),
+                PeerMessage::Request(crate::content::BlockRequest {
+                    piece: crate::content::PieceIndex(3),
+                    offset: 16_384,
+                    len: 16_384,
+                })
+                .encode()[4..]
+                    .to_vec(),
+                PeerMessage::Piece {
+                    piece: crate::content::PieceIndex(3),
+                    offset: 0,
+                    data: vec![7; 64],
+                }
+                .encode()[4..]
+                    .to_vec(),
             ]
         }
         "manifest" => {

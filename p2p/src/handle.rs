@@ -315,12 +315,61 @@ pub(crate) enum Command {
 pub struct NetworkHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) peer_id: PeerId,
+    pub(crate) streams: Streams,
+}
+
+/// Opens and accepts the file swarm's peer-wire streams (`libp2p-stream`'s control, and the
+/// protocol name).
+#[derive(Clone)]
+pub(crate) struct Streams {
+    pub(crate) control: libp2p_stream::Control,
+    pub(crate) protocol: libp2p::StreamProtocol,
+}
+
+impl std::fmt::Debug for Streams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streams").field("protocol", &self.protocol).finish_non_exhaustive()
+    }
+}
+
+/// Why a peer-wire stream could not be opened or accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The peer does not speak the protocol, or could not be reached.
+    #[error("{0}")]
+    Open(String),
+    /// Inbound streams are already being accepted elsewhere.
+    #[error("peer-wire streams are already accepted elsewhere")]
+    AlreadyAccepted,
 }
 
 impl NetworkHandle {
     /// Our peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// Opens a peer-wire stream to `peer` (dialing it first if needed).
+    ///
+    /// # Errors
+    /// The peer cannot be reached or does not speak the protocol.
+    pub async fn open_stream(&self, peer: PeerId) -> Result<libp2p::Stream, StreamError> {
+        let mut control = self.streams.control.clone();
+        control
+            .open_stream(peer, self.streams.protocol.clone())
+            .await
+            .map_err(|e| StreamError::Open(e.to_string()))
+    }
+
+    /// The peer-wire streams other peers open to us (one taker per node).
+    ///
+    /// # Errors
+    /// They are already taken.
+    pub fn accept_streams(&self) -> Result<libp2p_stream::IncomingStreams, StreamError> {
+        let mut control = self.streams.control.clone();
+        control
+            .accept(self.streams.protocol.clone())
+            .map_err(|_| StreamError::AlreadyAccepted)
     }
 
     /// Queues a command that needs no answer; drops it (with a warning) if the queue is full,

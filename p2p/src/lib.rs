@@ -34,7 +34,7 @@ pub use handle::{
 };
 pub use index::{IndexConfig, IndexError, IndexHandle, LocalFile, SearchHit};
 pub use libp2p::multiaddr::Protocol;
-pub use libp2p::{Multiaddr, PeerId};
+pub use libp2p::{Multiaddr, PeerId, Stream};
 pub use peer::{BanEntry, DEFAULT_BAN, PeerSummary};
 pub use sync_protocol::{ChainStatus, SyncRequest, SyncResponse};
 pub use topic::Topic;

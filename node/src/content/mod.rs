@@ -1,11 +1,11 @@
 //! File sharing: the node side of the content swarm.
 //!
-//! The pure swarm logic (pieces, picker, choker, download state machine, upload queue, rate
-//! limits) lives in `cairn_p2p::content`; this module runs it. One task, the [`service`], owns
-//! every shared file and talks to peers through the node's one Swarm (requests and responses of
-//! `/cairn/<network>/content/1.0.0`); disk work (hashing a published file, reading blocks,
-//! writing verified pieces, opening and removing shares) runs on blocking threads and comes back
-//! to the task as completions. Providers are found through the [`providers::Providers`]
+//! The swarm logic lives in `cairn_p2p::content`: one pure `FileSession` per file (phases,
+//! picker, choker, download, upload queue, peer exchange). This module drives the sessions. One
+//! task, the [`service`], owns every shared file and talks to peers through the node's one Swarm
+//! (manifests over request-response, the peer wire over one stream per peer and file); disk work
+//! (hashing a published file, hashing pieces, reading blocks, writing verified pieces, opening
+//! and removing shares) runs on blocking threads and comes back to the task as completions. Providers are found through the [`providers::Providers`]
 //! interface (the Chord ring of `cairn_p2p::index`). What is shared is kept on disk by
 //! [`registry`], so published files stay published and fetches resume after a restart.
 

@@ -3,9 +3,10 @@
 //! HAVE announcements, penalties and bans). The network code only moves bytes.
 //!
 //! Blocks are collected per piece in memory (at most the pieces being fetched, so memory does not
-//! grow with the file), and a piece is checked against its hash as soon as its last block arrives:
-//! a good piece is handed out to be written and announced (so it can be served at once), a bad one
-//! is fetched again. Who gets the blame is libtorrent's "smart ban": if one peer sent the whole
+//! grow with the file). When a piece's last block arrives it is handed out to be hashed
+//! ([`Action::Check`]: the caller hashes it off its event loop and reports back with
+//! [`Download::checked`]); a good piece is then handed out to be written and announced (so it can
+//! be served at once), a bad one is fetched again. Who gets the blame is libtorrent's "smart ban": if one peer sent the whole
 //! piece, it gets a strike at once; if several did, the hash of every block and its sender are
 //! kept, and when the piece later passes, the peers whose blocks differ from the good ones get a
 //! strike (an honest peer that shared a piece with a liar is never blamed). A peer with
@@ -25,8 +26,15 @@ use super::manifest::{BLOCK_SIZE, Manifest};
 use super::picker::{BlockRequest, Picker};
 use super::rate::RateMeter;
 
-/// Blocks in flight per peer (256 KiB: enough for a few MB/s on loopback-class round trips).
-pub const MAX_IN_FLIGHT: usize = 16;
+/// Fewest blocks in flight per peer (256 KiB), the queue of a peer whose rate is not known yet.
+pub const MIN_IN_FLIGHT: usize = 16;
+/// Most blocks in flight per peer (4 MiB).
+pub const MAX_IN_FLIGHT: usize = 256;
+/// A peer's request queue holds what it sends us in this long (libtorrent's
+/// `request_queue_time` idea: the queue follows the bandwidth-delay product, so a fast peer is
+/// never left idle waiting for our next request, and a slow one does not hold blocks that a
+/// faster one could send).
+pub const QUEUE_TIME: Duration = Duration::from_secs(1);
 /// How long a request may stay unanswered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bad pieces a peer may contribute to before it is banned.
@@ -57,6 +65,14 @@ pub enum Action<P> {
         peer: P,
         /// Interested or not.
         yes: bool,
+    },
+    /// A piece's blocks are all here: hash it (off the event loop) and report with
+    /// [`Download::checked`].
+    Check {
+        /// The piece.
+        piece: PieceIndex,
+        /// Its data.
+        data: Vec<u8>,
     },
     /// A piece verified: write it to the store, then announce it (HAVE) to every peer.
     Verified {
@@ -251,15 +267,24 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             buf[block.offset as usize..block.offset as usize + data.len()].copy_from_slice(&data);
             if arrival.piece_complete {
                 let data = self.buffers.remove(&block.piece).unwrap_or_default();
-                self.piece_done(block.piece, data, &mut out);
+                out.push(Action::Check { piece: block.piece, data });
             }
         }
         self.fill_all(now, rng, &mut out);
         out
     }
 
-    fn piece_done(&mut self, piece: PieceIndex, data: Vec<u8>, out: &mut Vec<Action<P>>) {
-        if self.manifest.verify(piece, &data) {
+    /// The hash check of a piece handed out by [`Action::Check`] is done: `good` says whether
+    /// `data` matched the manifest.
+    pub fn checked(&mut self, piece: PieceIndex, data: Vec<u8>, good: bool, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        self.piece_done(piece, data, good, &mut out);
+        self.fill_all(now, rng, &mut out);
+        out
+    }
+
+    fn piece_done(&mut self, piece: PieceIndex, data: Vec<u8>, good: bool, out: &mut Vec<Action<P>>) {
+        if good {
             self.picker.verified(piece);
             if let Some(records) = self.suspects.remove(&piece) {
                 // Smart ban: the good piece shows whose blocks were bad.
@@ -361,13 +386,17 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
         }
     }
 
-    /// Requests more blocks from `peer` if it unchoked us and has room.
+    /// Requests more blocks from `peer` if it unchoked us and has room (see [`QUEUE_TIME`]).
     fn fill(&mut self, peer: P, now: Instant, rng: &mut impl Rng, out: &mut Vec<Action<P>>) {
-        let Some(s) = self.peers.get(&peer) else { return };
-        if s.choking_us || !s.interested || s.in_flight.len() >= MAX_IN_FLIGHT {
+        let Some(s) = self.peers.get_mut(&peer) else { return };
+        if s.choking_us || !s.interested {
             return;
         }
-        let room = MAX_IN_FLIGHT - s.in_flight.len();
+        let queue = queue_len(s.meter.rate(now));
+        if s.in_flight.len() >= queue {
+            return;
+        }
+        let room = queue - s.in_flight.len();
         let has = s.has.clone();
         let picked = self.picker.pick(peer, &has, room, rng);
         let s = self.peers.get_mut(&peer).expect("present");
@@ -376,6 +405,12 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             out.push(Action::Request { peer, block });
         }
     }
+}
+
+/// How many blocks to keep asked of a peer that sends `rate` bytes per second.
+fn queue_len(rate: f64) -> usize {
+    let blocks = rate * QUEUE_TIME.as_secs_f64() / f64::from(BLOCK_SIZE);
+    (blocks.ceil() as usize).clamp(MIN_IN_FLIGHT, MAX_IN_FLIGHT)
 }
 
 /// SHA-256 of block `b` of a piece's data.
@@ -398,6 +433,23 @@ mod tests {
 
     fn manifest(bytes: &[u8]) -> Manifest {
         Manifest::from_reader("f", bytes.len() as u64, 32768, bytes).unwrap()
+    }
+
+    /// Carries out the hash checks among `actions` at once (the caller would do them off its
+    /// event loop) and returns the rest, with what the checks led to.
+    fn checked(d: &mut Download<u8>, m: &Manifest, actions: Vec<Action<u8>>, now: Instant, rng: &mut StdRng) -> Vec<Action<u8>> {
+        let mut out = Vec::new();
+        for a in actions {
+            match a {
+                Action::Check { piece, data } => {
+                    let good = m.verify(piece, &data);
+                    let next = d.checked(piece, data, good, now, rng);
+                    out.extend(checked(d, m, next, now, rng));
+                }
+                other => out.push(other),
+            }
+        }
+        out
     }
 
     /// Runs a download against simulated peers until nothing is left to do; `corrupt(peer)` says
@@ -438,7 +490,8 @@ mod tests {
             if corrupt(peer) {
                 data[0] ^= 0xff;
             }
-            pending = d.block_arrived(peer, block, data, now, &mut rng);
+            let arrived = d.block_arrived(peer, block, data, now, &mut rng);
+            pending = checked(&mut d, &m, arrived, now, &mut rng);
             steps += 1;
             assert!(steps < 100_000, "the download does not end");
         }
@@ -518,7 +571,8 @@ mod tests {
         d.block_arrived(1, block(0), data(0), now, &mut rng);
         let mut bad = data(1);
         bad[5] ^= 1;
-        let failed = d.block_arrived(2, block(1), bad, now, &mut rng);
+        let arrived = d.block_arrived(2, block(1), bad, now, &mut rng);
+        let failed = checked(&mut d, &m, arrived, now, &mut rng);
         assert!(
             !failed.iter().any(|a| matches!(a, Action::Penalize { .. } | Action::Ban { .. })),
             "two senders: nobody is blamed yet: {failed:?}"
@@ -526,7 +580,8 @@ mod tests {
         // Fetched again, whole, from peer 1: the piece passes and peer 2's block is shown bad.
         let mut actions = Vec::new();
         actions.extend(d.block_arrived(1, block(0), data(0), now, &mut rng));
-        actions.extend(d.block_arrived(1, block(1), data(1), now, &mut rng));
+        let arrived = d.block_arrived(1, block(1), data(1), now, &mut rng);
+        actions.extend(checked(&mut d, &m, arrived, now, &mut rng));
         assert!(actions.contains(&Action::Penalize { peer: 2 }), "{actions:?}");
         assert!(!actions.contains(&Action::Penalize { peer: 1 }));
         assert!(actions.contains(&Action::Complete));

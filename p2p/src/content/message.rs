@@ -1,91 +1,28 @@
-//! The content protocol's messages, BEP 3's peer wire protocol recast as request and response
-//! pairs over libp2p request-response.
-//!
-//! | request                         | response                               |
-//! |---------------------------------|----------------------------------------|
-//! | `GetManifest { cid }`           | `Manifest(bytes)` or `NotFound`        |
-//! | `Hello { cid, bitfield }`       | `Hello { bitfield }` or `NotFound`     |
-//! | `Have { cid, piece }`           | `Ack`                                  |
-//! | `Interested { cid, yes }`       | `Ack`                                  |
-//! | `Choke { cid, choked }`         | `Ack` (from the uploader)              |
-//! | `Request { cid, block }`        | `Block(data)`, `Choked`, `NotAvailable`|
-//! | `Cancel { cid, block }`         | `Ack`                                  |
-//! | `Peers { cid, peers }`          | `Ack`                                  |
+//! The manifest exchange: `GetManifest { cid }` answered with `Manifest(bytes)` or `NotFound`,
+//! over libp2p request-response. Everything else about a file travels on the peer wire
+//! ([`super::peer_wire`]), one stream per (peer, file).
 //!
 //! Bytes: a tag, then fixed-size fields little-endian, variable ones with a u32 length. Decoding
 //! is strict (no trailing bytes) and every length is bounded before allocating.
 
-use super::id::{ContentId, PieceIndex};
-use super::manifest::{BLOCK_SIZE, MAX_PIECES};
-use super::picker::BlockRequest;
+use super::id::ContentId;
+use super::manifest::MAX_PIECES;
 
-/// Largest encoded request (a bitfield of the most pieces, plus headers).
-pub const MAX_REQUEST: usize = (MAX_PIECES as usize / 8) + 1024;
-/// Most peers in one [`ContentRequest::Peers`] (BEP 11's limit of added peers per message).
-pub const MAX_PEX_PEERS: usize = 50;
-/// Longest peer id accepted in a message (an identity-hashed Ed25519 key is 38 bytes).
-const MAX_PEER_ID: usize = 64;
+/// Largest encoded request.
+pub const MAX_REQUEST: usize = 1 + 32;
 
 /// Largest encoded response (a manifest of the most pieces, plus headers).
 pub const MAX_RESPONSE: usize = MAX_PIECES as usize * 32 + 1024;
 
-/// A message to a peer about one file.
+pub use super::peer_wire::MAX_PEX_PEERS;
+
+/// A request about one file.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum ContentRequest {
     /// Send me the manifest of `cid`.
     GetManifest {
         /// The file.
         cid: ContentId,
-    },
-    /// I take part in `cid`'s swarm and hold these pieces; which do you hold?
-    Hello {
-        /// The file.
-        cid: ContentId,
-        /// Wire bitfield of the sender.
-        bitfield: Vec<u8>,
-    },
-    /// I now hold `piece`.
-    Have {
-        /// The file.
-        cid: ContentId,
-        /// The piece.
-        piece: PieceIndex,
-    },
-    /// I want (or no longer want) pieces you have.
-    Interested {
-        /// The file.
-        cid: ContentId,
-        /// Interested or not.
-        yes: bool,
-    },
-    /// You are choked (or unchoked) by me.
-    Choke {
-        /// The file.
-        cid: ContentId,
-        /// Choked or unchoked.
-        choked: bool,
-    },
-    /// Send me this block.
-    Request {
-        /// The file.
-        cid: ContentId,
-        /// The block.
-        block: BlockRequest,
-    },
-    /// Never mind this block.
-    Cancel {
-        /// The file.
-        cid: ContentId,
-        /// The block.
-        block: BlockRequest,
-    },
-    /// Peer exchange (BEP 11's idea): other members of `cid`'s swarm I know, so that members
-    /// find each other without waiting for the index. At most [`MAX_PEX_PEERS`].
-    Peers {
-        /// The file.
-        cid: ContentId,
-        /// Members, as peer ids (their addresses come from the network's own discovery).
-        peers: Vec<libp2p::PeerId>,
     },
 }
 
@@ -94,109 +31,28 @@ pub enum ContentRequest {
 pub enum ContentResponse {
     /// Canonical manifest bytes.
     Manifest(Vec<u8>),
-    /// The answerer's wire bitfield.
-    Hello {
-        /// Its pieces.
-        bitfield: Vec<u8>,
-    },
-    /// Noted.
-    Ack,
-    /// The requested block's data.
-    Block(Vec<u8>),
-    /// Not served: you are choked.
-    Choked,
     /// This node does not share that file.
     NotFound,
-    /// This node does not hold that block.
-    NotAvailable,
 }
 
 pub use crate::wire::MessageError;
 use crate::wire::{Reader, put_bytes};
 
-fn cid(r: &mut Reader<'_>) -> Result<ContentId, MessageError> {
-    Ok(ContentId::from_bytes(r.array32()?))
-}
-
-fn block(r: &mut Reader<'_>) -> Result<BlockRequest, MessageError> {
-    let block = BlockRequest {
-        piece: PieceIndex(r.u32()?),
-        offset: r.u32()?,
-        len: r.u32()?,
-    };
-    if block.len == 0 || block.len > BLOCK_SIZE {
-        return Err(MessageError::Malformed("block length out of bounds"));
-    }
-    Ok(block)
-}
-
-fn put_block(out: &mut Vec<u8>, b: &BlockRequest) {
-    out.extend_from_slice(&b.piece.0.to_le_bytes());
-    out.extend_from_slice(&b.offset.to_le_bytes());
-    out.extend_from_slice(&b.len.to_le_bytes());
-}
-
 impl ContentRequest {
-    /// The file the message is about.
+    /// The file the request is about.
     pub fn cid(&self) -> ContentId {
         match self {
-            ContentRequest::GetManifest { cid }
-            | ContentRequest::Hello { cid, .. }
-            | ContentRequest::Have { cid, .. }
-            | ContentRequest::Interested { cid, .. }
-            | ContentRequest::Choke { cid, .. }
-            | ContentRequest::Request { cid, .. }
-            | ContentRequest::Cancel { cid, .. }
-            | ContentRequest::Peers { cid, .. } => *cid,
+            ContentRequest::GetManifest { cid } => *cid,
         }
     }
 
     /// The wire bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(MAX_REQUEST);
         match self {
             ContentRequest::GetManifest { cid } => {
                 out.push(0);
                 out.extend_from_slice(cid.as_bytes());
-            }
-            ContentRequest::Hello { cid, bitfield } => {
-                out.push(1);
-                out.extend_from_slice(cid.as_bytes());
-                put_bytes(&mut out, bitfield);
-            }
-            ContentRequest::Have { cid, piece } => {
-                out.push(2);
-                out.extend_from_slice(cid.as_bytes());
-                out.extend_from_slice(&piece.0.to_le_bytes());
-            }
-            ContentRequest::Interested { cid, yes } => {
-                out.push(3);
-                out.extend_from_slice(cid.as_bytes());
-                out.push(u8::from(*yes));
-            }
-            ContentRequest::Choke { cid, choked } => {
-                out.push(4);
-                out.extend_from_slice(cid.as_bytes());
-                out.push(u8::from(*choked));
-            }
-            ContentRequest::Request { cid, block } => {
-                out.push(5);
-                out.extend_from_slice(cid.as_bytes());
-                put_block(&mut out, block);
-            }
-            ContentRequest::Cancel { cid, block } => {
-                out.push(6);
-                out.extend_from_slice(cid.as_bytes());
-                put_block(&mut out, block);
-            }
-            ContentRequest::Peers { cid, peers } => {
-                out.push(7);
-                out.extend_from_slice(cid.as_bytes());
-                let peers = &peers[..peers.len().min(MAX_PEX_PEERS)];
-                out.extend_from_slice(&(peers.len() as u32).to_le_bytes());
-                for p in peers {
-                    put_bytes(&mut out, &p.to_bytes());
-                }
             }
         }
         out
@@ -211,37 +67,10 @@ impl ContentRequest {
             return Err(MessageError::Malformed("request too large"));
         }
         let mut r = Reader(bytes);
-        let tag = r.u8()?;
-        let cid = cid(&mut r)?;
-        let msg = match tag {
-            0 => ContentRequest::GetManifest { cid },
-            1 => ContentRequest::Hello {
-                cid,
-                bitfield: r.bytes(MAX_PIECES as usize / 8)?.to_vec(),
+        let msg = match r.u8()? {
+            0 => ContentRequest::GetManifest {
+                cid: ContentId::from_bytes(r.array32()?),
             },
-            2 => ContentRequest::Have {
-                cid,
-                piece: PieceIndex(r.u32()?),
-            },
-            3 => ContentRequest::Interested { cid, yes: r.bool()? },
-            4 => ContentRequest::Choke { cid, choked: r.bool()? },
-            5 => ContentRequest::Request {
-                cid,
-                block: block(&mut r)?,
-            },
-            6 => ContentRequest::Cancel {
-                cid,
-                block: block(&mut r)?,
-            },
-            7 => {
-                let n = r.count(MAX_PEX_PEERS)?;
-                let mut peers = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let id = r.bytes(MAX_PEER_ID)?;
-                    peers.push(libp2p::PeerId::from_bytes(id).map_err(|_| MessageError::Malformed("not a peer id"))?);
-                }
-                ContentRequest::Peers { cid, peers }
-            }
             t => return Err(MessageError::UnknownTag(t)),
         };
         r.end()?;
@@ -258,18 +87,7 @@ impl ContentResponse {
                 out.push(0);
                 put_bytes(&mut out, m);
             }
-            ContentResponse::Hello { bitfield } => {
-                out.push(1);
-                put_bytes(&mut out, bitfield);
-            }
-            ContentResponse::Ack => out.push(2),
-            ContentResponse::Block(data) => {
-                out.push(3);
-                put_bytes(&mut out, data);
-            }
-            ContentResponse::Choked => out.push(4),
-            ContentResponse::NotFound => out.push(5),
-            ContentResponse::NotAvailable => out.push(6),
+            ContentResponse::NotFound => out.push(1),
         }
         out
     }
@@ -285,14 +103,7 @@ impl ContentResponse {
         let mut r = Reader(bytes);
         let msg = match r.u8()? {
             0 => ContentResponse::Manifest(r.bytes(MAX_RESPONSE)?.to_vec()),
-            1 => ContentResponse::Hello {
-                bitfield: r.bytes(MAX_PIECES as usize / 8)?.to_vec(),
-            },
-            2 => ContentResponse::Ack,
-            3 => ContentResponse::Block(r.bytes(BLOCK_SIZE as usize)?.to_vec()),
-            4 => ContentResponse::Choked,
-            5 => ContentResponse::NotFound,
-            6 => ContentResponse::NotAvailable,
+            1 => ContentResponse::NotFound,
             t => return Err(MessageError::UnknownTag(t)),
         };
         r.end()?;
@@ -300,11 +111,12 @@ impl ContentResponse {
     }
 }
 
-/// The protocol name for a network, e.g. `/cairn/regtest/content/1.1.0`.
+/// The protocol name for a network, e.g. `/cairn/regtest/content/2.0.0` (2.0: the peer wire
+/// moved to its own streams).
 pub fn protocol_name(network: cairn_chain::Network) -> libp2p::StreamProtocol {
     match network {
-        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/content/1.1.0"),
-        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/content/1.1.0"),
+        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/content/2.0.0"),
+        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/content/2.0.0"),
     }
 }
 
@@ -361,90 +173,19 @@ mod tests {
         ContentId::from_bytes([9; 32])
     }
 
-    fn block() -> BlockRequest {
-        BlockRequest {
-            piece: PieceIndex(3),
-            offset: 16384,
-            len: 16384,
-        }
-    }
-
     #[test]
     fn every_message_round_trips() {
-        let requests = [
-            ContentRequest::GetManifest { cid: cid() },
-            ContentRequest::Hello {
-                cid: cid(),
-                bitfield: vec![0xf0, 0x80],
-            },
-            ContentRequest::Have {
-                cid: cid(),
-                piece: PieceIndex(7),
-            },
-            ContentRequest::Interested { cid: cid(), yes: true },
-            ContentRequest::Choke { cid: cid(), choked: false },
-            ContentRequest::Request {
-                cid: cid(),
-                block: block(),
-            },
-            ContentRequest::Cancel {
-                cid: cid(),
-                block: block(),
-            },
-            ContentRequest::Peers {
-                cid: cid(),
-                peers: (0..3).map(|_| libp2p::PeerId::random()).collect(),
-            },
-        ];
-        for r in requests {
-            assert_eq!(ContentRequest::decode(&r.encode()).unwrap(), r);
-            assert_eq!(r.cid(), cid());
-        }
-        let responses = [
-            ContentResponse::Manifest(vec![1, 2, 3]),
-            ContentResponse::Hello { bitfield: vec![0xff] },
-            ContentResponse::Ack,
-            ContentResponse::Block(vec![7; 16384]),
-            ContentResponse::Choked,
-            ContentResponse::NotFound,
-            ContentResponse::NotAvailable,
-        ];
-        for r in responses {
+        let r = ContentRequest::GetManifest { cid: cid() };
+        assert_eq!(ContentRequest::decode(&r.encode()).unwrap(), r);
+        assert_eq!(r.cid(), cid());
+        for r in [ContentResponse::Manifest(vec![1, 2, 3]), ContentResponse::NotFound] {
             assert_eq!(ContentResponse::decode(&r.encode()).unwrap(), r);
         }
     }
 
     #[test]
-    fn peer_lists_are_bounded_and_checked() {
-        let many = ContentRequest::Peers {
-            cid: cid(),
-            peers: (0..MAX_PEX_PEERS + 10).map(|_| libp2p::PeerId::random()).collect(),
-        };
-        match ContentRequest::decode(&many.encode()).unwrap() {
-            ContentRequest::Peers { peers, .. } => assert_eq!(peers.len(), MAX_PEX_PEERS, "the encoder sends the first 50"),
-            other => panic!("{other:?}"),
-        }
-        let mut too_many = vec![7];
-        too_many.extend_from_slice(cid().as_bytes());
-        too_many.extend_from_slice(&(MAX_PEX_PEERS as u32 + 1).to_le_bytes());
-        assert!(
-            ContentRequest::decode(&too_many).is_err(),
-            "a count over the limit is refused before reading"
-        );
-        let mut garbage = vec![7];
-        garbage.extend_from_slice(cid().as_bytes());
-        garbage.extend_from_slice(&1u32.to_le_bytes());
-        put_bytes(&mut garbage, &[0xff; 10]);
-        assert!(ContentRequest::decode(&garbage).is_err(), "not a peer id");
-    }
-
-    #[test]
     fn bad_bytes_are_errors_not_panics() {
-        let good = ContentRequest::Request {
-            cid: cid(),
-            block: block(),
-        }
-        .encode();
+        let good = ContentRequest::GetManifest { cid: cid() }.encode();
         assert!(ContentRequest::decode(&good[..good.len() - 1]).is_err());
         let mut extra = good.clone();
         extra.push(0);
@@ -452,24 +193,11 @@ mod tests {
         let mut tag = good.clone();
         tag[0] = 99;
         assert_eq!(ContentRequest::decode(&tag), Err(MessageError::UnknownTag(99)));
-        let too_big = ContentRequest::Request {
-            cid: cid(),
-            block: BlockRequest {
-                len: BLOCK_SIZE + 1,
-                ..block()
-            },
-        }
-        .encode();
-        assert!(ContentRequest::decode(&too_big).is_err());
         // A length prefix far beyond the data is refused before allocating.
-        let mut lying = vec![3u8];
+        let mut lying = vec![0u8];
         lying.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(ContentResponse::decode(&lying).is_err());
         assert!(ContentResponse::decode(&[]).is_err());
-        let mut bad_bool = ContentRequest::Interested { cid: cid(), yes: true }.encode();
-        *bad_bool.last_mut().unwrap() = 2;
-        assert!(ContentRequest::decode(&bad_bool).is_err());
-        // Every prefix of every message fails cleanly.
         for n in 0..good.len() {
             assert!(ContentRequest::decode(&good[..n]).is_err());
         }

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use super::picker::BlockRequest;
 use super::rate::TokenBucket;
 
-/// Most requests queued per peer (BEP 3 clients keep a few dozen; more is abuse).
-pub const MAX_QUEUED_PER_PEER: usize = 64;
+/// Most requests queued per peer: twice the most a downloader of ours keeps in flight
+/// ([`super::download::MAX_IN_FLIGHT`]; libtorrent allows 2,000). Each is a few bytes.
+pub const MAX_QUEUED_PER_PEER: usize = 2 * super::download::MAX_IN_FLIGHT;
 
 /// Waiting block requests of all peers of one node.
 #[derive(Debug)]
@@ -79,7 +80,30 @@ impl<P: Copy + Eq + Hash, R> UploadQueue<P, R> {
     /// # Errors
     /// Nothing to serve now, and when to try again if something waits.
     pub fn next(&mut self, bucket: &mut TokenBucket, now: Instant) -> Result<(P, BlockRequest, R), Option<Duration>> {
+        self.next_ready(bucket, now, |_| true)
+    }
+
+    /// Like [`UploadQueue::next`], skipping peers for which `ready` is false (their send
+    /// queue is full): they keep their turn for the next call.
+    ///
+    /// # Errors
+    /// Nothing to serve now, and when to try again if a ready peer waits.
+    pub fn next_ready(
+        &mut self,
+        bucket: &mut TokenBucket,
+        now: Instant,
+        ready: impl Fn(&P) -> bool,
+    ) -> Result<(P, BlockRequest, R), Option<Duration>> {
+        let mut skipped = 0;
         while let Some(&peer) = self.order.front() {
+            if skipped >= self.order.len() {
+                return Err(None);
+            }
+            if !ready(&peer) {
+                self.order.rotate_left(1);
+                skipped += 1;
+                continue;
+            }
             let Some(q) = self.queues.get_mut(&peer).filter(|q| !q.is_empty()) else {
                 self.order.pop_front();
                 self.queues.remove(&peer);
@@ -133,6 +157,25 @@ mod tests {
         let wait = q.next(&mut slow, t0).err().flatten().unwrap();
         assert!(wait > Duration::from_millis(400), "{wait:?}");
         assert!(q.next(&mut slow, t0 + wait).is_ok());
+    }
+
+    #[test]
+    fn a_peer_that_is_not_ready_keeps_its_turn() {
+        let t0 = Instant::now();
+        let mut q: UploadQueue<u8, u32> = UploadQueue::default();
+        q.push(1, block(0), 10).unwrap();
+        q.push(2, block(0), 20).unwrap();
+        q.push(2, block(1), 21).unwrap();
+        let mut free = TokenBucket::new(None, t0);
+        let got = q.next_ready(&mut free, t0, |p| *p == 2).ok().map(|(p, _, r)| (p, r));
+        assert_eq!(got, Some((2, 20)));
+        assert_eq!(q.next_ready(&mut free, t0, |p| *p == 2).ok().map(|(p, _, r)| (p, r)), Some((2, 21)));
+        assert_eq!(
+            q.next_ready(&mut free, t0, |p| *p == 2).err(),
+            Some(None),
+            "only peer 1 waits, and it is not ready"
+        );
+        assert_eq!(q.next(&mut free, t0).ok().map(|(p, _, r)| (p, r)), Some((1, 10)));
     }
 
     #[test]

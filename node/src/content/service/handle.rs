@@ -10,8 +10,9 @@ use cairn_rpc::types::{FileStatus, PublishFileResult};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
-use super::share::{Share, State};
-use super::{Done, Service, blocking, unknown};
+use cairn_p2p::content::{FileSession, Phase};
+
+use super::{Done, Entry, Service, blocking, unknown};
 use crate::content::ContentError;
 use crate::content::registry::{self, Origin, Record};
 
@@ -126,24 +127,23 @@ impl Service {
             }
             Command::Fetch { cid, dest, reply } => self.fetch(cid, dest, reply, now),
             Command::Status { cid, reply } => {
-                let result = match self.shares.get_mut(&cid) {
-                    Some(share) => Ok(share.status(&cid, now)),
+                let result = match self.entries.get_mut(&cid) {
+                    Some(e) => Ok(e.status(&cid, now)),
                     None => Err(unknown(&cid)),
                 };
                 let _ = reply.send(result);
             }
             Command::List { reply } => {
-                let mut list: Vec<FileStatus> = self.shares.iter_mut().map(|(cid, s)| s.status(cid, now)).collect();
+                let mut list: Vec<FileStatus> = self.entries.iter_mut().map(|(cid, e)| e.status(cid, now)).collect();
                 list.sort_by(|a, b| a.name.cmp(&b.name).then(a.cid.cmp(&b.cid)));
                 let _ = reply.send(list);
             }
             Command::Remove { cid, reply } => {
-                if !self.shares.contains_key(&cid) {
+                if !self.entries.contains_key(&cid) {
                     let _ = reply.send(Err(unknown(&cid)));
                     return;
                 }
-                self.stop(cid, State::Failed("removed".into()));
-                self.shares.remove(&cid);
+                self.drop_entry(cid);
                 info!(%cid, "file removed");
                 let dir = self.cfg.dir.clone();
                 self.spawn(async move {
@@ -161,8 +161,9 @@ impl Service {
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
         now: Instant,
     ) {
-        if let Some(share) = self.shares.get_mut(&cid) {
-            if let (Some(want), Some(have)) = (&dest, &share.record.path)
+        let epoch = self.next_epoch();
+        if let Some(entry) = self.entries.get_mut(&cid) {
+            if let (Some(want), Some(have)) = (&dest, &entry.record.path)
                 && want != have
             {
                 let _ = reply.send(Err(ContentError::InvalidParameter(format!(
@@ -171,56 +172,33 @@ impl Service {
                 ))));
                 return;
             }
-            if matches!(share.state, State::Failed(_)) && share.record.origin == Origin::Fetch && !share.opening {
-                // Try again from where it stopped.
-                let epoch = self.next_epoch();
-                let share = self.shares.get_mut(&cid).expect("present");
-                let mut fresh = Share::new(epoch, share.record.clone(), now);
-                fresh.manifest = share.manifest.clone();
-                *share = fresh;
-                self.resume(cid, now);
+            if matches!(entry.session.phase(), Phase::Failed(_)) && entry.record.origin == Origin::Fetch {
+                // Try again from where it stopped (the verified pieces on disk are kept).
+                let (session, out) = match entry.session.manifest().cloned() {
+                    Some(m) => FileSession::open(m, self.me, now),
+                    None => FileSession::fetch(cid, self.me, now),
+                };
+                entry.epoch = epoch;
+                entry.session = session;
+                entry.store = None;
+                self.carry_out(cid, out);
             }
-            let status = self.shares.get_mut(&cid).map(|s| s.status(&cid, now));
+            let status = self.entries.get_mut(&cid).map(|e| e.status(&cid, now));
             let _ = reply.send(status.ok_or_else(|| unknown(&cid)));
             return;
         }
-        let epoch = self.next_epoch();
-        let record = Record {
-            origin: Origin::Fetch,
-            path: None,
-            dest_dir: None,
-            size: None,
-            mtime: None,
-            keywords: None,
-        };
-        let mut share = Share::new(epoch, record, now);
-        share.opening = true;
-        self.shares.insert(cid, share);
+        if !self.preparing.insert(cid) {
+            let _ = reply.send(Err(ContentError::InvalidParameter(format!(
+                "{cid} is being set up by another fetchfile call"
+            ))));
+            return;
+        }
         let (dir, downloads) = (self.cfg.dir.clone(), self.cfg.downloads.clone());
         self.spawn(async move {
             let result = blocking(move || registry::prepare_fetch(&dir, &downloads, &cid, dest))
                 .await
                 .unwrap_or_else(|e| Err(ContentError::Io(e)));
-            Done::Prepared { cid, epoch, reply, result }
-        });
-    }
-
-    /// Opens the store of a fetch whose manifest is known, or searches for the manifest.
-    pub(super) fn resume(&mut self, cid: ContentId, now: Instant) {
-        let Some(share) = self.shares.get_mut(&cid) else { return };
-        let Some(manifest) = share.manifest.clone() else {
-            self.search(cid, now);
-            return;
-        };
-        share.opening = true;
-        let epoch = share.epoch;
-        let mut record = share.record.clone();
-        let dir = self.cfg.dir.clone();
-        self.spawn(async move {
-            let result = blocking(move || registry::open_fetch(&dir, &cid, &mut record, &manifest).map(|s| (s, record)))
-                .await
-                .unwrap_or_else(|e| Err(ContentError::Io(e)));
-            Done::Opened { cid, epoch, result }
+            Done::Prepared { cid, reply, result }
         });
     }
 
@@ -243,20 +221,28 @@ impl Service {
             mtime: None,
             keywords: p.keywords.clone(),
         };
-        match self.shares.get_mut(&cid) {
+        let store = Arc::new(Mutex::new(p.store));
+        match self.entries.get_mut(&cid) {
             // Published again (perhaps from another path): serve from the new one.
-            Some(share) if share.record.origin == Origin::Publish => {
-                share.record = record;
-                share.state = State::Complete;
-                share.have = p.store.have().clone();
-                share.manifest = Some(p.manifest);
-                share.store = Some(Arc::new(Mutex::new(p.store)));
+            Some(entry) if entry.record.origin == Origin::Publish && matches!(entry.session.phase(), Phase::Seeding) => {
+                entry.record = record;
+                entry.store = Some(store);
                 self.announce(cid);
             }
             _ => {
+                self.drop_entry(cid);
                 let epoch = self.next_epoch();
-                self.shares.insert(cid, Share::new(epoch, record, now));
-                self.opened(cid, p.store, now);
+                let (session, out) = FileSession::open(p.manifest, self.me, now);
+                self.entries.insert(
+                    cid,
+                    Entry {
+                        epoch,
+                        record,
+                        session,
+                        store: Some(store),
+                    },
+                );
+                self.carry_out(cid, out);
             }
         }
         result

@@ -1,0 +1,966 @@
+//! One shared file's whole life as a pure state machine: [`FileSession::handle`] takes an
+//! [`Input`] (a peer's message, a disk or lookup completion, the clock) and returns [`Output`]s
+//! for the caller to carry out. The node's driver only moves bytes: it opens streams, sends
+//! frames, runs disk work and hashing on blocking threads, and feeds the results back. The clock
+//! and the RNG are passed in, so the whole swarm is tested and simulated without sockets
+//! (`tests.rs`, and the simulated swarm in `sim.rs`).
+//!
+//! The phases, one enum ([`Phase`]):
+//! `Searching` (looking up providers, asking them for the manifest) → `Opening` (the driver
+//! opens or creates the piece store) → `Downloading` (a [`Download`] picks and checks pieces)
+//! → `Syncing` (every piece written; making it durable) → `Seeding`. Any of them may end in
+//! `Failed`. A published file starts at `Opening`.
+//!
+//! Which pieces we hold has one source of truth, [`FileSession::have`]: a piece enters it once it
+//! is verified *and written*, so everything announced (HAVE) can be served at once.
+//!
+//! The swarm (BEP 3 over one stream per peer, see [`super::peer_wire`]): members send each other
+//! their bitfields in `Hello`, then `Have`, `Interested`, `Choke`/`Unchoke`, pipelined
+//! `Request`s (as many as the peer's rate fills in [`super::download::QUEUE_TIME`]), `Piece`,
+//! `Cancel` and `Reject`. Our uploads wait in an [`UploadQueue`] that the driver drains under its
+//! upload limit ([`FileSession::next_upload`]); who may ask is the [`Choker`]'s decision. Members
+//! tell each other the members they know (`Peers`, BEP 11's idea): a flash crowd finds itself
+//! within a second instead of waiting for the index.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+use rand::Rng;
+
+use super::bitfield::Bitfield;
+use super::choker::{Choker, PeerView, RECHOKE_INTERVAL};
+use super::download::{Action, Download};
+use super::id::{ContentId, PieceIndex};
+use super::manifest::Manifest;
+use super::message::MAX_PEX_PEERS;
+use super::peer_wire::PeerMessage;
+use super::picker::BlockRequest;
+use super::rate::{RateMeter, TokenBucket};
+use super::upload::UploadQueue;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+/// A fetch that has found no manifest looks up providers again this often.
+pub const SEARCH_AGAIN: Duration = Duration::from_secs(5);
+/// A download short of peers looks for more after 1 s, then 2, 4, 8 s, then this often: the
+/// other downloaders of a file announce themselves only once they have its manifest, so the
+/// first lookups of a flash crowd find the seed alone.
+pub const SEARCH_MORE: Duration = Duration::from_secs(15);
+/// The first of those waits.
+pub const SEARCH_MORE_FIRST: Duration = Duration::from_secs(1);
+/// A fetch that finds no manifest for this long fails (fetch it again to retry).
+pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(120);
+/// A download looks for more providers while it has fewer members than this.
+pub const WANT_PEERS: usize = 8;
+/// Most members of one file's swarm.
+pub const MAX_SWARM: usize = 64;
+/// Most streams being opened at once for one file.
+pub const MAX_CONNECTING: usize = 16;
+/// Most candidate members remembered.
+pub const MAX_CANDIDATES: usize = 128;
+/// Candidates learned by peer exchange fill at most this many of [`MAX_CANDIDATES`], so made-up
+/// ids from a hostile member never shut out providers found through the index.
+pub const MAX_PEX_CANDIDATES: usize = MAX_CANDIDATES / 2;
+/// Most peers remembered for the per-peer transfer totals.
+pub const MAX_LEDGER: usize = 1024;
+/// Rejected requests for pieces a member announced, before it is dropped from the swarm.
+pub const MAX_REJECTS: u32 = 32;
+/// Peer exchange: a new member is told the others this long after it joined (one message then
+/// covers a flash crowd arriving together), then the ones it has not been told at most every
+/// [`PEX_EVERY`] (BEP 11's once a minute).
+pub const PEX_FIRST: Duration = Duration::from_secs(1);
+/// See [`PEX_FIRST`].
+pub const PEX_EVERY: Duration = Duration::from_secs(60);
+/// A member's lists are taken at most this often (half of [`PEX_EVERY`], so an honest sender's
+/// jitter never loses one).
+pub const PEX_HEARD_EVERY: Duration = Duration::from_secs(30);
+/// A rechoke asked for by a newly interested peer waits at least this long after the last one.
+pub const RECHOKE_SOON: Duration = Duration::from_secs(1);
+
+/// Where a file is in its life.
+#[derive(Debug)]
+pub enum Phase {
+    /// Looking up providers and asking them for the manifest.
+    Searching,
+    /// The manifest is known; the driver opens (or creates) the piece store.
+    Opening,
+    /// Fetching the pieces we lack.
+    Downloading(Box<Download<PeerId>>),
+    /// Every piece is written; the driver makes the file durable.
+    Syncing,
+    /// Every piece held and durable: serving only.
+    Seeding,
+    /// Stopped for good (remove and fetch again to retry).
+    Failed(Failure),
+}
+
+impl Phase {
+    /// The phase's name as users see it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Searching => "searching",
+            Phase::Opening => "opening",
+            Phase::Downloading(_) | Phase::Syncing => "downloading",
+            Phase::Seeding => "complete",
+            Phase::Failed(_) => "failed",
+        }
+    }
+}
+
+/// Why a file's session stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// No provider gave us the manifest in time.
+    #[error("no provider found within {0} s (fetch it again to retry)")]
+    NoProvider(u64),
+    /// The piece store failed.
+    #[error("{0}")]
+    Disk(String),
+}
+
+/// A disk or lookup completion, a peer's message, or the clock.
+#[derive(Debug)]
+pub enum Input {
+    /// A provider lookup answered (possibly with nobody).
+    Found(Vec<PeerId>),
+    /// A provider lookup failed.
+    LookupFailed,
+    /// `from` answered our manifest request with these bytes (not checked yet).
+    Manifest {
+        /// Who answered.
+        from: PeerId,
+        /// The canonical manifest bytes it sent.
+        bytes: Vec<u8>,
+    },
+    /// `from` did not give us the manifest (no answer, or "not found").
+    ManifestFailed {
+        /// Who was asked.
+        from: PeerId,
+    },
+    /// The store is open, holding these pieces (verified on disk).
+    Opened(Bitfield),
+    /// The store could not be opened.
+    OpenFailed(String),
+    /// A stream with `peer` is up and its `Hello` read (either side opened it).
+    Connected {
+        /// The peer.
+        peer: PeerId,
+        /// Its wire bitfield.
+        bitfield: Vec<u8>,
+    },
+    /// A stream we asked for ([`Output::Connect`]) could not be opened or was refused.
+    ConnectFailed(PeerId),
+    /// A message from a member.
+    Message(PeerId, PeerMessage),
+    /// A member's stream closed.
+    Disconnected(PeerId),
+    /// The hash check of an [`Output::Check`] is done.
+    Checked {
+        /// The piece.
+        piece: PieceIndex,
+        /// Its data (handed back for writing).
+        data: Vec<u8>,
+        /// Whether it matched the manifest.
+        good: bool,
+    },
+    /// An [`Output::Write`] is done.
+    Written {
+        /// The piece.
+        piece: PieceIndex,
+        /// The error, if it failed.
+        result: Result<(), String>,
+    },
+    /// The [`Output::Sync`] is done.
+    Synced(Result<(), String>),
+    /// Time passed (about once a second).
+    Tick,
+}
+
+/// What the driver must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Look up providers of the file (answer with [`Input::Found`] or [`Input::LookupFailed`]).
+    FindProviders,
+    /// Ask `peer` for the manifest (answer with [`Input::Manifest`] or [`Input::ManifestFailed`]).
+    AskManifest(PeerId),
+    /// Open or create the store for this manifest (answer with [`Input::Opened`] or
+    /// [`Input::OpenFailed`]).
+    Open(Manifest),
+    /// Open a stream to `peer`, send our [`FileSession::hello`], read its `Hello` (answer with
+    /// [`Input::Connected`] or [`Input::ConnectFailed`]).
+    Connect(PeerId),
+    /// Send a message to a member.
+    Send(PeerId, PeerMessage),
+    /// Close the stream with `peer` (it left the swarm; no [`Input::Disconnected`] follows).
+    Close(PeerId),
+    /// Ban `peer` from the node, for this reason (it also left the swarm).
+    Ban(PeerId, &'static str),
+    /// Hash a piece off the event loop (answer with [`Input::Checked`]).
+    Check {
+        /// The piece.
+        piece: PieceIndex,
+        /// Its data.
+        data: Vec<u8>,
+    },
+    /// Write a verified piece (answer with [`Input::Written`]).
+    Write {
+        /// The piece.
+        piece: PieceIndex,
+        /// Its data.
+        data: Vec<u8>,
+    },
+    /// Make the written pieces durable (answer with [`Input::Synced`]).
+    Sync,
+    /// Announce on the index that we provide the file.
+    Announce,
+    /// Stop announcing it.
+    Withdraw,
+    /// The download finished: every piece is held and durable.
+    Completed,
+    /// The session failed (see [`FileSession::phase`]).
+    Failed(Failure),
+}
+
+/// A member of the swarm: a peer with an open stream.
+#[derive(Debug)]
+struct Member {
+    connected_at: Instant,
+    /// It wants pieces we have.
+    interested: bool,
+    /// What we send it.
+    up: RateMeter,
+    /// Requests it refused for pieces it announced.
+    rejects: u32,
+    /// Peer exchange: when we last sent it the members we know, and whom it was told.
+    pex_sent: Option<Instant>,
+    pex_told: HashSet<PeerId>,
+    /// When it last sent its members (more often than [`PEX_HEARD_EVERY`] is ignored).
+    pex_heard: Option<Instant>,
+}
+
+impl Member {
+    fn new(now: Instant) -> Member {
+        Member {
+            connected_at: now,
+            interested: false,
+            up: RateMeter::new(now),
+            rejects: 0,
+            pex_sent: None,
+            pex_told: HashSet::new(),
+            pex_heard: None,
+        }
+    }
+}
+
+/// Provider lookups: one at a time, spaced out.
+#[derive(Debug)]
+struct Lookups {
+    in_flight: bool,
+    last: Option<Instant>,
+    /// Wait before the next lookup for more peers while downloading (doubles up to
+    /// [`SEARCH_MORE`]).
+    backoff: Duration,
+}
+
+/// A file's state as the status calls report it (the RPC layer turns it into JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStatus {
+    /// The phase's name ([`Phase::name`]).
+    pub state: &'static str,
+    /// The manifest, once known.
+    pub name: Option<String>,
+    /// The file's size, once known.
+    pub size: Option<u64>,
+    /// Pieces held, and in all (0 until the manifest is known).
+    pub pieces_have: u32,
+    /// See `pieces_have`.
+    pub pieces_total: u32,
+    /// Bytes held (verified and written).
+    pub bytes: u64,
+    /// Members of the swarm now.
+    pub peers: usize,
+    /// Bytes per second, recent averages.
+    pub download_rate: f64,
+    /// See `download_rate`.
+    pub upload_rate: f64,
+    /// Totals since the session started.
+    pub downloaded: u64,
+    /// See `downloaded`.
+    pub uploaded: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Per peer (down, up) bytes, most downloaded first.
+    pub sources: Vec<(PeerId, u64, u64)>,
+}
+
+/// One file's session. See the module documentation.
+#[derive(Debug)]
+pub struct FileSession {
+    cid: ContentId,
+    me: PeerId,
+    phase: Phase,
+    manifest: Option<Manifest>,
+    have: Bitfield,
+    started: Instant,
+    members: HashMap<PeerId, Member>,
+    /// Streams asked for and not up yet.
+    connecting: HashSet<PeerId>,
+    /// Peers that may share the file: from the index, and (at most [`MAX_PEX_CANDIDATES`]) from
+    /// peer exchange.
+    candidates: Vec<PeerId>,
+    from_pex: usize,
+    /// Candidates tried since the last lookup (a failed one is tried again after the next).
+    tried: HashSet<PeerId>,
+    /// Manifest requests: who was asked since the last lookup, and whether one is in flight.
+    asked: HashSet<PeerId>,
+    asking: bool,
+    lookups: Lookups,
+    choker: Choker<PeerId>,
+    last_rechoke: Instant,
+    rechoke_soon: bool,
+    uploads: UploadQueue<PeerId, ()>,
+    /// Piece writes under way.
+    writes: usize,
+    down: RateMeter,
+    up: RateMeter,
+    ledger: HashMap<PeerId, (u64, u64)>,
+}
+
+impl FileSession {
+    /// A fetch of `cid`: starts by looking up providers.
+    #[must_use]
+    pub fn fetch(cid: ContentId, me: PeerId, now: Instant) -> (FileSession, Vec<Output>) {
+        let mut s = FileSession::new(cid, me, Phase::Searching, now);
+        let mut out = Vec::new();
+        s.lookup(now, &mut out);
+        (s, out)
+    }
+
+    /// A file whose manifest is known (published here, or fetched before): opens its store.
+    #[must_use]
+    pub fn open(manifest: Manifest, me: PeerId, now: Instant) -> (FileSession, Vec<Output>) {
+        let mut s = FileSession::new(manifest.content_id(), me, Phase::Opening, now);
+        s.have = Bitfield::new(manifest.pieces());
+        s.manifest = Some(manifest.clone());
+        (s, vec![Output::Open(manifest)])
+    }
+
+    /// A session that failed before it could start (kept so that status calls show why).
+    #[must_use]
+    pub fn failed(cid: ContentId, manifest: Option<Manifest>, me: PeerId, failure: Failure, now: Instant) -> FileSession {
+        let mut s = FileSession::new(cid, me, Phase::Failed(failure), now);
+        if let Some(m) = manifest {
+            s.have = Bitfield::new(m.pieces());
+            s.manifest = Some(m);
+        }
+        s
+    }
+
+    fn new(cid: ContentId, me: PeerId, phase: Phase, now: Instant) -> FileSession {
+        FileSession {
+            cid,
+            me,
+            phase,
+            manifest: None,
+            have: Bitfield::new(0),
+            started: now,
+            members: HashMap::new(),
+            connecting: HashSet::new(),
+            candidates: Vec::new(),
+            from_pex: 0,
+            tried: HashSet::new(),
+            asked: HashSet::new(),
+            asking: false,
+            lookups: Lookups {
+                in_flight: false,
+                last: None,
+                backoff: SEARCH_MORE_FIRST,
+            },
+            choker: Choker::default(),
+            last_rechoke: now,
+            rechoke_soon: false,
+            uploads: UploadQueue::default(),
+            writes: 0,
+            down: RateMeter::new(now),
+            up: RateMeter::new(now),
+            ledger: HashMap::new(),
+        }
+    }
+
+    /// The file.
+    #[must_use]
+    pub fn cid(&self) -> ContentId {
+        self.cid
+    }
+
+    /// Where it is in its life.
+    #[must_use]
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// Its manifest, once known.
+    #[must_use]
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// The pieces held: verified and written.
+    #[must_use]
+    pub fn have(&self) -> &Bitfield {
+        &self.have
+    }
+
+    /// Whether the swarm is served: pieces can be asked of us.
+    #[must_use]
+    pub fn serving(&self) -> bool {
+        matches!(self.phase, Phase::Downloading(_) | Phase::Syncing | Phase::Seeding)
+    }
+
+    /// Whether `peer` is a member.
+    #[must_use]
+    pub fn is_member(&self, peer: &PeerId) -> bool {
+        self.members.contains_key(peer)
+    }
+
+    /// Members now.
+    #[must_use]
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether `block` is asked of `peer` and not answered yet (the driver drops a request it
+    /// has not sent yet once it is not).
+    #[must_use]
+    pub fn is_requested(&self, peer: &PeerId, block: &BlockRequest) -> bool {
+        match &self.phase {
+            Phase::Downloading(d) => d.is_requested(peer, block),
+            _ => false,
+        }
+    }
+
+    /// The `Hello` to open a stream with (or to answer one), if a new member would be taken now.
+    #[must_use]
+    pub fn hello(&self) -> Option<PeerMessage> {
+        (self.serving() && self.members.len() < MAX_SWARM).then(|| PeerMessage::Hello {
+            cid: self.cid,
+            bitfield: self.have.as_bytes().to_vec(),
+        })
+    }
+
+    /// The next block to upload, round-robin over the members waiting, if `bucket` allows it
+    /// now and `ready(peer)` (the driver's send queue to it has room); otherwise how long to wait
+    /// (`Err(None)`: nothing to serve, or no member ready).
+    ///
+    /// # Errors
+    /// Nothing to serve now (see above).
+    pub fn next_upload(
+        &mut self,
+        bucket: &mut TokenBucket,
+        now: Instant,
+        ready: impl Fn(&PeerId) -> bool,
+    ) -> Result<(PeerId, BlockRequest), Option<Duration>> {
+        let (peer, block, ()) = self.uploads.next_ready(bucket, now, ready)?;
+        let len = u64::from(block.len);
+        self.up.add(len);
+        self.note(peer, 0, len);
+        if let Some(m) = self.members.get_mut(&peer) {
+            m.up.add(len);
+        }
+        Ok((peer, block))
+    }
+
+    /// Leaves the swarm for good (the file is removed): closes every stream and stops
+    /// announcing.
+    pub fn stop(&mut self) -> Vec<Output> {
+        let mut out: Vec<Output> = self.members.keys().map(|p| Output::Close(*p)).collect();
+        self.members.clear();
+        self.connecting.clear();
+        out.push(Output::Withdraw);
+        out
+    }
+
+    /// Takes one input.
+    pub fn handle(&mut self, input: Input, now: Instant, rng: &mut impl Rng) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Found(found) => self.found(found, &mut out),
+            Input::LookupFailed => self.lookups.in_flight = false,
+            Input::Manifest { from, bytes } => self.manifest_arrived(from, &bytes, now, rng, &mut out),
+            Input::ManifestFailed { from } => {
+                let _ = from;
+                self.asking = false;
+                self.ask_manifest(&mut out);
+            }
+            Input::Opened(have) => self.opened(have, now, &mut out),
+            Input::OpenFailed(e) => self.fail(Failure::Disk(e), &mut out),
+            Input::Connected { peer, bitfield } => self.join(peer, &bitfield, now, rng, &mut out),
+            Input::ConnectFailed(peer) => {
+                self.connecting.remove(&peer);
+                self.connect_more(&mut out);
+            }
+            Input::Message(peer, msg) => self.message(peer, msg, now, rng, &mut out),
+            Input::Disconnected(peer) => {
+                self.leave(peer, now, rng, &mut out);
+                self.connect_more(&mut out);
+            }
+            Input::Checked { piece, data, good } => {
+                if let Phase::Downloading(d) = &mut self.phase {
+                    let actions = d.checked(piece, data, good, now, rng);
+                    self.apply(actions, now, rng, &mut out);
+                }
+            }
+            Input::Written { piece, result } => self.written(piece, result, &mut out),
+            Input::Synced(result) => match result {
+                Ok(()) if matches!(self.phase, Phase::Syncing) => {
+                    self.phase = Phase::Seeding;
+                    // Seeding from now on: rank peers by what we send them.
+                    self.rechoke_soon = true;
+                    out.push(Output::Completed);
+                }
+                Ok(()) => {}
+                Err(e) => self.fail(Failure::Disk(format!("saving the file: {e}")), &mut out),
+            },
+            Input::Tick => self.tick(now, rng, &mut out),
+        }
+        out
+    }
+
+    fn lookup(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if self.lookups.in_flight {
+            return;
+        }
+        if self.lookups.last.is_some() && matches!(self.phase, Phase::Downloading(_)) {
+            self.lookups.backoff = (self.lookups.backoff * 2).min(SEARCH_MORE);
+        }
+        self.lookups.in_flight = true;
+        self.lookups.last = Some(now);
+        out.push(Output::FindProviders);
+    }
+
+    fn found(&mut self, found: Vec<PeerId>, out: &mut Vec<Output>) {
+        self.lookups.in_flight = false;
+        for p in found {
+            if p != self.me && !self.candidates.contains(&p) && self.candidates.len() < MAX_CANDIDATES {
+                self.candidates.push(p);
+            }
+        }
+        // Peers that failed before may answer now.
+        self.asked.clear();
+        self.tried.clear();
+        self.ask_manifest(out);
+        self.connect_more(out);
+    }
+
+    fn ask_manifest(&mut self, out: &mut Vec<Output>) {
+        if !matches!(self.phase, Phase::Searching) || self.asking {
+            return;
+        }
+        let Some(peer) = self.candidates.iter().find(|p| !self.asked.contains(p)).copied() else {
+            return;
+        };
+        self.asked.insert(peer);
+        self.asking = true;
+        out.push(Output::AskManifest(peer));
+    }
+
+    fn manifest_arrived(&mut self, from: PeerId, bytes: &[u8], now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        self.asking = false;
+        if !matches!(self.phase, Phase::Searching) {
+            return;
+        }
+        match Manifest::decode(bytes) {
+            Ok(m) if m.content_id() == self.cid => {
+                self.have = Bitfield::new(m.pieces());
+                self.manifest = Some(m.clone());
+                self.phase = Phase::Opening;
+                out.push(Output::Open(m));
+            }
+            _ => {
+                self.ban(from, "sent a manifest that is not the file's", now, rng, out);
+                self.ask_manifest(out);
+            }
+        }
+    }
+
+    fn opened(&mut self, have: Bitfield, now: Instant, out: &mut Vec<Output>) {
+        let Some(manifest) = self.manifest.clone() else { return };
+        if !matches!(self.phase, Phase::Opening) || have.len() != manifest.pieces() {
+            return;
+        }
+        self.have = have.clone();
+        if have.is_complete() {
+            self.phase = Phase::Seeding;
+        } else {
+            self.phase = Phase::Downloading(Box::new(Download::new(manifest, have)));
+        }
+        out.push(Output::Announce);
+        if matches!(self.phase, Phase::Downloading(_)) {
+            self.connect_more(out);
+            if self.needs_lookup(now) {
+                self.lookup(now, out);
+            }
+        }
+    }
+
+    /// Opens streams to candidates while downloading and short of members.
+    fn connect_more(&mut self, out: &mut Vec<Output>) {
+        if !matches!(self.phase, Phase::Downloading(_)) {
+            return;
+        }
+        for p in &self.candidates {
+            if self.members.len() + self.connecting.len() >= MAX_SWARM || self.connecting.len() >= MAX_CONNECTING {
+                break;
+            }
+            if self.members.contains_key(p) || self.connecting.contains(p) || self.tried.contains(p) {
+                continue;
+            }
+            self.tried.insert(*p);
+            self.connecting.insert(*p);
+            out.push(Output::Connect(*p));
+        }
+    }
+
+    fn join(&mut self, peer: PeerId, bitfield: &[u8], now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        self.connecting.remove(&peer);
+        if !self.serving() || peer == self.me {
+            out.push(Output::Close(peer));
+            return;
+        }
+        if Bitfield::from_bytes(bitfield, self.have.len()).is_err() {
+            self.ban(peer, "sent a bitfield that does not fit the file", now, rng, out);
+            return;
+        }
+        if self.members.contains_key(&peer) {
+            // A new stream replaced the old one: start over with it.
+            self.leave(peer, now, rng, out);
+        }
+        if self.members.len() >= MAX_SWARM {
+            out.push(Output::Close(peer));
+            return;
+        }
+        self.members.insert(peer, Member::new(now));
+        if let Phase::Downloading(d) = &mut self.phase {
+            match d.peer_joined(peer, bitfield, now) {
+                Ok(actions) => self.apply(actions, now, rng, out),
+                Err(_) => self.ban(peer, "sent a bitfield that does not fit the file", now, rng, out),
+            }
+        }
+    }
+
+    fn message(&mut self, peer: PeerId, msg: PeerMessage, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        if !self.members.contains_key(&peer) {
+            return;
+        }
+        let pieces = self.have.len();
+        match msg {
+            PeerMessage::Hello { .. } => self.ban(peer, "sent a second hello", now, rng, out),
+            PeerMessage::Have(piece) => {
+                if piece.0 >= pieces {
+                    self.ban(peer, "announced a piece the file does not have", now, rng, out);
+                } else if let Phase::Downloading(d) = &mut self.phase {
+                    let actions = d.peer_have(peer, piece, now, rng);
+                    self.apply(actions, now, rng, out);
+                }
+            }
+            PeerMessage::Interested | PeerMessage::NotInterested => {
+                let yes = msg == PeerMessage::Interested;
+                let seeding = matches!(self.phase, Phase::Seeding);
+                let Some(m) = self.members.get_mut(&peer) else { return };
+                m.interested = yes;
+                if yes && self.choker.unchoke_if_free(peer, seeding) {
+                    out.push(Output::Send(peer, PeerMessage::Unchoke));
+                } else {
+                    self.rechoke_soon = true;
+                }
+            }
+            PeerMessage::Choke | PeerMessage::Unchoke => {
+                if let Phase::Downloading(d) = &mut self.phase {
+                    let actions = d.peer_choke(peer, msg == PeerMessage::Choke, now, rng);
+                    self.apply(actions, now, rng, out);
+                }
+            }
+            PeerMessage::Request(block) => {
+                let fits = block.piece.0 < pieces
+                    && self
+                        .manifest
+                        .as_ref()
+                        .is_some_and(|m| u64::from(block.offset) + u64::from(block.len) <= u64::from(m.piece_len(block.piece)));
+                if !self.choker.is_unchoked(&peer) || !fits || !self.have.get(block.piece) || self.uploads.push(peer, block, ()).is_err() {
+                    out.push(Output::Send(peer, PeerMessage::Reject(block)));
+                }
+            }
+            PeerMessage::Piece { piece, offset, data } => {
+                let block = BlockRequest {
+                    piece,
+                    offset,
+                    len: data.len() as u32,
+                };
+                let Phase::Downloading(d) = &mut self.phase else { return };
+                if !d.is_requested(&peer, &block) {
+                    // Unrequested, cancelled, or sent after a choke: dropped.
+                    return;
+                }
+                let len = data.len() as u64;
+                self.down.add(len);
+                let actions = d.block_arrived(peer, block, data, now, rng);
+                self.note(peer, len, 0);
+                self.apply(actions, now, rng, out);
+            }
+            PeerMessage::Cancel(block) => {
+                let _ = self.uploads.cancel(peer, block);
+            }
+            PeerMessage::Reject(block) => {
+                let Phase::Downloading(d) = &mut self.phase else { return };
+                if !d.is_requested(&peer, &block) {
+                    return;
+                }
+                let actions = d.request_failed(peer, block, now, rng);
+                self.apply(actions, now, rng, out);
+                let rejects = self.members.get_mut(&peer).map_or(0, |m| {
+                    m.rejects += 1;
+                    m.rejects
+                });
+                if rejects > MAX_REJECTS {
+                    out.push(Output::Close(peer));
+                    self.leave(peer, now, rng, out);
+                }
+            }
+            PeerMessage::Peers(peers) => self.heard_peers(peer, peers, now, out),
+        }
+    }
+
+    /// A member told us the members it knows: new ones become candidates.
+    fn heard_peers(&mut self, from: PeerId, peers: Vec<PeerId>, now: Instant, out: &mut Vec<Output>) {
+        let Some(member) = self.members.get_mut(&from) else { return };
+        if member.pex_heard.is_some_and(|t| now.duration_since(t) < PEX_HEARD_EVERY) {
+            return;
+        }
+        member.pex_heard = Some(now);
+        for p in peers.into_iter().take(MAX_PEX_PEERS) {
+            if self.from_pex >= MAX_PEX_CANDIDATES || self.candidates.len() >= MAX_CANDIDATES {
+                break;
+            }
+            if p != self.me && !self.members.contains_key(&p) && !self.candidates.contains(&p) {
+                self.candidates.push(p);
+                self.from_pex += 1;
+            }
+        }
+        self.connect_more(out);
+    }
+
+    /// `peer` left the swarm: everything it was asked or asked of us is released.
+    fn leave(&mut self, peer: PeerId, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        self.connecting.remove(&peer);
+        if self.members.remove(&peer).is_none() {
+            return;
+        }
+        for m in self.members.values_mut() {
+            m.pex_told.remove(&peer);
+        }
+        self.choker.remove(&peer);
+        self.uploads.drain_peer(peer);
+        if let Phase::Downloading(d) = &mut self.phase {
+            let actions = d.peer_left(peer, now, rng);
+            self.apply(actions, now, rng, out);
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: &'static str, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        out.push(Output::Ban(peer, reason));
+        self.candidates.retain(|p| *p != peer);
+        self.leave(peer, now, rng, out);
+    }
+
+    /// Carries out what the download decided.
+    fn apply(&mut self, actions: Vec<Action<PeerId>>, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        for action in actions {
+            match action {
+                Action::Request { peer, block } => out.push(Output::Send(peer, PeerMessage::Request(block))),
+                Action::Cancel { peer, block } => out.push(Output::Send(peer, PeerMessage::Cancel(block))),
+                Action::Interested { peer, yes } => {
+                    let msg = if yes { PeerMessage::Interested } else { PeerMessage::NotInterested };
+                    out.push(Output::Send(peer, msg));
+                }
+                Action::Check { piece, data } => out.push(Output::Check { piece, data }),
+                Action::Verified { piece, data } => {
+                    self.writes += 1;
+                    out.push(Output::Write { piece, data });
+                }
+                Action::Penalize { .. } => {}
+                Action::Ban { peer } => self.ban(peer, "sent file pieces that failed their hash check", now, rng, out),
+                Action::Complete => self.maybe_finish(out),
+            }
+        }
+    }
+
+    fn written(&mut self, piece: PieceIndex, result: Result<(), String>, out: &mut Vec<Output>) {
+        if !self.serving() {
+            return;
+        }
+        self.writes = self.writes.saturating_sub(1);
+        match result {
+            Ok(()) => {
+                if piece.0 < self.have.len() && self.have.set(piece) {
+                    for p in self.members.keys() {
+                        out.push(Output::Send(*p, PeerMessage::Have(piece)));
+                    }
+                }
+                self.maybe_finish(out);
+            }
+            Err(e) => self.fail(Failure::Disk(format!("writing piece {piece}: {e}")), out),
+        }
+    }
+
+    /// Once the last piece is written: make the file durable, then call it complete.
+    fn maybe_finish(&mut self, out: &mut Vec<Output>) {
+        if matches!(self.phase, Phase::Downloading(_)) && self.writes == 0 && self.have.is_complete() {
+            self.phase = Phase::Syncing;
+            out.push(Output::Sync);
+        }
+    }
+
+    fn fail(&mut self, failure: Failure, out: &mut Vec<Output>) {
+        out.extend(self.stop());
+        self.phase = Phase::Failed(failure.clone());
+        out.push(Output::Failed(failure));
+    }
+
+    fn needs_lookup(&self, now: Instant) -> bool {
+        matches!(self.phase, Phase::Downloading(_))
+            && self.members.len() < WANT_PEERS
+            && self.lookups.last.is_none_or(|t| now.duration_since(t) >= self.lookups.backoff)
+    }
+
+    fn tick(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        match &mut self.phase {
+            Phase::Searching => {
+                if now.duration_since(self.started) >= SEARCH_TIMEOUT {
+                    self.fail(Failure::NoProvider(SEARCH_TIMEOUT.as_secs()), out);
+                    return;
+                }
+                if self.lookups.last.is_none_or(|t| now.duration_since(t) >= SEARCH_AGAIN) {
+                    self.lookup(now, out);
+                }
+            }
+            Phase::Downloading(d) => {
+                let actions = d.tick(now, rng);
+                self.apply(actions, now, rng, out);
+                if self.needs_lookup(now) {
+                    self.lookup(now, out);
+                }
+            }
+            Phase::Opening | Phase::Syncing | Phase::Seeding | Phase::Failed(_) => {}
+        }
+        self.maybe_rechoke(now, rng, out);
+        self.exchange_peers(now, out);
+    }
+
+    fn maybe_rechoke(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        let since = now.duration_since(self.last_rechoke);
+        if !self.serving() || !(since >= RECHOKE_INTERVAL || (self.rechoke_soon && since >= RECHOKE_SOON)) {
+            return;
+        }
+        self.last_rechoke = now;
+        self.rechoke_soon = false;
+        let mut views = Vec::with_capacity(self.members.len());
+        for (peer, m) in &mut self.members {
+            let (download_rate, last_block) = match &mut self.phase {
+                Phase::Downloading(d) => d.peer_rate(peer, now).unwrap_or((0.0, None)),
+                _ => (0.0, None),
+            };
+            views.push((
+                *peer,
+                PeerView {
+                    interested: m.interested,
+                    download_rate,
+                    upload_rate: m.up.rate(now),
+                    connected_at: m.connected_at,
+                    last_block,
+                },
+            ));
+        }
+        views.sort_by_key(|(p, _)| *p);
+        let seeding = !matches!(self.phase, Phase::Downloading(_));
+        let decision = self.choker.rechoke(&views, seeding, now, rng);
+        for peer in decision.unchoke {
+            out.push(Output::Send(peer, PeerMessage::Unchoke));
+        }
+        for peer in decision.choke {
+            // BEP 3: a choke drops the requests waiting.
+            self.uploads.drain_peer(peer);
+            out.push(Output::Send(peer, PeerMessage::Choke));
+        }
+    }
+
+    /// Tells each member the members it has not been told, when due (see [`PEX_FIRST`]).
+    fn exchange_peers(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if !self.serving() {
+            return;
+        }
+        let mut all: Vec<PeerId> = self.members.keys().copied().collect();
+        all.sort();
+        for (peer, m) in &mut self.members {
+            let due = match m.pex_sent {
+                None => now.duration_since(m.connected_at) >= PEX_FIRST,
+                Some(t) => now.duration_since(t) >= PEX_EVERY,
+            };
+            if !due {
+                continue;
+            }
+            m.pex_sent = Some(now);
+            let news: Vec<PeerId> = all
+                .iter()
+                .filter(|p| *p != peer && !m.pex_told.contains(p))
+                .take(MAX_PEX_PEERS)
+                .copied()
+                .collect();
+            if !news.is_empty() {
+                m.pex_told.extend(news.iter().copied());
+                out.push(Output::Send(*peer, PeerMessage::Peers(news)));
+            }
+        }
+    }
+
+    fn note(&mut self, peer: PeerId, down: u64, up: u64) {
+        if self.ledger.len() >= MAX_LEDGER && !self.ledger.contains_key(&peer) {
+            return;
+        }
+        let e = self.ledger.entry(peer).or_insert((0, 0));
+        e.0 += down;
+        e.1 += up;
+    }
+
+    /// The state as status calls report it.
+    pub fn status(&mut self, now: Instant) -> SessionStatus {
+        let mut sources: Vec<(PeerId, u64, u64)> = self.ledger.iter().map(|(p, (d, u))| (*p, *d, *u)).collect();
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        let bytes = self
+            .manifest
+            .as_ref()
+            .map_or(0, |m| self.have.iter_ones().map(|p| u64::from(m.piece_len(p))).sum());
+        SessionStatus {
+            state: self.phase.name(),
+            name: self.manifest.as_ref().map(|m| m.name().to_string()),
+            size: self.manifest.as_ref().map(Manifest::size),
+            pieces_have: self.have.count(),
+            pieces_total: self.manifest.as_ref().map_or(0, Manifest::pieces),
+            bytes,
+            peers: self.members.len(),
+            download_rate: self.down.rate(now),
+            upload_rate: self.up.rate(now),
+            downloaded: self.down.total(),
+            uploaded: self.up.total(),
+            error: match &self.phase {
+                Phase::Failed(f) => Some(f.to_string()),
+                _ => None,
+            },
+            sources,
+        }
+    }
+}

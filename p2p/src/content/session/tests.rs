@@ -1,0 +1,441 @@
+//! Unit tests of one session, driven by hand.
+
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::sim::{file, peer};
+use super::*;
+use crate::content::manifest::BLOCK_SIZE;
+
+fn manifest() -> (Vec<u8>, Manifest) {
+    let bytes = file(4 * 32768, 9);
+    let m = Manifest::from_reader("t", bytes.len() as u64, 32768, &bytes[..]).unwrap();
+    (bytes, m)
+}
+
+fn block(piece: u32, offset: u32) -> BlockRequest {
+    BlockRequest {
+        piece: PieceIndex(piece),
+        offset,
+        len: BLOCK_SIZE,
+    }
+}
+
+struct Harness {
+    s: FileSession,
+    t0: Instant,
+    rng: StdRng,
+}
+
+impl Harness {
+    fn feed(&mut self, input: Input, after: Duration) -> Vec<Output> {
+        self.s.handle(input, self.t0 + after, &mut self.rng)
+    }
+}
+
+/// A seed of the 4-piece file, with no member yet.
+fn seed() -> (Harness, Manifest) {
+    let (_, m) = manifest();
+    let t0 = Instant::now();
+    let (s, out) = FileSession::open(m.clone(), peer(0), t0);
+    assert_eq!(out, vec![Output::Open(m.clone())]);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(1),
+    };
+    let out = h.feed(Input::Opened(Bitfield::full(4)), Duration::ZERO);
+    assert_eq!(out, vec![Output::Announce]);
+    assert!(matches!(h.s.phase(), Phase::Seeding));
+    (h, m)
+}
+
+/// A fetch that found `m` and opened an empty store, with `providers` as candidates.
+fn leecher(providers: &[usize]) -> (Harness, Vec<Output>) {
+    let (_, m) = manifest();
+    let t0 = Instant::now();
+    let (s, out) = FileSession::fetch(m.content_id(), peer(100), t0);
+    assert_eq!(out, vec![Output::FindProviders]);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(2),
+    };
+    let found: Vec<PeerId> = providers.iter().map(|&i| peer(i)).collect();
+    let out = h.feed(Input::Found(found), Duration::ZERO);
+    assert_eq!(out, vec![Output::AskManifest(peer(providers[0]))]);
+    let out = h.feed(
+        Input::Manifest {
+            from: peer(providers[0]),
+            bytes: m.encode(),
+        },
+        Duration::ZERO,
+    );
+    assert_eq!(out, vec![Output::Open(m.clone())]);
+    let out = h.feed(Input::Opened(Bitfield::new(4)), Duration::ZERO);
+    (h, out)
+}
+
+fn has_ban(out: &[Output], who: PeerId) -> bool {
+    out.iter().any(|o| matches!(o, Output::Ban(p, _) if *p == who))
+}
+
+#[test]
+fn a_fetch_asks_providers_in_turn_for_the_manifest_and_bans_a_forger() {
+    let (_, m) = manifest();
+    let t0 = Instant::now();
+    let (s, _) = FileSession::fetch(m.content_id(), peer(100), t0);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(3),
+    };
+    let out = h.feed(Input::Found(vec![peer(1), peer(2), peer(3)]), Duration::ZERO);
+    assert_eq!(out, vec![Output::AskManifest(peer(1))]);
+    // Peer 1 has nothing: peer 2 is asked.
+    let out = h.feed(Input::ManifestFailed { from: peer(1) }, Duration::ZERO);
+    assert_eq!(out, vec![Output::AskManifest(peer(2))]);
+    // Peer 2 sends another file's manifest: banned, peer 3 is asked.
+    let other = Manifest::from_reader("x", 5, 32768, &b"hello"[..]).unwrap();
+    let out = h.feed(
+        Input::Manifest {
+            from: peer(2),
+            bytes: other.encode(),
+        },
+        Duration::ZERO,
+    );
+    assert!(has_ban(&out, peer(2)), "{out:?}");
+    assert!(out.contains(&Output::AskManifest(peer(3))), "{out:?}");
+    let out = h.feed(
+        Input::Manifest {
+            from: peer(3),
+            bytes: m.encode(),
+        },
+        Duration::ZERO,
+    );
+    assert_eq!(out, vec![Output::Open(m)]);
+    assert!(matches!(h.s.phase(), Phase::Opening));
+}
+
+#[test]
+fn an_opened_fetch_announces_itself_and_connects_to_the_providers() {
+    let (h, out) = leecher(&[1, 2]);
+    assert!(matches!(h.s.phase(), Phase::Downloading(_)));
+    assert!(out.contains(&Output::Announce));
+    assert!(out.contains(&Output::Connect(peer(1))));
+    assert!(out.contains(&Output::Connect(peer(2))));
+    assert!(h.s.hello().is_some(), "a downloading session takes members");
+}
+
+#[test]
+fn a_fetch_without_providers_fails_after_the_search_timeout() {
+    let (_, m) = manifest();
+    let t0 = Instant::now();
+    let (s, _) = FileSession::fetch(m.content_id(), peer(100), t0);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(4),
+    };
+    h.feed(Input::Found(Vec::new()), Duration::ZERO);
+    let out = h.feed(Input::Tick, SEARCH_AGAIN);
+    assert_eq!(out, vec![Output::FindProviders], "searches again");
+    h.feed(Input::LookupFailed, SEARCH_AGAIN);
+    let out = h.feed(Input::Tick, SEARCH_TIMEOUT);
+    assert!(
+        out.contains(&Output::Failed(Failure::NoProvider(SEARCH_TIMEOUT.as_secs()))),
+        "{out:?}"
+    );
+    assert_eq!(h.s.status(t0 + SEARCH_TIMEOUT).state, "failed");
+}
+
+#[test]
+fn requests_are_served_only_to_unchoked_members_for_blocks_held() {
+    let (mut h, m) = seed();
+    let p = peer(7);
+    let out = h.feed(
+        Input::Connected {
+            peer: p,
+            bitfield: Bitfield::new(4).as_bytes().to_vec(),
+        },
+        Duration::ZERO,
+    );
+    assert!(out.is_empty(), "{out:?}");
+    // Choked: refused.
+    let out = h.feed(Input::Message(p, PeerMessage::Request(block(0, 0))), Duration::ZERO);
+    assert_eq!(out, vec![Output::Send(p, PeerMessage::Reject(block(0, 0)))]);
+    // Interested: a seed has a free slot, so it is unchoked at once.
+    let out = h.feed(Input::Message(p, PeerMessage::Interested), Duration::ZERO);
+    assert_eq!(out, vec![Output::Send(p, PeerMessage::Unchoke)]);
+    // A block past the piece's end, and a piece past the file's end: refused.
+    let past = BlockRequest {
+        piece: PieceIndex(0),
+        offset: m.piece_len(PieceIndex(0)) - 100,
+        len: BLOCK_SIZE,
+    };
+    let out = h.feed(Input::Message(p, PeerMessage::Request(past)), Duration::ZERO);
+    assert_eq!(out, vec![Output::Send(p, PeerMessage::Reject(past))]);
+    let out = h.feed(Input::Message(p, PeerMessage::Request(block(9, 0))), Duration::ZERO);
+    assert_eq!(out, vec![Output::Send(p, PeerMessage::Reject(block(9, 0)))]);
+    // A good one is queued and handed out under the limit.
+    let out = h.feed(Input::Message(p, PeerMessage::Request(block(1, 16384))), Duration::ZERO);
+    assert!(out.is_empty());
+    let mut free = TokenBucket::new(None, h.t0);
+    assert_eq!(h.s.next_upload(&mut free, h.t0, |_| false), Err(None), "its send queue is full");
+    assert_eq!(h.s.next_upload(&mut free, h.t0, |_| true), Ok((p, block(1, 16384))));
+    assert_eq!(h.s.status(h.t0).uploaded, u64::from(BLOCK_SIZE));
+    // A cancelled request is not served.
+    h.feed(Input::Message(p, PeerMessage::Request(block(2, 0))), Duration::ZERO);
+    h.feed(Input::Message(p, PeerMessage::Cancel(block(2, 0))), Duration::ZERO);
+    assert_eq!(h.s.next_upload(&mut free, h.t0, |_| true), Err(None));
+}
+
+#[test]
+fn protocol_abuse_gets_a_member_banned() {
+    let (mut h, _) = seed();
+    let p = peer(7);
+    let hello = |b: Vec<u8>| Input::Connected { peer: p, bitfield: b };
+    // A bitfield of the wrong length.
+    let out = h.feed(hello(vec![0xff, 0xff]), Duration::ZERO);
+    assert!(has_ban(&out, p), "{out:?}");
+    assert!(!h.s.is_member(&p));
+    // A HAVE past the end.
+    h.feed(hello(vec![0]), Duration::ZERO);
+    let out = h.feed(Input::Message(p, PeerMessage::Have(PieceIndex(4))), Duration::ZERO);
+    assert!(has_ban(&out, p), "{out:?}");
+    // A second hello.
+    h.feed(hello(vec![0]), Duration::ZERO);
+    let again = PeerMessage::Hello {
+        cid: h.s.cid(),
+        bitfield: vec![0],
+    };
+    let out = h.feed(Input::Message(p, again), Duration::ZERO);
+    assert!(has_ban(&out, p), "{out:?}");
+    assert_eq!(h.s.member_count(), 0);
+}
+
+#[test]
+fn blocks_arrive_are_checked_off_the_loop_written_then_announced() {
+    let (bytes, m) = manifest();
+    let (mut h, _) = leecher(&[1]);
+    let full = Bitfield::full(4).as_bytes().to_vec();
+    let out = h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full,
+        },
+        Duration::ZERO,
+    );
+    assert_eq!(out, vec![Output::Send(peer(1), PeerMessage::Interested)]);
+    let out = h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO);
+    let asked: Vec<BlockRequest> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(_, PeerMessage::Request(b)) => Some(*b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 8, "the whole 4-piece file is asked at once (queue of {})", asked.len());
+    // An unrequested block is dropped.
+    let stray = PeerMessage::Piece {
+        piece: PieceIndex(0),
+        offset: 0,
+        data: vec![1; 100],
+    };
+    assert!(h.feed(Input::Message(peer(1), stray), Duration::ZERO).is_empty());
+    let mut writes = Vec::new();
+    for b in asked {
+        let at = (m.piece_offset(b.piece) + u64::from(b.offset)) as usize;
+        let data = bytes[at..at + b.len as usize].to_vec();
+        let out = h.feed(
+            Input::Message(
+                peer(1),
+                PeerMessage::Piece {
+                    piece: b.piece,
+                    offset: b.offset,
+                    data,
+                },
+            ),
+            Duration::ZERO,
+        );
+        for o in out {
+            if let Output::Check { piece, data } = o {
+                let good = m.verify(piece, &data);
+                for o in h.feed(Input::Checked { piece, data, good }, Duration::ZERO) {
+                    if let Output::Write { piece, .. } = o {
+                        writes.push(piece);
+                    }
+                }
+            }
+        }
+    }
+    writes.sort();
+    assert_eq!(writes, (0..4).map(PieceIndex).collect::<Vec<_>>());
+    assert_eq!(h.s.have().count(), 0, "nothing is held before it is written");
+    for (n, piece) in writes.iter().enumerate() {
+        let out = h.feed(
+            Input::Written {
+                piece: *piece,
+                result: Ok(()),
+            },
+            Duration::ZERO,
+        );
+        assert!(out.contains(&Output::Send(peer(1), PeerMessage::Have(*piece))), "{out:?}");
+        if n == 3 {
+            assert!(out.contains(&Output::Sync), "durable before complete: {out:?}");
+        }
+    }
+    assert_eq!(h.feed(Input::Synced(Ok(())), Duration::ZERO), vec![Output::Completed]);
+    assert!(matches!(h.s.phase(), Phase::Seeding));
+    assert_eq!(h.s.status(h.t0).bytes, bytes.len() as u64);
+}
+
+#[test]
+fn a_failed_write_fails_the_session_and_leaves_the_swarm() {
+    let (mut h, _) = leecher(&[1]);
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: vec![0xf0],
+        },
+        Duration::ZERO,
+    );
+    let out = h.feed(
+        Input::Written {
+            piece: PieceIndex(0),
+            result: Err("disk full".into()),
+        },
+        Duration::ZERO,
+    );
+    assert!(out.contains(&Output::Close(peer(1))), "{out:?}");
+    assert!(out.contains(&Output::Withdraw));
+    assert!(matches!(h.s.phase(), Phase::Failed(Failure::Disk(_))));
+    assert!(h.s.hello().is_none(), "a failed session takes no member");
+}
+
+#[test]
+fn a_member_that_keeps_rejecting_what_it_announced_is_dropped() {
+    let (mut h, _) = leecher(&[1]);
+    let full = Bitfield::full(4).as_bytes().to_vec();
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full,
+        },
+        Duration::ZERO,
+    );
+    let out = h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO);
+    let requests = |out: &[Output]| -> Vec<BlockRequest> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send(_, PeerMessage::Request(b)) => Some(*b),
+                _ => None,
+            })
+            .collect()
+    };
+    // Every request refused; each refused block is asked again (the only peer has it).
+    let mut asked = requests(&out);
+    let mut rejects = 0;
+    let mut closed = false;
+    while let Some(b) = asked.pop() {
+        let out = h.feed(Input::Message(peer(1), PeerMessage::Reject(b)), Duration::ZERO);
+        rejects += 1;
+        if out.contains(&Output::Close(peer(1))) {
+            closed = true;
+            break;
+        }
+        asked.extend(requests(&out));
+    }
+    assert_eq!(rejects, MAX_REJECTS + 1);
+    assert!(closed);
+    assert!(!h.s.is_member(&peer(1)));
+}
+
+#[test]
+fn members_tell_each_other_the_swarm_once_then_only_news() {
+    let (mut h, _) = seed();
+    let join = |h: &mut Harness, i: usize, at: Duration| {
+        h.feed(
+            Input::Connected {
+                peer: peer(i),
+                bitfield: vec![0],
+            },
+            at,
+        )
+    };
+    join(&mut h, 1, Duration::ZERO);
+    join(&mut h, 2, Duration::ZERO);
+    // Before PEX_FIRST: nothing.
+    let out = h.feed(Input::Tick, PEX_FIRST / 2);
+    assert!(!out.iter().any(|o| matches!(o, Output::Send(_, PeerMessage::Peers(_)))), "{out:?}");
+    let out = h.feed(Input::Tick, PEX_FIRST);
+    assert!(out.contains(&Output::Send(peer(1), PeerMessage::Peers(vec![peer(2)]))), "{out:?}");
+    assert!(out.contains(&Output::Send(peer(2), PeerMessage::Peers(vec![peer(1)]))), "{out:?}");
+    // A third member: told the two after PEX_FIRST; the others hear of it only after PEX_EVERY.
+    join(&mut h, 3, PEX_FIRST);
+    let out = h.feed(Input::Tick, PEX_FIRST * 2);
+    let to = |i: usize| {
+        out.iter()
+            .find(|o| matches!(o, Output::Send(p, PeerMessage::Peers(_)) if *p == peer(i)))
+    };
+    assert!(to(3).is_some() && to(1).is_none() && to(2).is_none(), "{out:?}");
+    let out = h.feed(Input::Tick, PEX_FIRST + PEX_EVERY);
+    assert!(
+        out.contains(&Output::Send(peer(1), PeerMessage::Peers(vec![peer(3)]))),
+        "only the news: {out:?}"
+    );
+}
+
+#[test]
+fn peer_lists_are_rate_limited_and_capped() {
+    let (mut h, _) = leecher(&[1]);
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: vec![0],
+        },
+        Duration::ZERO,
+    );
+    let list = |from: usize| -> Vec<PeerId> { (from..from + MAX_PEX_PEERS).map(peer).collect() };
+    let out = h.feed(Input::Message(peer(1), PeerMessage::Peers(list(1000))), Duration::ZERO);
+    let connects = out.iter().filter(|o| matches!(o, Output::Connect(_))).count();
+    assert_eq!(connects, MAX_CONNECTING, "bounded by the streams being opened: {out:?}");
+    // Too soon: ignored.
+    h.feed(Input::Message(peer(1), PeerMessage::Peers(list(2000))), Duration::from_secs(1));
+    // Later lists fill the candidates taken from exchange only up to their share.
+    h.feed(Input::Message(peer(1), PeerMessage::Peers(list(2000))), PEX_HEARD_EVERY);
+    h.feed(Input::Message(peer(1), PeerMessage::Peers(list(3000))), PEX_HEARD_EVERY * 2);
+    assert_eq!(
+        h.s.candidates.len(),
+        1 + MAX_PEX_CANDIDATES,
+        "the index's provider plus the exchange's share"
+    );
+    assert!(!h.s.candidates.contains(&peer(3000)));
+}
+
+#[test]
+fn a_newer_stream_with_a_member_starts_it_over() {
+    let (mut h, _) = leecher(&[1]);
+    let full = Bitfield::full(4).as_bytes().to_vec();
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full.clone(),
+        },
+        Duration::ZERO,
+    );
+    let first = h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO);
+    assert!(first.iter().any(|o| matches!(o, Output::Send(_, PeerMessage::Request(_)))));
+    // The stream is replaced: the member starts choked again, interested anew.
+    let out = h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full,
+        },
+        Duration::ZERO,
+    );
+    assert_eq!(out, vec![Output::Send(peer(1), PeerMessage::Interested)]);
+    assert!(!h.s.is_requested(&peer(1), &block(0, 0)) || h.s.member_count() == 1);
+}
