@@ -116,6 +116,8 @@ pub struct Download<P: Copy + Eq + Hash> {
     /// Blocks of failed pieces that several peers contributed to: (block index, sender, hash).
     suspects: HashMap<PieceIndex, Vec<(usize, P, [u8; 32])>>,
     complete_sent: bool,
+    /// No new requests (the caller holds too many pieces waiting for their check or write).
+    held: bool,
 }
 
 impl<P: Copy + Eq + Hash + Ord> Download<P> {
@@ -129,6 +131,7 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             strikes: HashMap::new(),
             suspects: HashMap::new(),
             complete_sent: false,
+            held: false,
         }
     }
 
@@ -160,6 +163,20 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
     /// Whether `peer` is in this swarm.
     pub fn has_peer(&self, peer: &P) -> bool {
         self.peers.contains_key(peer)
+    }
+
+    /// Stops asking for blocks while `held` (the caller has too much data waiting to be checked
+    /// or written: memory stays bounded when the disk or the hashing is slower than the
+    /// network); on release, asks again.
+    pub fn hold(&mut self, held: bool, now: Instant, rng: &mut impl Rng) -> Vec<Action<P>> {
+        let mut out = Vec::new();
+        if self.held != held {
+            self.held = held;
+            if !held {
+                self.fill_all(now, rng, &mut out);
+            }
+        }
+        out
     }
 
     /// A peer joined with its wire bitfield.
@@ -389,7 +406,7 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
     /// Requests more blocks from `peer` if it unchoked us and has room (see [`QUEUE_TIME`]).
     fn fill(&mut self, peer: P, now: Instant, rng: &mut impl Rng, out: &mut Vec<Action<P>>) {
         let Some(s) = self.peers.get_mut(&peer) else { return };
-        if s.choking_us || !s.interested {
+        if s.choking_us || !s.interested || self.held {
             return;
         }
         let queue = queue_len(s.meter.rate(now));

@@ -37,7 +37,7 @@ const WRITE_QUEUE: usize = 1024;
 /// turns of the service, little enough that 64 slow peers cannot hold much memory.
 pub(super) const MAX_QUEUED_BYTES: usize = 512 * 1024;
 /// Capacity of the queue from stream tasks to the service.
-pub(super) const EVENT_QUEUE: usize = 4096;
+pub(super) const EVENT_QUEUE: usize = 256;
 
 /// What the stream tasks tell the service.
 #[derive(Debug)]

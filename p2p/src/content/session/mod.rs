@@ -78,6 +78,9 @@ pub const PEX_EVERY: Duration = Duration::from_secs(60);
 /// A member's lists are taken at most this often (half of [`PEX_EVERY`], so an honest sender's
 /// jitter never loses one).
 pub const PEX_HEARD_EVERY: Duration = Duration::from_secs(30);
+/// Most piece data held waiting for its hash check or its write; beyond it no block is asked
+/// for until some is written (memory stays bounded when the disk is slower than the network).
+pub const MAX_HELD_BYTES: u64 = 8 << 20;
 /// A rechoke asked for by a newly interested peer waits at least this long after the last one.
 pub const RECHOKE_SOON: Duration = Duration::from_secs(1);
 
@@ -326,6 +329,8 @@ pub struct FileSession {
     uploads: UploadQueue<PeerId, ()>,
     /// Piece writes under way.
     writes: usize,
+    /// Bytes of piece data being checked or written (see [`MAX_HELD_BYTES`]).
+    held: u64,
     down: RateMeter,
     up: RateMeter,
     ledger: HashMap<PeerId, (u64, u64)>,
@@ -386,6 +391,7 @@ impl FileSession {
             rechoke_soon: false,
             uploads: UploadQueue::default(),
             writes: 0,
+            held: 0,
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             ledger: HashMap::new(),
@@ -510,12 +516,19 @@ impl FileSession {
                 self.connect_more(&mut out);
             }
             Input::Checked { piece, data, good } => {
+                if !good {
+                    self.release(data.len(), now, rng, &mut out);
+                }
                 if let Phase::Downloading(d) = &mut self.phase {
                     let actions = d.checked(piece, data, good, now, rng);
                     self.apply(actions, now, rng, &mut out);
                 }
             }
-            Input::Written { piece, result } => self.written(piece, result, &mut out),
+            Input::Written { piece, result } => {
+                let len = self.manifest.as_ref().map_or(0, |m| m.piece_len(piece) as usize);
+                self.release(len, now, rng, &mut out);
+                self.written(piece, result, &mut out);
+            }
             Input::Synced(result) => match result {
                 Ok(()) if matches!(self.phase, Phase::Syncing) => {
                     self.phase = Phase::Seeding;
@@ -787,7 +800,16 @@ impl FileSession {
                     let msg = if yes { PeerMessage::Interested } else { PeerMessage::NotInterested };
                     out.push(Output::Send(peer, msg));
                 }
-                Action::Check { piece, data } => out.push(Output::Check { piece, data }),
+                Action::Check { piece, data } => {
+                    self.held += data.len() as u64;
+                    if self.held >= MAX_HELD_BYTES
+                        && let Phase::Downloading(d) = &mut self.phase
+                    {
+                        let more = d.hold(true, now, rng);
+                        debug_assert!(more.is_empty());
+                    }
+                    out.push(Output::Check { piece, data });
+                }
                 Action::Verified { piece, data } => {
                     self.writes += 1;
                     out.push(Output::Write { piece, data });
@@ -796,6 +818,17 @@ impl FileSession {
                 Action::Ban { peer } => self.ban(peer, "sent file pieces that failed their hash check", now, rng, out),
                 Action::Complete => self.maybe_finish(out),
             }
+        }
+    }
+
+    /// `len` bytes of piece data are no longer held: ask for blocks again if we had stopped.
+    fn release(&mut self, len: usize, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
+        self.held = self.held.saturating_sub(len as u64);
+        if self.held < MAX_HELD_BYTES
+            && let Phase::Downloading(d) = &mut self.phase
+        {
+            let actions = d.hold(false, now, rng);
+            self.apply(actions, now, rng, out);
         }
     }
 

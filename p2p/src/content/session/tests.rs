@@ -439,3 +439,94 @@ fn a_newer_stream_with_a_member_starts_it_over() {
     assert_eq!(out, vec![Output::Send(peer(1), PeerMessage::Interested)]);
     assert!(!h.s.is_requested(&peer(1), &block(0, 0)) || h.s.member_count() == 1);
 }
+
+#[test]
+fn requests_stop_while_too_much_data_waits_for_the_disk() {
+    // 320 pieces of 32 KiB (10 MiB): more than MAX_HELD_BYTES can wait for their writes.
+    let bytes = file(320 * 32768, 11);
+    let m = Manifest::from_reader("big", bytes.len() as u64, 32768, &bytes[..]).unwrap();
+    let t0 = Instant::now();
+    let (s, _) = FileSession::open(m.clone(), peer(100), t0);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(12),
+    };
+    h.feed(Input::Opened(Bitfield::new(320)), Duration::ZERO);
+    let full = Bitfield::full(320).as_bytes().to_vec();
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full,
+        },
+        Duration::ZERO,
+    );
+    let mut asked: Vec<BlockRequest> = Vec::new();
+    let requests = |out: &[Output]| -> Vec<BlockRequest> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send(_, PeerMessage::Request(b)) => Some(*b),
+                _ => None,
+            })
+            .collect()
+    };
+    asked.extend(requests(&h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO)));
+    // Answer every request; check every piece as good but never finish a write.
+    let mut waiting: Vec<PieceIndex> = Vec::new();
+    let mut answered = 0;
+    while let Some(b) = asked.pop() {
+        answered += 1;
+        let at = (m.piece_offset(b.piece) + u64::from(b.offset)) as usize;
+        let data = bytes[at..at + b.len as usize].to_vec();
+        let out = h.feed(
+            Input::Message(
+                peer(1),
+                PeerMessage::Piece {
+                    piece: b.piece,
+                    offset: b.offset,
+                    data,
+                },
+            ),
+            Duration::ZERO,
+        );
+        asked.extend(requests(&out));
+        for o in out {
+            if let Output::Check { piece, data } = o {
+                let more = h.feed(Input::Checked { piece, data, good: true }, Duration::ZERO);
+                asked.extend(requests(&more));
+                waiting.push(piece);
+            }
+        }
+        assert!(answered < 2 * 640, "requests never stop");
+    }
+    let held = waiting.len() as u64 * 32768;
+    assert!(
+        (MAX_HELD_BYTES..MAX_HELD_BYTES + (2 << 20)).contains(&held),
+        "stopped near the limit: {held} bytes wait"
+    );
+    assert!(waiting.len() < 320);
+    // The writes finish: requests resume once less than the limit waits.
+    let mut resumed_at = None;
+    for (n, piece) in waiting.iter().enumerate() {
+        let out = h.feed(
+            Input::Written {
+                piece: *piece,
+                result: Ok(()),
+            },
+            Duration::ZERO,
+        );
+        if !requests(&out).is_empty() {
+            resumed_at = Some(n + 1);
+            break;
+        }
+    }
+    let left = waiting.len() - resumed_at.expect("requests resume");
+    assert!(
+        (left as u64) * 32768 < MAX_HELD_BYTES,
+        "resumed only below the limit ({left} pieces wait)"
+    );
+    assert!(
+        (left as u64 + 1) * 32768 >= MAX_HELD_BYTES,
+        "resumed as soon as below the limit ({left} pieces wait)"
+    );
+}
