@@ -44,7 +44,8 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-/// A fetch that has found no manifest looks up providers again this often.
+/// A fetch that has found no manifest looks up providers again after 1 s, then 2, 4 s, then
+/// this often (a flash crowd's first lookup may come before the index has settled).
 pub const SEARCH_AGAIN: Duration = Duration::from_secs(5);
 /// A download short of peers looks for more after 1 s, then 2, 4, 8 s, then this often: the
 /// other downloaders of a file announce themselves only once they have its manifest, so the
@@ -548,8 +549,13 @@ impl FileSession {
         if self.lookups.in_flight {
             return;
         }
-        if self.lookups.last.is_some() && matches!(self.phase, Phase::Downloading(_)) {
-            self.lookups.backoff = (self.lookups.backoff * 2).min(SEARCH_MORE);
+        if self.lookups.last.is_some() {
+            let cap = if matches!(self.phase, Phase::Searching) {
+                SEARCH_AGAIN
+            } else {
+                SEARCH_MORE
+            };
+            self.lookups.backoff = (self.lookups.backoff * 2).min(cap);
         }
         self.lookups.in_flight = true;
         self.lookups.last = Some(now);
@@ -607,6 +613,7 @@ impl FileSession {
             return;
         }
         self.have = have.clone();
+        self.lookups.backoff = SEARCH_MORE_FIRST;
         if have.is_complete() {
             self.phase = Phase::Seeding;
         } else {
@@ -877,7 +884,7 @@ impl FileSession {
                     self.fail(Failure::NoProvider(SEARCH_TIMEOUT.as_secs()), out);
                     return;
                 }
-                if self.lookups.last.is_none_or(|t| now.duration_since(t) >= SEARCH_AGAIN) {
+                if self.lookups.last.is_none_or(|t| now.duration_since(t) >= self.lookups.backoff) {
                     self.lookup(now, out);
                 }
             }

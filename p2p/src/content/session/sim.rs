@@ -39,6 +39,8 @@ pub(super) fn file(len: usize, seed: u64) -> Vec<u8> {
 
 #[derive(Debug)]
 enum Event {
+    /// Node `i` starts fetching.
+    Start(usize),
     Input(usize, Input),
     Tick(usize),
     Pump(usize),
@@ -278,17 +280,38 @@ pub(super) fn run(setup: &Setup, limit: Duration) -> Outcome {
     let (seed, out) = FileSession::open(manifest.clone(), peer(0), t0);
     sim.nodes[0].session = Some(seed);
     sim.carry_out(0, out);
+    // The leechers ask once the seed has announced the file (as in the swarm bench, where the
+    // file is published before anyone fetches it).
     for i in 1..n {
-        let (s, out) = FileSession::fetch(manifest.content_id(), peer(i), t0);
-        sim.nodes[i].session = Some(s);
-        sim.carry_out(i, out);
+        sim.at(Duration::from_millis(10), Event::Start(i));
     }
     for i in 0..n {
         // Ticks spread over the first second, as real nodes' clocks are.
         sim.at(Duration::from_millis((i as u64 * 97) % 1000), Event::Tick(i));
     }
+    let trace = std::env::var("CAIRN_SIM_TRACE").is_ok();
+    let mut next_trace = Duration::from_secs(1);
+    let mut last_up = vec![0u64; n];
     let mut steps = 0u64;
     while let Some(Reverse((t, seq))) = sim.queue.pop() {
+        if trace && t >= next_trace {
+            let now = t0 + t;
+            let mut line = format!("t={:5.1}", next_trace.as_secs_f64());
+            for (i, last) in last_up.iter_mut().enumerate() {
+                let Some(session) = sim.nodes[i].session.as_mut() else { continue };
+                let st = session.status(now);
+                line.push_str(&format!(
+                    " {}:{:4.1}/{:3.0}%/{}",
+                    i,
+                    (st.uploaded - *last) as f64 / f64::from(1 << 20),
+                    st.bytes as f64 / file.len() as f64 * 100.0,
+                    st.peers
+                ));
+                *last = st.uploaded;
+            }
+            eprintln!("{line}");
+            next_trace += Duration::from_secs(1);
+        }
         steps += 1;
         assert!(steps < 20_000_000, "the simulation does not end");
         if t > limit || sim.done[1..].iter().all(Option::is_some) {
@@ -296,6 +319,11 @@ pub(super) fn run(setup: &Setup, limit: Duration) -> Outcome {
         }
         sim.now = t;
         match sim.events.remove(&seq).expect("an event for each entry") {
+            Event::Start(i) => {
+                let (s, out) = FileSession::fetch(sim.manifest.content_id(), peer(i), t0 + t);
+                sim.nodes[i].session = Some(s);
+                sim.carry_out(i, out);
+            }
             Event::Input(i, input) => sim.feed(i, input),
             Event::Tick(i) => {
                 sim.feed(i, Input::Tick);
@@ -363,7 +391,7 @@ mod tests {
                 o.bound,
                 o.done
             );
-            assert!(copies <= 3.5, "seed {seed}: the seed uploaded {copies:.2} copies");
+            assert!(copies <= 3.1, "seed {seed}: the seed uploaded {copies:.2} copies");
         }
     }
 
@@ -377,6 +405,6 @@ mod tests {
             o.other_members
         );
         let (ratio, _) = report(&o);
-        assert!(ratio >= 0.7, "ratio {ratio:.3}");
+        assert!(ratio >= 0.85, "ratio {ratio:.3}");
     }
 }

@@ -140,9 +140,22 @@ fn a_fetch_without_providers_fails_after_the_search_timeout() {
         rng: StdRng::seed_from_u64(4),
     };
     h.feed(Input::Found(Vec::new()), Duration::ZERO);
-    let out = h.feed(Input::Tick, SEARCH_AGAIN);
-    assert_eq!(out, vec![Output::FindProviders], "searches again");
-    h.feed(Input::LookupFailed, SEARCH_AGAIN);
+    // Again after 1 s, then 2 s later, then 4, then every SEARCH_AGAIN.
+    let mut at = Duration::ZERO;
+    for wait in [1, 2, 4, 5, 5] {
+        let wait = Duration::from_secs(wait);
+        assert!(
+            h.feed(Input::Tick, at + wait - Duration::from_millis(100)).is_empty(),
+            "not before {wait:?}"
+        );
+        at += wait;
+        assert_eq!(
+            h.feed(Input::Tick, at),
+            vec![Output::FindProviders],
+            "searches again after {wait:?}"
+        );
+        h.feed(Input::LookupFailed, at);
+    }
     let out = h.feed(Input::Tick, SEARCH_TIMEOUT);
     assert!(
         out.contains(&Output::Failed(Failure::NoProvider(SEARCH_TIMEOUT.as_secs()))),
