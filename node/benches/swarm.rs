@@ -17,7 +17,8 @@
 //!
 //! Run: `cargo bench --workspace --bench swarm` (options: `-- --leechers 8 --mib 64
 //! --seed-kib 8192 --leecher-kib 2048`, or `-- --uncapped --mib 1024`; `--runs N` repeats it and
-//! prints the min, median and max; `--trace` shows the swarm forming, per leecher).
+//! prints the min, median and max; `--trace` shows the swarm forming, per leecher;
+//! `--super-seed` makes the seed super-seed, BEP 16).
 
 mod support;
 
@@ -72,6 +73,9 @@ fn start_nodes(root: &Path, caps_kib: &[u64]) -> Vec<BenchNode> {
         let mut args: Vec<String> = Vec::new();
         if *cap > 0 {
             args.extend(["--max-upload-rate".to_string(), cap.to_string()]);
+        }
+        if i == 0 && std::env::args().any(|a| a == "--super-seed") {
+            args.push("--super-seed".to_string());
         }
         for a in &addrs {
             args.extend(["--peer".to_string(), a.clone()]);

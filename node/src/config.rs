@@ -121,6 +121,12 @@ pub struct NodeArgs {
     /// 16384. Default 256.
     #[arg(long, value_name = "KIB")]
     pub piece_size: Option<u32>,
+    /// File sharing: super-seed the files this node publishes (BEP 16): show peers an empty
+    /// bitfield and offer one piece at a time, the next once the last was passed on, so the
+    /// first copy goes out about once. For a seed whose upload is the bottleneck; slower
+    /// otherwise.
+    #[arg(long)]
+    pub super_seed: bool,
     /// Content index: length of each Chord node's successor list, the nodes its records are
     /// replicated on (4 to 64, default 8). Lookups survive the failure of all but one of them.
     #[arg(long, value_name = "N")]
@@ -170,6 +176,8 @@ pub struct NodeConfig {
     pub max_download_rate: Option<u64>,
     /// Piece size of published files, bytes.
     pub piece_size: u32,
+    /// Super-seed published files.
+    pub super_seed: bool,
     /// `--connect` given: dial no peer found by discovery.
     pub connect_only: bool,
     /// Chord successor list length (replicas).
@@ -223,6 +231,7 @@ const KNOWN_KEYS: &[&str] = &[
     "max-upload-rate",
     "max-download-rate",
     "piece-size",
+    "super-seed",
     "connect",
     "chord-successors",
     "chord-vnodes",
@@ -391,6 +400,12 @@ impl NodeArgs {
         if !piece_ok {
             bail!("--piece-size {piece_kib}: a power of two from 16 to 16384 (KiB)");
         }
+        let super_seed = self.super_seed
+            || match file.get("super-seed") {
+                None | Some("0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(v) => bail!("config super-seed: {v:?} is not 1, 0, true or false"),
+            };
         let chord_successors = number(self.chord_successors, "chord-successors")?.unwrap_or(8);
         if !(4..=64).contains(&chord_successors) {
             bail!("--chord-successors {chord_successors}: 4 to 64");
@@ -421,6 +436,7 @@ impl NodeArgs {
             max_upload_rate,
             max_download_rate,
             piece_size: piece_kib as u32 * 1024,
+            super_seed,
             connect_only,
             chord_successors: chord_successors as usize,
             chord_vnodes: chord_vnodes as u8,

@@ -352,6 +352,7 @@ async fn start_network(
             max_upload_rate: config.max_upload_rate,
             max_download_rate: config.max_download_rate,
             piece_size: config.piece_size,
+            super_seed: config.super_seed,
         },
         handle.clone(),
         content_rx,

@@ -34,7 +34,7 @@ mod handle;
 mod streams;
 
 use super::providers::Providers;
-use super::registry::{self, Record};
+use super::registry::{self, Origin, Record};
 use crate::shutdown::Shutdown;
 use cairn_p2p::LocalFile;
 use handle::Command;
@@ -54,6 +54,8 @@ pub struct ContentConfig {
     pub max_download_rate: Option<u64>,
     /// Piece size of published files.
     pub piece_size: u32,
+    /// Super-seed (BEP 16) the files published here.
+    pub super_seed: bool,
 }
 
 /// Most RPC commands waiting.
@@ -414,6 +416,9 @@ impl Service {
     /// Opens the store of `cid` for its session: a published file's is open already.
     fn open(&mut self, cid: ContentId, manifest: Manifest) {
         let Some(entry) = self.entries.get_mut(&cid) else { return };
+        if entry.record.origin == Origin::Publish && self.cfg.super_seed {
+            entry.session.set_super_seeding(true);
+        }
         if let Some(store) = &entry.store {
             let have = lock(store).have().clone();
             self.feed(cid, Input::Opened(have));

@@ -41,8 +41,11 @@ use super::upload::UploadQueue;
 
 #[cfg(test)]
 mod sim;
+mod superseed;
 #[cfg(test)]
 mod tests;
+
+use superseed::SuperSeed;
 
 /// A fetch that has found no manifest looks up providers again after 1 s, then 2, 4 s, then
 /// this often (a flash crowd's first lookup may come before the index has settled).
@@ -335,6 +338,8 @@ pub struct FileSession {
     down: RateMeter,
     up: RateMeter,
     ledger: HashMap<PeerId, (u64, u64)>,
+    /// BEP 16 super-seeding, when on (see [`FileSession::set_super_seeding`]).
+    super_seed: Option<SuperSeed>,
 }
 
 impl FileSession {
@@ -396,7 +401,28 @@ impl FileSession {
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             ledger: HashMap::new(),
+            super_seed: None,
         }
+    }
+
+    /// Turns super-seeding (BEP 16, see `superseed.rs`) on or off. It applies while this node
+    /// holds the whole file, to members that join from now on: they see an empty bitfield and
+    /// are offered one piece at a time.
+    pub fn set_super_seeding(&mut self, on: bool) {
+        self.super_seed = match (on, &self.manifest) {
+            (true, Some(m)) => Some(SuperSeed::new(m.pieces())),
+            _ => None,
+        };
+    }
+
+    /// Whether super-seeding is on.
+    #[must_use]
+    pub fn super_seeding(&self) -> bool {
+        self.super_seed.is_some()
+    }
+
+    fn super_seeding_now(&self) -> bool {
+        self.super_seed.is_some() && matches!(self.phase, Phase::Seeding)
     }
 
     /// The file.
@@ -454,9 +480,14 @@ impl FileSession {
     /// The `Hello` to open a stream with (or to answer one), if a new member would be taken now.
     #[must_use]
     pub fn hello(&self) -> Option<PeerMessage> {
+        let bitfield = if self.super_seeding_now() {
+            Bitfield::new(self.have.len())
+        } else {
+            self.have.clone()
+        };
         (self.serving() && self.members.len() < MAX_SWARM).then(|| PeerMessage::Hello {
             cid: self.cid,
-            bitfield: self.have.as_bytes().to_vec(),
+            bitfield: bitfield.as_bytes().to_vec(),
         })
     }
 
@@ -665,6 +696,12 @@ impl FileSession {
             return;
         }
         self.members.insert(peer, Member::new(now));
+        if self.super_seeding_now()
+            && let (Some(ss), Ok(has)) = (self.super_seed.as_mut(), Bitfield::from_bytes(bitfield, self.have.len()))
+            && let Some(piece) = ss.joined(peer, has)
+        {
+            out.push(Output::Send(peer, PeerMessage::Have(piece)));
+        }
         if let Phase::Downloading(d) = &mut self.phase {
             match d.peer_joined(peer, bitfield, now) {
                 Ok(actions) => self.apply(actions, now, rng, out),
@@ -686,6 +723,12 @@ impl FileSession {
                 } else if let Phase::Downloading(d) = &mut self.phase {
                     let actions = d.peer_have(peer, piece, now, rng);
                     self.apply(actions, now, rng, out);
+                } else if self.super_seeding_now()
+                    && let Some(ss) = self.super_seed.as_mut()
+                {
+                    for (p, offer) in ss.have(peer, piece) {
+                        out.push(Output::Send(p, PeerMessage::Have(offer)));
+                    }
                 }
             }
             PeerMessage::Interested | PeerMessage::NotInterested => {
@@ -785,6 +828,9 @@ impl FileSession {
         }
         self.choker.remove(&peer);
         self.uploads.drain_peer(peer);
+        if let Some(ss) = self.super_seed.as_mut() {
+            ss.left(peer);
+        }
         if let Phase::Downloading(d) = &mut self.phase {
             let actions = d.peer_left(peer, now, rng);
             self.apply(actions, now, rng, out);

@@ -58,6 +58,8 @@ pub(super) struct Setup {
     /// Whether the index lists leechers that announced (false: only the seed, so leechers can
     /// find each other only by peer exchange).
     pub index_lists_leechers: bool,
+    /// Whether the seed super-seeds (BEP 16).
+    pub super_seed: bool,
     pub seed: u64,
 }
 
@@ -277,7 +279,8 @@ pub(super) fn run(setup: &Setup, limit: Duration) -> Outcome {
             pump_at: None,
         });
     }
-    let (seed, out) = FileSession::open(manifest.clone(), peer(0), t0);
+    let (mut seed, out) = FileSession::open(manifest.clone(), peer(0), t0);
+    seed.set_super_seeding(setup.super_seed);
     sim.nodes[0].session = Some(seed);
     sim.carry_out(0, out);
     // The leechers ask once the seed has announced the file (as in the swarm bench, where the
@@ -368,6 +371,7 @@ mod tests {
             seed_up: 8 << 20,
             leecher_up: 2 << 20,
             index_lists_leechers,
+            super_seed: false,
             seed,
         }
     }
@@ -392,6 +396,21 @@ mod tests {
                 o.done
             );
             assert!(copies <= 3.1, "seed {seed}: the seed uploaded {copies:.2} copies");
+        }
+    }
+
+    #[test]
+    fn a_super_seed_uploads_little_more_than_one_copy() {
+        for seed in [5, 6] {
+            let setup = Setup {
+                super_seed: true,
+                ..flash_crowd(true, seed)
+            };
+            let o = run(&setup, Duration::from_secs(600));
+            assert!(o.intact, "seed {seed}: every leecher holds the file: {:?}", o.done);
+            let (ratio, copies) = report(&o);
+            eprintln!("super-seeding, seed {seed}: ratio {ratio:.3}, seed copies {copies:.2}");
+            assert!(copies <= 1.2, "seed {seed}: the super-seed uploaded {copies:.2} copies");
         }
     }
 
