@@ -101,6 +101,8 @@ pub enum Phase {
     Syncing,
     /// Every piece held and durable: serving only.
     Seeding,
+    /// Paused by the user: out of the swarm, not announced; the pieces held stay on disk.
+    Paused,
     /// Stopped for good (remove and fetch again to retry).
     Failed(Failure),
 }
@@ -114,6 +116,7 @@ impl Phase {
             Phase::Opening => "opening",
             Phase::Downloading(_) | Phase::Syncing => "downloading",
             Phase::Seeding => "complete",
+            Phase::Paused => "paused",
             Phase::Failed(_) => "failed",
         }
     }
@@ -511,6 +514,64 @@ impl FileSession {
             m.up.add(len);
         }
         Ok((peer, block))
+    }
+
+    /// A session restored paused (see [`FileSession::pause`]): `have` is what the store holds,
+    /// if it is open.
+    #[must_use]
+    pub fn paused(cid: ContentId, manifest: Option<Manifest>, have: Option<Bitfield>, me: PeerId, now: Instant) -> FileSession {
+        let mut s = FileSession::new(cid, me, Phase::Paused, now);
+        if let Some(m) = manifest {
+            s.have = have.filter(|h| h.len() == m.pieces()).unwrap_or_else(|| Bitfield::new(m.pieces()));
+            s.manifest = Some(m);
+        }
+        s
+    }
+
+    /// Pauses: leaves the swarm and stops announcing; what was written is made durable and kept
+    /// (nothing is fetched again on [`FileSession::resume`]). Nothing to do if paused or failed.
+    pub fn pause(&mut self) -> Vec<Output> {
+        if matches!(self.phase, Phase::Paused | Phase::Failed(_)) {
+            return Vec::new();
+        }
+        let mut out = self.stop();
+        self.choker = Choker::default();
+        self.uploads = UploadQueue::default();
+        self.lookups.in_flight = false;
+        self.asking = false;
+        self.writes = 0;
+        self.held = 0;
+        self.phase = Phase::Paused;
+        out.push(Output::Sync);
+        out
+    }
+
+    /// Resumes a paused session: opens the store again (the driver reports the pieces it
+    /// holds) or, without a manifest yet, looks for providers.
+    pub fn resume(&mut self, now: Instant) -> Vec<Output> {
+        if !matches!(self.phase, Phase::Paused) {
+            return Vec::new();
+        }
+        self.started = now;
+        self.lookups = Lookups {
+            in_flight: false,
+            last: None,
+            backoff: SEARCH_MORE_FIRST,
+        };
+        self.tried.clear();
+        self.asked.clear();
+        let mut out = Vec::new();
+        match self.manifest.clone() {
+            Some(m) => {
+                self.phase = Phase::Opening;
+                out.push(Output::Open(m));
+            }
+            None => {
+                self.phase = Phase::Searching;
+                self.lookup(now, &mut out);
+            }
+        }
+        out
     }
 
     /// Leaves the swarm for good (the file is removed): closes every stream and stops
@@ -941,7 +1002,7 @@ impl FileSession {
                     self.lookup(now, out);
                 }
             }
-            Phase::Opening | Phase::Syncing | Phase::Seeding | Phase::Failed(_) => {}
+            Phase::Opening | Phase::Syncing | Phase::Seeding | Phase::Paused | Phase::Failed(_) => {}
         }
         self.maybe_rechoke(now, rng, out);
         self.exchange_peers(now, out);

@@ -543,3 +543,63 @@ fn requests_stop_while_too_much_data_waits_for_the_disk() {
         "resumed as soon as below the limit ({left} pieces wait)"
     );
 }
+
+#[test]
+fn a_paused_fetch_leaves_the_swarm_and_resumes_from_the_store() {
+    let (mut h, _) = leecher(&[1]);
+    let full = Bitfield::full(4).as_bytes().to_vec();
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: full,
+        },
+        Duration::ZERO,
+    );
+    let out = h.s.pause();
+    assert!(
+        out.contains(&Output::Close(peer(1))) && out.contains(&Output::Withdraw) && out.contains(&Output::Sync),
+        "{out:?}"
+    );
+    assert!(matches!(h.s.phase(), Phase::Paused));
+    assert_eq!(h.s.status(h.t0).state, "paused");
+    assert!(h.s.hello().is_none(), "no member while paused");
+    assert!(
+        h.feed(Input::Tick, Duration::from_secs(30)).is_empty(),
+        "no lookup, no rechoke while paused"
+    );
+    assert!(h.s.pause().is_empty(), "pausing twice does nothing");
+    // A write that finishes while paused does not count: the store says what is held.
+    h.feed(
+        Input::Written {
+            piece: PieceIndex(0),
+            result: Ok(()),
+        },
+        Duration::ZERO,
+    );
+    let (_, m) = manifest();
+    let out = h.s.resume(h.t0 + Duration::from_secs(40));
+    assert_eq!(out, vec![Output::Open(m)]);
+    let mut held = Bitfield::new(4);
+    held.set(PieceIndex(0));
+    held.set(PieceIndex(2));
+    let out = h.feed(Input::Opened(held), Duration::from_secs(40));
+    assert!(
+        out.contains(&Output::Announce) && out.contains(&Output::Connect(peer(1))),
+        "{out:?}"
+    );
+    assert_eq!(h.s.have().count(), 2, "the verified pieces are kept");
+}
+
+#[test]
+fn a_session_restored_paused_shows_its_pieces_and_resumes() {
+    let (_, m) = manifest();
+    let t0 = Instant::now();
+    let mut held = Bitfield::new(4);
+    held.set(PieceIndex(3));
+    let mut s = FileSession::paused(m.content_id(), Some(m.clone()), Some(held), peer(100), t0);
+    assert_eq!((s.status(t0).state, s.status(t0).pieces_have), ("paused", 1));
+    assert_eq!(s.resume(t0), vec![Output::Open(m.clone())]);
+    // Without a manifest, resuming searches.
+    let mut s = FileSession::paused(m.content_id(), None, None, peer(100), t0);
+    assert_eq!(s.resume(t0), vec![Output::FindProviders]);
+}
