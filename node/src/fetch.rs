@@ -1,8 +1,10 @@
-//! `cairn fetch CID [DEST]`: starts a fetch on the node (`fetchfile`) and follows it
-//! (`getfetchstatus` twice a second) until the file is complete or the fetch fails.
+//! `cairn fetch LINK|CID [DEST]`: starts a fetch on the node (`fetchfile`, which takes a share
+//! link or a content id) and follows it (`getfetchstatus` on the content id the node returns,
+//! twice a second) until the file is complete or the fetch fails.
 //!
 //! On a terminal a progress bar is redrawn on stderr; otherwise a status line is printed every
-//! 10 seconds. The file's path goes to stdout at the end. Exit status 0 when complete, 1 when the
+//! 10 seconds. Sizes and rates are in binary units with one decimal (`1.5 MiB`, `320.0 KiB/s`),
+//! as BitTorrent clients show them, with the time left (`ETA 1m05s`, `ETA -` when unknown). The file's path goes to stdout at the end. Exit status 0 when complete, 1 when the
 //! fetch failed or the node cannot be reached. Ctrl-C stops following, not the fetch: the node
 //! keeps downloading (follow it again with the same command).
 
@@ -10,7 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
@@ -22,8 +24,10 @@ pub struct FetchArgs {
     /// Where the node is.
     #[command(flatten)]
     pub conn: ConnArgs,
-    /// The content id (64 hex digits).
-    pub cid: String,
+    /// A share link (`magnet:?xt=urn:cairn:…`, from `publishfile` or `getfetchstatus`) or a
+    /// content id (64 hex digits).
+    #[arg(value_name = "LINK|CID")]
+    pub target: String,
     /// Destination: a new file, or an existing folder (default: the node's downloads folder).
     pub dest: Option<String>,
 }
@@ -42,24 +46,62 @@ pub fn run(args: FetchArgs) -> ExitCode {
     }
 }
 
-fn mib(bytes: f64) -> f64 {
-    bytes / (1024.0 * 1024.0)
+const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/// A size in binary units: `0 B`, `1023 B`, `1.0 KiB`, `1.5 MiB`, … up to TiB (one decimal).
+pub fn human_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    // Up a unit while the value would print as 1024.0 or more (1 048 575 B is 1.0 MiB, not
+    // 1024.0 KiB).
+    while unit + 1 < UNITS.len() && (value * 10.0).round() >= 1024.0 * 10.0 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
-/// One line describing a status: `[#####-----]  45.1%  14.4/32.0 MiB  3.1 MiB/s  2 peers`.
+/// A rate in bytes per second, as [`human_bytes`] with `/s`. A negative or NaN rate (never sent
+/// by a sane node) shows as `0 B/s`.
+pub fn human_rate(bytes_per_sec: f64) -> String {
+    // `as` saturates: NaN and negatives give 0, infinity u64::MAX.
+    format!("{}/s", human_bytes(bytes_per_sec.round() as u64))
+}
+
+/// A duration as clients show an ETA: `45s`, `1m05s`, `2h03m`, `3d04h`; `>99d` beyond.
+pub fn human_duration(secs: u64) -> String {
+    let (m, h, d) = (60, 3600, 86_400);
+    match secs {
+        s if s < m => format!("{s}s"),
+        s if s < h => format!("{}m{:02}s", s / m, s % m),
+        s if s < d => format!("{}h{:02}m", s / h, s % h / m),
+        s if s < 100 * d => format!("{}d{:02}h", s / d, s % d / h),
+        _ => ">99d".to_string(),
+    }
+}
+
+/// One line describing a status:
+/// `song.ogg [#####-----]  45.1%  14.4 MiB/32.0 MiB  3.1 MiB/s  ETA 6s  2 peers  downloading`.
 pub fn progress_line(s: &Value, width: usize) -> String {
-    let total = s["size"].as_f64().unwrap_or(0.0);
-    let have = s["bytes"].as_f64().unwrap_or(0.0);
-    let fraction = if total > 0.0 { (have / total).clamp(0.0, 1.0) } else { 0.0 };
+    let total = s["size"].as_u64();
+    let have = s["bytes"].as_u64().unwrap_or(0);
+    let fraction = match total {
+        Some(t) if t > 0 => (have as f64 / t as f64).clamp(0.0, 1.0),
+        _ => 0.0,
+    };
     let filled = (fraction * width as f64).round() as usize;
     let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
     let name = s["name"].as_str().unwrap_or("?");
     format!(
-        "{name} [{bar}] {:5.1}%  {:.1}/{:.1} MiB  {:.1} MiB/s  {} peers  {}",
+        "{name} [{bar}] {:5.1}%  {}/{}  {}  ETA {}  {} peers  {}",
         fraction * 100.0,
-        mib(have),
-        mib(total),
-        mib(s["download_rate"].as_f64().unwrap_or(0.0)),
+        human_bytes(have),
+        total.map_or_else(|| "?".to_string(), human_bytes),
+        human_rate(s["download_rate"].as_f64().unwrap_or(0.0)),
+        s["eta"].as_u64().map_or_else(|| "-".to_string(), human_duration),
         s["peers"].as_u64().unwrap_or(0),
         s["state"].as_str().unwrap_or("?"),
     )
@@ -67,12 +109,13 @@ pub fn progress_line(s: &Value, width: usize) -> String {
 
 fn follow(args: &FetchArgs) -> Result<String> {
     let mut client = args.conn.client()?;
-    let mut params = vec![json!(args.cid)];
+    let mut params = vec![json!(args.target)];
     if let Some(d) = &args.dest {
         params.push(json!(d));
     }
     let mut status: Value = client.call("fetchfile", &params)?;
-    let cid = status["cid"].as_str().unwrap_or(&args.cid).to_string();
+    // Given a link, the node's answer names the content id to follow.
+    let cid = status["cid"].as_str().context("fetchfile answered without a cid")?.to_string();
     let terminal = std::io::stderr().is_terminal();
     let mut last_line = Instant::now();
     loop {
@@ -103,14 +146,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_progress_line_shows_the_fraction() {
-        let s = json!({"name": "f.bin", "size": 4_194_304, "bytes": 1_048_576, "download_rate": 2_097_152.0, "peers": 3, "state": "downloading"});
+    fn the_progress_line_shows_the_fraction_sizes_rate_and_eta() {
+        let s = json!({"name": "f.bin", "size": 4_194_304, "bytes": 1_048_576, "download_rate": 2_097_152.0, "eta": 65, "peers": 3, "state": "downloading"});
         let line = progress_line(&s, 8);
-        assert!(
-            line.starts_with("f.bin [##------]  25.0%  1.0/4.0 MiB  2.0 MiB/s  3 peers  downloading"),
-            "{line}"
+        assert_eq!(
+            line,
+            "f.bin [##------]  25.0%  1.0 MiB/4.0 MiB  2.0 MiB/s  ETA 1m05s  3 peers  downloading"
         );
-        let searching = json!({"cid": "00", "name": null, "size": null, "bytes": 0, "state": "searching"});
-        assert!(progress_line(&searching, 4).contains("[----]   0.0%"));
+        let searching =
+            json!({"cid": "00", "name": null, "size": null, "bytes": 0, "download_rate": 0.0, "eta": null, "state": "searching"});
+        assert_eq!(
+            progress_line(&searching, 4),
+            "? [----]   0.0%  0 B/?  0 B/s  ETA -  0 peers  searching"
+        );
+    }
+
+    #[test]
+    fn sizes_are_in_binary_units_with_one_decimal() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 19), "1.5 MiB");
+        assert_eq!(human_bytes((1 << 20) - 1), "1.0 MiB", "not 1024.0 KiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
+        assert_eq!(human_bytes(1 << 40), "1.0 TiB");
+        assert_eq!(human_bytes(1 << 50), "1024.0 TiB", "TiB is the largest unit");
+        assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
+    }
+
+    #[test]
+    fn rates_never_panic() {
+        assert_eq!(human_rate(0.0), "0 B/s");
+        assert_eq!(human_rate(1023.4), "1023 B/s");
+        assert_eq!(human_rate(1_572_864.0), "1.5 MiB/s");
+        assert_eq!(human_rate(-5.0), "0 B/s");
+        assert_eq!(human_rate(f64::NAN), "0 B/s");
+        assert_eq!(human_rate(f64::NEG_INFINITY), "0 B/s");
+        assert_eq!(human_rate(f64::INFINITY), "16777216.0 TiB/s");
+        assert_eq!(human_rate(1e300), "16777216.0 TiB/s");
+    }
+
+    #[test]
+    fn durations_read_as_eta() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(59), "59s");
+        assert_eq!(human_duration(60), "1m00s");
+        assert_eq!(human_duration(65), "1m05s");
+        assert_eq!(human_duration(3599), "59m59s");
+        assert_eq!(human_duration(2 * 3600 + 3 * 60 + 59), "2h03m");
+        assert_eq!(human_duration(86_400 + 4 * 3600), "1d04h");
+        assert_eq!(human_duration(100 * 86_400 - 1), "99d23h");
+        assert_eq!(human_duration(100 * 86_400), ">99d");
+        assert_eq!(human_duration(u64::MAX), ">99d");
     }
 }

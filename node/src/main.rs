@@ -19,7 +19,7 @@ enum Command {
     Node(config::NodeArgs),
     /// Call a node's JSON-RPC method, bitcoin-cli style: `cairn cli getblockcount`.
     Cli(cli::CliArgs),
-    /// Fetch a shared file by content id and follow it with a progress bar: `cairn fetch CID`.
+    /// Fetch a shared file by share link or content id and follow it with a progress bar: `cairn fetch LINK|CID`.
     Fetch(fetch::FetchArgs),
 }
 

@@ -202,7 +202,8 @@ pub trait FilesApi {
     /// Everything this node shares or fetches.
     #[method(name = "listfiles")]
     async fn listfiles(&self) -> RpcResult<Vec<FileStatus>>;
-    /// Starts fetching a file by content id; returns at once.
+    /// Starts fetching a file by content id or share link (`magnet:?xt=urn:cairn:…`, whose
+    /// peers are asked at once); returns at once.
     #[method(name = "fetchfile")]
     async fn fetchfile(&self, cid: String, dest: Option<String>) -> RpcResult<FileStatus>;
     /// Progress of a fetch (or state of a published file).

@@ -576,6 +576,8 @@ pub struct PublishFileResult {
     pub piece_size: u32,
     /// Normalized keywords its postings are filed under.
     pub keywords: Vec<String>,
+    /// Share link (`magnet:?xt=urn:cairn:…`) naming this node's listen addresses as peers.
+    pub link: String,
 }
 
 /// Bytes exchanged with one peer for one file.
@@ -617,6 +619,12 @@ pub struct FileStatus {
     pub error: Option<String>,
     /// Per peer, bytes exchanged since the node started, most downloaded first.
     pub sources: Vec<PeerTransfer>,
+    /// Share link: the content id, name and size once known, and this node's listen addresses
+    /// as peers while it serves the file (`downloading` or `complete`).
+    pub link: String,
+    /// Seconds until complete at the current download rate (remaining bytes / rate, rounded
+    /// up); null when unknown: not downloading, or nothing arriving.
+    pub eta: Option<u64>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use cairn_p2p::content::ShareLink;
 use serde_json::{Value, json};
 
 use crate::common::{TestNode, random_file, wait_until};
@@ -322,4 +323,69 @@ fn bad_requests_are_clear_errors_and_lose_nothing() {
     a.call::<Value>("removefile", &[json!(kept_cid)]);
     assert_eq!(a.call_err("getfetchstatus", &[json!(kept_cid)]).0, -5);
     assert!(kept.exists());
+}
+
+#[test]
+fn a_share_link_alone_brings_the_file_from_a_node_never_met() {
+    let (da, db, files) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    // No `--peer` either way: B is on no ring with A, so only the link can lead it there.
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &[]);
+    let (a_id, b_id) = (a.peer_id(), b.peer_id());
+    let path = files.path().join("shared.bin");
+    let original = random_file(&path, 3 * MIB + 777, 11);
+    let published: Value = a.call("publishfile", &[json!(path.to_str().unwrap()), json!("holiday & beach é.bin")]);
+    let cid = published["cid"].as_str().unwrap().to_string();
+    let link = published["link"].as_str().unwrap().to_string();
+    let parsed: ShareLink = link.parse().unwrap();
+    assert_eq!(parsed.cid.to_string(), cid);
+    assert_eq!(parsed.name.as_deref(), Some("holiday & beach é.bin"));
+    assert_eq!(parsed.size, Some((3 * MIB + 777) as u64));
+    assert!(
+        !parsed.peers.is_empty() && parsed.peer_addrs().iter().all(|(p, _)| p.to_string() == a_id),
+        "{link}"
+    );
+    assert_eq!(b.call::<usize>("getconnectioncount", &[]), 0, "B must not know A yet");
+
+    let started: Value = b.call("fetchfile", &[json!(link)]);
+    assert_eq!(started["cid"], cid.as_str());
+    let done = wait_complete(&mut b, &cid);
+    same_file(done["path"].as_str().unwrap(), &original);
+    assert_eq!(done["eta"], Value::Null, "nothing left to wait for");
+    // B serves it now, so its own link names B.
+    let b_link: ShareLink = done["link"].as_str().unwrap().parse().unwrap();
+    assert_eq!(b_link.cid.to_string(), cid);
+    assert_eq!((&b_link.name, b_link.size), (&parsed.name, parsed.size));
+    assert!(
+        !b_link.peers.is_empty() && b_link.peer_addrs().iter().all(|(p, _)| p.to_string() == b_id),
+        "{b_link}"
+    );
+    let listed: Vec<Value> = b.call("listfiles", &[]);
+    assert_eq!(listed[0]["link"], done["link"]);
+
+    // `cairn fetch` takes the link too (the file is here already: it prints where).
+    let out = std::process::Command::new(crate::common::cairn_bin())
+        .args(["fetch", "--network", "regtest", "--datadir"])
+        .arg(&b.datadir)
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), done["path"].as_str().unwrap());
+
+    // Malformed links are invalid parameters, with the reason.
+    for (bad, reason) in [
+        ("magnet:?dn=x.bin".to_string(), "no xt"),
+        (format!("magnet:?xt=urn:cairn:{cid}&xl=many"), "xl"),
+        (format!("magnet:?xt=urn:cairn:{cid}&x.pe=%2Fip4%2F127.0.0.1"), "x.pe"),
+        (format!("magnet:?xt=urn:cairn:{cid}&dn=%zz"), "percent-encoding"),
+    ] {
+        let (code, msg) = b.call_err("fetchfile", &[json!(bad)]);
+        assert_eq!(code, -8, "{bad}: {msg}");
+        assert!(msg.contains(reason), "{bad}: {msg}");
+    }
 }

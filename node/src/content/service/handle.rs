@@ -10,7 +10,8 @@ use cairn_rpc::types::{FileStatus, PublishFileResult};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
-use cairn_p2p::content::{FileSession, Phase};
+use cairn_p2p::PeerId;
+use cairn_p2p::content::{FileSession, Input, Phase, ShareLink};
 
 use super::{Done, Entry, Service, blocking, unknown};
 use crate::content::ContentError;
@@ -27,6 +28,7 @@ pub(super) enum Command {
     Fetch {
         cid: ContentId,
         dest: Option<PathBuf>,
+        hints: Vec<PeerId>,
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
     },
     Status {
@@ -76,10 +78,14 @@ impl ContentHandle {
 
     /// Starts fetching `cid` (or returns the status of the file if it is already here).
     ///
+    /// `hints` are peers said to have it (a share link's): they are asked for the manifest and
+    /// connected to at once, while the index is asked for providers as always. The caller has
+    /// told the network where they listen.
+    ///
     /// # Errors
     /// An unusable destination.
-    pub async fn fetch(&self, cid: ContentId, dest: Option<PathBuf>) -> Result<FileStatus, ContentError> {
-        self.ask(|reply| Command::Fetch { cid, dest, reply }).await?
+    pub async fn fetch(&self, cid: ContentId, dest: Option<PathBuf>, hints: Vec<PeerId>) -> Result<FileStatus, ContentError> {
+        self.ask(|reply| Command::Fetch { cid, dest, hints, reply }).await?
     }
 
     /// The status of `cid`.
@@ -125,7 +131,7 @@ impl Service {
                     Done::Published { reply, result }
                 });
             }
-            Command::Fetch { cid, dest, reply } => self.fetch(cid, dest, reply, now),
+            Command::Fetch { cid, dest, hints, reply } => self.fetch(cid, dest, hints, reply, now),
             Command::Status { cid, reply } => {
                 let result = match self.entries.get_mut(&cid) {
                     Some(e) => Ok(e.status(&cid, now)),
@@ -158,6 +164,7 @@ impl Service {
         &mut self,
         cid: ContentId,
         dest: Option<PathBuf>,
+        hints: Vec<PeerId>,
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
         now: Instant,
     ) {
@@ -183,6 +190,9 @@ impl Service {
                 entry.store = None;
                 self.carry_out(cid, out);
             }
+            if !hints.is_empty() && self.entries.get(&cid).is_some_and(|e| e.record.origin == Origin::Fetch) {
+                self.feed(cid, Input::Found(hints));
+            }
             let status = self.entries.get_mut(&cid).map(|e| e.status(&cid, now));
             let _ = reply.send(status.ok_or_else(|| unknown(&cid)));
             return;
@@ -198,7 +208,7 @@ impl Service {
             let result = blocking(move || registry::prepare_fetch(&dir, &downloads, &cid, dest))
                 .await
                 .unwrap_or_else(|e| Err(ContentError::Io(e)));
-            Done::Prepared { cid, reply, result }
+            Done::Prepared { cid, hints, reply, result }
         });
     }
 
@@ -211,6 +221,8 @@ impl Service {
             pieces: p.manifest.pieces(),
             piece_size: p.manifest.piece_size(),
             keywords: p.keywords.clone().unwrap_or_else(|| cairn_p2p::index::keywords(p.manifest.name())),
+            // Without peers: `rpc::files` adds this node's listen addresses.
+            link: ShareLink::new(cid, Some(p.manifest.name().to_string()), Some(p.manifest.size()), []).to_string(),
         };
         info!(%cid, name = p.manifest.name(), size = p.manifest.size(), path = %p.path.display(), "file published");
         let record = Record {

@@ -97,6 +97,8 @@ enum Done {
     },
     Prepared {
         cid: ContentId,
+        /// Peers named by a share link: asked at once, beside the index's providers.
+        hints: Vec<PeerId>,
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
         result: Result<Record, ContentError>,
     },
@@ -152,6 +154,9 @@ impl Entry {
                     uploaded: up,
                 })
                 .collect(),
+            // Both are filled in by `rpc::files`, which knows this node's listen addresses.
+            link: String::new(),
+            eta: None,
         }
     }
 }
@@ -643,7 +648,7 @@ impl Service {
                 let result = result.map(|p| self.published(p, now));
                 let _ = reply.send(result);
             }
-            Done::Prepared { cid, reply, result } => {
+            Done::Prepared { cid, hints, reply, result } => {
                 self.preparing.remove(&cid);
                 match result {
                     Ok(record) => {
@@ -659,6 +664,10 @@ impl Service {
                         let _ = reply.send(Ok(entry.status(&cid, now)));
                         self.entries.insert(cid, entry);
                         self.carry_out(cid, out);
+                        // The index lookup runs too: the hints only save waiting for it.
+                        if !hints.is_empty() {
+                            self.feed(cid, Input::Found(hints));
+                        }
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e));
