@@ -212,6 +212,13 @@ pub trait FilesApi {
     /// Stops sharing or fetching a file (its data file stays on disk).
     #[method(name = "removefile")]
     async fn removefile(&self, cid: String) -> RpcResult<()>;
+    /// Pauses a fetch or a shared file: out of its swarm and not announced, its verified pieces
+    /// kept (also across restarts) until `resumefile`.
+    #[method(name = "pausefile")]
+    async fn pausefile(&self, cid: String) -> RpcResult<FileStatus>;
+    /// Resumes a paused file (or retries a failed fetch) from the pieces it holds.
+    #[method(name = "resumefile")]
+    async fn resumefile(&self, cid: String) -> RpcResult<FileStatus>;
 }
 
 /// The Chord ring that indexes shared files.

@@ -137,6 +137,18 @@ pub const METHODS: &[MethodHelp] = &[
         "Stop sharing or fetching a file. Its data file is left on disk.",
     ),
     m(
+        "Files",
+        "pausefile",
+        "\"cid\"",
+        "Pause a fetch or a shared file: it leaves its swarm and is no longer announced; the verified pieces stay on disk, also across restarts, until resumefile. Returns its status (state \"paused\").",
+    ),
+    m(
+        "Files",
+        "resumefile",
+        "\"cid\"",
+        "Resume a paused file from the pieces it holds (nothing verified is fetched again), or retry a failed fetch. Returns its status.",
+    ),
+    m(
         "Mining",
         "generatetoaddress",
         "nblocks \"address\" ( maxtries )",

@@ -53,6 +53,9 @@ pub struct Record {
     /// A published file: the keywords given to `publishfile` (none: the words of its name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keywords: Option<Vec<String>>,
+    /// Paused by the user (`pausefile`): kept paused across restarts until `resumefile`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// The folder of `cid`.
@@ -174,6 +177,7 @@ pub fn publish(
             size: Some(meta.len()),
             mtime: Some(mtime(&meta)),
             keywords: keywords.clone(),
+            paused: false,
         },
     )?;
     Ok(Published {
@@ -203,6 +207,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                 size: None,
                 mtime: None,
                 keywords: None,
+                paused: false,
             }
         }
         Some(dest) => {
@@ -216,6 +221,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     size: None,
                     mtime: None,
                     keywords: None,
+                    paused: false,
                 }
             } else {
                 let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
@@ -243,6 +249,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     size: None,
                     mtime: None,
                     keywords: None,
+                    paused: false,
                 }
             }
         }

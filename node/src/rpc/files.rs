@@ -250,6 +250,18 @@ impl FilesApiServer for RpcContext {
         let cid = parse_cid(&cid)?;
         self.content()?.remove(cid).await.map_err(rpc_error)
     }
+
+    async fn pausefile(&self, cid: String) -> RpcResult<FileStatus> {
+        let cid = parse_cid(&cid)?;
+        let status = self.content()?.pause(cid, true).await.map_err(rpc_error)?;
+        Ok(self.completed(status).await)
+    }
+
+    async fn resumefile(&self, cid: String) -> RpcResult<FileStatus> {
+        let cid = parse_cid(&cid)?;
+        let status = self.content()?.pause(cid, false).await.map_err(rpc_error)?;
+        Ok(self.completed(status).await)
+    }
 }
 
 #[cfg(test)]

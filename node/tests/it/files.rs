@@ -389,3 +389,61 @@ fn a_share_link_alone_brings_the_file_from_a_node_never_met() {
         assert!(msg.contains(reason), "{bad}: {msg}");
     }
 }
+
+#[test]
+fn a_paused_fetch_stays_paused_across_a_restart_and_resumes_without_fetching_again() {
+    let (da, db, files) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let mut a = TestNode::start(da.path(), &["--max-upload-rate", "2048"]);
+    let a_addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    assert!(wait_until(Duration::from_secs(60), || b.call::<usize>("getconnectioncount", &[]) >= 1));
+    let path = files.path().join("pause.bin");
+    let original = random_file(&path, 32 * MIB, 9);
+    let cid = publish(&mut a, &path);
+    let dest = files.path().join("paused.bin");
+    b.call::<Value>("fetchfile", &[json!(cid), json!(dest.to_str().unwrap())]);
+    assert!(wait_until(TRANSFER, || status(&mut b, &cid)["pieces_have"].as_u64().unwrap() >= 30));
+
+    let paused: Value = b.call("pausefile", &[json!(cid)]);
+    assert_eq!(paused["state"], "paused", "{paused}");
+    // Paused: nothing more arrives, and the seed no longer counts b in its swarm.
+    std::thread::sleep(Duration::from_secs(2));
+    let held = status(&mut b, &cid)["pieces_have"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let later = status(&mut b, &cid);
+    assert_eq!(later["pieces_have"].as_u64().unwrap(), held, "pieces arrived while paused: {later}");
+    assert_eq!(later["peers"], 0);
+    assert!(wait_until(Duration::from_secs(30), || status(&mut a, &cid)["peers"] == 0));
+
+    // A restart (a clean stop, SIGTERM) keeps it paused, with its pieces.
+    assert!(b.signal_and_wait(libc::SIGTERM).success());
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    let restored = status(&mut b, &cid);
+    assert_eq!(restored["state"], "paused", "{restored}");
+    assert_eq!(restored["pieces_have"].as_u64().unwrap(), held);
+    let held_bytes = restored["bytes"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        status(&mut b, &cid)["pieces_have"].as_u64().unwrap(),
+        held,
+        "still paused after the restart"
+    );
+
+    let resumed: Value = b.call("resumefile", &[json!(cid)]);
+    assert_ne!(resumed["state"], "paused", "{resumed}");
+    let done = wait_complete(&mut b, &cid);
+    same_file(dest.to_str().unwrap(), &original);
+    let downloaded = done["downloaded"].as_u64().unwrap();
+    let missing = (32 * MIB) as u64 - held_bytes;
+    assert!(
+        downloaded <= missing + 2 * MIB as u64,
+        "downloaded {downloaded} bytes after resuming, but only {missing} were missing"
+    );
+    let unknown = "00".repeat(32);
+    assert_eq!(b.call_err("pausefile", &[json!(unknown)]).0, -5);
+    assert_eq!(b.call_err("resumefile", &[json!("xyz")]).0, -8);
+}

@@ -8,7 +8,7 @@ use std::time::Instant;
 use cairn_p2p::content::ContentId;
 use cairn_rpc::types::{FileStatus, PublishFileResult};
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, warn};
 
 use cairn_p2p::PeerId;
 use cairn_p2p::content::{FileSession, Input, Phase, ShareLink};
@@ -41,6 +41,12 @@ pub(super) enum Command {
     Remove {
         cid: ContentId,
         reply: oneshot::Sender<Result<(), ContentError>>,
+    },
+    /// Pause (`true`) or resume (`false`).
+    Pause {
+        cid: ContentId,
+        pause: bool,
+        reply: oneshot::Sender<Result<FileStatus, ContentError>>,
     },
 }
 
@@ -111,6 +117,15 @@ impl ContentHandle {
     pub async fn remove(&self, cid: ContentId) -> Result<(), ContentError> {
         self.ask(|reply| Command::Remove { cid, reply }).await?
     }
+
+    /// Pauses `cid` (`pause`: true) or resumes it: a paused file is out of its swarm and not
+    /// announced, and its verified pieces stay, also across restarts.
+    ///
+    /// # Errors
+    /// Not shared or fetched here.
+    pub async fn pause(&self, cid: ContentId, pause: bool) -> Result<FileStatus, ContentError> {
+        self.ask(|reply| Command::Pause { cid, pause, reply }).await?
+    }
 }
 
 impl Service {
@@ -143,6 +158,44 @@ impl Service {
                 let mut list: Vec<FileStatus> = self.entries.iter_mut().map(|(cid, e)| e.status(cid, now)).collect();
                 list.sort_by(|a, b| a.name.cmp(&b.name).then(a.cid.cmp(&b.cid)));
                 let _ = reply.send(list);
+            }
+            Command::Pause { cid, pause, reply } => {
+                let Some(entry) = self.entries.get_mut(&cid) else {
+                    let _ = reply.send(Err(unknown(&cid)));
+                    return;
+                };
+                let failed_fetch = matches!(entry.session.phase(), Phase::Failed(_)) && entry.record.origin == Origin::Fetch;
+                let out = if pause {
+                    entry.session.pause()
+                } else if failed_fetch {
+                    // Resuming a failed fetch tries it again, as `fetchfile` does.
+                    let (session, out) = match entry.session.manifest().cloned() {
+                        Some(m) => FileSession::open(m, self.me, now),
+                        None => FileSession::fetch(cid, self.me, now),
+                    };
+                    entry.session = session;
+                    entry.store = None;
+                    out
+                } else {
+                    entry.session.resume(now)
+                };
+                if entry.record.paused != pause {
+                    entry.record.paused = pause;
+                    let (dir, record) = (registry::folder(&self.cfg.dir, &cid), entry.record.clone());
+                    self.spawn(async move {
+                        if let Err(e) = blocking(move || registry::write_record(&dir, &record))
+                            .await
+                            .and_then(|r| r.map_err(|e| e.to_string()))
+                        {
+                            warn!(%cid, error = %e, "pause state not saved");
+                        }
+                        Done::Nothing
+                    });
+                }
+                info!(%cid, paused = pause, "file paused or resumed");
+                self.carry_out(cid, out);
+                let status = self.entries.get_mut(&cid).map(|e| e.status(&cid, now));
+                let _ = reply.send(status.ok_or_else(|| unknown(&cid)));
             }
             Command::Remove { cid, reply } => {
                 if !self.entries.contains_key(&cid) {
@@ -191,7 +244,7 @@ impl Service {
                 self.carry_out(cid, out);
             }
             if !hints.is_empty() && self.entries.get(&cid).is_some_and(|e| e.record.origin == Origin::Fetch) {
-                self.feed(cid, Input::Found(hints));
+                self.feed(cid, Input::Hints(hints));
             }
             let status = self.entries.get_mut(&cid).map(|e| e.status(&cid, now));
             let _ = reply.send(status.ok_or_else(|| unknown(&cid)));
@@ -232,6 +285,7 @@ impl Service {
             size: Some(p.manifest.size()),
             mtime: None,
             keywords: p.keywords.clone(),
+            paused: false,
         };
         let store = Arc::new(Mutex::new(p.store));
         match self.entries.get_mut(&cid) {

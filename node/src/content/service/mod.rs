@@ -458,56 +458,44 @@ impl Service {
         });
     }
 
-    /// Puts a share found on disk back to work.
+    /// Puts a share found on disk back to work (or back to pause).
     fn restore(&mut self, stored: registry::Stored, now: Instant) {
         let epoch = self.next_epoch();
         let cid = stored.cid;
-        match (stored.store, stored.manifest) {
-            (Ok(Some(store)), _) => {
-                let manifest = store.manifest().clone();
-                let (session, out) = FileSession::open(manifest, self.me, now);
-                let store = Arc::new(Mutex::new(store));
-                self.entries.insert(
-                    cid,
-                    Entry {
-                        epoch,
-                        record: stored.record,
-                        session,
-                        store: Some(store),
-                    },
-                );
-                self.carry_out(cid, out);
+        let (session, out, store) = match (stored.store, stored.manifest) {
+            (Ok(store), manifest) if stored.record.paused => {
+                let manifest = store.as_ref().map(|s| s.manifest().clone()).or(manifest);
+                let have = store.as_ref().map(|s| s.have().clone());
+                (FileSession::paused(cid, manifest, have, self.me, now), Vec::new(), store)
             }
-            (Ok(None), manifest) => {
-                let (session, out) = match manifest {
-                    Some(m) => FileSession::open(m, self.me, now),
-                    None => FileSession::fetch(cid, self.me, now),
-                };
-                self.entries.insert(
-                    cid,
-                    Entry {
-                        epoch,
-                        record: stored.record,
-                        session,
-                        store: None,
-                    },
-                );
-                self.carry_out(cid, out);
+            (Ok(Some(store)), _) => {
+                let (session, out) = FileSession::open(store.manifest().clone(), self.me, now);
+                (session, out, Some(store))
+            }
+            (Ok(None), Some(m)) => {
+                let (session, out) = FileSession::open(m, self.me, now);
+                (session, out, None)
+            }
+            (Ok(None), None) => {
+                let (session, out) = FileSession::fetch(cid, self.me, now);
+                (session, out, None)
             }
             (Err(e), manifest) => {
                 warn!(%cid, error = %e, "a shared file cannot be served");
                 let session = FileSession::failed(cid, manifest, self.me, cairn_p2p::content::Failure::Disk(e), now);
-                self.entries.insert(
-                    cid,
-                    Entry {
-                        epoch,
-                        record: stored.record,
-                        session,
-                        store: None,
-                    },
-                );
+                (session, Vec::new(), None)
             }
-        }
+        };
+        self.entries.insert(
+            cid,
+            Entry {
+                epoch,
+                record: stored.record,
+                session,
+                store: store.map(|s| Arc::new(Mutex::new(s))),
+            },
+        );
+        self.carry_out(cid, out);
     }
 
     fn on_event(&mut self, event: ContentEvent) {
@@ -666,7 +654,7 @@ impl Service {
                         self.carry_out(cid, out);
                         // The index lookup runs too: the hints only save waiting for it.
                         if !hints.is_empty() {
-                            self.feed(cid, Input::Found(hints));
+                            self.feed(cid, Input::Hints(hints));
                         }
                     }
                     Err(e) => {

@@ -140,6 +140,9 @@ pub enum Input {
     Found(Vec<PeerId>),
     /// A provider lookup failed.
     LookupFailed,
+    /// Peers said to have the file by the user (a share link's peers): candidates at once,
+    /// whatever lookup is under way.
+    Hints(Vec<PeerId>),
     /// `from` answered our manifest request with these bytes (not checked yet).
     Manifest {
         /// Who answered.
@@ -588,7 +591,11 @@ impl FileSession {
     pub fn handle(&mut self, input: Input, now: Instant, rng: &mut impl Rng) -> Vec<Output> {
         let mut out = Vec::new();
         match input {
-            Input::Found(found) => self.found(found, &mut out),
+            Input::Found(found) => {
+                self.lookups.in_flight = false;
+                self.found(found, &mut out);
+            }
+            Input::Hints(peers) => self.found(peers, &mut out),
             Input::LookupFailed => self.lookups.in_flight = false,
             Input::Manifest { from, bytes } => self.manifest_arrived(from, &bytes, now, rng, &mut out),
             Input::ManifestFailed { from } => {
@@ -655,7 +662,6 @@ impl FileSession {
     }
 
     fn found(&mut self, found: Vec<PeerId>, out: &mut Vec<Output>) {
-        self.lookups.in_flight = false;
         for p in found {
             if p != self.me && !self.candidates.contains(&p) && self.candidates.len() < MAX_CANDIDATES {
                 self.candidates.push(p);
