@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
 # libtorrent 2.0.8 (Debian's python3-libtorrent) and Cairn side by side on the flash crowd of
-# node/benches/swarm.rs, alternating (libtorrent, cairn, libtorrent, ...), and one table.
+# node/benches/swarm.rs (default) or on its uncapped one-to-one transfer (--uncapped),
+# alternating (libtorrent, cairn, libtorrent, ...), and one table.
 #
 #   scripts/bench-libtorrent.sh [--runs N] [--leechers N] [--mib M] [--only libtorrent|cairn]
 #                               [--seed-kib K] [--leecher-kib K] [--lt-utp] [--lt-set KEY=VALUE]...
+#   scripts/bench-libtorrent.sh --uncapped [--runs N] [--mib M] [--only libtorrent|cairn] ...
 #
-# Set-up, both sides: 1 seed with its upload capped at 8 MiB/s, 8 leechers with theirs at 2 MiB/s
-# (downloads uncapped), a 64 MiB pseudo-random file, 256 KiB pieces, one process per peer, all on
-# loopback. Per run: the distribution time T (every leecher asked for the file at t0, until the
-# last one holds all of it, verified), the fluid bound max(F/u_s, N*F/(u_s + sum u_i)) (Kumar and
-# Ross, d_min = infinity), ratio = bound/T, and seed copies = bytes the seed uploaded / F. Then,
-# per side, the median, min and max of the ratio and of the seed copies. Defaults: --runs 5 (per
-# side: 10 runs in all, libtorrent first), --leechers 8, --mib 64. --only runs one side.
+# Flash crowd (default). Set-up, both sides: 1 seed with its upload capped at 8 MiB/s, 8 leechers
+# with theirs at 2 MiB/s (downloads uncapped), a 64 MiB pseudo-random file, 256 KiB pieces, one
+# process per peer, all on loopback. Per run: the distribution time T (every leecher asked for the
+# file at t0, until the last one holds all of it, verified), the fluid bound max(F/u_s,
+# N*F/(u_s + sum u_i)) (Kumar and Ross, d_min = infinity), ratio = bound/T, and seed copies =
+# bytes the seed uploaded / F. Then, per side, the median, min and max of the ratio and of the
+# seed copies. Defaults: --runs 5 (per side: 10 runs in all, libtorrent first), --leechers 8,
+# --mib 64. --only runs one side.
 #
-# Cairn: node/benches/swarm.rs, `-- --leechers N --mib M --seed-kib 8192 --leecher-kib 2048`,
-# once per run; built once up front with `cargo bench --workspace --bench swarm --no-run` (so the
-# build is not inside a run), and each run runs (a copy of) that executable as cargo bench would.
+# Uncapped (--uncapped): one seed to one leecher, no rate caps on either side (libtorrent's
+# upload/download_rate_limit 0, its "unlimited"), a 1 GiB file (--mib overrides), 256 KiB pieces,
+# TCP, one process per peer on loopback (libtorrent: 127.0.0.2 and .3). Per run: T from the
+# leecher's go until it holds the file, verified; MB/s = bytes / T / 1e6 (and MiB/s); the peak
+# resident memory (VmHWM, /proc/PID/status, read just before each process is told to quit) of the
+# seed and the leecher; their CPU seconds. Then per side the median, min and max of MB/s and the
+# largest peak of each process, and the ratio of the medians cairn/libtorrent (the target: >= 1,
+# aim 1.5; peak memory <= 64 MiB per process). The libtorrent peers are python3 processes running
+# libtorrent, so python's own ~10-20 MiB is in their peaks; and libtorrent 2.0 reads and writes
+# through mmap, so file pages it has mapped count in its resident set too (each run prints its
+# RssAnon and RssFile to tell them apart). The Cairn side is `-- --uncapped --mib M`. The 1 GiB
+# files live in the temp dir, removed at the end (unless CAIRN_BENCH_KEEP=1).
+#
+# Cairn: node/benches/swarm.rs, `-- --leechers N --mib M --seed-kib 8192 --leecher-kib 2048`
+# (--uncapped: `-- --uncapped --mib M`), once per run; built once up front with `cargo bench
+# --workspace --bench swarm --no-run` (so the build is not inside a run), and each run runs (a
+# copy of) that executable as cargo bench would.
 # Its piece size is the node's default, 256 KiB, as for libtorrent (the bench passes no
 # --piece-size).
 #
@@ -23,13 +40,14 @@
 # its own address (seed 127.0.0.2, leechers 127.0.0.3, ...), opentracker on 127.0.0.1 as the
 # tracker, the .torrent made by mktorrent (-l 18: 256 KiB pieces), over TCP only (--lt-utp: uTP
 # too, libtorrent's default, which on loopback holds the seed below its cap). Details, and which
-# libtorrent settings are set and why, are in that file's header. It prints the seed's and the
-# leechers' measured upload rates, to show the caps hold.
+# libtorrent settings are set and why, are in that file's header. In the flash crowd it prints the
+# seed's and the leechers' measured upload rates, to show the caps hold.
 #
 # Needs python3-libtorrent, opentracker and mktorrent; installs what is missing with apt-get (as
 # root, or through sudo), like scripts/deps.sh (CAIRN_NO_INSTALL=1: only report). Runs the system
 # /usr/bin/python3, not a venv: python3-libtorrent is a Debian package.
-# CAIRN_BENCH_KEEP=1 keeps the temp dir (torrents, tracker and peer logs, the Cairn nodes' logs).
+# CAIRN_BENCH_KEEP=1 keeps the temp dir (torrents, tracker and peer logs, the Cairn nodes' logs;
+# with --uncapped also the 1 GiB files: the payload, and each libtorrent leecher's copy).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

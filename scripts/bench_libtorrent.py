@@ -1,14 +1,17 @@
 #!/usr/bin/python3
-"""libtorrent and Cairn side by side on the flash crowd of node/benches/swarm.rs; one table.
+"""libtorrent and Cairn side by side on node/benches/swarm.rs's flash crowd or uncapped transfer.
 
 Run through scripts/bench-libtorrent.sh, which installs what this needs (python3-libtorrent,
-opentracker, mktorrent) and builds the Cairn bench first. Options:
+opentracker, mktorrent) and builds the Cairn bench first. Two modes: the capped flash crowd
+(default) and --uncapped (one seed, one leecher, no caps; MB/s and peak memory). Options:
 
     --runs N          runs per side (default 5), alternating: libtorrent, cairn, libtorrent, ...
-    --leechers N      leechers (default 8)
-    --mib M           file size, MiB (default 64)
-    --seed-kib K      seed upload cap, KiB/s (default 8192)
-    --leecher-kib K   leechers' upload cap, KiB/s (default 2048)
+    --uncapped        one seed -> one leecher, no rate caps, a 1 GiB file: MB/s and the peak
+                      resident memory of both processes (see "Uncapped" below)
+    --leechers N      leechers (default 8; flash crowd only)
+    --mib M           file size, MiB (default 64; 1024 with --uncapped)
+    --seed-kib K      seed upload cap, KiB/s (default 8192; flash crowd only)
+    --leecher-kib K   leechers' upload cap, KiB/s (default 2048; flash crowd only)
     --only SIDE       libtorrent or cairn: run that side only (for debugging)
     --workdir DIR     where the files go (default: a new temp dir, removed at the end unless
                       CAIRN_BENCH_KEEP=1)
@@ -19,12 +22,12 @@ opentracker, mktorrent) and builds the Cairn bench first. Options:
     --cairn-exe PATH  the swarm bench's executable, already built (bench-libtorrent.sh passes a
                       copy of it); without it, every Cairn run is a `cargo bench`
 
-The set-up (both sides): one seed with its upload capped at 8 MiB/s, N leechers with theirs capped
-at 2 MiB/s, downloads uncapped, a pseudo-random file, 256 KiB pieces, all on loopback, one process
-per peer. Each run reports the distribution time T (from the moment every leecher is asked for
-the file until the last one holds all of it, verified), the fluid bound
-max(F/u_s, N*F/(u_s + sum u_i)) (Kumar and Ross, d_min = infinity), ratio = bound/T and seed
-copies = bytes the seed uploaded / F.
+Flash crowd (default). The set-up (both sides): one seed with its upload capped at 8 MiB/s,
+N leechers with theirs capped at 2 MiB/s, downloads uncapped, a pseudo-random file, 256 KiB
+pieces, all on loopback, one process per peer. Each run reports the distribution time T (from
+the moment every leecher is asked for the file until the last one holds all of it, verified),
+the fluid bound max(F/u_s, N*F/(u_s + sum u_i)) (Kumar and Ross, d_min = infinity), ratio =
+bound/T and seed copies = bytes the seed uploaded / F.
 
 libtorrent side (libtorrent 2.0.8, Debian's python3-libtorrent), one `lt.session` per process:
   - tracker: opentracker on 127.0.0.1 (free port), whitelist holding the torrent's info-hash;
@@ -61,9 +64,42 @@ that every run has the same code while the tree is being edited), or `cargo benc
 bench publishes with the node's default piece size, 256 KiB (p2p DEFAULT_PIECE_SIZE), the same
 as here. Its ratio is recomputed as bound/T from the printed T (0.1 s), so it may differ from its
 own 2-digit print in the last digit.
+
+Uncapped (--uncapped). The set-up (both sides): one seed and one leecher, no rate caps at all
+(libtorrent: the peers get --up 0, and upload_rate_limit = download_rate_limit = 0 is
+libtorrent's "unlimited"; the global peer class they are mapped to then limits nothing), a
+1 GiB pseudo-random file (--mib overrides), 256 KiB pieces, TCP, loopback, one process per peer;
+everything else as in the flash crowd above (tracker, own 127.0.0.x address per peer,
+libtorrent's defaults). Per run:
+  - T: from the leecher's "go" (libtorrent: the leecher adds the torrent; Cairn: fetchfile) until
+    it holds the whole file, verified (libtorrent: the torrent reports seeding, every piece
+    hash-checked; Cairn: state "complete"). As in the flash crowd, the start-up (tracker announce,
+    auto-managed start on the next tick, connecting, unchoke) is inside T; for libtorrent the run
+    prints when the leecher's first payload byte was counted and the rate from then on.
+  - MB/s = file bytes / T / 1e6 (and MiB/s = bytes / T / 2^20).
+  - Peak memory: VmHWM (peak resident set) from /proc/PID/status of the seed's and the leecher's
+    process, read after the leecher is done and just before they are told to quit. The libtorrent
+    peers are python3 processes running libtorrent (one lt.session each), as a Cairn node is one
+    process; so python's own ~10-20 MiB (interpreter, modules, the bindings) is inside their
+    figure. Resident set counts file pages a process has mapped: libtorrent 2.0 does its disk
+    I/O through mmap by default, so the pieces it reads or writes count in its RSS (RssFile)
+    while mapped and resident, which can make its VmHWM far larger than its own heap. The run
+    prints, for libtorrent, RssAnon and RssFile at the end and the largest RssAnon seen (sampled
+    every 0.2 s during T), to tell the two apart.
+  - CPU seconds (user + system, /proc/PID/stat) of each process, in all (a seed's includes
+    hashing the file before T, on both sides); for libtorrent also those used during T.
+  Cairn: node/benches/swarm.rs with `--uncapped --mib M` (its seed and leecher are two `cairn
+  node` processes on 127.0.0.1); its printed MB/s, peak memories (VmHWM) and CPU seconds are
+  parsed, and T is recomputed as bytes / (MB/s * 1e6) (its own print of T has 0.1 s steps). Its
+  temp files (the 1 GiB file, the nodes' stores) go under this run's work dir (TMPDIR).
+  The table: per run T, MB/s, MiB/s, both peak memories and CPU seconds; per side the median, min
+  and max of MB/s and the largest peak memory of each process; libtorrent's largest RssAnon; and
+  the ratio of the medians, cairn / libtorrent. The target (issue): Cairn at least libtorrent's MB/s (aim 1.5x), peak memory
+  of each process <= 64 MiB.
 """
 
 import argparse
+import glob
 import os
 import queue
 import random
@@ -110,7 +146,8 @@ def peer_main(argv):
     p.add_argument("--ip", required=True)
     p.add_argument("--torrent", required=True)
     p.add_argument("--save", required=True)
-    p.add_argument("--up", type=int, required=True, help="upload cap, bytes/s")
+    p.add_argument("--up", type=int, required=True,
+                   help="upload cap, bytes/s; 0: unlimited (libtorrent's 0)")
     p.add_argument("--seed", action="store_true")
     p.add_argument("--utp", action="store_true")
     p.add_argument("--log", required=True)
@@ -148,7 +185,8 @@ def peer_main(argv):
             int(value) if value.lstrip("-").isdigit() else value)
     ses = lt.session(settings)
     # Every address in the global peer class (the one upload_rate_limit limits); by default
-    # loopback and private addresses are in the unlimited "local" class.
+    # loopback and private addresses are in the unlimited "local" class. With --up 0 (the
+    # uncapped mode) the global class has no limit either.
     f = lt.ip_filter()
     f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
     ses.set_peer_class_filter(f)
@@ -420,6 +458,21 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def mem_mib(pid):
+    """A live process's memory lines of /proc/PID/status (VmHWM, VmRSS, RssAnon, RssFile, ...),
+    MiB; {} if it is gone."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.startswith(("Vm", "Rss")) and value.strip().endswith("kB"):
+                    out[key] = int(value.split()[0]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def run_libtorrent(opts, workdir, payload, run_no):
     """One libtorrent flash crowd; returns a result dict."""
     d = os.path.join(workdir, f"run{run_no}-libtorrent")
@@ -476,7 +529,8 @@ def run_libtorrent(opts, workdir, payload, run_no):
             name = "seed" if seed else f"leecher{i - 1}"
             save = seed_dir if seed else os.path.join(d, name)
             os.makedirs(save, exist_ok=True)
-            cap = (opts.seed_kib if seed else opts.leecher_kib) * 1024
+            # --up 0: libtorrent's upload_rate_limit 0 is "unlimited" (--uncapped).
+            cap = 0 if opts.uncapped else (opts.seed_kib if seed else opts.leecher_kib) * 1024
             argv = [sys.executable, me, "_peer", "--ip", f"127.0.0.{i + 2}", "--torrent", torrent,
                     "--save", save, "--up", str(cap), "--log", os.path.join(d, f"{name}.alerts")]
             if seed:
@@ -504,17 +558,26 @@ def run_libtorrent(opts, workdir, payload, run_no):
         for peer in peers:
             wait_line(peer, "ready", 120)
 
+        # --uncapped: CPU used so far (the seed's includes checking the file).
+        cpu0 = [cpu_seconds(peer.p.pid) for peer in peers] if opts.uncapped else None
         t0 = time.monotonic()
         for peer in peers[1:]:
             peer.send("go")
 
         samples = {p.name: [(t0, 0, 0)] for p in peers}  # (t, payload up, total up)
+        downs = {p.name: [(t0, 0)] for p in peers}  # (t, payload down)
         final_peers = {}  # the largest peer list each one reported
         done = {}
         deadline = t0 + opts.timeout
+        anon_peak = [0.0 for _ in peers]  # largest RssAnon seen, MiB (--uncapped)
+        next_mem = t0
         while len(done) < opts.leechers:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"libtorrent: distribution did not finish in {opts.timeout} s")
+            if opts.uncapped and time.monotonic() >= next_mem:
+                next_mem += 0.2
+                for k, peer in enumerate(peers):
+                    anon_peak[k] = max(anon_peak[k], mem_mib(peer.p.pid).get("RssAnon", 0.0))
             for peer in peers:
                 while True:
                     try:
@@ -526,14 +589,16 @@ def run_libtorrent(opts, workdir, payload, run_no):
                     f = line.split()
                     if f[0] == "stat":
                         samples[peer.name].append((float(f[1]), int(f[2]), int(f[4])))
+                        downs[peer.name].append((float(f[1]), int(f[3])))
                     elif f[0] == "done":
                         done[peer.name] = float(f[1]) - t0
                     elif f[0] == "peers" and len(f) - 1 >= len(final_peers.get(peer.name, [])):
                         final_peers[peer.name] = f[1:]
             time.sleep(0.05)
 
-        # CPU used, then the final counters.
+        # CPU used and memory (VmHWM: the peak resident set), then the final counters.
         cpu = [cpu_seconds(peer.p.pid) for peer in peers]
+        mem = [mem_mib(peer.p.pid) for peer in peers]
         for peer in peers:
             peer.send("quit")
         for peer in peers:
@@ -546,6 +611,9 @@ def run_libtorrent(opts, workdir, payload, run_no):
     finally:
         stop_all(procs)
 
+    if opts.uncapped:
+        return report_libtorrent_uncapped(opts, d, peers, size, t0, done, samples, downs,
+                                          final_peers, cpu0, cpu, mem, anon_peak)
     t = max(done.values())
     bound = bound_s(size, opts.seed_kib, opts.leecher_kib, opts.leechers)
     payload_up = {p.name: [(s[0], s[1]) for s in samples[p.name]] for p in peers}
@@ -595,16 +663,56 @@ def run_libtorrent(opts, workdir, payload, run_no):
             "seed_rate": seed_rate / MIB}
 
 
+def report_libtorrent_uncapped(opts, d, peers, size, t0, done, samples, downs, final_peers, cpu0,
+                               cpu, mem, anon_peak):
+    """Prints one uncapped libtorrent run and returns its result dict."""
+    t = done["leecher0"]
+    got = changes(downs["leecher0"])
+    first = got[1][0] - t0 if len(got) > 1 else float("nan")
+    seed_up = samples["seed"][-1][1]
+    kinds = sorted({k.split("/")[1] for k in final_peers.get("seed", [])
+                    if k.split("/")[0] != "127.0.0.2"})
+    pre = "  libtorrent | "
+    log(f"{pre}uncapped, {opts.mib} MiB, one seed to one leecher: T = {t:.2f} s, "
+        f"{size / t / 1e6:.1f} MB/s ({size / t / MIB:.1f} MiB/s)")
+    if t > first:
+        log(f"{pre}leecher's first payload byte counted {first:.2f} s after go; "
+            f"{size / (t - first) / 1e6:.1f} MB/s from then until done")
+    log(f"{pre}peak memory (VmHWM): seed {mem[0].get('VmHWM', 0):.0f} MiB, leecher "
+        f"{mem[1].get('VmHWM', 0):.0f} MiB; at the end RssAnon {mem[0].get('RssAnon', 0):.0f} / "
+        f"{mem[1].get('RssAnon', 0):.0f} MiB, RssFile {mem[0].get('RssFile', 0):.0f} / "
+        f"{mem[1].get('RssFile', 0):.0f} MiB (seed / leecher); largest RssAnon seen during T "
+        f"{anon_peak[0]:.0f} / {anon_peak[1]:.0f} MiB")
+    log(f"{pre}CPU seconds: seed {cpu[0]:.1f} ({cpu[0] - cpu0[0]:.1f} during T), leecher "
+        f"{cpu[1]:.1f} ({cpu[1] - cpu0[1]:.1f} during T)")
+    log(f"{pre}seed uploaded {seed_up / MIB:.0f} MiB payload; seed's connections: "
+        f"{' '.join(kinds) or 'none seen'}")
+    if os.environ.get("CAIRN_BENCH_KEEP") != "1":
+        for p in peers[1:]:
+            shutil.rmtree(os.path.join(d, p.name), ignore_errors=True)
+    return {"T": t, "mbs": size / t / 1e6, "seed_mem": mem[0].get("VmHWM"),
+            "leecher_mem": mem[1].get("VmHWM"), "seed_cpu": cpu[0], "leecher_cpu": cpu[1],
+            "seed_anon": max(anon_peak[0], mem[0].get("RssAnon", 0.0)),
+            "leecher_anon": max(anon_peak[1], mem[1].get("RssAnon", 0.0))}
+
+
 CAIRN_T = re.compile(r"distribution time T = ([\d.]+) s; fluid bound = ([\d.]+) s; "
                      r"ratio bound/T = ([\d.]+)")
 CAIRN_COPIES = re.compile(r"seed uploaded ([\d.]+) copies")
+CAIRN_UNCAPPED = re.compile(r"uncapped, (\d+) MiB, one seed to one leecher: ([\d.]+) s, "
+                            r"([\d.]+) MB/s \(([\d.]+) MiB/s\)")
+CAIRN_MEM = re.compile(r"peak memory \(VmHWM\): seed ([\d.]+) MiB, leecher ([\d.]+) MiB")
+CAIRN_CPU = re.compile(r"CPU seconds: seed ([\d.]+), leecher ([\d.]+)")
 
 
 def run_cairn(opts, workdir, run_no):
     d = os.path.join(workdir, f"run{run_no}-cairn")
     os.makedirs(d)
-    bench_args = ["--leechers", str(opts.leechers), "--mib", str(opts.mib), "--seed-kib",
-                  str(opts.seed_kib), "--leecher-kib", str(opts.leecher_kib)]
+    if opts.uncapped:
+        bench_args = ["--uncapped", "--mib", str(opts.mib)]
+    else:
+        bench_args = ["--leechers", str(opts.leechers), "--mib", str(opts.mib), "--seed-kib",
+                      str(opts.seed_kib), "--leecher-kib", str(opts.leecher_kib)]
     if opts.cairn_exe:
         # The bench executable built up front, run the way cargo bench runs it (in the package's
         # folder, with --bench): no build, and the same code in every run, even if the tree
@@ -618,6 +726,10 @@ def run_cairn(opts, workdir, run_no):
         env["CAIRN_BENCH_KEEP"] = os.path.join(d, "logs")
     else:
         env.pop("CAIRN_BENCH_KEEP", None)
+    if opts.uncapped:
+        # Its temp dir (the 1 GiB file, the nodes' data dirs) under ours, so that it goes with
+        # ours even if the bench is killed before it removes it.
+        env["TMPDIR"] = d
     with open(os.path.join(d, "bench.stderr"), "w") as err:
         # Its own process group: cargo, the bench and its `cairn node`s, stopped as one.
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err,
@@ -637,6 +749,8 @@ def run_cairn(opts, workdir, run_no):
             timer.cancel()
             stop_group(p, 10)
     text = "".join(out)
+    if opts.uncapped:
+        return parse_cairn_uncapped(opts, d, rc, text)
     m, c = CAIRN_T.search(text), CAIRN_COPIES.search(text)
     if rc != 0 or not m or not c:
         tail = open(os.path.join(d, "bench.stderr")).read().strip().splitlines()[-15:]
@@ -645,6 +759,21 @@ def run_cairn(opts, workdir, run_no):
     exact = bound_s(opts.mib * MIB, opts.seed_kib, opts.leecher_kib, opts.leechers)
     return {"T": t, "bound": exact, "ratio": exact / t, "copies": float(c.group(1)),
             "seed_rate": None}
+
+
+def parse_cairn_uncapped(opts, d, rc, text):
+    """The result dict of one uncapped Cairn run, from the bench's output."""
+    m, mem, cpu = CAIRN_UNCAPPED.search(text), CAIRN_MEM.search(text), CAIRN_CPU.search(text)
+    if rc != 0 or not m or not mem:
+        tail = open(os.path.join(d, "bench.stderr")).read().strip().splitlines()[-15:]
+        raise RuntimeError("the Cairn bench failed (exit %d):\n    %s" % (rc, "\n    ".join(tail)))
+    if int(m.group(1)) != opts.mib:
+        raise RuntimeError(f"the Cairn bench moved {m.group(1)} MiB, not {opts.mib}")
+    mbs = float(m.group(3))
+    return {"T": opts.mib * MIB / (mbs * 1e6), "mbs": mbs, "seed_mem": float(mem.group(1)),
+            "leecher_mem": float(mem.group(2)),
+            "seed_cpu": float(cpu.group(1)) if cpu else None,
+            "leecher_cpu": float(cpu.group(2)) if cpu else None}
 
 
 def fmt(v, spec):
@@ -691,15 +820,77 @@ def print_tables(opts, results):
         "median of an even count is the mean of the middle two)")
 
 
+def print_tables_uncapped(opts, results):
+    log("")
+    log(f"uncapped: {opts.mib} MiB, 256 KiB pieces, one seed to one leecher, no rate caps, TCP, "
+        f"loopback, {os.cpu_count()} cores")
+    log(f"{'run':>3}  {'side':<10}  {'T (s)':>6}  {'MB/s':>6}  {'MiB/s':>6}  "
+        f"{'seed peak MiB':>13}  {'leecher peak MiB':>16}  {'seed CPU s':>10}  "
+        f"{'leecher CPU s':>13}")
+    for i, (side, r) in enumerate(results, 1):
+        if r is None:
+            log(f"{i:>3}  {side:<10}  failed")
+            continue
+        log(f"{i:>3}  {side:<10}  {r['T']:>6.2f}  {r['mbs']:>6.1f}  "
+            f"{r['mbs'] * 1e6 / MIB:>6.1f}  {fmt(r['seed_mem'], '>13.0f')}  "
+            f"{fmt(r['leecher_mem'], '>16.0f')}  {fmt(r['seed_cpu'], '>10.1f')}  "
+            f"{fmt(r['leecher_cpu'], '>13.1f')}")
+    log("")
+    log(f"{'side':<10}  {'runs':>4}  {'MB/s median':>11}  {'min':>6}  {'max':>6}  "
+        f"{'seed peak max':>13}  {'leecher peak max':>16}")
+    medians = {}
+    for side in ("libtorrent", "cairn"):
+        ok = [r for s, r in results if s == side and r is not None]
+        failed = sum(1 for s, r in results if s == side and r is None)
+        if not ok and not failed:
+            continue
+        note = f"  ({failed} failed)" if failed else ""
+        if not ok:
+            log(f"{side:<10}  {0:>4}{note}")
+            continue
+        mbs = [r["mbs"] for r in ok]
+        medians[side] = statistics.median(mbs)
+        seed_mem = [r["seed_mem"] for r in ok if r["seed_mem"] is not None]
+        leecher_mem = [r["leecher_mem"] for r in ok if r["leecher_mem"] is not None]
+        log(f"{side:<10}  {len(ok):>4}  {medians[side]:>11.1f}  {min(mbs):>6.1f}  "
+            f"{max(mbs):>6.1f}  {fmt(max(seed_mem) if seed_mem else None, '>13.0f')}  "
+            f"{fmt(max(leecher_mem) if leecher_mem else None, '>16.0f')}{note}")
+    anon = [r for s, r in results if s == "libtorrent" and r is not None]
+    if anon:
+        log(f"libtorrent's peaks without its mapped file pages: largest RssAnon seed "
+            f"{max(r['seed_anon'] for r in anon):.0f} MiB, leecher "
+            f"{max(r['leecher_anon'] for r in anon):.0f} MiB (sampled every 0.2 s and at the end; "
+            f"its VmHWM counts the pages of the file it has mmap'ed)")
+    if len(medians) == 2 and medians["libtorrent"] > 0:
+        log(f"cairn / libtorrent, ratio of the MB/s medians: "
+            f"{medians['cairn'] / medians['libtorrent']:.2f} (target >= 1, aim 1.5; peak memory "
+            f"of each process <= 64 MiB)")
+    log("(T = from the leecher's go until it holds the file, verified; MB/s = file bytes / T / "
+        "1e6; peak = VmHWM of the process, MiB, libtorrent's being a python3 process; CPU s = "
+        "user + system seconds of the whole process life; Cairn's T = bytes / its printed MB/s; "
+        "median of an even count is the mean of the middle two)")
+
+
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Modes: the flash crowd (default: 1 seed at 8 MiB/s, 8 leechers at 2 MiB/s, 64 MiB; "
+               "the ratio fluid bound / T and the seed's copies) and --uncapped (1 seed to 1 "
+               "leecher, no caps, 1 GiB; MB/s and each process's peak memory, VmHWM). Both run "
+               "libtorrent and Cairn alternately, --runs times each, and print a table. Details: "
+               "the header of scripts/bench_libtorrent.py.")
     p.add_argument("--runs", type=int, default=5, help="runs per side (default 5)")
-    p.add_argument("--leechers", type=int, default=8)
-    p.add_argument("--mib", type=int, default=64)
-    p.add_argument("--seed-kib", type=int, default=8192)
-    p.add_argument("--leecher-kib", type=int, default=2048)
-    p.add_argument("--only", choices=["libtorrent", "cairn"])
-    p.add_argument("--workdir")
+    p.add_argument("--uncapped", action="store_true",
+                   help="one seed to one leecher, no rate caps, a 1 GiB file: MB/s and the peak "
+                        "memory (VmHWM) of both processes, instead of the flash crowd")
+    p.add_argument("--leechers", type=int, help="flash crowd: leechers (default 8)")
+    p.add_argument("--mib", type=int, help="file size, MiB (default 64; --uncapped: 1024)")
+    p.add_argument("--seed-kib", type=int, help="flash crowd: seed upload cap, KiB/s "
+                   "(default 8192)")
+    p.add_argument("--leecher-kib", type=int, help="flash crowd: leechers' upload cap, KiB/s "
+                   "(default 2048)")
+    p.add_argument("--only", choices=["libtorrent", "cairn"], help="run one side only")
+    p.add_argument("--workdir", help="where the files go (default: a new temp dir)")
     p.add_argument("--cairn-exe", help="the swarm bench's executable, built already (default: "
                    "`cargo bench --workspace --bench swarm -- ...` in every run)")
     p.add_argument("--lt-utp", action="store_true",
@@ -711,6 +902,18 @@ def main(argv):
     p.add_argument("--timeout", type=float, default=1800.0,
                    help="seconds one run may take (default 1800)")
     opts = p.parse_args(argv)
+    if opts.uncapped:
+        given = [o for o, v in (("--leechers", opts.leechers), ("--seed-kib", opts.seed_kib),
+                                ("--leecher-kib", opts.leecher_kib)) if v is not None]
+        if given:
+            p.error(f"--uncapped has one leecher and no caps: no {', '.join(given)}")
+        opts.leechers, opts.seed_kib, opts.leecher_kib = 1, 0, 0
+        opts.mib = 1024 if opts.mib is None else opts.mib
+    else:
+        opts.leechers = 8 if opts.leechers is None else opts.leechers
+        opts.mib = 64 if opts.mib is None else opts.mib
+        opts.seed_kib = 8192 if opts.seed_kib is None else opts.seed_kib
+        opts.leecher_kib = 2048 if opts.leecher_kib is None else opts.leecher_kib
     if opts.leechers < 1 or opts.leechers > 250 or opts.runs < 1 or opts.mib < 1:
         p.error("need --runs >= 1, 1 <= --leechers <= 250, --mib >= 1")
 
@@ -722,8 +925,8 @@ def main(argv):
     global PID_FILE
     PID_FILE = os.path.join(workdir, "pids")
     results = []
+    payload = None
     try:
-        payload = None
         order = [opts.only] if opts.only else ["libtorrent", "cairn"]
         sides = order * opts.runs
         for i, side in enumerate(sides):
@@ -739,8 +942,17 @@ def main(argv):
             except (RuntimeError, subprocess.CalledProcessError) as e:
                 log(f"  {side:<10} | run failed: {e}")
                 results.append((side, None))
-        print_tables(opts, results)
+        (print_tables_uncapped if opts.uncapped else print_tables)(opts, results)
     finally:
+        # The payload (1 GiB with --uncapped) and the seeds' links to it go now, not only with
+        # the work dir (which is not ours to remove with --workdir).
+        if payload is not None and os.environ.get("CAIRN_BENCH_KEEP") != "1":
+            links = glob.glob(os.path.join(workdir, "run*-libtorrent", "seed", "payload.bin"))
+            for f in [payload] + links:
+                try:
+                    os.unlink(f)
+                except OSError:
+                    pass
         if own and os.environ.get("CAIRN_BENCH_KEEP") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
         elif own:
