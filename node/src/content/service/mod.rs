@@ -64,6 +64,8 @@ const COMMAND_QUEUE: usize = 64;
 const TICK: Duration = Duration::from_secs(1);
 /// Most block reads under way at once (each holds a 16 KiB buffer).
 const MAX_READS: usize = 64;
+/// Block reads done by one blocking job.
+const READ_BATCH: usize = 16;
 /// Most disk jobs and lookups under way; beyond this, new ones wait for the next turn.
 const MAX_PENDING: usize = 4096;
 /// Most block requests waiting for the download limit.
@@ -83,14 +85,10 @@ enum Done {
         epoch: u64,
         result: Result<(PieceStore, Record), ContentError>,
     },
-    /// A block read for an upload.
-    Read {
-        cid: ContentId,
-        peer: PeerId,
-        block: BlockRequest,
-        queued: Arc<std::sync::atomic::AtomicUsize>,
-        result: Result<Vec<u8>, String>,
-    },
+    /// Blocks read for uploads, in one blocking job.
+    Reads(Vec<(BlockRead, Result<Vec<u8>, String>)>),
+    /// A job of this many reads panicked (their requests time out on the peer's side).
+    ReadsLost(usize),
     Published {
         reply: oneshot::Sender<Result<PublishFileResult, ContentError>>,
         result: Result<registry::Published, ContentError>,
@@ -106,6 +104,16 @@ enum Done {
         reply: oneshot::Sender<Result<(), ContentError>>,
     },
     Nothing,
+}
+
+/// A block to read for an upload: where from, for whom, and the stream's queued-bytes counter
+/// its bytes were reserved on.
+struct BlockRead {
+    cid: ContentId,
+    peer: PeerId,
+    block: BlockRequest,
+    store: Arc<Mutex<PieceStore>>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Runs `f` on a blocking thread; a panic there becomes an error string.
@@ -610,25 +618,22 @@ impl Service {
                     Err(e) => self.feed(cid, Input::OpenFailed(e.to_string())),
                 }
             }
-            Done::Read {
-                cid,
-                peer,
-                block,
-                queued,
-                result,
-            } => {
-                self.reads -= 1;
-                let len = block.len as usize;
-                match result {
-                    Ok(data) => {
-                        if !self.links.send_block(cid, peer, block.piece, block.offset, data) {
-                            queued.fetch_sub(len, Ordering::Relaxed);
+            Done::ReadsLost(n) => self.reads -= n,
+            Done::Reads(reads) => {
+                self.reads -= reads.len();
+                for (r, result) in reads {
+                    let len = r.block.len as usize;
+                    match result {
+                        Ok(data) => {
+                            if !self.links.send_block(r.cid, r.peer, r.block.piece, r.block.offset, data) {
+                                r.queued.fetch_sub(len, Ordering::Relaxed);
+                            }
                         }
-                    }
-                    Err(e) => {
-                        queued.fetch_sub(len, Ordering::Relaxed);
-                        debug!(%cid, error = %e, "block read failed");
-                        self.send_now(cid, peer, &PeerMessage::Reject(block));
+                        Err(e) => {
+                            r.queued.fetch_sub(len, Ordering::Relaxed);
+                            debug!(cid = %r.cid, error = %e, "block read failed");
+                            self.send_now(r.cid, r.peer, &PeerMessage::Reject(r.block));
+                        }
                     }
                 }
             }
@@ -684,7 +689,8 @@ impl Service {
             self.upload_turn = self.entries.keys().copied().collect();
         }
         let mut idle = 0;
-        while self.reads < MAX_READS && self.pending.len() < MAX_PENDING && idle < self.upload_turn.len() {
+        let mut batch: Vec<BlockRead> = Vec::new();
+        while self.reads + batch.len() < MAX_READS && self.pending.len() < MAX_PENDING && idle < self.upload_turn.len() {
             let Some(cid) = self.upload_turn.front().copied() else { break };
             self.upload_turn.rotate_left(1);
             let Some(entry) = self.entries.get_mut(&cid) else {
@@ -699,23 +705,16 @@ impl Service {
                     let Some(queued) = self.links.reserve(cid, peer, block.len as usize) else {
                         continue;
                     };
-                    self.reads += 1;
-                    self.spawn(async move {
-                        let result = blocking(move || {
-                            lock(&store)
-                                .read_block(block.piece, block.offset, block.len)
-                                .map_err(|e| e.to_string())
-                        })
-                        .await
-                        .and_then(|r| r);
-                        Done::Read {
-                            cid,
-                            peer,
-                            block,
-                            queued,
-                            result,
-                        }
+                    batch.push(BlockRead {
+                        cid,
+                        peer,
+                        block,
+                        store,
+                        queued,
                     });
+                    if batch.len() >= READ_BATCH {
+                        self.read_blocks(std::mem::take(&mut batch));
+                    }
                 }
                 Err(Some(wait)) => {
                     self.wake_in(wait);
@@ -723,6 +722,9 @@ impl Service {
                 }
                 Err(None) => idle += 1,
             }
+        }
+        if !batch.is_empty() {
+            self.read_blocks(batch);
         }
         while let Some(&(cid, peer, block)) = self.to_send.front() {
             let live = self.entries.get(&cid).is_some_and(|e| e.session.is_requested(&peer, &block));
@@ -741,6 +743,40 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// Reads `batch` on one blocking thread (one thread hop per batch, not per 16 KiB block).
+    fn read_blocks(&mut self, batch: Vec<BlockRead>) {
+        self.reads += batch.len();
+        let reserved: Vec<(Arc<std::sync::atomic::AtomicUsize>, usize)> =
+            batch.iter().map(|r| (r.queued.clone(), r.block.len as usize)).collect();
+        self.spawn(async move {
+            let n = batch.len();
+            let done = blocking(move || {
+                batch
+                    .into_iter()
+                    .map(|r| {
+                        let data = lock(&r.store)
+                            .read_block(r.block.piece, r.block.offset, r.block.len)
+                            .map_err(|e| e.to_string());
+                        (r, data)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await;
+            match done {
+                Ok(reads) => Done::Reads(reads),
+                // The blocking task panicked: the reads are lost with it (the peers' requests
+                // time out and are asked again); release what they held.
+                Err(e) => {
+                    warn!(error = %e, reads = n, "block reads failed");
+                    for (queued, len) in reserved {
+                        queued.fetch_sub(len, Ordering::Relaxed);
+                    }
+                    Done::ReadsLost(n)
+                }
+            }
+        });
     }
 
     fn wake_in(&mut self, wait: Duration) {
