@@ -60,10 +60,13 @@ pub struct ContentConfig {
 
 /// Most RPC commands waiting.
 const COMMAND_QUEUE: usize = 64;
-/// Timeouts, searches and rechokes are checked this often.
-const TICK: Duration = Duration::from_secs(1);
+/// Timeouts, searches and rechokes are checked this often (a fetch's first lookups are
+/// retried after 250 ms: `session::SEARCH_FIRST`).
+const TICK: Duration = cairn_p2p::content::session::SEARCH_FIRST;
 /// Most block reads under way at once (each holds a 16 KiB buffer).
 const MAX_READS: usize = 64;
+/// Most connected peers asked for a manifest when the index knows no provider.
+const MAX_NEIGHBOURS_ASKED: usize = 16;
 /// Block reads done by one blocking job.
 const READ_BATCH: usize = 16;
 /// Most disk jobs and lookups under way; beyond this, new ones wait for the next turn.
@@ -303,12 +306,26 @@ impl Service {
         match output {
             Output::FindProviders => {
                 let find = self.providers.find(cid);
+                // Without a manifest yet, an empty answer falls back to the peers we are connected
+                // to: a record published a moment ago may not have reached its place on the ring
+                // (or this node's view of the ring may be stale), and on a local testnet every
+                // node is a neighbour. They are only asked for the manifest, one at a time.
+                let neighbours = entry.session.manifest().is_none().then(|| self.net.clone());
                 self.spawn(async move {
                     let input = match find.await {
-                        Ok(found) => Input::Found(found),
-                        Err(e) => {
-                            debug!(%cid, error = %e, "provider lookup failed");
-                            Input::LookupFailed
+                        Ok(found) if !found.is_empty() => Input::Found(found),
+                        result => {
+                            if let Err(e) = &result {
+                                debug!(%cid, error = %e, "provider lookup failed");
+                            }
+                            match neighbours {
+                                Some(net) => {
+                                    let peers = net.peers().await.unwrap_or_default();
+                                    Input::Found(peers.into_iter().take(MAX_NEIGHBOURS_ASKED).map(|p| p.peer).collect())
+                                }
+                                None if result.is_err() => Input::LookupFailed,
+                                None => Input::Found(Vec::new()),
+                            }
                         }
                     };
                     Done::Input { cid, epoch, input }

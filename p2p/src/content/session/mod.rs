@@ -47,9 +47,12 @@ mod tests;
 
 use superseed::SuperSeed;
 
-/// A fetch that has found no manifest looks up providers again after 1 s, then 2, 4 s, then
-/// this often (a flash crowd's first lookup may come before the index has settled).
+/// A fetch that has found no manifest looks up providers again after [`SEARCH_FIRST`], then
+/// twice as long each time up to this (a flash crowd's first lookup may come before the seed's
+/// record is stored; each second lost there is a second added to every download).
 pub const SEARCH_AGAIN: Duration = Duration::from_secs(5);
+/// See [`SEARCH_AGAIN`] (the driver's clock must tick at least this often).
+pub const SEARCH_FIRST: Duration = Duration::from_millis(250);
 /// A download short of peers looks for more after 1 s, then 2, 4, 8 s, then this often: the
 /// other downloaders of a file announce themselves only once they have its manifest, so the
 /// first lookups of a flash crowd find the seed alone.
@@ -190,7 +193,7 @@ pub enum Input {
     },
     /// The [`Output::Sync`] is done.
     Synced(Result<(), String>),
-    /// Time passed (about once a second).
+    /// Time passed (at least every [`SEARCH_FIRST`]).
     Tick,
 }
 
@@ -396,7 +399,7 @@ impl FileSession {
             lookups: Lookups {
                 in_flight: false,
                 last: None,
-                backoff: SEARCH_MORE_FIRST,
+                backoff: SEARCH_FIRST,
             },
             choker: Choker::default(),
             last_rechoke: now,
@@ -559,7 +562,7 @@ impl FileSession {
         self.lookups = Lookups {
             in_flight: false,
             last: None,
-            backoff: SEARCH_MORE_FIRST,
+            backoff: SEARCH_FIRST,
         };
         self.tried.clear();
         self.asked.clear();

@@ -289,8 +289,8 @@ pub(super) fn run(setup: &Setup, limit: Duration) -> Outcome {
         sim.at(Duration::from_millis(10), Event::Start(i));
     }
     for i in 0..n {
-        // Ticks spread over the first second, as real nodes' clocks are.
-        sim.at(Duration::from_millis((i as u64 * 97) % 1000), Event::Tick(i));
+        // Ticks spread over the first tick, as real nodes' clocks are.
+        sim.at(Duration::from_millis((i as u64 * 97) % 250), Event::Tick(i));
     }
     let trace = std::env::var("CAIRN_SIM_TRACE").is_ok();
     let mut next_trace = Duration::from_secs(1);
@@ -330,7 +330,7 @@ pub(super) fn run(setup: &Setup, limit: Duration) -> Outcome {
             Event::Input(i, input) => sim.feed(i, input),
             Event::Tick(i) => {
                 sim.feed(i, Input::Tick);
-                sim.at(Duration::from_secs(1), Event::Tick(i));
+                sim.at(super::SEARCH_FIRST, Event::Tick(i));
             }
             Event::Pump(i) => {
                 sim.nodes[i].pump_at = None;

@@ -140,10 +140,10 @@ fn a_fetch_without_providers_fails_after_the_search_timeout() {
         rng: StdRng::seed_from_u64(4),
     };
     h.feed(Input::Found(Vec::new()), Duration::ZERO);
-    // Again after 1 s, then 2 s later, then 4, then every SEARCH_AGAIN.
+    // Again after 250 ms, then twice as long each time, up to SEARCH_AGAIN.
     let mut at = Duration::ZERO;
-    for wait in [1, 2, 4, 5, 5] {
-        let wait = Duration::from_secs(wait);
+    for wait in [250, 500, 1000, 2000, 4000, 5000, 5000] {
+        let wait = Duration::from_millis(wait);
         assert!(
             h.feed(Input::Tick, at + wait - Duration::from_millis(100)).is_empty(),
             "not before {wait:?}"
