@@ -5,7 +5,8 @@
 //! asked for by every leecher at the same moment. Reported: the distribution time T (until the
 //! last leecher holds the whole file, verified and written), the fluid lower bound
 //! `max(F/u_s, F/d_min, N·F/(u_s + Σu_i))` (Kumar and Ross) with d_min = ∞, their ratio
-//! bound/T (1.0 would be perfect; libtorrent reaches 0.70–0.78 in this set-up), and how many
+//! bound/T (1.0 would be perfect; libtorrent 2.0.8 reaches 0.78–0.82 in this set-up over TCP,
+//! `scripts/bench-libtorrent.sh`), and how many
 //! copies of the file the seed uploaded.
 //!
 //! Note the bound assumes the seed uploads at its full rate until the end: N·F/(u_s+Σu_i) is

@@ -285,11 +285,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, buf: &mut Vec<u8>) -> R
     if len > max {
         return Err(MessageError::Malformed("frame too large for its kind").into());
     }
-    buf.clear();
-    buf.resize(len, 0);
-    buf[0] = tag[0];
-    r.read_exact(&mut buf[1..]).await?;
-    Ok(Some(PeerMessage::decode(buf)?))
+    // Grown once to the largest frame of a kind read, never zeroed again (read_exact overwrites).
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let body = &mut buf[..len];
+    body[0] = tag[0];
+    r.read_exact(&mut body[1..]).await?;
+    Ok(Some(PeerMessage::decode(body)?))
 }
 
 #[cfg(test)]
