@@ -123,8 +123,7 @@ pub struct NodeArgs {
     pub piece_size: Option<u32>,
     /// File sharing: super-seed the files this node publishes (BEP 16): show peers an empty
     /// bitfield and offer one piece at a time, the next once the last was passed on, so the
-    /// first copy goes out about once. For a seed whose upload is the bottleneck; slower
-    /// otherwise.
+    /// seed sends about one copy. For a seed whose upload is the bottleneck; slower otherwise.
     #[arg(long)]
     pub super_seed: bool,
     /// Content index: length of each Chord node's successor list, the nodes its records are

@@ -1,8 +1,9 @@
 //! Super-seeding (BEP 16), for a seed whose upload is the bottleneck: it pretends to hold
-//! nothing and announces one piece at a time to each peer, the piece fewest peers hold (and
-//! least offered), and offers that peer another only once the piece it got is seen at another
-//! peer, i.e. once the peer has passed it on. So the seed spends its upload on pieces the swarm
-//! lacks and sends little more than one copy before the swarm holds the whole file.
+//! nothing and announces one piece at a time to each peer — a piece no member holds yet, the
+//! least offered — and offers that peer another only once the piece it got is seen at another
+//! peer, i.e. once the peer has passed it on. Once every piece is held somewhere in the swarm,
+//! the seed offers nothing more: the members spread the rest among themselves. So the seed sends
+//! about one copy (more only when a member holding the only copy of a piece leaves).
 //!
 //! One exception to "seen at another peer": when every other member already holds the offered
 //! piece, there is nobody to pass it on to, and the peer gets its next piece at once.
@@ -84,14 +85,15 @@ impl SuperSeed {
         out
     }
 
-    /// Picks the next piece for `peer`: one it lacks, held by the fewest members, offered the
-    /// fewest times (then the lowest index).
+    /// Picks the next piece for `peer`: one no member holds yet, offered the fewest times (then
+    /// the lowest index); none once the swarm holds every piece.
     fn offer(&mut self, peer: PeerId) -> Option<PieceIndex> {
         let h = self.peers.get_mut(&peer)?;
         h.offered = None;
+        // Only pieces no member holds: once the swarm holds a piece, its members spread it.
         let best = (0..self.avail.len())
-            .filter(|&i| !h.has.get(PieceIndex(i as u32)))
-            .min_by_key(|&i| (self.avail[i], self.offers[i], i))?;
+            .filter(|&i| self.avail[i] == 0 && !h.has.get(PieceIndex(i as u32)))
+            .min_by_key(|&i| (self.offers[i], i))?;
         self.offers[best] += 1;
         let piece = PieceIndex(best as u32);
         h.offered = Some(piece);
