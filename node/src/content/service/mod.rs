@@ -31,6 +31,7 @@ use tracing::{debug, info, warn};
 use super::ContentError;
 
 mod handle;
+mod pump;
 mod streams;
 
 use super::providers::Providers;
@@ -39,6 +40,7 @@ use crate::shutdown::Shutdown;
 use cairn_p2p::LocalFile;
 use handle::Command;
 pub use handle::ContentHandle;
+use pump::BlockRead;
 use streams::{Links, SendError, StreamEvent};
 
 /// Settings of the file-sharing service.
@@ -107,16 +109,6 @@ enum Done {
         reply: oneshot::Sender<Result<(), ContentError>>,
     },
     Nothing,
-}
-
-/// A block to read for an upload: where from, for whom, and the stream's queued-bytes counter
-/// its bytes were reserved on.
-struct BlockRead {
-    cid: ContentId,
-    peer: PeerId,
-    block: BlockRequest,
-    store: Arc<Mutex<PieceStore>>,
-    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Runs `f` on a blocking thread; a panic there becomes an error string.
@@ -695,110 +687,6 @@ impl Service {
         for cid in cids {
             self.feed(cid, Input::Tick);
         }
-    }
-
-    /// Serves waiting uploads under the upload limit (round-robin over files, each session
-    /// round-robin over its peers), and sends block requests under the download limit; sets the
-    /// wake-up for when the limits allow more.
-    fn pump(&mut self) {
-        let now = Instant::now();
-        if self.upload_turn.len() != self.entries.len() {
-            self.upload_turn = self.entries.keys().copied().collect();
-        }
-        let mut idle = 0;
-        let mut batch: Vec<BlockRead> = Vec::new();
-        while self.reads + batch.len() < MAX_READS && self.pending.len() < MAX_PENDING && idle < self.upload_turn.len() {
-            let Some(cid) = self.upload_turn.front().copied() else { break };
-            self.upload_turn.rotate_left(1);
-            let Some(entry) = self.entries.get_mut(&cid) else {
-                idle += 1;
-                continue;
-            };
-            let links = &self.links;
-            match entry.session.next_upload(&mut self.up_bucket, now, |p| links.has_room(cid, p)) {
-                Ok((peer, block)) => {
-                    idle = 0;
-                    let Some(store) = entry.store.clone() else { continue };
-                    let Some(queued) = self.links.reserve(cid, peer, block.len as usize) else {
-                        continue;
-                    };
-                    batch.push(BlockRead {
-                        cid,
-                        peer,
-                        block,
-                        store,
-                        queued,
-                    });
-                    if batch.len() >= READ_BATCH {
-                        self.read_blocks(std::mem::take(&mut batch));
-                    }
-                }
-                Err(Some(wait)) => {
-                    self.wake_in(wait);
-                    break;
-                }
-                Err(None) => idle += 1,
-            }
-        }
-        if !batch.is_empty() {
-            self.read_blocks(batch);
-        }
-        while let Some(&(cid, peer, block)) = self.to_send.front() {
-            let live = self.entries.get(&cid).is_some_and(|e| e.session.is_requested(&peer, &block));
-            if !live {
-                self.to_send.pop_front();
-                continue;
-            }
-            match self.down_bucket.take(u64::from(block.len), now) {
-                Ok(()) => {
-                    self.to_send.pop_front();
-                    self.send_now(cid, peer, &PeerMessage::Request(block));
-                }
-                Err(wait) => {
-                    self.wake_in(wait);
-                    break;
-                }
-            }
-        }
-    }
-
-    /// Reads `batch` on one blocking thread (one thread hop per batch, not per 16 KiB block).
-    fn read_blocks(&mut self, batch: Vec<BlockRead>) {
-        self.reads += batch.len();
-        let reserved: Vec<(Arc<std::sync::atomic::AtomicUsize>, usize)> =
-            batch.iter().map(|r| (r.queued.clone(), r.block.len as usize)).collect();
-        self.spawn(async move {
-            let n = batch.len();
-            let done = blocking(move || {
-                batch
-                    .into_iter()
-                    .map(|r| {
-                        let data = lock(&r.store)
-                            .read_block(r.block.piece, r.block.offset, r.block.len)
-                            .map_err(|e| e.to_string());
-                        (r, data)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await;
-            match done {
-                Ok(reads) => Done::Reads(reads),
-                // The blocking task panicked: the reads are lost with it (the peers' requests
-                // time out and are asked again); release what they held.
-                Err(e) => {
-                    warn!(error = %e, reads = n, "block reads failed");
-                    for (queued, len) in reserved {
-                        queued.fetch_sub(len, Ordering::Relaxed);
-                    }
-                    Done::ReadsLost(n)
-                }
-            }
-        });
-    }
-
-    fn wake_in(&mut self, wait: Duration) {
-        let at = tokio::time::Instant::now() + wait.max(Duration::from_millis(1));
-        self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
     }
 
     /// Forgets `cid`: its streams close and it is no longer announced.

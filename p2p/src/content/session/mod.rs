@@ -29,11 +29,10 @@ use libp2p::PeerId;
 use rand::Rng;
 
 use super::bitfield::Bitfield;
-use super::choker::{Choker, PeerView, RECHOKE_INTERVAL};
+use super::choker::Choker;
 use super::download::{Action, Download};
 use super::id::{ContentId, PieceIndex};
 use super::manifest::Manifest;
-use super::message::MAX_PEX_PEERS;
 use super::peer_wire::PeerMessage;
 use super::picker::BlockRequest;
 use super::rate::{RateMeter, TokenBucket};
@@ -44,8 +43,11 @@ mod sim;
 mod superseed;
 #[cfg(test)]
 mod tests;
+mod types;
+mod upkeep;
 
 use superseed::SuperSeed;
+pub use types::{Failure, Input, Output, Phase, SessionStatus};
 
 /// A fetch that has found no manifest looks up providers again after [`SEARCH_FIRST`], then
 /// twice as long each time up to this (a flash crowd's first lookup may come before the seed's
@@ -91,157 +93,6 @@ pub const MAX_HELD_BYTES: u64 = 8 << 20;
 /// A rechoke asked for by a newly interested peer waits at least this long after the last one.
 pub const RECHOKE_SOON: Duration = Duration::from_secs(1);
 
-/// Where a file is in its life.
-#[derive(Debug)]
-pub enum Phase {
-    /// Looking up providers and asking them for the manifest.
-    Searching,
-    /// The manifest is known; the driver opens (or creates) the piece store.
-    Opening,
-    /// Fetching the pieces we lack.
-    Downloading(Box<Download<PeerId>>),
-    /// Every piece is written; the driver makes the file durable.
-    Syncing,
-    /// Every piece held and durable: serving only.
-    Seeding,
-    /// Paused by the user: out of the swarm, not announced; the pieces held stay on disk.
-    Paused,
-    /// Stopped for good (remove and fetch again to retry).
-    Failed(Failure),
-}
-
-impl Phase {
-    /// The phase's name as users see it.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            Phase::Searching => "searching",
-            Phase::Opening => "opening",
-            Phase::Downloading(_) | Phase::Syncing => "downloading",
-            Phase::Seeding => "complete",
-            Phase::Paused => "paused",
-            Phase::Failed(_) => "failed",
-        }
-    }
-}
-
-/// Why a file's session stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Failure {
-    /// No provider gave us the manifest in time.
-    #[error("no provider found within {0} s (fetch it again to retry)")]
-    NoProvider(u64),
-    /// The piece store failed.
-    #[error("{0}")]
-    Disk(String),
-}
-
-/// A disk or lookup completion, a peer's message, or the clock.
-#[derive(Debug)]
-pub enum Input {
-    /// A provider lookup answered (possibly with nobody).
-    Found(Vec<PeerId>),
-    /// A provider lookup failed.
-    LookupFailed,
-    /// Peers said to have the file by the user (a share link's peers): candidates at once,
-    /// whatever lookup is under way.
-    Hints(Vec<PeerId>),
-    /// `from` answered our manifest request with these bytes (not checked yet).
-    Manifest {
-        /// Who answered.
-        from: PeerId,
-        /// The canonical manifest bytes it sent.
-        bytes: Vec<u8>,
-    },
-    /// `from` did not give us the manifest (no answer, or "not found").
-    ManifestFailed {
-        /// Who was asked.
-        from: PeerId,
-    },
-    /// The store is open, holding these pieces (verified on disk).
-    Opened(Bitfield),
-    /// The store could not be opened.
-    OpenFailed(String),
-    /// A stream with `peer` is up and its `Hello` read (either side opened it).
-    Connected {
-        /// The peer.
-        peer: PeerId,
-        /// Its wire bitfield.
-        bitfield: Vec<u8>,
-    },
-    /// A stream we asked for ([`Output::Connect`]) could not be opened or was refused.
-    ConnectFailed(PeerId),
-    /// A message from a member.
-    Message(PeerId, PeerMessage),
-    /// A member's stream closed.
-    Disconnected(PeerId),
-    /// The hash check of an [`Output::Check`] is done.
-    Checked {
-        /// The piece.
-        piece: PieceIndex,
-        /// Its data (handed back for writing).
-        data: Vec<u8>,
-        /// Whether it matched the manifest.
-        good: bool,
-    },
-    /// An [`Output::Write`] is done.
-    Written {
-        /// The piece.
-        piece: PieceIndex,
-        /// The error, if it failed.
-        result: Result<(), String>,
-    },
-    /// The [`Output::Sync`] is done.
-    Synced(Result<(), String>),
-    /// Time passed (at least every [`SEARCH_FIRST`]).
-    Tick,
-}
-
-/// What the driver must do.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Look up providers of the file (answer with [`Input::Found`] or [`Input::LookupFailed`]).
-    FindProviders,
-    /// Ask `peer` for the manifest (answer with [`Input::Manifest`] or [`Input::ManifestFailed`]).
-    AskManifest(PeerId),
-    /// Open or create the store for this manifest (answer with [`Input::Opened`] or
-    /// [`Input::OpenFailed`]).
-    Open(Manifest),
-    /// Open a stream to `peer`, send our [`FileSession::hello`], read its `Hello` (answer with
-    /// [`Input::Connected`] or [`Input::ConnectFailed`]).
-    Connect(PeerId),
-    /// Send a message to a member.
-    Send(PeerId, PeerMessage),
-    /// Close the stream with `peer` (it left the swarm; no [`Input::Disconnected`] follows).
-    Close(PeerId),
-    /// Ban `peer` from the node, for this reason (it also left the swarm).
-    Ban(PeerId, &'static str),
-    /// Hash a piece off the event loop (answer with [`Input::Checked`]).
-    Check {
-        /// The piece.
-        piece: PieceIndex,
-        /// Its data.
-        data: Vec<u8>,
-    },
-    /// Write a verified piece (answer with [`Input::Written`]).
-    Write {
-        /// The piece.
-        piece: PieceIndex,
-        /// Its data.
-        data: Vec<u8>,
-    },
-    /// Make the written pieces durable (answer with [`Input::Synced`]).
-    Sync,
-    /// Announce on the index that we provide the file.
-    Announce,
-    /// Stop announcing it.
-    Withdraw,
-    /// The download finished: every piece is held and durable.
-    Completed,
-    /// The session failed (see [`FileSession::phase`]).
-    Failed(Failure),
-}
-
 /// A member of the swarm: a peer with an open stream.
 #[derive(Debug)]
 struct Member {
@@ -281,37 +132,6 @@ struct Lookups {
     /// Wait before the next lookup for more peers while downloading (doubles up to
     /// [`SEARCH_MORE`]).
     backoff: Duration,
-}
-
-/// A file's state as the status calls report it (the RPC layer turns it into JSON).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionStatus {
-    /// The phase's name ([`Phase::name`]).
-    pub state: &'static str,
-    /// The manifest, once known.
-    pub name: Option<String>,
-    /// The file's size, once known.
-    pub size: Option<u64>,
-    /// Pieces held, and in all (0 until the manifest is known).
-    pub pieces_have: u32,
-    /// See `pieces_have`.
-    pub pieces_total: u32,
-    /// Bytes held (verified and written).
-    pub bytes: u64,
-    /// Members of the swarm now.
-    pub peers: usize,
-    /// Bytes per second, recent averages.
-    pub download_rate: f64,
-    /// See `download_rate`.
-    pub upload_rate: f64,
-    /// Totals since the session started.
-    pub downloaded: u64,
-    /// See `downloaded`.
-    pub uploaded: u64,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// Per peer (down, up) bytes, most downloaded first.
-    pub sources: Vec<(PeerId, u64, u64)>,
 }
 
 /// One file's session. See the module documentation.
@@ -868,25 +688,6 @@ impl FileSession {
         }
     }
 
-    /// A member told us the members it knows: new ones become candidates.
-    fn heard_peers(&mut self, from: PeerId, peers: Vec<PeerId>, now: Instant, out: &mut Vec<Output>) {
-        let Some(member) = self.members.get_mut(&from) else { return };
-        if member.pex_heard.is_some_and(|t| now.duration_since(t) < PEX_HEARD_EVERY) {
-            return;
-        }
-        member.pex_heard = Some(now);
-        for p in peers.into_iter().take(MAX_PEX_PEERS) {
-            if self.from_pex >= MAX_PEX_CANDIDATES || self.candidates.len() >= MAX_CANDIDATES {
-                break;
-            }
-            if p != self.me && !self.members.contains_key(&p) && !self.candidates.contains(&p) {
-                self.candidates.push(p);
-                self.from_pex += 1;
-            }
-        }
-        self.connect_more(out);
-    }
-
     /// `peer` left the swarm: everything it was asked or asked of us is released.
     fn leave(&mut self, peer: PeerId, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
         self.connecting.remove(&peer);
@@ -991,132 +792,5 @@ impl FileSession {
         matches!(self.phase, Phase::Downloading(_))
             && self.members.len() < WANT_PEERS
             && self.lookups.last.is_none_or(|t| now.duration_since(t) >= self.lookups.backoff)
-    }
-
-    fn tick(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
-        match &mut self.phase {
-            Phase::Searching => {
-                if now.duration_since(self.started) >= SEARCH_TIMEOUT {
-                    self.fail(Failure::NoProvider(SEARCH_TIMEOUT.as_secs()), out);
-                    return;
-                }
-                if self.lookups.last.is_none_or(|t| now.duration_since(t) >= self.lookups.backoff) {
-                    self.lookup(now, out);
-                }
-            }
-            Phase::Downloading(d) => {
-                let actions = d.tick(now, rng);
-                self.apply(actions, now, rng, out);
-                if self.needs_lookup(now) {
-                    self.lookup(now, out);
-                }
-            }
-            Phase::Opening | Phase::Syncing | Phase::Seeding | Phase::Paused | Phase::Failed(_) => {}
-        }
-        self.maybe_rechoke(now, rng, out);
-        self.exchange_peers(now, out);
-    }
-
-    fn maybe_rechoke(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
-        let since = now.duration_since(self.last_rechoke);
-        if !self.serving() || !(since >= RECHOKE_INTERVAL || (self.rechoke_soon && since >= RECHOKE_SOON)) {
-            return;
-        }
-        self.last_rechoke = now;
-        self.rechoke_soon = false;
-        let mut views = Vec::with_capacity(self.members.len());
-        for (peer, m) in &mut self.members {
-            let (download_rate, last_block) = match &mut self.phase {
-                Phase::Downloading(d) => d.peer_rate(peer, now).unwrap_or((0.0, None)),
-                _ => (0.0, None),
-            };
-            views.push((
-                *peer,
-                PeerView {
-                    interested: m.interested,
-                    download_rate,
-                    upload_rate: m.up.rate(now),
-                    connected_at: m.connected_at,
-                    last_block,
-                },
-            ));
-        }
-        views.sort_by_key(|(p, _)| *p);
-        let seeding = !matches!(self.phase, Phase::Downloading(_));
-        let decision = self.choker.rechoke(&views, seeding, now, rng);
-        for peer in decision.unchoke {
-            out.push(Output::Send(peer, PeerMessage::Unchoke));
-        }
-        for peer in decision.choke {
-            // BEP 3: a choke drops the requests waiting.
-            self.uploads.drain_peer(peer);
-            out.push(Output::Send(peer, PeerMessage::Choke));
-        }
-    }
-
-    /// Tells each member the members it has not been told, when due (see [`PEX_FIRST`]).
-    fn exchange_peers(&mut self, now: Instant, out: &mut Vec<Output>) {
-        if !self.serving() {
-            return;
-        }
-        let mut all: Vec<PeerId> = self.members.keys().copied().collect();
-        all.sort();
-        for (peer, m) in &mut self.members {
-            let due = match m.pex_sent {
-                None => now.duration_since(m.connected_at) >= PEX_FIRST,
-                Some(t) => now.duration_since(t) >= PEX_EVERY,
-            };
-            if !due {
-                continue;
-            }
-            m.pex_sent = Some(now);
-            let news: Vec<PeerId> = all
-                .iter()
-                .filter(|p| *p != peer && !m.pex_told.contains(p))
-                .take(MAX_PEX_PEERS)
-                .copied()
-                .collect();
-            if !news.is_empty() {
-                m.pex_told.extend(news.iter().copied());
-                out.push(Output::Send(*peer, PeerMessage::Peers(news)));
-            }
-        }
-    }
-
-    fn note(&mut self, peer: PeerId, down: u64, up: u64) {
-        if self.ledger.len() >= MAX_LEDGER && !self.ledger.contains_key(&peer) {
-            return;
-        }
-        let e = self.ledger.entry(peer).or_insert((0, 0));
-        e.0 += down;
-        e.1 += up;
-    }
-
-    /// The state as status calls report it.
-    pub fn status(&mut self, now: Instant) -> SessionStatus {
-        let mut sources: Vec<(PeerId, u64, u64)> = self.ledger.iter().map(|(p, (d, u))| (*p, *d, *u)).collect();
-        sources.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
-        let bytes = self
-            .manifest
-            .as_ref()
-            .map_or(0, |m| self.have.iter_ones().map(|p| u64::from(m.piece_len(p))).sum());
-        SessionStatus {
-            state: self.phase.name(),
-            name: self.manifest.as_ref().map(|m| m.name().to_string()),
-            size: self.manifest.as_ref().map(Manifest::size),
-            pieces_have: self.have.count(),
-            pieces_total: self.manifest.as_ref().map_or(0, Manifest::pieces),
-            bytes,
-            peers: self.members.len(),
-            download_rate: self.down.rate(now),
-            upload_rate: self.up.rate(now),
-            downloaded: self.down.total(),
-            uploaded: self.up.total(),
-            error: match &self.phase {
-                Phase::Failed(f) => Some(f.to_string()),
-                _ => None,
-            },
-            sources,
-        }
     }
 }

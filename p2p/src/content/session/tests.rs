@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use super::sim::{file, peer};
 use super::*;
 use crate::content::manifest::BLOCK_SIZE;
+use crate::content::message::MAX_PEX_PEERS;
 
 fn manifest() -> (Vec<u8>, Manifest) {
     let bytes = file(4 * 32768, 9);
