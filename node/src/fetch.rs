@@ -1,4 +1,4 @@
-//! `cairn fetch LINK|CID [DEST]`: starts a fetch on the node (`fetchfile`, which takes a share
+//! `cairn fetch LINK|CID [DEST] [--file PATH]...`: starts a fetch on the node (`fetchfile`, which takes a share
 //! link or a content id) and follows it (`getfetchstatus` on the content id the node returns,
 //! twice a second) until the file is complete or the fetch fails.
 //!
@@ -28,8 +28,13 @@ pub struct FetchArgs {
     /// content id (64 hex digits).
     #[arg(value_name = "LINK|CID")]
     pub target: String,
-    /// Destination: a new file, or an existing folder (default: the node's downloads folder).
+    /// Destination: a new file (or folder, for a shared folder), or an existing folder to put it
+    /// in (default: the node's downloads folder).
     pub dest: Option<String>,
+    /// For a shared folder: fetch only this file or sub-folder (a path inside the folder; repeat
+    /// the flag for several). Default: everything.
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<String>,
 }
 
 /// Runs the command.
@@ -86,7 +91,8 @@ pub fn human_duration(secs: u64) -> String {
 /// One line describing a status:
 /// `song.ogg [#####-----]  45.1%  14.4 MiB/32.0 MiB  3.1 MiB/s  ETA 6s  2 peers  downloading`.
 pub fn progress_line(s: &Value, width: usize) -> String {
-    let total = s["size"].as_u64();
+    // The chosen files of a folder, else the whole file.
+    let total = s["wanted_size"].as_u64().or_else(|| s["size"].as_u64());
     let have = s["bytes"].as_u64().unwrap_or(0);
     let fraction = match total {
         Some(t) if t > 0 => (have as f64 / t as f64).clamp(0.0, 1.0),
@@ -109,9 +115,9 @@ pub fn progress_line(s: &Value, width: usize) -> String {
 
 fn follow(args: &FetchArgs) -> Result<String> {
     let mut client = args.conn.client()?;
-    let mut params = vec![json!(args.target)];
-    if let Some(d) = &args.dest {
-        params.push(json!(d));
+    let mut params = vec![json!(args.target), json!(args.dest)];
+    if !args.files.is_empty() {
+        params.push(json!(args.files));
     }
     let mut status: Value = client.call("fetchfile", &params)?;
     // Given a link, the node's answer names the content id to follow.

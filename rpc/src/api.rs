@@ -191,7 +191,7 @@ pub trait NetworkApi {
 /// File sharing by content hash.
 #[rpc(server)]
 pub trait FilesApi {
-    /// Shares a file: hashes it into pieces, announces this node as a provider and files it
+    /// Shares a file or a folder: hashes it into pieces, announces this node as a provider and files it
     /// under its keywords (default: the words of its name).
     #[method(name = "publishfile")]
     async fn publishfile(&self, path: String, name: Option<String>, keywords: Option<Vec<String>>) -> RpcResult<PublishFileResult>;
@@ -202,10 +202,11 @@ pub trait FilesApi {
     /// Everything this node shares or fetches.
     #[method(name = "listfiles")]
     async fn listfiles(&self) -> RpcResult<Vec<FileStatus>>;
-    /// Starts fetching a file by content id or share link (`magnet:?xt=urn:cairn:…`, whose
-    /// peers are asked at once); returns at once.
+    /// Starts fetching a file or folder by content id or share link (`magnet:?xt=urn:cairn:…`,
+    /// whose peers are asked at once); returns at once. `files` chooses files or sub-folders of a
+    /// folder (default: all).
     #[method(name = "fetchfile")]
-    async fn fetchfile(&self, cid: String, dest: Option<String>) -> RpcResult<FileStatus>;
+    async fn fetchfile(&self, cid: String, dest: Option<String>, files: Option<Vec<String>>) -> RpcResult<FileStatus>;
     /// Progress of a fetch (or state of a published file).
     #[method(name = "getfetchstatus")]
     async fn getfetchstatus(&self, cid: String) -> RpcResult<FileStatus>;

@@ -103,14 +103,14 @@ pub const METHODS: &[MethodHelp] = &[
     m(
         "Files",
         "fetchfile",
-        "\"cid|link\" ( \"dest\" )",
-        "Start fetching a file by content id (hex) or share link (magnet:?xt=urn:cairn:CID&dn=NAME&xl=SIZE&x.pe=ADDR..., from publishfile or getfetchstatus; its peers are asked at once) and return its status at once. dest: a new file, or an existing directory to put it in (default: DATADIR/NETWORK/downloads/NAME; relative paths are taken from that folder). Fetching a file already fetched or shared returns its status.",
+        "\"cid|link\" ( \"dest\" [\"file\",...] )",
+        "Start fetching a file or folder by content id (hex) or share link (magnet:?xt=urn:cairn:CID&dn=NAME&xl=SIZE&x.pe=ADDR..., from publishfile or getfetchstatus; its peers are asked at once) and return its status at once. dest: a new path, or an existing directory to put it in (default: DATADIR/NETWORK/downloads/NAME; relative paths are taken from that folder). files (a folder only): the paths inside the folder to fetch, a sub-folder meaning every file under it (default: all; the status lists the folder's files once the manifest is known). Fetching a file already fetched or shared returns its status.",
     ),
     m(
         "Files",
         "getfetchstatus",
         "\"cid\"",
-        "Returns the state of a fetch or published file: {state: searching|downloading|complete|failed, pieces_have, pieces_total, bytes, peers, download_rate, upload_rate, eta (seconds, or null), path, error, link (share link; names this node while it serves the file), ...}.",
+        "Returns the state of a fetch or published file: {state: searching|downloading|complete|failed, pieces_have, pieces_total, bytes, peers, download_rate, upload_rate, eta (seconds, or null), path, error, link (share link; names this node while it serves the file), files (a folder only: [{index, path, size, selected, bytes}]), ...}. Progress and eta count the chosen files only.",
     ),
     m(
         "Files",
@@ -122,7 +122,7 @@ pub const METHODS: &[MethodHelp] = &[
         "Files",
         "publishfile",
         "\"path\" ( \"name\" [\"keyword\",...] )",
-        "Share a file of the node's file system by content hash: returns {cid, name, size, pieces, piece_size, keywords, link} (link: a share link naming this node's addresses, for fetchfile elsewhere). It is served from where it is; name defaults to the file's name; keywords (normalized to lower-case words) default to the words of the name. The Chord ring gets a provider record and one posting per keyword.",
+        "Share a file or a folder (every regular file under it, symbolic links skipped) of the node's file system by content hash: returns {cid, name, size, pieces, piece_size, keywords, link} (link: a share link naming this node's addresses, for fetchfile elsewhere). It is served from where it is; name defaults to the file's name; keywords (normalized to lower-case words) default to the words of the name. The Chord ring gets a provider record and one posting per keyword.",
     ),
     m(
         "Files",

@@ -625,6 +625,25 @@ pub struct FileStatus {
     /// Seconds until complete at the current download rate (remaining bytes / rate, rounded
     /// up); null when unknown: not downloading, or nothing arriving.
     pub eta: Option<u64>,
+    /// Bytes to fetch: the size of the chosen files of a folder, else `size`.
+    pub wanted_size: Option<u64>,
+    /// A folder's files (absent for a single file, and until the manifest is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FolderFile>>,
+}
+
+/// One file of a shared folder.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct FolderFile {
+    /// Its place in the folder's list (sorted by path).
+    pub index: usize,
+    /// Path inside the folder, `/` between components.
+    pub path: String,
+    pub size: u64,
+    /// Chosen for download (`fetchfile`'s `files`; every file of a published folder).
+    pub selected: bool,
+    /// Bytes held (verified and written).
+    pub bytes: u64,
 }
 
 #[cfg(test)]

@@ -56,6 +56,9 @@ pub struct Record {
     /// Paused by the user (`pausefile`): kept paused across restarts until `resumefile`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// A folder fetch: the files (or sub-folders) chosen; `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
 }
 
 /// The folder of `cid`.
@@ -109,11 +112,69 @@ pub struct Published {
     pub keywords: Option<Vec<String>>,
 }
 
-/// Hashes the file at `path` into a manifest of `piece_size` pieces and records it in `dir`.
+/// Total size and latest modification time of the files at `paths`: what a publish remembers to
+/// notice, at the next start, that the data changed since it was hashed.
+fn fingerprint(paths: impl IntoIterator<Item = PathBuf>) -> io::Result<(u64, (i64, i64))> {
+    let (mut size, mut latest) = (0u64, (i64::MIN, 0));
+    for p in paths {
+        let meta = std::fs::metadata(p)?;
+        size = size.saturating_add(meta.len());
+        latest = latest.max(mtime(&meta));
+    }
+    Ok((size, latest))
+}
+
+/// The regular files under `root`, as paths relative to it (`/` between components) and sizes.
+/// Symbolic links and special files are skipped (a link could lead out of the folder, and a
+/// device has no size).
+fn walk(root: &Path) -> Result<Vec<(String, u64)>, ContentError> {
+    let mut files = Vec::new();
+    let mut folders = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = folders.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| ContentError::InvalidParameter(format!("cannot read {}: {e}", dir.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ContentError::InvalidParameter(format!("cannot read {}: {e}", dir.display())))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(ContentError::InvalidParameter(format!(
+                    "{}: the name is not UTF-8 (rename it to share the folder)",
+                    entry.path().display()
+                )));
+            };
+            let rel = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let meta = entry
+                .metadata()
+                .map_err(|e| ContentError::InvalidParameter(format!("cannot read {}: {e}", entry.path().display())))?;
+            if meta.is_dir() {
+                folders.push((entry.path(), rel));
+            } else if meta.is_file() {
+                if files.len() == cairn_p2p::content::manifest::MAX_FILES {
+                    return Err(ContentError::InvalidParameter(format!(
+                        "{} holds more than {} files",
+                        root.display(),
+                        cairn_p2p::content::manifest::MAX_FILES
+                    )));
+                }
+                files.push((rel, meta.len()));
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(ContentError::InvalidParameter(format!("{} holds no file to share", root.display())));
+    }
+    Ok(files)
+}
+
+/// Hashes the file or folder at `path` into a manifest of `piece_size` pieces and records it in
+/// `dir`. A folder's regular files are all shared, at their paths inside it (see [`walk`]).
 ///
 /// # Errors
-/// A relative path, a missing, unreadable or special file, a bad name, a file that changed while
-/// it was hashed, or the record cannot be written.
+/// A relative path, a missing, unreadable or special file, a bad name, an empty folder, a file
+/// that changed while it was hashed, or the record cannot be written.
 pub fn publish(
     dir: &Path,
     path: &Path,
@@ -134,10 +195,12 @@ pub fn publish(
         }
         Err(e) => return Err(ContentError::InvalidParameter(format!("cannot read {}: {e}", path.display()))),
     };
-    if !meta.is_file() {
-        return Err(ContentError::InvalidParameter(format!("{} is not a regular file", path.display())));
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(ContentError::InvalidParameter(format!(
+            "{} is not a regular file or a folder",
+            path.display()
+        )));
     }
-    let file = File::open(path).map_err(|e| ContentError::InvalidParameter(format!("cannot read {}: {e}", path.display())))?;
     let name = match name {
         Some(n) => n,
         None => path
@@ -146,14 +209,24 @@ pub fn publish(
             .ok_or_else(|| ContentError::InvalidParameter(format!("{} has no file name", path.display())))?,
     };
     cairn_p2p::content::manifest::check_name(&name).map_err(|e| ContentError::InvalidParameter(e.to_string()))?;
-    let manifest = Manifest::from_reader(&name, meta.len(), piece_size, BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| ContentError::InvalidParameter(format!("{}: {e}", path.display())))?;
-    let after = std::fs::metadata(path).map_err(io_error("reading", path))?;
-    if after.len() != meta.len() || mtime(&after) != mtime(&meta) {
-        return Err(ContentError::InvalidParameter(format!(
-            "{} changed while it was being hashed",
-            path.display()
-        )));
+    let bad = |e: cairn_p2p::content::ManifestError| ContentError::InvalidParameter(format!("{}: {e}", path.display()));
+    let changed = || ContentError::InvalidParameter(format!("{} changed while it was being hashed", path.display()));
+    let (manifest, before) = if meta.is_dir() {
+        let files = walk(path)?;
+        let before = fingerprint(files.iter().map(|(rel, _)| path.join(rel))).map_err(|_| changed())?;
+        let manifest = Manifest::from_folder(&name, piece_size, files, |rel| {
+            File::open(path.join(rel)).map(|f| BufReader::with_capacity(1 << 20, f))
+        })
+        .map_err(bad)?;
+        (manifest, before)
+    } else {
+        let file = File::open(path).map_err(|e| ContentError::InvalidParameter(format!("cannot read {}: {e}", path.display())))?;
+        let manifest = Manifest::from_reader(&name, meta.len(), piece_size, BufReader::with_capacity(1 << 20, file)).map_err(bad)?;
+        (manifest, (meta.len(), mtime(&meta)))
+    };
+    let (size, latest) = fingerprint(manifest.paths_under(path)).map_err(|_| changed())?;
+    if (size, latest) != before || size != manifest.size() {
+        return Err(changed());
     }
     let store = PieceStore::seed(manifest.clone(), path).map_err(|e| ContentError::Io(e.to_string()))?;
     let folder = folder(dir, &manifest.content_id());
@@ -174,10 +247,11 @@ pub fn publish(
             origin: Origin::Publish,
             path: Some(path.to_path_buf()),
             dest_dir: None,
-            size: Some(meta.len()),
-            mtime: Some(mtime(&meta)),
+            size: Some(size),
+            mtime: Some(latest),
             keywords: keywords.clone(),
             paused: false,
+            files: None,
         },
     )?;
     Ok(Published {
@@ -188,6 +262,45 @@ pub fn publish(
     })
 }
 
+/// Which files of `manifest` a fetch recorded as `record` downloads: one flag per file, or
+/// `None` for all. A chosen name selects that file, or every file under it when it names a
+/// sub-folder.
+///
+/// # Errors
+/// Files chosen from a single file, or a name that matches nothing in the folder.
+pub fn selection(record: &Record, manifest: &Manifest) -> Result<Option<Vec<bool>>, ContentError> {
+    let Some(chosen) = &record.files else { return Ok(None) };
+    if !manifest.is_folder() {
+        return Err(ContentError::InvalidParameter(format!(
+            "files were chosen, but {} is a single file, not a folder",
+            manifest.name()
+        )));
+    }
+    let mut selected = vec![false; manifest.files().len()];
+    for want in chosen {
+        let want = want.trim_end_matches('/');
+        let mut found = false;
+        for (i, f) in manifest.files().iter().enumerate() {
+            let p = f.path();
+            if p == want || p.strip_prefix(want).is_some_and(|rest| rest.starts_with('/')) {
+                selected[i] = true;
+                found = true;
+            }
+        }
+        if !found {
+            let some: Vec<&str> = manifest.files().iter().take(10).map(|f| f.path()).collect();
+            let more = manifest.files().len().saturating_sub(some.len());
+            return Err(ContentError::InvalidParameter(format!(
+                "{want:?} is not in the folder {}; it holds {}{}",
+                manifest.name(),
+                some.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            )));
+        }
+    }
+    Ok(Some(selected))
+}
+
 /// Checks a fetch's destination and records the fetch: `dest` is a new file (reserved now, so a
 /// failing write shows at once) or an existing folder; `None` is `downloads`. Relative paths are
 /// taken from `downloads`.
@@ -195,8 +308,27 @@ pub fn publish(
 /// # Errors
 /// The destination exists as a file, its folder is missing or not writable, or the record cannot
 /// be written.
-pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option<PathBuf>) -> Result<Record, ContentError> {
-    let record = match dest {
+pub fn prepare_fetch(
+    dir: &Path,
+    downloads: &Path,
+    cid: &ContentId,
+    dest: Option<PathBuf>,
+    files: Option<Vec<String>>,
+) -> Result<Record, ContentError> {
+    if let Some(files) = &files {
+        if files.is_empty() {
+            return Err(ContentError::InvalidParameter("files: name at least one file of the folder".into()));
+        }
+        if let Some(bad) = files
+            .iter()
+            .find(|f| cairn_p2p::content::manifest::check_path(f.trim_end_matches('/')).is_err())
+        {
+            return Err(ContentError::InvalidParameter(format!(
+                "files: {bad:?} is not a path inside a folder (names joined by '/')"
+            )));
+        }
+    }
+    let mut record = match dest {
         None => {
             std::fs::create_dir_all(downloads).map_err(io_error("creating", downloads))?;
             check_writable_dir(downloads)?;
@@ -208,6 +340,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                 mtime: None,
                 keywords: None,
                 paused: false,
+                files: None,
             }
         }
         Some(dest) => {
@@ -222,6 +355,7 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     mtime: None,
                     keywords: None,
                     paused: false,
+                    files: None,
                 }
             } else {
                 let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
@@ -250,10 +384,12 @@ pub fn prepare_fetch(dir: &Path, downloads: &Path, cid: &ContentId, dest: Option
                     mtime: None,
                     keywords: None,
                     paused: false,
+                    files: None,
                 }
             }
         }
     };
+    record.files = files;
     write_record(&folder(dir, cid), &record)?;
     Ok(record)
 }
@@ -269,11 +405,13 @@ fn check_writable_dir(dir: &Path) -> Result<(), ContentError> {
     }
 }
 
-/// Opens (or resumes) the store of a fetch whose manifest is known, choosing the data file if the
-/// record has none yet (`<dest_dir>/<name>`, or `<dest_dir>/<cid prefix>-<name>` if taken).
+/// Opens (or resumes) the store of a fetch whose manifest is known, choosing the data file (or a
+/// folder's folder) if the record has none yet (`<dest_dir>/<name>`, or
+/// `<dest_dir>/<cid prefix>-<name>` if taken). Only the chosen files of a folder are created.
 ///
 /// # Errors
-/// Every candidate name is taken, or a file cannot be created or written.
+/// Every candidate name is taken, a chosen file is not in the folder, or a file cannot be created
+/// or written.
 pub fn open_fetch(dir: &Path, cid: &ContentId, record: &mut Record, manifest: &Manifest) -> Result<PieceStore, ContentError> {
     let folder = folder(dir, cid);
     if record.path.is_none() {
@@ -292,7 +430,14 @@ pub fn open_fetch(dir: &Path, cid: &ContentId, record: &mut Record, manifest: &M
         write_record(&folder, record)?;
     }
     let path = record.path.clone().expect("chosen above");
-    PieceStore::download(manifest.clone(), &folder, &path).map_err(|e| ContentError::Io(e.to_string()))
+    if manifest.is_folder() && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        // `dest` named a new path, reserved as an empty file: a folder's files go into a folder
+        // of that name.
+        std::fs::remove_file(&path).map_err(io_error("replacing", &path))?;
+        std::fs::create_dir(&path).map_err(io_error("creating", &path))?;
+    }
+    let selected = selection(record, manifest)?;
+    PieceStore::download(manifest.clone(), &folder, &path, selected.as_deref()).map_err(|e| ContentError::Io(e.to_string()))
 }
 
 /// A share found on disk at startup.
@@ -362,8 +507,8 @@ fn open_stored(dir: &Path, cid: &ContentId, record: &Record, manifest: Option<&M
         Origin::Publish => {
             let path = record.path.as_deref().ok_or("the record names no file")?;
             let mut store = PieceStore::seed(manifest.clone(), path).map_err(|e| e.to_string())?;
-            let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            if record.size != Some(meta.len()) || record.mtime != Some(mtime(&meta)) {
+            let (size, latest) = fingerprint(manifest.paths_under(path)).map_err(|e| format!("{}: {e}", path.display()))?;
+            if record.size != Some(size) || record.mtime != Some(latest) {
                 // Touched since it was published: serve it only if every piece still matches.
                 let bad = store.recheck().map_err(|e| e.to_string())?;
                 if bad > 0 {
@@ -408,12 +553,12 @@ mod tests {
         let cid = published.manifest.content_id();
 
         let other = ContentId::from_bytes([3; 32]);
-        let mut record = prepare_fetch(&dir, &downloads, &other, None).unwrap();
+        let mut record = prepare_fetch(&dir, &downloads, &other, None, None).unwrap();
         assert_eq!(record.dest_dir.as_deref(), Some(downloads.as_path()));
         let fetched_manifest = Manifest::from_reader("song.ogg", 5, 16384, &b"hello"[..]).unwrap();
         // The fetch's id must be its manifest's for the folder to load: use the real one.
         let real = fetched_manifest.content_id();
-        let mut record2 = prepare_fetch(&dir, &downloads, &real, None).unwrap();
+        let mut record2 = prepare_fetch(&dir, &downloads, &real, None, None).unwrap();
         let store = open_fetch(&dir, &real, &mut record2, &fetched_manifest).unwrap();
         assert_eq!(store.data_path(), downloads.join("song.ogg"));
         drop(store);
@@ -422,7 +567,7 @@ mod tests {
         assert!(store.data_path().file_name().unwrap().to_string_lossy().ends_with("-song.ogg"));
         drop(store);
         remove(&dir, &other);
-        prepare_fetch(&dir, &downloads, &other, None).unwrap();
+        prepare_fetch(&dir, &downloads, &other, None, None).unwrap();
 
         let loaded = load(&dir);
         let find = |c: &ContentId| loaded.iter().find(|s| s.cid == *c).unwrap();
@@ -458,19 +603,62 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("file not found"), "{e}");
-        let e = publish(&dir, tmp.path(), None, None, 16384).unwrap_err().to_string();
-        assert!(e.contains("not a regular file"), "{e}");
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let e = publish(&dir, &empty, None, None, 16384).unwrap_err().to_string();
+        assert!(e.contains("holds no file"), "{e}");
+        let e = publish(&dir, Path::new("/dev/null"), None, None, 16384).unwrap_err().to_string();
+        assert!(e.contains("not a regular file or a folder"), "{e}");
         let cid = ContentId::from_bytes([1; 32]);
         let existing = tmp.path().join("taken");
         std::fs::write(&existing, b"mine").unwrap();
-        let e = prepare_fetch(&dir, tmp.path(), &cid, Some(existing.clone()))
+        let e = prepare_fetch(&dir, tmp.path(), &cid, Some(existing.clone()), None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("already exists"), "{e}");
         assert_eq!(std::fs::read(&existing).unwrap(), b"mine", "never overwritten");
-        let e = prepare_fetch(&dir, tmp.path(), &cid, Some(tmp.path().join("no/such/dir/f")))
+        let e = prepare_fetch(&dir, tmp.path(), &cid, Some(tmp.path().join("no/such/dir/f")), None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("does not exist"), "{e}");
+    }
+
+    #[test]
+    fn a_published_folder_comes_back_and_a_changed_file_in_it_is_noticed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("content");
+        let root = tmp.path().join("album");
+        std::fs::create_dir_all(root.join("cd2")).unwrap();
+        std::fs::write(root.join("one.ogg"), vec![1u8; 40_000]).unwrap();
+        std::fs::write(root.join("cd2/two.ogg"), vec![2u8; 20_000]).unwrap();
+        std::os::unix::fs::symlink(root.join("one.ogg"), root.join("alias.ogg")).unwrap();
+        let published = publish(&dir, &root, None, None, 16384).unwrap();
+        let m = &published.manifest;
+        assert!(m.is_folder());
+        let paths: Vec<&str> = m.files().iter().map(|f| f.path()).collect();
+        assert_eq!(paths, ["cd2/two.ogg", "one.ogg"], "links are skipped");
+        let cid = m.content_id();
+        drop(published);
+        assert!(matches!(load(&dir).iter().find(|s| s.cid == cid).unwrap().store, Ok(Some(_))));
+
+        // Selections: a file, a sub-folder, a name not there.
+        let mut record = prepare_fetch(&dir, tmp.path(), &ContentId::from_bytes([5; 32]), None, Some(vec!["cd2/".into()])).unwrap();
+        let m = Manifest::decode(&std::fs::read(folder(&dir, &cid).join("manifest")).unwrap()).unwrap();
+        assert_eq!(selection(&record, &m).unwrap(), Some(vec![true, false]));
+        record.files = Some(vec!["one.ogg".into()]);
+        assert_eq!(selection(&record, &m).unwrap(), Some(vec![false, true]));
+        record.files = Some(vec!["cd".into()]);
+        let e = selection(&record, &m).unwrap_err().to_string();
+        assert!(e.contains("\"cd\" is not in the folder album") && e.contains("cd2/two.ogg"), "{e}");
+        let e = prepare_fetch(&dir, tmp.path(), &ContentId::from_bytes([6; 32]), None, Some(vec!["../x".into()]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a path inside a folder"), "{e}");
+
+        // One file of the folder changes: refused at the next start, with the reason.
+        std::fs::write(root.join("cd2/two.ogg"), vec![3u8; 20_000]).unwrap();
+        let loaded = load(&dir);
+        let err = loaded.iter().find(|s| s.cid == cid).unwrap().store.as_ref().err().unwrap().clone();
+        assert!(err.contains("changed since it was published"), "{err}");
     }
 }

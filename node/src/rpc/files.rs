@@ -69,7 +69,7 @@ fn eta(state: &str, size: Option<u64>, bytes: u64, rate: f64) -> Option<u64> {
 
 /// Fills in a status's `link` (naming `ours` while this node serves the file) and `eta`.
 fn complete_status(status: &mut FileStatus, ours: &[Multiaddr]) {
-    status.eta = eta(&status.state, status.size, status.bytes, status.download_rate);
+    status.eta = eta(&status.state, status.wanted_size, status.bytes, status.download_rate);
     let serving = matches!(status.state.as_str(), "downloading" | "complete");
     // The service made `cid` from a `ContentId`, so it parses.
     if let Ok(cid) = status.cid.parse::<ContentId>() {
@@ -223,7 +223,7 @@ impl FilesApiServer for RpcContext {
         Ok(list)
     }
 
-    async fn fetchfile(&self, cid: String, dest: Option<String>) -> RpcResult<FileStatus> {
+    async fn fetchfile(&self, cid: String, dest: Option<String>, files: Option<Vec<String>>) -> RpcResult<FileStatus> {
         let link = parse_target(&cid)?;
         let dest = dest.filter(|d| !d.is_empty()).map(PathBuf::from);
         let content = self.content()?;
@@ -236,7 +236,7 @@ impl FilesApiServer for RpcContext {
                 }
             }
         }
-        let status = content.fetch(link.cid, dest, hints).await.map_err(rpc_error)?;
+        let status = content.fetch(link.cid, dest, files, hints).await.map_err(rpc_error)?;
         Ok(self.completed(status).await)
     }
 
@@ -288,6 +288,8 @@ mod tests {
             sources: Vec::new(),
             link: String::new(),
             eta: None,
+            wanted_size: size,
+            files: None,
         }
     }
 

@@ -233,9 +233,14 @@ fn bad_requests_are_clear_errors_and_lose_nothing() {
     let (code, msg) = a.call_err("publishfile", &[json!(below_a_file.to_str().unwrap())]);
     assert_eq!(code, -8);
     assert!(msg.contains("cannot read"), "{msg}");
-    let (code, msg) = a.call_err("publishfile", &[json!(files.path().to_str().unwrap())]);
+    let (code, msg) = a.call_err("publishfile", &[json!("/dev/null")]);
     assert_eq!(code, -8);
-    assert!(msg.contains("not a regular file"), "{msg}");
+    assert!(msg.contains("not a regular file or a folder"), "{msg}");
+    let empty = files.path().join("empty folder");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, msg) = a.call_err("publishfile", &[json!(empty.to_str().unwrap())]);
+    assert_eq!(code, -8);
+    assert!(msg.contains("holds no file"), "{msg}");
     let (code, msg) = a.call_err("publishfile", &[json!("relative/file.bin")]);
     assert_eq!(code, -8);
     assert!(msg.contains("absolute path"), "{msg}");
@@ -446,4 +451,93 @@ fn a_paused_fetch_stays_paused_across_a_restart_and_resumes_without_fetching_aga
     let unknown = "00".repeat(32);
     assert_eq!(b.call_err("pausefile", &[json!(unknown)]).0, -5);
     assert_eq!(b.call_err("resumefile", &[json!("xyz")]).0, -8);
+}
+
+#[test]
+fn a_folder_of_three_files_is_published_and_one_file_of_it_fetched_alone() {
+    let (da, db, dc, files) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let mut a = TestNode::start(da.path(), &[]);
+    let a_addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    let c = TestNode::start(dc.path(), &["--peer", &a_addr]);
+    let root = files.path().join("holiday");
+    std::fs::create_dir_all(root.join("photos")).unwrap();
+    let beach = random_file(&root.join("photos/beach.jpg"), MIB + 5, 1);
+    let notes = random_file(&root.join("notes.txt"), 1000, 2);
+    let film = random_file(&root.join("film.mkv"), 2 * MIB + 3, 3);
+    // A link is not shared: it could lead out of the folder.
+    std::os::unix::fs::symlink("/etc/hostname", root.join("link")).unwrap();
+
+    let published: Value = a.call("publishfile", &[json!(root.to_str().unwrap())]);
+    assert_eq!(published["name"], "holiday");
+    assert_eq!(published["size"], (MIB + 5 + 1000 + 2 * MIB + 3) as u64);
+    // Each file starts on a piece boundary: 1 + 9 + 5 pieces of 256 KiB.
+    assert_eq!(published["pieces"], 15);
+    let cid = published["cid"].as_str().unwrap().to_string();
+    let listed: Vec<Value> = a.call("listfiles", &[]);
+    let paths: Vec<&str> = listed[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["film.mkv", "notes.txt", "photos/beach.jpg"]);
+
+    // B wants the notes only.
+    let started: Value = b.call("fetchfile", &[json!(cid), Value::Null, json!(["notes.txt"])]);
+    assert_eq!(started["cid"], cid.as_str());
+    let done = wait_complete(&mut b, &cid);
+    let dest = Path::new(done["path"].as_str().unwrap()).to_path_buf();
+    assert!(dest.ends_with("downloads/holiday"), "{done}");
+    same_file(dest.join("notes.txt").to_str().unwrap(), &notes);
+    assert!(
+        !dest.join("film.mkv").exists() && !dest.join("photos").exists(),
+        "only the chosen file is written"
+    );
+    assert_eq!(done["wanted_size"], 1000);
+    assert_eq!((done["bytes"].as_u64(), done["pieces_have"].as_u64()), (Some(1000), Some(1)));
+    let chosen: Vec<(bool, u64)> = done["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["selected"].as_bool().unwrap(), f["bytes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(chosen, [(false, 0), (true, 1000), (false, 0)]);
+    // Asking again with another choice is refused, with the reason; a name not in the folder too.
+    let (code, msg) = b.call_err("fetchfile", &[json!(cid), Value::Null, json!(["film.mkv"])]);
+    assert_eq!(code, -8, "{msg}");
+    assert!(msg.contains("removefile"), "{msg}");
+    let (code, msg) = b.call_err("fetchfile", &[json!(cid), Value::Null, json!(["../etc/passwd"])]);
+    assert_eq!(code, -8, "{msg}");
+
+    // C takes the photos sub-folder with `cairn fetch --file`, by link.
+    let link = published["link"].as_str().unwrap();
+    let out = std::process::Command::new(crate::common::cairn_bin())
+        .args(["fetch", "--network", "regtest", "--datadir"])
+        .arg(&c.datadir)
+        .args([link, "--file", "photos"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), c.log());
+    let c_dest = Path::new(String::from_utf8_lossy(&out.stdout).trim()).to_path_buf();
+    same_file(c_dest.join("photos/beach.jpg").to_str().unwrap(), &beach);
+    assert!(!c_dest.join("notes.txt").exists());
+    let _ = film;
+
+    // A name that is not in the folder fails the fetch with the folder's list.
+    let other = tempfile::tempdir().unwrap();
+    let mut d = TestNode::start(other.path(), &["--peer", &a_addr]);
+    d.call::<Value>("fetchfile", &[json!(cid), Value::Null, json!(["nope.txt"])]);
+    let mut last = Value::Null;
+    assert!(wait_until(TRANSFER, || {
+        last = status(&mut d, &cid);
+        last["state"] == "failed"
+    }));
+    let error = last["error"].as_str().unwrap();
+    assert!(error.contains("nope.txt") && error.contains("film.mkv"), "{error}");
 }

@@ -121,10 +121,17 @@ pub struct Download<P: Copy + Eq + Hash> {
 }
 
 impl<P: Copy + Eq + Hash + Ord> Download<P> {
-    /// A download of `manifest` already holding `have`.
+    /// A download of all of `manifest`, already holding `have`.
     pub fn new(manifest: Manifest, have: Bitfield) -> Download<P> {
+        let wanted = Bitfield::full(manifest.pieces());
+        Download::with_wanted(manifest, have, wanted)
+    }
+
+    /// A download of the pieces of `manifest` in `wanted` (a folder's selected files), already
+    /// holding `have`.
+    pub fn with_wanted(manifest: Manifest, have: Bitfield, wanted: Bitfield) -> Download<P> {
         Download {
-            picker: Picker::new(&manifest, have),
+            picker: Picker::with_wanted(&manifest, have, wanted),
             manifest,
             peers: HashMap::new(),
             buffers: HashMap::new(),
@@ -140,7 +147,7 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
         self.picker.have()
     }
 
-    /// Whether every piece is held.
+    /// Whether every wanted piece is held.
     pub fn is_complete(&self) -> bool {
         self.picker.is_complete()
     }

@@ -6,13 +6,14 @@
 //! is strict (no trailing bytes) and every length is bounded before allocating.
 
 use super::id::ContentId;
-use super::manifest::MAX_PIECES;
+use super::manifest::{MAX_FILE_LIST, MAX_FILES, MAX_PIECES};
 
 /// Largest encoded request.
 pub const MAX_REQUEST: usize = 1 + 32;
 
-/// Largest encoded response (a manifest of the most pieces, plus headers).
-pub const MAX_RESPONSE: usize = MAX_PIECES as usize * 32 + 1024;
+/// Largest encoded response: a manifest of the most pieces and, for a folder, the longest file
+/// list (each file: its path, a 2-byte length and an 8-byte size), plus headers.
+pub const MAX_RESPONSE: usize = MAX_PIECES as usize * 32 + MAX_FILE_LIST + MAX_FILES * 10 + 1024;
 
 pub use super::peer_wire::MAX_PEX_PEERS;
 

@@ -64,31 +64,60 @@ pub struct Arrival<P> {
 #[derive(Clone, Debug)]
 pub struct Picker<P> {
     piece_size: u32,
-    size: u64,
+    /// Each file's first piece and size (a folder's files start on piece boundaries).
+    files: Vec<(u32, u64)>,
     have: Bitfield,
+    /// The pieces to download (all, or those of the files selected in a folder).
+    wanted: Bitfield,
+    /// Wanted pieces not held yet.
+    left: u32,
     availability: Vec<u32>,
     active: BTreeMap<PieceIndex, Active<P>>,
 }
 
 impl<P: Copy + Eq> Picker<P> {
-    /// A picker for `manifest`, holding the pieces in `have` already.
+    /// A picker for all of `manifest`, holding the pieces in `have` already.
     pub fn new(manifest: &Manifest, have: Bitfield) -> Picker<P> {
+        Picker::with_wanted(manifest, have, Bitfield::full(manifest.pieces()))
+    }
+
+    /// A picker for the pieces of `manifest` in `wanted` (a folder's selected files), holding the
+    /// pieces in `have` already. A `wanted` of the wrong length means everything.
+    pub fn with_wanted(manifest: &Manifest, have: Bitfield, wanted: Bitfield) -> Picker<P> {
+        let wanted = if wanted.len() == manifest.pieces() {
+            wanted
+        } else {
+            Bitfield::full(manifest.pieces())
+        };
+        let left = wanted.iter_ones().filter(|i| !have.get(*i)).count() as u32;
         Picker {
             piece_size: manifest.piece_size(),
-            size: manifest.size(),
+            files: manifest.files().iter().map(|f| (f.pieces().start, f.size())).collect(),
             availability: vec![0; manifest.pieces() as usize],
             have,
+            wanted,
+            left,
             active: BTreeMap::new(),
         }
     }
 
-    fn pieces(&self) -> u32 {
-        self.availability.len() as u32
+    fn piece_len(&self, i: PieceIndex) -> u32 {
+        let Some(f) = self.files.partition_point(|(first, _)| *first <= i.0).checked_sub(1) else {
+            return 0;
+        };
+        let (first, size) = self.files[f];
+        let start = u64::from(i.0 - first) * u64::from(self.piece_size);
+        (size.saturating_sub(start)).min(u64::from(self.piece_size)) as u32
     }
 
-    fn piece_len(&self, i: PieceIndex) -> u32 {
-        let start = u64::from(i.0) * u64::from(self.piece_size);
-        (self.size.saturating_sub(start)).min(u64::from(self.piece_size)) as u32
+    /// The pieces to download.
+    pub fn wanted(&self) -> &Bitfield {
+        &self.wanted
+    }
+
+    /// How many wanted pieces are still missing.
+    pub fn left(&self) -> u32 {
+        self.left
     }
 
     fn block(&self, piece: PieceIndex, b: usize) -> BlockRequest {
@@ -105,9 +134,9 @@ impl<P: Copy + Eq> Picker<P> {
         &self.have
     }
 
-    /// Whether everything is held.
+    /// Whether every wanted piece is held.
     pub fn is_complete(&self) -> bool {
-        self.have.is_complete()
+        self.left == 0
     }
 
     /// How many connected peers have piece `i`.
@@ -171,15 +200,14 @@ impl<P: Copy + Eq> Picker<P> {
         }
     }
 
-    /// Whether `has` holds a piece we lack.
+    /// Whether `has` holds a piece we want and lack.
     pub fn is_interesting(&self, has: &Bitfield) -> bool {
-        has.iter_ones().any(|i| !self.have.get(i))
+        has.iter_ones().any(|i| self.wanted.get(i) && !self.have.get(i))
     }
 
     /// Whether every missing block has been requested (endgame).
     pub fn in_endgame(&self) -> bool {
-        self.have.count() as usize + self.active.len() == self.pieces() as usize
-            && self.active.values().all(|a| a.blocks.iter().all(|b| !matches!(b, Block::Missing)))
+        self.left as usize == self.active.len() && self.active.values().all(|a| a.blocks.iter().all(|b| !matches!(b, Block::Missing)))
     }
 
     /// Up to `max` blocks to request from `peer`, which has `has`.
@@ -247,7 +275,9 @@ impl<P: Copy + Eq> Picker<P> {
     }
 
     fn choose_new(&self, has: &Bitfield, rng: &mut impl Rng) -> Option<PieceIndex> {
-        let candidates = has.iter_ones().filter(|i| !self.have.get(*i) && !self.active.contains_key(i));
+        let candidates = has
+            .iter_ones()
+            .filter(|i| self.wanted.get(*i) && !self.have.get(*i) && !self.active.contains_key(i));
         if self.have.count() < RANDOM_FIRST {
             // Uniform choice by reservoir sampling.
             let mut chosen = None;
@@ -311,6 +341,9 @@ impl<P: Copy + Eq> Picker<P> {
     /// Piece `i` passed its hash check: it is held now.
     pub fn verified(&mut self, i: PieceIndex) {
         self.active.remove(&i);
+        if self.wanted.get(i) && !self.have.get(i) {
+            self.left -= 1;
+        }
         self.have.set(i);
     }
 

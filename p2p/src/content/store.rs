@@ -1,8 +1,9 @@
 //! Pieces on disk: a published file served from where it is, or a download being written.
 //!
 //! A download lives in `<folder>/`: `manifest` (the canonical bytes), `have` (the bitfield, one
-//! bit per verified piece) and the data file (by default `<folder>/data`, or a destination the
-//! user chose). A piece is written only after it verified, with one positioned write, and its bit
+//! bit per verified piece) and the data: one file, or for a folder manifest a folder holding its
+//! files at their relative paths (only the selected ones are created; the others are never
+//! written). Every file of a folder starts on a piece boundary, so a piece lives in one file. A piece is written only after it verified, with one positioned write, and its bit
 //! is set in `have` afterwards with a one-byte positioned write: a process killed at any moment
 //! never marks a piece whose data is not in the file, and a restart resumes from `have`. (The
 //! writes are not fsynced one by one; after a power cut the pieces are checked again with
@@ -65,47 +66,55 @@ fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> S
     }
 }
 
-/// The pieces of one file.
+/// The pieces of one file or folder.
 #[derive(Debug)]
 pub struct PieceStore {
     manifest: Manifest,
+    /// The file, or the folder holding a folder's files.
     data_path: PathBuf,
-    data: File,
+    /// Each file of the manifest: its path and, if it is served or downloaded, the open file.
+    files: Vec<(PathBuf, Option<File>)>,
     /// The `have` file of a download; `None` when seeding a published file.
     have_file: Option<(PathBuf, File)>,
     have: Bitfield,
 }
 
 impl PieceStore {
-    /// Serves a published file from `path` (read-only): every piece is held.
+    /// Serves a published file from `path` (read-only), or a published folder's files from the
+    /// folder `path`: every piece is held.
     ///
     /// # Errors
-    /// The file cannot be opened, or its size is not the manifest's.
+    /// A file cannot be opened, or its size is not the manifest's.
     pub fn seed(manifest: Manifest, path: &Path) -> Result<PieceStore, StoreError> {
-        let data = File::open(path).map_err(io_err("opening", path))?;
-        let found = data.metadata().map_err(io_err("reading the size of", path))?.len();
-        if found != manifest.size() {
-            return Err(StoreError::SizeChanged {
-                path: path.to_path_buf(),
-                found,
-                expected: manifest.size(),
-            });
+        let mut files = Vec::with_capacity(manifest.files().len());
+        for (file_path, entry) in manifest.paths_under(path).into_iter().zip(manifest.files()) {
+            let data = File::open(&file_path).map_err(io_err("opening", &file_path))?;
+            let found = data.metadata().map_err(io_err("reading the size of", &file_path))?.len();
+            if found != entry.size() {
+                return Err(StoreError::SizeChanged {
+                    path: file_path,
+                    found,
+                    expected: entry.size(),
+                });
+            }
+            files.push((file_path, Some(data)));
         }
         Ok(PieceStore {
             have: Bitfield::full(manifest.pieces()),
             manifest,
             data_path: path.to_path_buf(),
-            data,
+            files,
             have_file: None,
         })
     }
 
-    /// Starts a download in `folder` (created if needed), writing the data to `dest`, or resumes
-    /// the one already there.
+    /// Starts a download in `folder` (created if needed), writing the data to `dest` (a file, or
+    /// for a folder manifest the folder its files go into), or resumes the one already there.
+    /// `selected` (one flag per file of a folder; `None`: all) says which files are created.
     ///
     /// # Errors
     /// I/O failures, or a folder holding another file's download.
-    pub fn download(manifest: Manifest, folder: &Path, dest: &Path) -> Result<PieceStore, StoreError> {
+    pub fn download(manifest: Manifest, folder: &Path, dest: &Path, selected: Option<&[bool]>) -> Result<PieceStore, StoreError> {
         std::fs::create_dir_all(folder).map_err(io_err("creating", folder))?;
         let manifest_path = folder.join("manifest");
         match std::fs::read(&manifest_path) {
@@ -136,19 +145,41 @@ impl PieceStore {
         }
         let mut bytes = vec![0u8; want as usize];
         have_file.read_exact_at(&mut bytes, 0).map_err(io_err("reading", &have_path))?;
-        let have = Bitfield::from_bytes(&bytes, manifest.pieces()).map_err(|_| StoreError::Corrupt(have_path.clone()))?;
-        let data = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dest)
-            .map_err(io_err("opening", dest))?;
-        data.set_len(manifest.size()).map_err(io_err("sizing", dest))?;
+        let mut have = Bitfield::from_bytes(&bytes, manifest.pieces()).map_err(|_| StoreError::Corrupt(have_path.clone()))?;
+        if manifest.is_folder() {
+            // The folder itself, not its parents: a destination whose folder is gone is an error.
+            match std::fs::create_dir(dest) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(io_err("creating", dest)(e)),
+                _ => {}
+            }
+        }
+        let mut files = Vec::with_capacity(manifest.files().len());
+        for (i, (path, entry)) in manifest.paths_under(dest).into_iter().zip(manifest.files()).enumerate() {
+            if !selected.is_none_or(|s| s.get(i).copied().unwrap_or(true)) {
+                // Not selected: never created, and nothing of it counts as held.
+                for p in entry.pieces() {
+                    have.clear(PieceIndex(p));
+                }
+                files.push((path, None));
+                continue;
+            }
+            if let Some(parent) = path.parent().filter(|_| manifest.is_folder()) {
+                std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+            }
+            let data = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io_err("opening", &path))?;
+            data.set_len(entry.size()).map_err(io_err("sizing", &path))?;
+            files.push((path, Some(data)));
+        }
         Ok(PieceStore {
             manifest,
             data_path: dest.to_path_buf(),
-            data,
+            files,
             have_file: Some((have_path, have_file)),
             have,
         })
@@ -164,9 +195,16 @@ impl PieceStore {
         &self.have
     }
 
-    /// Where the data is.
+    /// Where the data is: the file, or the folder of a folder's files.
     pub fn data_path(&self) -> &Path {
         &self.data_path
+    }
+
+    /// The open file holding piece `i`, its path, and the piece's offset in it.
+    fn file_of(&self, piece: PieceIndex) -> Option<(&File, &Path, u64)> {
+        let (f, at) = self.manifest.locate(piece)?;
+        let (path, file) = &self.files[f];
+        Some((file.as_ref()?, path, at))
     }
 
     /// Reads a block of a held piece.
@@ -176,32 +214,33 @@ impl PieceStore {
     pub fn read_block(&self, piece: PieceIndex, offset: u32, len: u32) -> Result<Vec<u8>, StoreError> {
         let piece_len = self.manifest.piece_len(piece);
         let valid = self.have.get(piece) && len > 0 && len <= BLOCK_SIZE && offset.checked_add(len).is_some_and(|end| end <= piece_len);
-        if !valid {
+        let Some((file, path, at)) = self.file_of(piece).filter(|_| valid) else {
             return Err(StoreError::NotAvailable { piece, offset, len });
-        }
+        };
         let mut buf = vec![0u8; len as usize];
-        self.data
-            .read_exact_at(&mut buf, self.manifest.piece_offset(piece) + u64::from(offset))
-            .map_err(io_err("reading", &self.data_path))?;
+        file.read_exact_at(&mut buf, at + u64::from(offset))
+            .map_err(io_err("reading", path))?;
         Ok(buf)
     }
 
     /// Stores a piece that verified, then marks it held.
     ///
     /// # Errors
-    /// The data is not the piece, the store is read-only, or a write failed (then the piece is
-    /// not marked).
+    /// The data is not the piece, the store is read-only, the piece's file is not selected, or a
+    /// write failed (then the piece is not marked).
     pub fn write_piece(&mut self, piece: PieceIndex, data: &[u8]) -> Result<(), StoreError> {
+        let not_available = StoreError::NotAvailable {
+            piece,
+            offset: 0,
+            len: data.len() as u32,
+        };
         if !self.manifest.verify(piece, data) || self.have_file.is_none() {
-            return Err(StoreError::NotAvailable {
-                piece,
-                offset: 0,
-                len: data.len() as u32,
-            });
+            return Err(not_available);
         }
-        self.data
-            .write_all_at(data, self.manifest.piece_offset(piece))
-            .map_err(io_err("writing", &self.data_path))?;
+        let Some((file, path, at)) = self.file_of(piece) else {
+            return Err(not_available);
+        };
+        file.write_all_at(data, at).map_err(io_err("writing", path))?;
         self.have.set(piece);
         let byte = (piece.0 / 8) as usize;
         if let Some((path, file)) = &self.have_file {
@@ -222,7 +261,9 @@ impl PieceStore {
         let held: Vec<PieceIndex> = self.have.iter_ones().collect();
         for piece in held {
             let len = self.manifest.piece_len(piece) as usize;
-            let ok = self.data.read_exact_at(&mut buf[..len], self.manifest.piece_offset(piece)).is_ok()
+            let ok = self
+                .file_of(piece)
+                .is_some_and(|(file, _, at)| file.read_exact_at(&mut buf[..len], at).is_ok())
                 && self.manifest.verify(piece, &buf[..len]);
             if !ok {
                 self.have.clear(piece);
@@ -242,7 +283,14 @@ impl PieceStore {
     /// # Errors
     /// The sync failed.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.data.sync_data().map_err(io_err("syncing", &self.data_path))?;
+        if self.have_file.is_none() {
+            return Ok(());
+        }
+        for (path, file) in &self.files {
+            if let Some(file) = file {
+                file.sync_data().map_err(io_err("syncing", path))?;
+            }
+        }
         if let Some((path, file)) = &self.have_file {
             file.sync_data().map_err(io_err("syncing", path))?;
         }
@@ -290,14 +338,14 @@ mod tests {
         let folder = dir.path().join("dl");
         let dest = dir.path().join("out.bin");
         {
-            let mut s = PieceStore::download(m.clone(), &folder, &dest).unwrap();
+            let mut s = PieceStore::download(m.clone(), &folder, &dest, None).unwrap();
             assert_eq!(s.have().count(), 0);
             s.write_piece(PieceIndex(2), &bytes[32768..49152]).unwrap();
             s.write_piece(PieceIndex(6), &bytes[6 * 16384..]).unwrap();
             assert!(s.write_piece(PieceIndex(0), &bytes[16384..32768]).is_err(), "wrong data is refused");
             assert!(s.read_block(PieceIndex(0), 0, 10).is_err(), "not held yet");
         }
-        let mut s = PieceStore::download(m.clone(), &folder, &dest).unwrap();
+        let mut s = PieceStore::download(m.clone(), &folder, &dest, None).unwrap();
         assert_eq!(s.have().iter_ones().collect::<Vec<_>>(), vec![PieceIndex(2), PieceIndex(6)]);
         assert_eq!(s.read_block(PieceIndex(2), 100, 50).unwrap(), bytes[32768 + 100..32768 + 150]);
         assert_eq!(s.recheck().unwrap(), 0);
@@ -306,10 +354,56 @@ mod tests {
         f.write_all_at(b"xx", 6 * 16384).unwrap();
         assert_eq!(s.recheck().unwrap(), 1);
         drop(s);
-        let s = PieceStore::download(m, &folder, &dest).unwrap();
+        let s = PieceStore::download(m, &folder, &dest, None).unwrap();
         assert_eq!(s.have().count(), 1);
         // Another file's manifest in the same folder is refused.
         let other = manifest_of(&file(10));
-        assert!(matches!(PieceStore::download(other, &folder, &dest), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            PieceStore::download(other, &folder, &dest, None),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_folder_is_served_and_one_file_of_it_downloaded_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("album");
+        std::fs::create_dir_all(root.join("disc")).unwrap();
+        let contents = [("a.txt", file(100)), ("disc/b.bin", file(40_000)), ("z.bin", file(20_000))];
+        for (p, d) in &contents {
+            std::fs::write(root.join(p), d).unwrap();
+        }
+        let list = contents.iter().map(|(p, d)| (p.to_string(), d.len() as u64)).collect();
+        let m = Manifest::from_folder("album", 16384, list, |p| File::open(root.join(p))).unwrap();
+        let seed = PieceStore::seed(m.clone(), &root).unwrap();
+        // disc/b.bin is pieces 1..4; its last piece is short.
+        assert_eq!(
+            seed.read_block(PieceIndex(3), 0, 40_000 - 2 * 16384).unwrap(),
+            contents[1].1[2 * 16384..]
+        );
+        assert_eq!(seed.read_block(PieceIndex(4), 0, 16384).unwrap(), contents[2].1[..16384]);
+
+        let folder = dir.path().join("dl");
+        let dest = dir.path().join("out");
+        let only_b = [false, true, false];
+        let mut s = PieceStore::download(m.clone(), &folder, &dest, Some(&only_b)).unwrap();
+        for p in 1..4 {
+            let (at, len) = ((p - 1) * 16384, m.piece_len(PieceIndex(p)) as usize);
+            s.write_piece(PieceIndex(p), &contents[1].1[at as usize..at as usize + len])
+                .unwrap();
+        }
+        assert!(s.write_piece(PieceIndex(0), &contents[0].1).is_err(), "a.txt is not selected");
+        s.sync().unwrap();
+        assert_eq!(std::fs::read(dest.join("disc/b.bin")).unwrap(), contents[1].1);
+        assert!(
+            !dest.join("a.txt").exists() && !dest.join("z.bin").exists(),
+            "unselected files are not created"
+        );
+        assert_eq!(s.recheck().unwrap(), 0);
+        drop(s);
+        // Resumed with everything selected: b.bin's pieces are still held, the rest is created.
+        let s = PieceStore::download(m, &folder, &dest, None).unwrap();
+        assert_eq!(s.have().count(), 3);
+        assert_eq!(std::fs::metadata(dest.join("z.bin")).unwrap().len(), 20_000);
     }
 }

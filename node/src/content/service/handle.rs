@@ -28,6 +28,7 @@ pub(super) enum Command {
     Fetch {
         cid: ContentId,
         dest: Option<PathBuf>,
+        files: Option<Vec<String>>,
         hints: Vec<PeerId>,
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
     },
@@ -84,14 +85,28 @@ impl ContentHandle {
 
     /// Starts fetching `cid` (or returns the status of the file if it is already here).
     ///
-    /// `hints` are peers said to have it (a share link's): they are asked for the manifest and
-    /// connected to at once, while the index is asked for providers as always. The caller has
-    /// told the network where they listen.
+    /// `files` chooses files (or sub-folders) of a folder; `None` fetches everything. `hints`
+    /// are peers said to have it (a share link's): they are asked for the manifest and connected
+    /// to at once, while the index is asked for providers as always. The caller has told the
+    /// network where they listen.
     ///
     /// # Errors
-    /// An unusable destination.
-    pub async fn fetch(&self, cid: ContentId, dest: Option<PathBuf>, hints: Vec<PeerId>) -> Result<FileStatus, ContentError> {
-        self.ask(|reply| Command::Fetch { cid, dest, hints, reply }).await?
+    /// An unusable destination, a bad file name, or a fetch under way with another choice of files.
+    pub async fn fetch(
+        &self,
+        cid: ContentId,
+        dest: Option<PathBuf>,
+        files: Option<Vec<String>>,
+        hints: Vec<PeerId>,
+    ) -> Result<FileStatus, ContentError> {
+        self.ask(|reply| Command::Fetch {
+            cid,
+            dest,
+            files,
+            hints,
+            reply,
+        })
+        .await?
     }
 
     /// The status of `cid`.
@@ -146,7 +161,13 @@ impl Service {
                     Done::Published { reply, result }
                 });
             }
-            Command::Fetch { cid, dest, hints, reply } => self.fetch(cid, dest, hints, reply, now),
+            Command::Fetch {
+                cid,
+                dest,
+                files,
+                hints,
+                reply,
+            } => self.fetch(cid, dest, files, hints, reply, now),
             Command::Status { cid, reply } => {
                 let result = match self.entries.get_mut(&cid) {
                     Some(e) => Ok(e.status(&cid, now)),
@@ -217,12 +238,23 @@ impl Service {
         &mut self,
         cid: ContentId,
         dest: Option<PathBuf>,
+        files: Option<Vec<String>>,
         hints: Vec<PeerId>,
         reply: oneshot::Sender<Result<FileStatus, ContentError>>,
         now: Instant,
     ) {
         let epoch = self.next_epoch();
         if let Some(entry) = self.entries.get_mut(&cid) {
+            if files.is_some() && files != entry.record.files {
+                let _ = reply.send(Err(ContentError::InvalidParameter(format!(
+                    "{cid} is already fetched or shared here with {}: removefile it to choose other files",
+                    match &entry.record.files {
+                        Some(f) => format!("the files {}", f.join(", ")),
+                        None => "all its files".to_string(),
+                    }
+                ))));
+                return;
+            }
             if let (Some(want), Some(have)) = (&dest, &entry.record.path)
                 && want != have
             {
@@ -258,7 +290,7 @@ impl Service {
         }
         let (dir, downloads) = (self.cfg.dir.clone(), self.cfg.downloads.clone());
         self.spawn(async move {
-            let result = blocking(move || registry::prepare_fetch(&dir, &downloads, &cid, dest))
+            let result = blocking(move || registry::prepare_fetch(&dir, &downloads, &cid, dest, files))
                 .await
                 .unwrap_or_else(|e| Err(ContentError::Io(e)));
             Done::Prepared { cid, hints, reply, result }
@@ -286,6 +318,7 @@ impl Service {
             mtime: None,
             keywords: p.keywords.clone(),
             paused: false,
+            files: None,
         };
         let store = Arc::new(Mutex::new(p.store));
         match self.entries.get_mut(&cid) {

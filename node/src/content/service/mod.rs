@@ -19,7 +19,7 @@ use cairn_p2p::content::{
     TokenBucket,
 };
 use cairn_p2p::{ContentEvent, ContentResponder, DEFAULT_BAN, NetworkHandle, PeerId};
-use cairn_rpc::types::{FileStatus, PeerTransfer, PublishFileResult};
+use cairn_rpc::types::{FileStatus, FolderFile, PeerTransfer, PublishFileResult};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -160,6 +160,24 @@ impl Entry {
             // Both are filled in by `rpc::files`, which knows this node's listen addresses.
             link: String::new(),
             eta: None,
+            wanted_size: if s.files.is_empty() {
+                s.size
+            } else {
+                Some(s.files.iter().filter(|f| f.2).map(|f| f.1).sum())
+            },
+            files: (!s.files.is_empty()).then(|| {
+                s.files
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (path, size, selected, bytes))| FolderFile {
+                        index,
+                        path,
+                        size,
+                        selected,
+                        bytes,
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -443,7 +461,11 @@ impl Service {
         }
         if let Some(store) = &entry.store {
             let have = lock(store).have().clone();
-            self.feed(cid, Input::Opened(have));
+            let input = match registry::selection(&entry.record, &manifest) {
+                Ok(selected) => Input::Opened { have, selected },
+                Err(e) => Input::OpenFailed(e.to_string()),
+            };
+            self.feed(cid, input);
             return;
         }
         let epoch = entry.epoch;
@@ -619,10 +641,12 @@ impl Service {
                 match result {
                     Ok((store, record)) => {
                         let have = store.have().clone();
+                        // `open_fetch` checked the selection already.
+                        let selected = registry::selection(&record, store.manifest()).ok().flatten();
                         entry.record = record;
                         entry.store = Some(Arc::new(Mutex::new(store)));
                         info!(%cid, have = have.count(), pieces = have.len(), "fetch opened");
-                        self.feed(cid, Input::Opened(have));
+                        self.feed(cid, Input::Opened { have, selected });
                     }
                     Err(e) => self.feed(cid, Input::OpenFailed(e.to_string())),
                 }

@@ -142,6 +142,11 @@ pub struct FileSession {
     phase: Phase,
     manifest: Option<Manifest>,
     have: Bitfield,
+    /// The files of a folder to download, one flag per file, and their pieces; `None`: all.
+    selected: Option<Vec<bool>>,
+    wanted: Option<Bitfield>,
+    /// Wanted pieces not held yet (known once the store is open).
+    left: u32,
     started: Instant,
     members: HashMap<PeerId, Member>,
     /// Streams asked for and not up yet.
@@ -208,6 +213,9 @@ impl FileSession {
             phase,
             manifest: None,
             have: Bitfield::new(0),
+            selected: None,
+            wanted: None,
+            left: 0,
             started: now,
             members: HashMap::new(),
             connecting: HashSet::new(),
@@ -251,7 +259,7 @@ impl FileSession {
     }
 
     fn super_seeding_now(&self) -> bool {
-        self.super_seed.is_some() && matches!(self.phase, Phase::Seeding)
+        self.super_seed.is_some() && matches!(self.phase, Phase::Seeding) && self.have.is_complete()
     }
 
     /// The file.
@@ -426,7 +434,7 @@ impl FileSession {
                 self.asking = false;
                 self.ask_manifest(&mut out);
             }
-            Input::Opened(have) => self.opened(have, now, &mut out),
+            Input::Opened { have, selected } => self.opened(have, selected, now, &mut out),
             Input::OpenFailed(e) => self.fail(Failure::Disk(e), &mut out),
             Input::Connected { peer, bitfield } => self.join(peer, &bitfield, now, rng, &mut out),
             Input::ConnectFailed(peer) => {
@@ -528,17 +536,26 @@ impl FileSession {
         }
     }
 
-    fn opened(&mut self, have: Bitfield, now: Instant, out: &mut Vec<Output>) {
+    fn opened(&mut self, have: Bitfield, selected: Option<Vec<bool>>, now: Instant, out: &mut Vec<Output>) {
         let Some(manifest) = self.manifest.clone() else { return };
         if !matches!(self.phase, Phase::Opening) || have.len() != manifest.pieces() {
             return;
         }
+        let selected = selected.filter(|s| s.len() == manifest.files().len() && s.contains(&false));
+        let wanted = selected.as_ref().map(|s| manifest.pieces_of(|f| s[f]));
+        self.selected = selected;
+        self.left = match &wanted {
+            Some(w) => w.iter_ones().filter(|i| !have.get(*i)).count() as u32,
+            None => have.len() - have.count(),
+        };
         self.have = have.clone();
+        self.wanted = wanted.clone();
         self.lookups.backoff = SEARCH_MORE_FIRST;
-        if have.is_complete() {
+        if self.left == 0 {
             self.phase = Phase::Seeding;
         } else {
-            self.phase = Phase::Downloading(Box::new(Download::new(manifest, have)));
+            let wanted = wanted.unwrap_or_else(|| Bitfield::full(manifest.pieces()));
+            self.phase = Phase::Downloading(Box::new(Download::with_wanted(manifest, have, wanted)));
         }
         out.push(Output::Announce);
         if matches!(self.phase, Phase::Downloading(_)) {
@@ -764,6 +781,9 @@ impl FileSession {
         match result {
             Ok(()) => {
                 if piece.0 < self.have.len() && self.have.set(piece) {
+                    if self.wanted.as_ref().is_none_or(|w| w.get(piece)) {
+                        self.left = self.left.saturating_sub(1);
+                    }
                     for p in self.members.keys() {
                         out.push(Output::Send(*p, PeerMessage::Have(piece)));
                     }
@@ -776,7 +796,7 @@ impl FileSession {
 
     /// Once the last piece is written: make the file durable, then call it complete.
     fn maybe_finish(&mut self, out: &mut Vec<Output>) {
-        if matches!(self.phase, Phase::Downloading(_)) && self.writes == 0 && self.have.is_complete() {
+        if matches!(self.phase, Phase::Downloading(_)) && self.writes == 0 && self.left == 0 {
             self.phase = Phase::Syncing;
             out.push(Output::Sync);
         }

@@ -156,7 +156,7 @@ impl Sim {
                     } else {
                         Bitfield::new(m.pieces())
                     };
-                    self.at(Duration::from_millis(1), Event::Input(i, Input::Opened(have)));
+                    self.at(Duration::from_millis(1), Event::Input(i, Input::Opened { have, selected: None }));
                 }
                 Output::Connect(p) => {
                     let n = self.node_of(&p).expect("a simulated peer");

@@ -47,7 +47,13 @@ fn seed() -> (Harness, Manifest) {
         t0,
         rng: StdRng::seed_from_u64(1),
     };
-    let out = h.feed(Input::Opened(Bitfield::full(4)), Duration::ZERO);
+    let out = h.feed(
+        Input::Opened {
+            have: Bitfield::full(4),
+            selected: None,
+        },
+        Duration::ZERO,
+    );
     assert_eq!(out, vec![Output::Announce]);
     assert!(matches!(h.s.phase(), Phase::Seeding));
     (h, m)
@@ -75,7 +81,13 @@ fn leecher(providers: &[usize]) -> (Harness, Vec<Output>) {
         Duration::ZERO,
     );
     assert_eq!(out, vec![Output::Open(m.clone())]);
-    let out = h.feed(Input::Opened(Bitfield::new(4)), Duration::ZERO);
+    let out = h.feed(
+        Input::Opened {
+            have: Bitfield::new(4),
+            selected: None,
+        },
+        Duration::ZERO,
+    );
     (h, out)
 }
 
@@ -466,7 +478,13 @@ fn requests_stop_while_too_much_data_waits_for_the_disk() {
         t0,
         rng: StdRng::seed_from_u64(12),
     };
-    h.feed(Input::Opened(Bitfield::new(320)), Duration::ZERO);
+    h.feed(
+        Input::Opened {
+            have: Bitfield::new(320),
+            selected: None,
+        },
+        Duration::ZERO,
+    );
     let full = Bitfield::full(320).as_bytes().to_vec();
     h.feed(
         Input::Connected {
@@ -583,7 +601,13 @@ fn a_paused_fetch_leaves_the_swarm_and_resumes_from_the_store() {
     let mut held = Bitfield::new(4);
     held.set(PieceIndex(0));
     held.set(PieceIndex(2));
-    let out = h.feed(Input::Opened(held), Duration::from_secs(40));
+    let out = h.feed(
+        Input::Opened {
+            have: held,
+            selected: None,
+        },
+        Duration::from_secs(40),
+    );
     assert!(
         out.contains(&Output::Announce) && out.contains(&Output::Connect(peer(1))),
         "{out:?}"
@@ -603,4 +627,69 @@ fn a_session_restored_paused_shows_its_pieces_and_resumes() {
     // Without a manifest, resuming searches.
     let mut s = FileSession::paused(m.content_id(), None, None, peer(100), t0);
     assert_eq!(s.resume(t0), vec![Output::FindProviders]);
+}
+
+#[test]
+fn a_folder_fetch_asks_only_for_the_selected_files_and_completes_with_them() {
+    // Three files of 2, 1 and 3 pieces of 32 KiB; only the middle one is wanted.
+    let parts = [("a", file(2 * 32768, 1)), ("b", file(32768 - 7, 2)), ("c", file(3 * 32768, 3))];
+    let list = parts.iter().map(|(p, d)| (p.to_string(), d.len() as u64)).collect();
+    let m = Manifest::from_folder("f", 32768, list, |p| Ok(&parts.iter().find(|x| x.0 == p).unwrap().1[..])).unwrap();
+    let t0 = Instant::now();
+    let (s, _) = FileSession::open(m.clone(), peer(100), t0);
+    let mut h = Harness {
+        s,
+        t0,
+        rng: StdRng::seed_from_u64(21),
+    };
+    h.feed(
+        Input::Opened {
+            have: Bitfield::new(6),
+            selected: Some(vec![false, true, false]),
+        },
+        Duration::ZERO,
+    );
+    assert!(matches!(h.s.phase(), Phase::Downloading(_)));
+    h.feed(
+        Input::Connected {
+            peer: peer(1),
+            bitfield: Bitfield::full(6).as_bytes().to_vec(),
+        },
+        Duration::ZERO,
+    );
+    let out = h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO);
+    let asked: Vec<BlockRequest> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(_, PeerMessage::Request(b)) => Some(*b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 2, "the two blocks of b's one short piece: {asked:?}");
+    assert!(asked.iter().all(|b| b.piece == PieceIndex(2)));
+    assert_eq!(asked[1].len, 32768 - 7 - BLOCK_SIZE);
+    let mut checks = Vec::new();
+    for b in asked {
+        let data = parts[1].1[b.offset as usize..(b.offset + b.len) as usize].to_vec();
+        let msg = PeerMessage::Piece {
+            piece: b.piece,
+            offset: b.offset,
+            data,
+        };
+        checks.extend(h.feed(Input::Message(peer(1), msg), Duration::ZERO));
+    }
+    let Some(Output::Check { piece, data }) = checks.into_iter().find(|o| matches!(o, Output::Check { .. })) else {
+        panic!("the piece is checked once complete");
+    };
+    assert!(m.verify(piece, &data));
+    let out = h.feed(Input::Checked { piece, data, good: true }, Duration::ZERO);
+    assert!(out.iter().any(|o| matches!(o, Output::Write { .. })));
+    let out = h.feed(Input::Written { piece, result: Ok(()) }, Duration::ZERO);
+    assert!(out.contains(&Output::Sync), "the selection is complete: {out:?}");
+    h.feed(Input::Synced(Ok(())), Duration::ZERO);
+    assert!(matches!(h.s.phase(), Phase::Seeding));
+    let st = h.s.status(t0);
+    assert_eq!((st.wanted_have, st.wanted_total, st.pieces_have, st.pieces_total), (1, 1, 1, 6));
+    let files: Vec<(&str, bool, u64)> = st.files.iter().map(|f| (f.0.as_str(), f.2, f.3)).collect();
+    assert_eq!(files, [("a", false, 0), ("b", true, 32768 - 7), ("c", false, 0)]);
 }

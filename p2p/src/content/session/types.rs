@@ -76,8 +76,13 @@ pub enum Input {
         /// Who was asked.
         from: PeerId,
     },
-    /// The store is open, holding these pieces (verified on disk).
-    Opened(Bitfield),
+    /// The store is open, holding the pieces in `have` (verified on disk).
+    Opened {
+        /// The pieces held.
+        have: Bitfield,
+        /// Which files of a folder to download, one flag per file of the manifest (`None`: all).
+        selected: Option<Vec<bool>>,
+    },
     /// The store could not be opened.
     OpenFailed(String),
     /// A stream with `peer` is up and its `Hello` read (either side opened it).
@@ -173,6 +178,12 @@ pub struct SessionStatus {
     pub pieces_have: u32,
     /// See `pieces_have`.
     pub pieces_total: u32,
+    /// Pieces held and in all among those wanted (a folder's selected files; else as above).
+    pub wanted_have: u32,
+    /// See `wanted_have`.
+    pub wanted_total: u32,
+    /// A folder's files: path, size, whether selected, and bytes held (empty for a single file).
+    pub files: Vec<(String, u64, bool, u64)>,
     /// Bytes held (verified and written).
     pub bytes: u64,
     /// Members of the swarm now.

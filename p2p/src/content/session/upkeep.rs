@@ -8,6 +8,7 @@ use libp2p::PeerId;
 use rand::Rng;
 
 use super::super::choker::{PeerView, RECHOKE_INTERVAL};
+use super::super::id::PieceIndex;
 use super::super::manifest::Manifest;
 use super::super::message::MAX_PEX_PEERS;
 use super::super::peer_wire::PeerMessage;
@@ -143,8 +144,35 @@ impl FileSession {
             .manifest
             .as_ref()
             .map_or(0, |m| self.have.iter_ones().map(|p| u64::from(m.piece_len(p))).sum());
+        let (wanted_have, wanted_total) = match &self.wanted {
+            Some(w) => {
+                let total = w.count();
+                (total - self.left.min(total), total)
+            }
+            None => (self.have.count(), self.have.len()),
+        };
+        let files = match &self.manifest {
+            Some(m) if m.is_folder() => m
+                .files()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let selected = self.selected.as_ref().is_none_or(|s| s.get(i).copied().unwrap_or(true));
+                    let held = f
+                        .pieces()
+                        .filter(|p| self.have.get(PieceIndex(*p)))
+                        .map(|p| u64::from(m.piece_len(PieceIndex(p))))
+                        .sum();
+                    (f.path().to_string(), f.size(), selected, held)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         SessionStatus {
             state: self.phase.name(),
+            wanted_have,
+            wanted_total,
+            files,
             name: self.manifest.as_ref().map(|m| m.name().to_string()),
             size: self.manifest.as_ref().map(Manifest::size),
             pieces_have: self.have.count(),
