@@ -421,8 +421,9 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
             return;
         }
         let room = queue - s.in_flight.len();
-        let has = s.has.clone();
-        let picked = self.picker.pick(peer, &has, room, rng);
+        // Borrow the peer's pieces, not a copy: this runs on every block that arrives.
+        let has = &self.peers.get(&peer).expect("present").has;
+        let picked = self.picker.pick(peer, has, room, rng);
         let s = self.peers.get_mut(&peer).expect("present");
         for block in picked {
             s.in_flight.insert(block, now);
