@@ -325,12 +325,15 @@ pub(super) async fn accept(net: NetworkHandle, events: mpsc::Sender<StreamEvent>
 }
 
 async fn read_frames(
-    mut read: futures::io::ReadHalf<cairn_p2p::Stream>,
+    read: futures::io::ReadHalf<cairn_p2p::Stream>,
     cid: ContentId,
     peer: PeerId,
     id: u64,
     events: mpsc::Sender<StreamEvent>,
 ) {
+    // A frame is read in three parts (length, kind, body): buffered, they are one trip to the
+    // muxer (and its lock) for several frames rather than three per frame.
+    let mut read = futures::io::BufReader::with_capacity(WRITE_BUFFER, read);
     let mut buf = Vec::new();
     let error = loop {
         match peer_wire::read_frame(&mut read, &mut buf).await {
@@ -346,13 +349,19 @@ async fn read_frames(
     let _ = events.send(StreamEvent::Closed { cid, peer, id, error }).await;
 }
 
+/// Bytes the writer gathers before it hands them to the muxer. yamux cuts what it is given into
+/// frames of at most 16 KiB: written one by one, each 16 KiB block and its 17-byte header would
+/// be two yamux frames (and two trips through noise); gathered, blocks are about one each.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 async fn write_frames(
-    mut write: futures::io::WriteHalf<cairn_p2p::Stream>,
+    write: futures::io::WriteHalf<cairn_p2p::Stream>,
     mut rx: mpsc::Receiver<(Vec<u8>, usize)>,
     first: Option<Vec<u8>>,
     queued: Arc<AtomicUsize>,
     room: Arc<Notify>,
 ) {
+    let mut write = futures::io::BufWriter::with_capacity(WRITE_BUFFER, write);
     if let Some(first) = first
         && (write.write_all(&first).await.is_err() || write.flush().await.is_err())
     {
