@@ -32,12 +32,14 @@ pub struct BenchNode {
 
 impl BenchNode {
     /// Starts a regtest node on `dir` with `extra` flags; its log goes to `dir/node.log` at
-    /// `log_level`.
+    /// `log_level`. `CAIRN_BENCH_BIN` names another `cairn` binary to run (to compare two
+    /// builds run by run, alternating, in one session).
     pub fn start(dir: &Path, extra: &[&str], log_level: &str) -> BenchNode {
         std::fs::create_dir_all(dir).unwrap();
         let log = std::fs::File::create(dir.join("node.log")).unwrap();
+        let bin = std::env::var_os("CAIRN_BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_cairn").into());
         let child = ChildGuard(
-            Command::new(env!("CARGO_BIN_EXE_cairn"))
+            Command::new(bin)
                 .args([
                     "node",
                     "--network",

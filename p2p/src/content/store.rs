@@ -212,15 +212,23 @@ impl PieceStore {
     /// # Errors
     /// The piece is not held, the range is not a block of it, or the read failed.
     pub fn read_block(&self, piece: PieceIndex, offset: u32, len: u32) -> Result<Vec<u8>, StoreError> {
+        let mut buf = vec![0u8; len as usize];
+        self.read_block_into(piece, offset, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads a block of a held piece into `out` (as long as the block).
+    ///
+    /// # Errors
+    /// As [`PieceStore::read_block`].
+    pub fn read_block_into(&self, piece: PieceIndex, offset: u32, out: &mut [u8]) -> Result<(), StoreError> {
+        let len = u32::try_from(out.len()).unwrap_or(u32::MAX);
         let piece_len = self.manifest.piece_len(piece);
         let valid = self.have.get(piece) && len > 0 && len <= BLOCK_SIZE && offset.checked_add(len).is_some_and(|end| end <= piece_len);
         let Some((file, path, at)) = self.file_of(piece).filter(|_| valid) else {
             return Err(StoreError::NotAvailable { piece, offset, len });
         };
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, at + u64::from(offset))
-            .map_err(io_err("reading", path))?;
-        Ok(buf)
+        file.read_exact_at(out, at + u64::from(offset)).map_err(io_err("reading", path))
     }
 
     /// Stores a piece whose hash the caller checked against the manifest ([`Manifest::verify`],

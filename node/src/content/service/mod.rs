@@ -90,7 +90,7 @@ enum Done {
         epoch: u64,
         result: Result<(PieceStore, Record), ContentError>,
     },
-    /// Blocks read for uploads, in one blocking job.
+    /// Blocks read for uploads, in one blocking job: each one's `Piece` frame.
     Reads(Vec<(BlockRead, Result<Vec<u8>, String>)>),
     /// A job of this many reads panicked (their requests time out on the peer's side).
     ReadsLost(usize),
@@ -657,8 +657,8 @@ impl Service {
                 for (r, result) in reads {
                     let len = r.block.len as usize;
                     match result {
-                        Ok(data) => {
-                            if !self.links.send_block(r.cid, r.peer, r.block.piece, r.block.offset, data) {
+                        Ok(frame) => {
+                            if !self.links.send_block(r.cid, r.peer, frame, len) {
                                 r.queued.fetch_sub(len, Ordering::Relaxed);
                             }
                         }

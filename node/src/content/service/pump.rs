@@ -98,10 +98,12 @@ impl Service {
                 batch
                     .into_iter()
                     .map(|r| {
-                        let data = lock(&r.store)
-                            .read_block(r.block.piece, r.block.offset, r.block.len)
+                        let b = r.block;
+                        let store = lock(&r.store);
+                        let frame = PeerMessage::piece_frame(b.piece, b.offset, b.len, |out| store.read_block_into(b.piece, b.offset, out))
                             .map_err(|e| e.to_string());
-                        (r, data)
+                        drop(store);
+                        (r, frame)
                     })
                     .collect::<Vec<_>>()
             })

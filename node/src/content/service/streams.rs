@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use cairn_p2p::content::ContentId;
 use cairn_p2p::content::peer_wire::{self, PeerMessage};
-use cairn_p2p::content::{ContentId, PieceIndex};
 use cairn_p2p::{NetworkHandle, PeerId};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use tokio::sync::{Notify, Semaphore, mpsc};
@@ -246,14 +246,12 @@ impl Links {
         }
     }
 
-    /// Sends a block read for `peer` (its bytes were reserved); false if the stream is gone
-    /// or full.
-    pub(super) fn send_block(&self, cid: ContentId, peer: PeerId, piece: PieceIndex, offset: u32, data: Vec<u8>) -> bool {
+    /// Sends the `Piece` frame of a block read for `peer` (its `len` bytes of data were
+    /// reserved); false if the stream is gone or full.
+    pub(super) fn send_block(&self, cid: ContentId, peer: PeerId, frame: Vec<u8>, len: usize) -> bool {
         let Some(Link { state: State::Up(up), .. }) = self.links.get(&(cid, peer)) else {
             return false;
         };
-        let len = data.len();
-        let frame = PeerMessage::Piece { piece, offset, data }.encode();
         up.tx.try_send((frame, len)).is_ok()
     }
 
