@@ -105,6 +105,20 @@ impl FileEntry {
     }
 }
 
+/// A piece's length and SHA-256 (see [`Manifest::check_of`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PieceCheck {
+    len: u32,
+    hash: [u8; 32],
+}
+
+impl PieceCheck {
+    /// Whether `data` is the piece.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        data.len() == self.len as usize && Sha256::digest(data).as_slice() == self.hash
+    }
+}
+
 /// A file's or folder's description: name, files and sizes, piece size and piece hashes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Manifest {
@@ -349,9 +363,17 @@ impl Manifest {
 
     /// Whether `data` is piece `i`.
     pub fn verify(&self, i: PieceIndex, data: &[u8]) -> bool {
-        self.hashes
-            .get(i.0 as usize)
-            .is_some_and(|h| data.len() == self.piece_len(i) as usize && Sha256::digest(data).as_slice() == h)
+        self.check_of(i).is_some_and(|c| c.matches(data))
+    }
+
+    /// What piece `i` must be (its length and hash), to check it elsewhere (on another thread)
+    /// without a copy of the whole manifest; `None` past the end.
+    pub fn check_of(&self, i: PieceIndex) -> Option<PieceCheck> {
+        let hash = *self.hashes.get(i.0 as usize)?;
+        Some(PieceCheck {
+            len: self.piece_len(i),
+            hash,
+        })
     }
 
     /// The canonical bytes.

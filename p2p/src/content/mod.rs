@@ -31,7 +31,7 @@ pub use choker::{Choker, Decision, PeerView};
 pub use download::{Action, Download};
 pub use id::{ContentId, PieceIndex};
 pub use link::ShareLink;
-pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, FileEntry, Manifest, ManifestError};
+pub use manifest::{BLOCK_SIZE, DEFAULT_PIECE_SIZE, FileEntry, Manifest, ManifestError, PieceCheck};
 pub use message::{ContentCodec, ContentRequest, ContentResponse, MAX_PEX_PEERS};
 pub use peer_wire::PeerMessage;
 pub use picker::{BlockRequest, Picker};
