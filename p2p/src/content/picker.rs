@@ -275,10 +275,10 @@ impl<P: Copy + Eq> Picker<P> {
     }
 
     fn choose_new(&self, has: &Bitfield, rng: &mut impl Rng) -> Option<PieceIndex> {
+        let candidates = has
+            .iter_ones()
+            .filter(|i| self.wanted.get(*i) && !self.have.get(*i) && !self.active.contains_key(i));
         if self.have.count() < RANDOM_FIRST {
-            let candidates = has
-                .iter_ones()
-                .filter(|i| self.wanted.get(*i) && !self.have.get(*i) && !self.active.contains_key(i));
             // Uniform choice by reservoir sampling.
             let mut chosen = None;
             for (seen, i) in candidates.enumerate() {
@@ -288,28 +288,21 @@ impl<P: Copy + Eq> Picker<P> {
             }
             return chosen;
         }
-        // Rarest first; among the rarest, the first after a random place (one draw per pick, not
-        // one per tie: this runs every time a piece is started).
-        let n = self.availability.len() as u32;
-        if n == 0 {
-            return None;
-        }
-        let start = rng.random_range(0..n);
-        let mut best: Option<(u32, PieceIndex)> = None;
-        for i in (start..n).chain(0..start).map(PieceIndex) {
-            if !has.get(i) || !self.wanted.get(i) || self.have.get(i) || self.active.contains_key(&i) {
-                continue;
-            }
+        // Rarest first, uniformly among the rarest: one random draw per pick, not one per tie
+        // (this runs every time a piece is started).
+        let mut rarest: Vec<PieceIndex> = Vec::new();
+        let mut min = u32::MAX;
+        for i in candidates {
             let a = self.availability(i);
-            if best.is_none_or(|(b, _)| a < b) {
-                best = Some((a, i));
-                if a <= 1 {
-                    // Only this peer has it: none is rarer.
-                    break;
-                }
+            if a < min {
+                min = a;
+                rarest.clear();
+            }
+            if a == min {
+                rarest.push(i);
             }
         }
-        best.map(|(_, i)| i)
+        (!rarest.is_empty()).then(|| rarest[rng.random_range(0..rarest.len())])
     }
 
     /// A block arrived from `peer`.
