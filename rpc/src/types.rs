@@ -625,6 +625,8 @@ pub struct FileStatus {
     /// Seconds until complete at the current download rate (remaining bytes / rate, rounded
     /// up); null when unknown: not downloading, or nothing arriving.
     pub eta: Option<u64>,
+    /// Super-seeding (BEP 16, `cairn node --super-seed`) is on for this published file.
+    pub super_seeding: bool,
     /// Bytes to fetch: the size of the chosen files of a folder, else `size`.
     pub wanted_size: Option<u64>,
     /// A folder's files (absent for a single file, and until the manifest is known).

@@ -288,6 +288,7 @@ mod tests {
             sources: Vec::new(),
             link: String::new(),
             eta: None,
+            super_seeding: false,
             wanted_size: size,
             files: None,
         }

@@ -160,6 +160,7 @@ impl Entry {
             // Both are filled in by `rpc::files`, which knows this node's listen addresses.
             link: String::new(),
             eta: None,
+            super_seeding: s.super_seeding,
             wanted_size: if s.files.is_empty() {
                 s.size
             } else {

@@ -252,12 +252,6 @@ impl FileSession {
         };
     }
 
-    /// Whether super-seeding is on.
-    #[must_use]
-    pub fn super_seeding(&self) -> bool {
-        self.super_seed.is_some()
-    }
-
     fn super_seeding_now(&self) -> bool {
         self.super_seed.is_some() && matches!(self.phase, Phase::Seeding) && self.have.is_complete()
     }

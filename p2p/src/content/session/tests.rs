@@ -693,3 +693,13 @@ fn a_folder_fetch_asks_only_for_the_selected_files_and_completes_with_them() {
     let files: Vec<(&str, bool, u64)> = st.files.iter().map(|f| (f.0.as_str(), f.2, f.3)).collect();
     assert_eq!(files, [("a", false, 0), ("b", true, 32768 - 7), ("c", false, 0)]);
 }
+
+#[test]
+fn the_status_says_when_super_seeding_is_on() {
+    let (mut h, _) = seed();
+    assert!(!h.s.status(h.t0).super_seeding);
+    h.s.set_super_seeding(true);
+    assert!(h.s.status(h.t0).super_seeding);
+    h.s.set_super_seeding(false);
+    assert!(!h.s.status(h.t0).super_seeding);
+}

@@ -198,6 +198,8 @@ pub struct SessionStatus {
     pub uploaded: u64,
     /// Why it failed.
     pub error: Option<String>,
+    /// Super-seeding (BEP 16) is on: it applies while the whole file is held.
+    pub super_seeding: bool,
     /// Per peer (down, up) bytes, most downloaded first.
     pub sources: Vec<(PeerId, u64, u64)>,
 }

@@ -183,6 +183,7 @@ impl FileSession {
             upload_rate: self.up.rate(now),
             downloaded: self.down.total(),
             uploaded: self.up.total(),
+            super_seeding: self.super_seed.is_some(),
             error: match &self.phase {
                 Phase::Failed(f) => Some(f.to_string()),
                 _ => None,
