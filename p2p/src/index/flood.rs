@@ -4,7 +4,7 @@
 //! back to whoever asked it — so hits travel the reverse path. What is here is the bookkeeping;
 //! the service moves the messages.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
@@ -48,6 +48,105 @@ impl Seen {
         }
         self.order.push_back((id, now));
         true
+    }
+}
+
+/// Queries one peer may send per second, on average (a burst of [`QUERY_BURST`]).
+pub const QUERY_RATE: f64 = 1.0;
+/// Queries one peer may send at once after a quiet spell.
+pub const QUERY_BURST: f64 = 4.0;
+/// Queries sent by one peer that may be forwarded at once.
+pub const MAX_FORWARDED_PER_PEER: usize = 4;
+/// Queries forwarded at once, from everyone.
+pub const MAX_FORWARDED: usize = 64;
+/// Peers whose query budget is tracked (peers beyond it are refused until one is forgotten).
+pub const MAX_TRACKED: usize = 1024;
+
+/// What to do with a query that arrived.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Answer with local hits and forward it with this TTL (already lowered by one hop).
+    Forward {
+        /// The TTL to forward with.
+        ttl: u8,
+    },
+    /// Answer with local hits only (its TTL is spent, or forwarding slots are taken).
+    Answer,
+    /// Answer with nothing: the sender is over its query rate.
+    Refuse,
+}
+
+#[derive(Debug)]
+struct Budget {
+    tokens: f64,
+    at: Instant,
+    forwarded: usize,
+}
+
+/// Who may make this node search and forward (defences against a flood of floods): each peer has
+/// a query rate ([`QUERY_RATE`], burst [`QUERY_BURST`]) and at most [`MAX_FORWARDED_PER_PEER`]
+/// queries being forwarded, so ~2 queries a second from one peer can no longer hold every
+/// forwarding slot; a TTL is clamped to `max_ttl` at every hop, not only where the query began.
+#[derive(Debug)]
+pub struct FloodGate {
+    peers: HashMap<PeerId, Budget>,
+    forwarded: usize,
+    max_ttl: u8,
+}
+
+impl FloodGate {
+    /// A gate that clamps TTLs to `max_ttl`.
+    pub fn new(max_ttl: u8) -> FloodGate {
+        FloodGate {
+            peers: HashMap::new(),
+            forwarded: 0,
+            max_ttl,
+        }
+    }
+
+    /// A query with `ttl` arrived from `from`.
+    pub fn admit(&mut self, from: PeerId, ttl: u8, now: Instant) -> Admit {
+        if !self.peers.contains_key(&from) && self.peers.len() >= MAX_TRACKED {
+            return Admit::Refuse;
+        }
+        let b = self.peers.entry(from).or_insert(Budget {
+            tokens: QUERY_BURST,
+            at: now,
+            forwarded: 0,
+        });
+        b.tokens = (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * QUERY_RATE).min(QUERY_BURST);
+        b.at = now;
+        if b.tokens < 1.0 {
+            return Admit::Refuse;
+        }
+        b.tokens -= 1.0;
+        let ttl = ttl.min(self.max_ttl);
+        if ttl <= 1 || b.forwarded >= MAX_FORWARDED_PER_PEER || self.forwarded >= MAX_FORWARDED {
+            return Admit::Answer;
+        }
+        b.forwarded += 1;
+        self.forwarded += 1;
+        Admit::Forward { ttl: ttl - 1 }
+    }
+
+    /// A query from `from` admitted with [`Admit::Forward`] is answered.
+    pub fn done(&mut self, from: PeerId) {
+        self.forwarded = self.forwarded.saturating_sub(1);
+        if let Some(b) = self.peers.get_mut(&from) {
+            b.forwarded = b.forwarded.saturating_sub(1);
+        }
+    }
+
+    /// `peer` disconnected: its budget is forgotten (once its forwarded queries are answered).
+    pub fn forget(&mut self, peer: &PeerId) {
+        if self.peers.get(peer).is_some_and(|b| b.forwarded == 0) {
+            self.peers.remove(peer);
+        }
+    }
+
+    /// Queries being forwarded now.
+    pub fn forwarded(&self) -> usize {
+        self.forwarded
     }
 }
 
@@ -123,5 +222,51 @@ mod tests {
         assert_eq!(all[0].hops, 1);
         merge(&mut all, matches(files.iter(), "notes", me, 3));
         assert_eq!(all.len(), 2);
+    }
+
+    #[test]
+    fn a_peer_cannot_take_every_forwarding_slot_nor_raise_the_ttl() {
+        let mut gate = FloodGate::new(7);
+        let t0 = Instant::now();
+        let flooder = PeerId::random();
+        // TTL 255 is clamped to 7 at this hop: forwarded with 6.
+        assert_eq!(gate.admit(flooder, 255, t0), Admit::Forward { ttl: 6 });
+        // Its burst: 4 queries in all, of which at most 4 forwarded at once; then refused.
+        for _ in 0..3 {
+            assert_eq!(gate.admit(flooder, 7, t0), Admit::Forward { ttl: 6 });
+        }
+        assert_eq!(gate.admit(flooder, 7, t0), Admit::Refuse, "over its rate");
+        // A second later it has one query again, but its forwarding slots are full.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(gate.admit(flooder, 7, t1), Admit::Answer);
+        assert_eq!(gate.forwarded(), 4);
+        // Another peer is not held up by the first.
+        let honest = PeerId::random();
+        assert_eq!(gate.admit(honest, 4, t1), Admit::Forward { ttl: 3 });
+        assert_eq!(gate.admit(honest, 1, t1), Admit::Answer, "a spent TTL is answered, not forwarded");
+        gate.done(flooder);
+        let t2 = t1 + Duration::from_secs(1);
+        assert_eq!(gate.admit(flooder, 3, t2), Admit::Forward { ttl: 2 });
+    }
+
+    #[test]
+    fn the_forwarding_slots_and_the_tracked_peers_are_bounded() {
+        let mut gate = FloodGate::new(7);
+        let t0 = Instant::now();
+        let peers: Vec<PeerId> = (0..MAX_TRACKED).map(|_| PeerId::random()).collect();
+        let mut forwarded = 0;
+        for p in &peers {
+            if matches!(gate.admit(*p, 7, t0), Admit::Forward { .. }) {
+                forwarded += 1;
+            }
+        }
+        assert_eq!(forwarded, MAX_FORWARDED);
+        assert_eq!(gate.admit(PeerId::random(), 7, t0), Admit::Refuse, "no room to track another peer");
+        // A peer that left with nothing in flight is forgotten; one with queries in flight is not.
+        let idle = peers[MAX_FORWARDED + 1];
+        gate.forget(&idle);
+        gate.forget(&peers[0]);
+        assert!(matches!(gate.admit(PeerId::random(), 7, t0), Admit::Answer));
+        assert_eq!(gate.admit(PeerId::random(), 7, t0), Admit::Refuse);
     }
 }

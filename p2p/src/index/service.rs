@@ -21,7 +21,7 @@ use rand::seq::IteratorRandom;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use super::flood::{self, Seen};
+use super::flood::{self, Admit, FloodGate, Seen};
 use super::payload::{self, cid_key, keyword_key};
 use super::{CHORD_TIMEOUT, Command, IndexConfig, IndexHandle, LocalFile, MAX_VNODES, VnodeInfo};
 use crate::NetworkHandle;
@@ -35,10 +35,13 @@ use crate::handle::{IndexEvent, IndexResponder};
 pub const MAX_CATALOG: usize = 65_536;
 /// Most flooding neighbours.
 const MAX_NEIGHBORS: usize = 64;
-/// Most flooded queries being forwarded at once.
-const MAX_ACTIVE_FLOODS: usize = 64;
+/// Most of them that registered themselves (`Neighbor`) rather than being dialed by this node: a
+/// crowd of strangers cannot take every place the node's own floods go to.
+const MAX_INBOUND_NEIGHBORS: usize = MAX_NEIGHBORS / 2;
 /// Most publishing operations in flight.
 const MAX_PUBLISHING: usize = 32;
+/// How long a peer that spoofs ring membership messages is banned.
+const SPOOF_BAN: Duration = Duration::from_secs(24 * 3600);
 /// How often the service ticks the state machines.
 const TICK: Duration = Duration::from_millis(100);
 /// How often a node probes the ring through a connected peer (to merge rings formed apart).
@@ -67,7 +70,8 @@ enum Reply {
         id: ReqId,
         response: Option<crate::chord::Response<PeerAddr>>,
     },
-    FloodDone,
+    /// A query from this peer that was forwarded is answered.
+    FloodDone(PeerId),
     Sent,
 }
 
@@ -123,8 +127,10 @@ struct Service {
     next_probe: Millis,
     connected: HashSet<PeerId>,
     neighbors: HashSet<PeerId>,
+    /// Those of `neighbors` that registered themselves.
+    inbound_neighbors: HashSet<PeerId>,
     seen: Seen,
-    floods_active: usize,
+    gate: FloodGate,
     addrs: Vec<Multiaddr>,
 }
 
@@ -164,8 +170,9 @@ impl Service {
             next_probe: PROBE_YOUNG,
             connected: HashSet::new(),
             neighbors: HashSet::new(),
+            inbound_neighbors: HashSet::new(),
             seen: Seen::new(4096),
-            floods_active: 0,
+            gate: FloodGate::new(super::MAX_TTL),
             addrs,
             config,
         }
@@ -275,6 +282,8 @@ impl Service {
             IndexEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
                 self.neighbors.remove(&peer);
+                self.inbound_neighbors.remove(&peer);
+                self.gate.forget(&peer);
             }
             IndexEvent::Request { peer, request, responder } => self.on_request(peer, request, responder, now),
         }
@@ -282,6 +291,17 @@ impl Service {
 
     fn on_request(&mut self, peer: PeerId, request: IndexRequest, responder: IndexResponder, now: Millis) {
         let response = match request {
+            IndexRequest::Chord { request, .. } if !names_sender(&request, peer) => {
+                // A `Notify`, `Leaving` or `TakeOver` speaks for the node it names: from anyone
+                // else it is an attempt to rewire this node's ring (an eclipse).
+                warn!(%peer, "a ring message naming another node: banned");
+                let net = self.network.clone();
+                self.inflight.push(Box::pin(async move {
+                    net.ban(peer, SPOOF_BAN, "ring message naming another node").await;
+                    Reply::Sent
+                }));
+                IndexResponse::NotHere
+            }
             IndexRequest::Chord { vnode, request } => match self.vnodes.get_mut(usize::from(vnode)) {
                 Some(node) => match node.answer(request, now) {
                     Answer::Now(r) => IndexResponse::Chord(r),
@@ -293,13 +313,21 @@ impl Service {
                 None => IndexResponse::NotHere,
             },
             IndexRequest::Neighbor => {
-                if self.neighbors.len() < MAX_NEIGHBORS {
+                if !self.neighbors.contains(&peer)
+                    && self.neighbors.len() < MAX_NEIGHBORS
+                    && self.inbound_neighbors.len() < MAX_INBOUND_NEIGHBORS
+                {
                     self.neighbors.insert(peer);
+                    self.inbound_neighbors.insert(peer);
                 }
                 IndexResponse::Ack
             }
             IndexRequest::Flood(query) => {
-                if !self.seen.insert(query.id, Instant::now()) {
+                let admit = self.gate.admit(peer, query.ttl, Instant::now());
+                if admit == Admit::Refuse || !self.seen.insert(query.id, Instant::now()) {
+                    if matches!(admit, Admit::Forward { .. }) {
+                        self.gate.done(peer);
+                    }
                     IndexResponse::Hits(Vec::new())
                 } else {
                     let local = flood::matches(self.catalog.values(), &query.text, self.me, query.hops);
@@ -310,24 +338,28 @@ impl Service {
                         .filter(|p| *p != peer)
                         .take(self.config.flood_fanout)
                         .collect();
-                    if query.ttl <= 1 || targets.is_empty() || self.floods_active >= MAX_ACTIVE_FLOODS {
-                        IndexResponse::Hits(local)
-                    } else {
-                        self.floods_active += 1;
-                        let onward = FloodQuery {
-                            ttl: query.ttl - 1,
-                            hops: query.hops.saturating_add(1),
-                            ..query
-                        };
-                        let wait = self.config.flood_hop_time * u32::from(onward.ttl);
-                        let net = self.network.clone();
-                        self.inflight.push(Box::pin(async move {
-                            let mut hits = local;
-                            flood::merge(&mut hits, forward(&net, targets, onward, wait).await);
-                            net.respond_index(responder, IndexResponse::Hits(hits));
-                            Reply::FloodDone
-                        }));
-                        return;
+                    match admit {
+                        Admit::Forward { ttl } if !targets.is_empty() => {
+                            let onward = FloodQuery {
+                                ttl,
+                                hops: query.hops.saturating_add(1),
+                                ..query
+                            };
+                            let wait = self.config.flood_hop_time * u32::from(onward.ttl);
+                            let net = self.network.clone();
+                            self.inflight.push(Box::pin(async move {
+                                let mut hits = local;
+                                flood::merge(&mut hits, forward(&net, targets, onward, wait).await);
+                                net.respond_index(responder, IndexResponse::Hits(hits));
+                                Reply::FloodDone(peer)
+                            }));
+                            return;
+                        }
+                        Admit::Forward { .. } => {
+                            self.gate.done(peer);
+                            IndexResponse::Hits(local)
+                        }
+                        _ => IndexResponse::Hits(local),
                     }
                 }
             }
@@ -346,7 +378,7 @@ impl Service {
                     }
                 }
             }
-            Reply::FloodDone => self.floods_active = self.floods_active.saturating_sub(1),
+            Reply::FloodDone(peer) => self.gate.done(peer),
             Reply::Sent => {}
         }
     }
@@ -571,6 +603,16 @@ async fn forward(net: &NetworkHandle, targets: Vec<PeerId>, query: FloodQuery, w
     hits
 }
 
+/// Whether a ring request from `sender` may say what it says: `Notify`, `Leaving` and `TakeOver`
+/// speak for the node they name, so only that node may send them. (Answers about third parties —
+/// a leaving node's successors, a `GetState` — are still taken from the node that gives them.)
+fn names_sender(request: &Request<PeerAddr>, sender: PeerId) -> bool {
+    match request {
+        Request::Notify { node } | Request::Leaving { node, .. } | Request::TakeOver { node } => node.addr.peer == sender,
+        Request::FindSuccessor { .. } | Request::GetState | Request::Store { .. } | Request::Get { .. } => true,
+    }
+}
+
 fn vnode_info(node: &Node<PeerAddr>) -> VnodeInfo {
     let rt = node.routing();
     let mut fingers: Vec<(usize, crate::chord::ChordId, NodeEntry)> = Vec::new();
@@ -588,5 +630,37 @@ fn vnode_info(node: &Node<PeerAddr>) -> VnodeInfo {
         fingers,
         keys_stored: node.records().keys(),
         records: node.records().len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_node_a_membership_message_names_may_send_it() {
+        let (me, other) = (PeerId::random(), PeerId::random());
+        let node = node_entry(other, 1, Vec::new());
+        let speaks_for_other = [
+            Request::Notify { node: node.clone() },
+            Request::TakeOver { node: node.clone() },
+            Request::Leaving {
+                node: node.clone(),
+                predecessor: None,
+                successors: Vec::new(),
+            },
+        ];
+        for r in &speaks_for_other {
+            assert!(!names_sender(r, me), "{r:?}");
+            assert!(names_sender(r, other), "{r:?}");
+        }
+        assert!(names_sender(&Request::GetState, me));
+        assert!(names_sender(
+            &Request::FindSuccessor {
+                key: crate::chord::ChordId([1; 32]),
+                exclude: Vec::new()
+            },
+            me
+        ));
     }
 }

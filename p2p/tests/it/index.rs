@@ -149,3 +149,51 @@ async fn a_flood_reaches_ttl_hops_and_no_further() {
     let all = members[0].index.flood("album".into(), 5).await.unwrap();
     assert_eq!(all.len(), 2);
 }
+
+/// A stranger's `Leaving` that names the victim's successor, with the stranger as "its"
+/// successor: believed, it would make the stranger the victim's successor (an eclipse). It is
+/// refused, the victim's ring is unchanged, and the stranger is banned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoofed_leaving_does_not_rewire_the_ring_and_its_sender_is_banned() {
+    use cairn_p2p::chord::Request;
+    use cairn_p2p::chord::message::{IndexRequest, IndexResponse, node_entry};
+
+    let first = member(vec![], true).await;
+    let mut members = vec![first];
+    for _ in 0..2 {
+        let m = member(vec![members[0].addr.clone()], true).await;
+        members.push(m);
+    }
+    wait_until("one ring", Duration::from_secs(30), || one_ring(&members)).await;
+    let victim = &members[0];
+    let before = victim.index.info().await.unwrap()[0].clone();
+    let successor = before.successors[0].clone();
+
+    // The attacker: a node with no index of its own.
+    let attacker = member(vec![], false).await;
+    let me = node_entry(attacker.net.peer_id(), 0, vec![attacker.addr.clone()]);
+    let spoof = IndexRequest::Chord {
+        vnode: 0,
+        request: Request::Leaving {
+            node: successor.clone(),
+            predecessor: Some(me.clone()),
+            successors: vec![me.clone()],
+        },
+    };
+    let answer = attacker
+        .net
+        .index_request(victim.net.peer_id(), vec![victim.addr.clone()], spoof)
+        .await;
+    assert!(matches!(answer, Ok(IndexResponse::NotHere) | Err(_)), "{answer:?}");
+    let victim_net = victim.net.clone();
+    let attacker_id = attacker.net.peer_id();
+    wait_until("the attacker is banned", Duration::from_secs(10), || {
+        let n = victim_net.clone();
+        async move { n.banned().await.unwrap().iter().any(|b| b.peer == attacker_id) }
+    })
+    .await;
+    let after = victim.index.info().await.unwrap()[0].clone();
+    assert_eq!(after.successors[0].id, successor.id, "the successor was not replaced");
+    assert!(after.successors.iter().all(|s| s.addr.peer != attacker_id));
+    assert!(one_ring(&members).await);
+}
