@@ -3,11 +3,18 @@
 //! A download lives in `<folder>/`: `manifest` (the canonical bytes), `have` (the bitfield, one
 //! bit per verified piece) and the data: one file, or for a folder manifest a folder holding its
 //! files at their relative paths (only the selected ones are created; the others are never
-//! written). Every file of a folder starts on a piece boundary, so a piece lives in one file. A piece is written only after it verified, with one positioned write, and its bit
-//! is set in `have` afterwards with a one-byte positioned write: a process killed at any moment
-//! never marks a piece whose data is not in the file, and a restart resumes from `have`. (The
-//! writes are not fsynced one by one; after a power cut the pieces are checked again with
-//! [`PieceStore::recheck`].)
+//! written). Every file of a folder starts on a piece boundary, so a piece lives in one file.
+//!
+//! A piece is written only after it verified, with one positioned write, and its bit is set in
+//! `have` afterwards with a one-byte positioned write: a process killed at any moment never
+//! marks a piece whose data is not in the file, and a restart resumes from `have`. A **power
+//! cut** is different: the page cache may have written `have`'s page to disk and not the piece's.
+//! The writes are not fsynced one by one (that would cost a disk flush per piece); instead the
+//! folder holds a `clean` marker while, and only while, everything marked in `have` is known to
+//! be on disk: [`PieceStore::sync`] makes data and `have` durable, then writes the marker; the
+//! first write after it removes the marker (durably) before it writes. A download opened
+//! without the marker — after a crash or a power cut — rechecks every piece `have` marks against
+//! its hash ([`PieceStore::recheck`]) before it trusts them.
 //!
 //! Blocking I/O throughout: callers run it off the async runtime.
 
@@ -76,6 +83,8 @@ pub struct PieceStore {
     files: Vec<(PathBuf, Option<File>)>,
     /// The `have` file of a download; `None` when seeding a published file.
     have_file: Option<(PathBuf, File)>,
+    /// A download's `clean` marker is on disk (see the module documentation).
+    clean: bool,
     have: Bitfield,
 }
 
@@ -105,6 +114,7 @@ impl PieceStore {
             data_path: path.to_path_buf(),
             files,
             have_file: None,
+            clean: false,
         })
     }
 
@@ -176,13 +186,41 @@ impl PieceStore {
             data.set_len(entry.size()).map_err(io_err("sizing", &path))?;
             files.push((path, Some(data)));
         }
-        Ok(PieceStore {
+        let clean = folder.join(CLEAN).exists();
+        let mut store = PieceStore {
             manifest,
             data_path: dest.to_path_buf(),
             files,
             have_file: Some((have_path, have_file)),
             have,
-        })
+            clean,
+        };
+        if !clean && store.have.count() > 0 {
+            // Not stopped cleanly: what `have` marks may not all be on disk.
+            let dropped = store.recheck()?;
+            if dropped > 0 {
+                tracing::warn!(folder = %folder.display(), dropped, "pieces lost in an unclean stop: fetched again");
+            }
+        }
+        Ok(store)
+    }
+
+    /// Removes the `clean` marker, durably, before anything is written after it.
+    fn dirty(&mut self) -> Result<(), StoreError> {
+        if !self.clean {
+            return Ok(());
+        }
+        if let Some((have_path, _)) = &self.have_file {
+            let folder = have_path.parent().unwrap_or(Path::new("."));
+            let marker = folder.join(CLEAN);
+            match std::fs::remove_file(&marker) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err("removing", &marker)(e)),
+                _ => {}
+            }
+            sync_dir(folder)?;
+        }
+        self.clean = false;
+        Ok(())
     }
 
     /// The manifest.
@@ -248,6 +286,10 @@ impl PieceStore {
             return Err(not_available);
         }
         debug_assert!(self.manifest.verify(piece, data), "write_piece is given verified pieces only");
+        if self.file_of(piece).is_none() {
+            return Err(not_available);
+        }
+        self.dirty()?;
         let Some((file, path, at)) = self.file_of(piece) else {
             return Err(not_available);
         };
@@ -277,6 +319,7 @@ impl PieceStore {
                 .is_some_and(|(file, _, at)| file.read_exact_at(&mut buf[..len], at).is_ok())
                 && self.manifest.verify(piece, &buf[..len]);
             if !ok {
+                self.dirty()?;
                 self.have.clear(piece);
                 dropped += 1;
                 let byte = (piece.0 / 8) as usize;
@@ -293,7 +336,7 @@ impl PieceStore {
     ///
     /// # Errors
     /// The sync failed.
-    pub fn sync(&self) -> Result<(), StoreError> {
+    pub fn sync(&mut self) -> Result<(), StoreError> {
         if self.have_file.is_none() {
             return Ok(());
         }
@@ -304,9 +347,26 @@ impl PieceStore {
         }
         if let Some((path, file)) = &self.have_file {
             file.sync_data().map_err(io_err("syncing", path))?;
+            if !self.clean {
+                let folder = path.parent().unwrap_or(Path::new("."));
+                let marker = folder.join(CLEAN);
+                File::create(&marker)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io_err("writing", &marker))?;
+                sync_dir(folder)?;
+                self.clean = true;
+            }
         }
         Ok(())
     }
+}
+
+/// The marker of a download whose `have` is all on disk.
+const CLEAN: &str = "clean";
+
+/// Makes a folder's entries (a file created or removed in it) durable.
+fn sync_dir(folder: &Path) -> Result<(), StoreError> {
+    File::open(folder).and_then(|d| d.sync_all()).map_err(io_err("syncing", folder))
 }
 
 #[cfg(test)]
@@ -419,5 +479,43 @@ mod tests {
         let s = PieceStore::download(m, &folder, &dest, None).unwrap();
         assert_eq!(s.have().count(), 3);
         assert_eq!(std::fs::metadata(dest.join("z.bin")).unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn a_download_not_stopped_cleanly_rechecks_what_it_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = file(5 * 16384);
+        let m = manifest_of(&bytes);
+        let (folder, dest) = (dir.path().join("dl"), dir.path().join("out.bin"));
+        let piece = |i: usize| &bytes[i * 16384..(i + 1) * 16384];
+        {
+            let mut s = PieceStore::download(m.clone(), &folder, &dest, None).unwrap();
+            for i in 0..3 {
+                s.write_piece(PieceIndex(i as u32), piece(i)).unwrap();
+            }
+            s.sync().unwrap();
+            assert!(folder.join(CLEAN).exists(), "clean once synced");
+            s.write_piece(PieceIndex(3), piece(3)).unwrap();
+            assert!(!folder.join(CLEAN).exists(), "a write after the sync removes the marker first");
+        }
+        // The power cut: piece 3's bit reached the disk, its data did not.
+        OpenOptions::new()
+            .write(true)
+            .open(&dest)
+            .unwrap()
+            .write_all_at(&[0u8; 16384], 3 * 16384)
+            .unwrap();
+        let mut s = PieceStore::download(m.clone(), &folder, &dest, None).unwrap();
+        assert_eq!(
+            s.have().iter_ones().collect::<Vec<_>>(),
+            [PieceIndex(0), PieceIndex(1), PieceIndex(2)],
+            "the lost piece is not trusted"
+        );
+        // Stopped cleanly this time: reopened as it was, marker kept until the next write.
+        s.sync().unwrap();
+        drop(s);
+        let s = PieceStore::download(m, &folder, &dest, None).unwrap();
+        assert_eq!(s.have().count(), 3);
+        assert!(folder.join(CLEAN).exists());
     }
 }
