@@ -31,6 +31,7 @@ use tracing::{debug, info, warn};
 use super::ContentError;
 
 mod handle;
+mod manifests;
 mod pump;
 mod streams;
 
@@ -193,6 +194,8 @@ struct Service {
     preparing: HashSet<ContentId>,
     links: Links,
     up_bucket: TokenBucket,
+    /// Manifest answers waiting for the upload budget.
+    manifests: manifests::ManifestQueue<ContentResponder>,
     down_bucket: TokenBucket,
     /// Block requests waiting for the download limit.
     to_send: VecDeque<(ContentId, PeerId, BlockRequest)>,
@@ -225,6 +228,7 @@ pub async fn start(
     let accept = tokio::spawn(streams::accept(net.clone(), stream_tx.clone()));
     let mut service = Service {
         up_bucket: TokenBucket::new(cfg.max_upload_rate, now),
+        manifests: manifests::ManifestQueue::new(),
         down_bucket: TokenBucket::new(cfg.max_download_rate, now),
         cfg,
         me: net.peer_id(),
@@ -541,7 +545,7 @@ impl Service {
 
     fn on_event(&mut self, event: ContentEvent) {
         match event {
-            ContentEvent::Request { request, responder, .. } => self.on_request(request, responder),
+            ContentEvent::Request { peer, request, responder } => self.on_request(peer, request, responder),
             ContentEvent::PeerDisconnected { peer } => {
                 let cids: Vec<ContentId> = self.entries.keys().copied().collect();
                 for cid in cids {
@@ -555,16 +559,41 @@ impl Service {
     }
 
     /// A manifest request: answered while we serve the file.
-    fn on_request(&mut self, request: ContentRequest, responder: ContentResponder) {
+    /// A manifest request: answered once the upload budget allows (see `manifests.rs`).
+    fn on_request(&mut self, peer: PeerId, request: ContentRequest, responder: ContentResponder) {
         let cid = request.cid();
-        let response = match self.entries.get(&cid) {
-            Some(e) if e.session.serving() => match e.session.manifest() {
-                Some(m) => ContentResponse::Manifest(m.encode()),
-                None => ContentResponse::NotFound,
-            },
-            _ => ContentResponse::NotFound,
-        };
-        self.net.respond_content(responder, response);
+        let known = self
+            .entries
+            .get(&cid)
+            .is_some_and(|e| e.session.serving() && e.session.manifest().is_some());
+        if !known {
+            self.net.respond_content(responder, ContentResponse::NotFound);
+            return;
+        }
+        if let Err(responder) = self.manifests.push(peer, cid, responder, Instant::now()) {
+            self.net.respond_content(responder, ContentResponse::NotFound);
+        }
+    }
+
+    /// Sends the manifest answers the upload budget allows now.
+    fn answer_manifests(&mut self, now: Instant) {
+        while let Some(cid) = self.manifests.front() {
+            let bytes = self
+                .entries
+                .get(&cid)
+                .filter(|e| e.session.serving())
+                .and_then(|e| e.session.manifest())
+                .map(Manifest::encode);
+            if let Some(bytes) = &bytes
+                && let Err(wait) = self.up_bucket.take(bytes.len() as u64, now)
+            {
+                self.wake_in(wait);
+                return;
+            }
+            let Some((_, _, responder)) = self.manifests.pop() else { return };
+            let response = bytes.map_or(ContentResponse::NotFound, ContentResponse::Manifest);
+            self.net.respond_content(responder, response);
+        }
     }
 
     fn on_stream(&mut self, event: StreamEvent) {

@@ -28,6 +28,8 @@ impl Service {
     /// wake-up for when the limits allow more.
     pub(super) fn pump(&mut self) {
         let now = Instant::now();
+        // Manifests first: one answer unblocks a whole fetch.
+        self.answer_manifests(now);
         if self.upload_turn.len() != self.entries.len() {
             self.upload_turn = self.entries.keys().copied().collect();
         }
