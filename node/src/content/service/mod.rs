@@ -357,7 +357,7 @@ impl Service {
                 });
             }
             Output::Open(manifest) => self.open(cid, manifest),
-            Output::Connect(peer) => match entry.session.hello() {
+            Output::Connect(peer) => match entry.session.hello(Instant::now()) {
                 Some(hello) => {
                     self.links.connect(cid, peer, hello);
                 }
@@ -619,7 +619,7 @@ impl Service {
                 bitfield,
                 stream,
             } => {
-                let Some(hello) = self.entries.get(&cid).and_then(|e| e.session.hello()) else {
+                let Some(hello) = self.entries.get(&cid).and_then(|e| e.session.hello(Instant::now())) else {
                     return;
                 };
                 let Some(replaced) = self.links.admit_inbound(cid, peer) else {

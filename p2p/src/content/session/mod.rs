@@ -67,6 +67,10 @@ pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(120);
 pub const WANT_PEERS: usize = 8;
 /// Most members of one file's swarm.
 pub const MAX_SWARM: usize = 64;
+/// A member that has sent nothing within this long of joining may lose its place to a newcomer
+/// when the swarm is full (while seeding: one that does not want anything from us either), so a
+/// crowd of members that never give cannot shut out the peers that would.
+pub const MEMBER_GRACE: Duration = Duration::from_secs(30);
 /// Most streams being opened at once for one file.
 pub const MAX_CONNECTING: usize = 16;
 /// Most candidate members remembered.
@@ -308,15 +312,17 @@ impl FileSession {
         }
     }
 
-    /// The `Hello` to open a stream with (or to answer one), if a new member would be taken now.
+    /// The `Hello` to open a stream with (or to answer one), if a new member would be taken now
+    /// (there is room, or a member that gave nothing past [`MEMBER_GRACE`] to make room with).
     #[must_use]
-    pub fn hello(&self) -> Option<PeerMessage> {
+    pub fn hello(&self, now: Instant) -> Option<PeerMessage> {
         let bitfield = if self.super_seeding_now() {
             Bitfield::new(self.have.len())
         } else {
             self.have.clone()
         };
-        (self.serving() && self.members.len() < MAX_SWARM).then(|| PeerMessage::Hello {
+        let room = self.members.len() < MAX_SWARM || self.least_useful(now).is_some();
+        (self.serving() && room).then(|| PeerMessage::Hello {
             cid: self.cid,
             bitfield: bitfield.as_bytes().to_vec(),
         })
@@ -560,6 +566,32 @@ impl FileSession {
         }
     }
 
+    /// The member to drop for a newcomer: past [`MEMBER_GRACE`], it sent us nothing, and (while
+    /// we seed) it is not interested either; the longest-connected of them.
+    fn least_useful(&self, now: Instant) -> Option<PeerId> {
+        let seeding = !matches!(self.phase, Phase::Downloading(_));
+        self.members
+            .iter()
+            .filter(|(p, m)| {
+                let gave = self.ledger.get(*p).is_some_and(|(down, _)| *down > 0);
+                now.duration_since(m.connected_at) >= MEMBER_GRACE && !gave && !(seeding && m.interested)
+            })
+            .min_by_key(|(p, m)| (m.connected_at, **p))
+            .map(|(p, _)| *p)
+    }
+
+    /// Whether a newcomer can be taken: there is room, or a member that gave nothing is dropped
+    /// to make some.
+    fn make_room(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) -> bool {
+        if self.members.len() < MAX_SWARM {
+            return true;
+        }
+        let Some(idle) = self.least_useful(now) else { return false };
+        self.leave(idle, now, rng, out);
+        out.push(Output::Close(idle));
+        true
+    }
+
     /// Opens streams to candidates while downloading and short of members.
     fn connect_more(&mut self, out: &mut Vec<Output>) {
         if !matches!(self.phase, Phase::Downloading(_)) {
@@ -592,7 +624,7 @@ impl FileSession {
             // A new stream replaced the old one: start over with it.
             self.leave(peer, now, rng, out);
         }
-        if self.members.len() >= MAX_SWARM {
+        if !self.make_room(now, rng, out) {
             out.push(Output::Close(peer));
             return;
         }

@@ -165,8 +165,8 @@ impl Sim {
                         self.at(LATENCY * 2, Event::Input(i, Input::ConnectFailed(p)));
                         continue;
                     }
-                    let theirs = self.nodes[n].session.as_ref().and_then(FileSession::hello);
-                    let ours = self.nodes[i].session.as_ref().and_then(FileSession::hello);
+                    let theirs = self.nodes[n].session.as_ref().and_then(|s| s.hello(self.t0 + self.now));
+                    let ours = self.nodes[i].session.as_ref().and_then(|s| s.hello(self.t0 + self.now));
                     match (theirs, ours) {
                         (Some(PeerMessage::Hello { bitfield: b_n, .. }), Some(PeerMessage::Hello { bitfield: b_i, .. })) => {
                             self.links.insert(l);

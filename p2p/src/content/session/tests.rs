@@ -139,7 +139,7 @@ fn an_opened_fetch_announces_itself_and_connects_to_the_providers() {
     assert!(out.contains(&Output::Announce));
     assert!(out.contains(&Output::Connect(peer(1))));
     assert!(out.contains(&Output::Connect(peer(2))));
-    assert!(h.s.hello().is_some(), "a downloading session takes members");
+    assert!(h.s.hello(h.t0).is_some(), "a downloading session takes members");
 }
 
 #[test]
@@ -338,7 +338,7 @@ fn a_failed_write_fails_the_session_and_leaves_the_swarm() {
     assert!(out.contains(&Output::Close(peer(1))), "{out:?}");
     assert!(out.contains(&Output::Withdraw));
     assert!(matches!(h.s.phase(), Phase::Failed(Failure::Disk(_))));
-    assert!(h.s.hello().is_none(), "a failed session takes no member");
+    assert!(h.s.hello(h.t0).is_none(), "a failed session takes no member");
 }
 
 #[test]
@@ -581,7 +581,7 @@ fn a_paused_fetch_leaves_the_swarm_and_resumes_from_the_store() {
     );
     assert!(matches!(h.s.phase(), Phase::Paused));
     assert_eq!(h.s.status(h.t0).state, "paused");
-    assert!(h.s.hello().is_none(), "no member while paused");
+    assert!(h.s.hello(h.t0).is_none(), "no member while paused");
     assert!(
         h.feed(Input::Tick, Duration::from_secs(30)).is_empty(),
         "no lookup, no rechoke while paused"
@@ -702,4 +702,61 @@ fn the_status_says_when_super_seeding_is_on() {
     assert!(h.s.status(h.t0).super_seeding);
     h.s.set_super_seeding(false);
     assert!(!h.s.status(h.t0).super_seeding);
+}
+
+#[test]
+fn members_that_give_nothing_make_way_for_a_newcomer_after_a_grace() {
+    let (bytes, m) = manifest();
+    let (mut h, _) = leecher(&[1]);
+    let full = Bitfield::full(4).as_bytes().to_vec();
+    let connect = |h: &mut Harness, who: usize, after: Duration| {
+        h.feed(
+            Input::Connected {
+                peer: peer(who),
+                bitfield: full.clone(),
+            },
+            after,
+        )
+    };
+    // Peer 1, a real provider, delivers a block; then Sybils that never unchoke fill the swarm.
+    connect(&mut h, 1, Duration::ZERO);
+    let out = h.feed(Input::Message(peer(1), PeerMessage::Unchoke), Duration::ZERO);
+    let b = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send(_, PeerMessage::Request(b)) => Some(*b),
+            _ => None,
+        })
+        .expect("a request to peer 1");
+    let at = (m.piece_offset(b.piece) + u64::from(b.offset)) as usize;
+    let data = bytes[at..at + b.len as usize].to_vec();
+    h.feed(
+        Input::Message(
+            peer(1),
+            PeerMessage::Piece {
+                piece: b.piece,
+                offset: b.offset,
+                data,
+            },
+        ),
+        Duration::ZERO,
+    );
+    for sybil in 200..200 + MAX_SWARM - 1 {
+        connect(&mut h, sybil, Duration::ZERO);
+    }
+    assert_eq!(h.s.member_count(), MAX_SWARM);
+    // Within the grace, a newcomer is refused.
+    let early = Duration::from_secs(10);
+    assert!(h.s.hello(h.t0 + early).is_none());
+    let out = connect(&mut h, 500, early);
+    assert!(out.contains(&Output::Close(peer(500))), "{out:?}");
+    // After it, one member that gave nothing makes way; the one that gave stays.
+    let late = MEMBER_GRACE + Duration::from_secs(1);
+    assert!(h.s.hello(h.t0 + late).is_some());
+    let out = connect(&mut h, 500, late);
+    assert!(!out.contains(&Output::Close(peer(500))), "{out:?}");
+    let closed: Vec<&Output> = out.iter().filter(|o| matches!(o, Output::Close(_))).collect();
+    assert_eq!(closed.len(), 1, "{out:?}");
+    assert!(h.s.is_member(&peer(500)) && h.s.is_member(&peer(1)));
+    assert_eq!(h.s.member_count(), MAX_SWARM);
 }

@@ -13,7 +13,7 @@ use super::super::manifest::Manifest;
 use super::super::message::MAX_PEX_PEERS;
 use super::super::peer_wire::PeerMessage;
 use super::{
-    Failure, FileSession, MAX_CANDIDATES, MAX_LEDGER, MAX_PEX_CANDIDATES, Output, PEX_EVERY, PEX_FIRST, PEX_HEARD_EVERY, Phase,
+    Failure, FileSession, MAX_CANDIDATES, MAX_LEDGER, MAX_PEX_CANDIDATES, MAX_SWARM, Output, PEX_EVERY, PEX_FIRST, PEX_HEARD_EVERY, Phase,
     RECHOKE_SOON, SEARCH_TIMEOUT, SessionStatus,
 };
 
@@ -53,6 +53,21 @@ impl FileSession {
                 self.apply(actions, now, rng, out);
                 if self.needs_lookup(now) {
                     self.lookup(now, out);
+                }
+                // A full swarm of members that give nothing: one makes way for a candidate not
+                // tried yet (one per tick).
+                let untried = self
+                    .candidates
+                    .iter()
+                    .any(|p| !self.members.contains_key(p) && !self.connecting.contains(p) && !self.tried.contains(p));
+                if untried
+                    && self.members.len() + self.connecting.len() >= MAX_SWARM
+                    && self.connecting.is_empty()
+                    && let Some(idle) = self.least_useful(now)
+                {
+                    self.leave(idle, now, rng, out);
+                    out.push(Output::Close(idle));
+                    self.connect_more(out);
                 }
             }
             Phase::Opening | Phase::Syncing | Phase::Seeding | Phase::Paused | Phase::Failed(_) => {}
