@@ -315,6 +315,7 @@ async fn start_network(
     let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
     let (content_tx, content_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::CONTENT_EVENT_QUEUE);
     let (index_tx, index_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
+    let index_key = key.clone();
     let (handle, events, event_loop) = cairn_p2p::start(
         key,
         NetworkConfig {
@@ -344,7 +345,7 @@ async fn start_network(
         ..IndexConfig::default()
     };
     index_config.chord.successors = config.chord_successors;
-    let (index, index_task) = cairn_p2p::index::start(handle.clone(), index_rx, index_config);
+    let (index, index_task) = cairn_p2p::index::start(handle.clone(), index_key, index_rx, index_config);
     let (content, content_task) = crate::content::start(
         ContentConfig {
             dir: net_dir.join("content"),

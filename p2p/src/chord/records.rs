@@ -5,6 +5,13 @@
 //! it is identified by `(kind, sub)` — for a provider record the provider, for a keyword posting
 //! the file — so a republished record replaces the old copy and refreshes its expiry. Every
 //! count is bounded: records per key, records in all, value size.
+//!
+//! **First come, first kept**: a key that is full takes no new record until one expires (a
+//! republish refreshes its place), and a read returns the records stored earliest first. So a
+//! flood of fresh records cannot evict the ones already there, nor push them out of a read
+//! (before, the soonest-expiring record gave way and reads returned the longest-lived first: a
+//! forger asking for long lifetimes won both). What a record is — and whether it is signed — is
+//! the application's to check before it stores (see `index::payload::admit`).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +22,7 @@ pub type Millis = u64;
 
 /// Largest value of one record.
 pub const MAX_VALUE: usize = 2048;
-/// Most records under one key; the oldest (soonest to expire) give way.
+/// Most records under one key (then new ones wait for one to expire).
 pub const MAX_PER_KEY: usize = 1024;
 /// Longest lifetime a record may ask for (a day).
 pub const MAX_TTL: Millis = 24 * 3600 * 1000;
@@ -39,6 +46,8 @@ pub struct Record {
 struct Stored {
     value: Vec<u8>,
     expires: Millis,
+    /// When it was first stored here (reads return the earliest first).
+    since: Millis,
 }
 
 /// A node's records.
@@ -85,10 +94,11 @@ impl Records {
             }
             None => {
                 if entries.len() >= MAX_PER_KEY {
-                    let oldest = entries.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k);
-                    if let Some(k) = oldest {
-                        entries.remove(&k);
-                        self.count -= 1;
+                    let before = entries.len();
+                    entries.retain(|_, s| s.expires > now);
+                    self.count -= before - entries.len();
+                    if entries.len() >= MAX_PER_KEY {
+                        return false;
                     }
                 }
                 entries.insert(
@@ -96,6 +106,7 @@ impl Records {
                     Stored {
                         value: record.value.clone(),
                         expires,
+                        since: now,
                     },
                 );
                 self.count += 1;
@@ -104,7 +115,7 @@ impl Records {
         true
     }
 
-    /// The live records under `key`, at most `limit`, longest-lived first.
+    /// The live records under `key`, at most `limit`, those stored earliest first.
     pub fn get(&self, key: &ChordId, now: Millis, limit: usize) -> Vec<Record> {
         let Some(entries) = self.by_key.get(key) else {
             return Vec::new();
@@ -112,9 +123,9 @@ impl Records {
         let mut out: Vec<(Millis, Record)> = entries
             .iter()
             .filter(|(_, s)| s.expires > now)
-            .map(|((kind, sub), s)| (s.expires, to_record(*key, *kind, *sub, s, now)))
+            .map(|((kind, sub), s)| (s.since, to_record(*key, *kind, *sub, s, now)))
             .collect();
-        out.sort_by_key(|r| std::cmp::Reverse(r.0));
+        out.sort_by_key(|r| r.0);
         out.into_iter().take(limit).map(|(_, r)| r).collect()
     }
 
@@ -237,5 +248,37 @@ mod tests {
         assert!(inside.iter().all(|x| x.key.in_half_open(&a, &b)));
         assert!(inside.iter().any(|x| x.key == b));
         assert_eq!(r.in_range(&a, &b, 0, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_new_records_neither_evicts_nor_hides_the_ones_already_there() {
+        let key = ChordId::hash(&[9]);
+        let mut r = Records::new(1 << 20);
+        let record = |sub: u32, ttl: Millis| Record {
+            key,
+            kind: 1,
+            sub: {
+                let mut s = [0u8; 32];
+                s[..4].copy_from_slice(&sub.to_le_bytes());
+                s
+            },
+            value: vec![1],
+            ttl,
+        };
+        // The honest record, with the usual lifetime; then a flood asking for a day each.
+        assert!(r.put(&record(0, 30 * 60 * 1000), 0));
+        let mut refused = 0;
+        for sub in 1..2 * MAX_PER_KEY as u32 {
+            if !r.put(&record(sub, MAX_TTL), 1) {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, MAX_PER_KEY, "a full key takes no new record");
+        let first = r.get(&key, 2, 10);
+        assert_eq!(first[0].sub, record(0, 0).sub, "the earliest record is read first");
+        // Its owner's republish still refreshes it.
+        assert!(r.put(&record(0, 30 * 60 * 1000), 1000));
+        // Once the flood expires, new records are taken again.
+        assert!(r.put(&record(99_999, 1000), MAX_TTL + 10));
     }
 }

@@ -222,8 +222,9 @@ impl IndexHandle {
     pub async fn find_providers(&self, cid: ContentId) -> Result<Vec<PeerId>, IndexError> {
         let records = self.get(payload::cid_key(&cid)).await?;
         let me = self.network.peer_id();
+        let now = payload::unix_ms();
         let mut out = Vec::new();
-        for p in records.iter().filter_map(payload::parse_provider) {
+        for p in records.iter().filter_map(|r| payload::parse_provider(r, now)) {
             if p.peer != me && !out.contains(&p.peer) {
                 self.network.add_addresses(p.peer, p.addrs);
                 out.push(p.peer);
@@ -243,11 +244,12 @@ impl IndexHandle {
             return Err(IndexError::NoWords);
         }
         let answers = join_all(words.iter().map(|w| self.get(payload::keyword_key(w)))).await;
+        let now = payload::unix_ms();
         let mut common: Option<BTreeMap<ContentId, payload::Posting>> = None;
         for (word, answer) in words.iter().zip(answers) {
             let found: BTreeMap<ContentId, payload::Posting> = answer?
                 .iter()
-                .filter_map(payload::parse_posting)
+                .filter_map(|r| payload::parse_posting(r, now))
                 .filter(|p| p.keyword == *word)
                 .map(|p| (p.cid, p))
                 .collect();
@@ -270,7 +272,7 @@ impl IndexHandle {
             .zip(counts)
             .map(|(p, records)| {
                 let mut peers: HashMap<PeerId, ()> = HashMap::new();
-                for r in records.unwrap_or_default().iter().filter_map(payload::parse_provider) {
+                for r in records.unwrap_or_default().iter().filter_map(|r| payload::parse_provider(r, now)) {
                     peers.insert(r.peer, ());
                 }
                 SearchHit {

@@ -4,11 +4,18 @@
 //!   key it is identified by the provider (SHA-256 of its peer id) and carries the peer id and a
 //!   few listen addresses, so a fetcher can dial a provider it has never met.
 //! - A **keyword posting** lives under SHA-256 of the normalized keyword; within the key it is
-//!   identified by the file (its CID) and carries the keyword, the CID, name and size.
+//!   identified by the file and its publisher, and carries the CID, keyword, name and size.
+//!
+//! Both are **signed by their publisher's libp2p key** (over the ring key, kind, place, payload
+//! and an absolute expiry at most [`MAX_LIFE_MS`] ahead), checked by every node that stores them
+//! and by every reader: a provider record must be signed by the provider it names, a posting sits
+//! at a place derived from its publisher, so a stranger can neither forge nor overwrite another
+//! node's records, nor make its own outlive theirs.
 //!
 //! Keywords are normalized the same way at publish and at search: lower case, split at every
 //! character that is not a letter or digit, words of 2–64 bytes, at most [`MAX_KEYWORDS`] per file.
 
+use libp2p::identity::{Keypair, PublicKey};
 use libp2p::{Multiaddr, PeerId};
 use sha2::{Digest, Sha256};
 
@@ -51,6 +58,129 @@ pub fn keywords(text: &str) -> Vec<String> {
     out
 }
 
+/// Longest a signed record may live, from now: the record TTL (30 minutes) and room for clocks
+/// that disagree. A record asking for more is refused, so a forger cannot outlive the real ones.
+pub const MAX_LIFE_MS: u64 = 40 * 60 * 1000;
+
+const SIGNING_DOMAIN: &[u8] = b"cairn/index-record/1";
+
+/// Milliseconds since the Unix epoch now (0 if the clock is before 1970).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What is signed: the domain, the record's place (key, kind, sub), its payload and its expiry.
+fn signed_bytes(key: &ChordId, kind: u8, sub: &[u8; 32], payload: &[u8], expires: u64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(SIGNING_DOMAIN.len() + 32 + 1 + 32 + 2 + payload.len() + 8);
+    m.extend_from_slice(SIGNING_DOMAIN);
+    m.extend_from_slice(&key.0);
+    m.push(kind);
+    m.extend_from_slice(sub);
+    m.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+    m.extend_from_slice(payload);
+    m.extend_from_slice(&expires.to_le_bytes());
+    m
+}
+
+/// A record signed by `key`'s owner: the value is the payload (u16 length first), the public
+/// key (u8 length, protobuf), the expiry (Unix ms, u64) and the signature (u8 length).
+fn seal(chord_key: ChordId, kind: u8, sub: [u8; 32], payload: &[u8], key: &Keypair, expires: u64, ttl: u64) -> Record {
+    let public = key.public().encode_protobuf();
+    // Ed25519 (the node's key type) cannot fail to sign.
+    let signature = key
+        .sign(&signed_bytes(&chord_key, kind, &sub, payload, expires))
+        .unwrap_or_default();
+    let mut value = Vec::with_capacity(2 + payload.len() + 1 + public.len() + 8 + 1 + signature.len());
+    value.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+    value.extend_from_slice(payload);
+    value.push(public.len() as u8);
+    value.extend_from_slice(&public);
+    value.extend_from_slice(&expires.to_le_bytes());
+    value.push(signature.len() as u8);
+    value.extend_from_slice(&signature);
+    Record {
+        key: chord_key,
+        kind,
+        sub,
+        value,
+        ttl,
+    }
+}
+
+/// A record whose signature checked: who signed it, what it says, and until when (Unix ms).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened<'a> {
+    /// The signer.
+    pub publisher: PeerId,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// When it expires.
+    pub expires: u64,
+}
+
+/// Why a record is not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Malformed or wrongly signed: whoever sent it knew.
+    Forged,
+    /// Expired, or asks to live longer than [`MAX_LIFE_MS`] (clocks may disagree: not a fault).
+    Expired,
+}
+
+/// Checks a record's signature and lifetime at `now` (Unix ms).
+///
+/// # Errors
+/// See [`Refused`].
+pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
+    let v = record.value.as_slice();
+    let n = usize::from(u16::from_le_bytes(
+        v.get(..2).ok_or(Refused::Forged)?.try_into().map_err(|_| Refused::Forged)?,
+    ));
+    let payload = v.get(2..2 + n).ok_or(Refused::Forged)?;
+    let rest = &v[2 + n..];
+    let kn = usize::from(*rest.first().ok_or(Refused::Forged)?);
+    let public = PublicKey::try_decode_protobuf(rest.get(1..1 + kn).ok_or(Refused::Forged)?).map_err(|_| Refused::Forged)?;
+    let rest = &rest[1 + kn..];
+    let expires = u64::from_le_bytes(rest.get(..8).ok_or(Refused::Forged)?.try_into().map_err(|_| Refused::Forged)?);
+    let sn = usize::from(*rest.get(8).ok_or(Refused::Forged)?);
+    let signature = rest.get(9..9 + sn).ok_or(Refused::Forged)?;
+    if rest.len() != 9 + sn {
+        return Err(Refused::Forged);
+    }
+    if !public.verify(&signed_bytes(&record.key, record.kind, &record.sub, payload, expires), signature) {
+        return Err(Refused::Forged);
+    }
+    if expires <= now || expires > now.saturating_add(MAX_LIFE_MS) {
+        return Err(Refused::Expired);
+    }
+    Ok(Opened {
+        publisher: public.to_peer_id(),
+        payload,
+        expires,
+    })
+}
+
+/// Checks a record arriving to be stored at `now` (Unix ms), and bounds how long the ring keeps
+/// it to what its signature allows.
+///
+/// # Errors
+/// It is not a well-formed, well-signed, live provider record or posting.
+pub fn admit(record: &mut Record, now: u64) -> Result<(), Refused> {
+    let expires = open(record, now)?.expires;
+    let valid = match record.kind {
+        PROVIDER => parse_provider(record, now).is_some(),
+        POSTING => parse_posting(record, now).is_some(),
+        _ => false,
+    };
+    if !valid {
+        return Err(Refused::Forged);
+    }
+    record.ttl = record.ttl.min(expires - now);
+    Ok(())
+}
+
 /// A provider of a file, as found on the ring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provider {
@@ -60,38 +190,34 @@ pub struct Provider {
     pub addrs: Vec<Multiaddr>,
 }
 
-/// The provider record of `peer` for `cid`.
-pub fn provider_record(cid: &ContentId, peer: &PeerId, addrs: &[Multiaddr], ttl: u64) -> Record {
-    let mut value = Vec::new();
-    let id = peer.to_bytes();
-    value.push(id.len() as u8);
-    value.extend_from_slice(&id);
+/// The provider record of `key`'s owner for `cid`, signed, valid until `expires` (Unix ms).
+pub fn provider_record(cid: &ContentId, key: &Keypair, addrs: &[Multiaddr], expires: u64, ttl: u64) -> Record {
+    let id = key.public().to_peer_id().to_bytes();
+    let mut payload = Vec::new();
+    payload.push(id.len() as u8);
+    payload.extend_from_slice(&id);
     let addrs: Vec<Vec<u8>> = addrs
         .iter()
         .map(|a| a.to_vec())
         .filter(|a| a.len() <= 255)
         .take(MAX_ADDRS)
         .collect();
-    value.push(addrs.len() as u8);
+    payload.push(addrs.len() as u8);
     for a in addrs {
-        value.push(a.len() as u8);
-        value.extend_from_slice(&a);
+        payload.push(a.len() as u8);
+        payload.extend_from_slice(&a);
     }
-    Record {
-        key: cid_key(cid),
-        kind: PROVIDER,
-        sub: Sha256::digest(&id).into(),
-        value,
-        ttl,
-    }
+    seal(cid_key(cid), PROVIDER, Sha256::digest(&id).into(), &payload, key, expires, ttl)
 }
 
-/// Reads a provider record; `None` if it is not one or is malformed.
-pub fn parse_provider(record: &Record) -> Option<Provider> {
+/// Reads a provider record at `now` (Unix ms); `None` if it is not one, is malformed, is not
+/// signed by the provider it names, or has expired.
+pub fn parse_provider(record: &Record, now: u64) -> Option<Provider> {
     if record.kind != PROVIDER {
         return None;
     }
-    let mut v = record.value.as_slice();
+    let opened = open(record, now).ok()?;
+    let mut v = opened.payload;
     let mut take = |n: usize| -> Option<&[u8]> {
         if v.len() < n {
             return None;
@@ -102,7 +228,7 @@ pub fn parse_provider(record: &Record) -> Option<Provider> {
     };
     let n = take(1)?[0] as usize;
     let peer = PeerId::from_bytes(take(n)?).ok()?;
-    if <[u8; 32]>::from(Sha256::digest(peer.to_bytes())) != record.sub {
+    if peer != opened.publisher || <[u8; 32]>::from(Sha256::digest(peer.to_bytes())) != record.sub {
         return None;
     }
     let count = (take(1)?[0] as usize).min(MAX_ADDRS);
@@ -127,48 +253,59 @@ pub struct Posting {
     pub name: String,
     /// Its size in bytes.
     pub size: u64,
+    /// Who posted it (each publisher of a file has its own posting, under its own `sub`, so
+    /// nobody can overwrite another's).
+    pub publisher: PeerId,
 }
 
-/// The posting of `cid` under `keyword`.
-pub fn posting_record(keyword: &str, cid: &ContentId, name: &str, size: u64, ttl: u64) -> Record {
+fn posting_sub(cid: &ContentId, publisher: &PeerId) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(cid.as_bytes());
+    h.update(publisher.to_bytes());
+    h.finalize().into()
+}
+
+/// The posting of `cid` under `keyword` by `key`'s owner, signed, valid until `expires`.
+pub fn posting_record(keyword: &str, cid: &ContentId, name: &str, size: u64, key: &Keypair, expires: u64, ttl: u64) -> Record {
     let keyword = truncate(keyword, MAX_KEYWORD);
     let name = truncate(name, MAX_NAME);
-    let mut value = Vec::with_capacity(keyword.len() + name.len() + 12);
-    value.push(keyword.len() as u8);
-    value.extend_from_slice(keyword.as_bytes());
-    value.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    value.extend_from_slice(name.as_bytes());
-    value.extend_from_slice(&size.to_le_bytes());
-    Record {
-        key: keyword_key(keyword),
-        kind: POSTING,
-        sub: *cid.as_bytes(),
-        value,
-        ttl,
-    }
+    let mut payload = Vec::with_capacity(32 + keyword.len() + name.len() + 12);
+    payload.extend_from_slice(cid.as_bytes());
+    payload.push(keyword.len() as u8);
+    payload.extend_from_slice(keyword.as_bytes());
+    payload.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(&size.to_le_bytes());
+    let sub = posting_sub(cid, &key.public().to_peer_id());
+    seal(keyword_key(keyword), POSTING, sub, &payload, key, expires, ttl)
 }
 
-/// Reads a posting; `None` if it is not one, is malformed, or is filed under the wrong key.
-pub fn parse_posting(record: &Record) -> Option<Posting> {
+/// Reads a posting at `now` (Unix ms); `None` if it is not one, is malformed, is filed under the
+/// wrong key or another publisher's place, is not signed, or has expired.
+pub fn parse_posting(record: &Record, now: u64) -> Option<Posting> {
     if record.kind != POSTING {
         return None;
     }
-    let v = record.value.as_slice();
+    let opened = open(record, now).ok()?;
+    let v = opened.payload;
+    let cid = ContentId::from_bytes(v.get(..32)?.try_into().ok()?);
+    let v = &v[32..];
     let kn = *v.first()? as usize;
     let keyword = std::str::from_utf8(v.get(1..1 + kn)?).ok()?.to_string();
     let rest = v.get(1 + kn..)?;
     let nn = u16::from_le_bytes(rest.get(..2)?.try_into().ok()?) as usize;
     let name = std::str::from_utf8(rest.get(2..2 + nn)?).ok()?.to_string();
     let size_bytes = rest.get(2 + nn..)?;
-    if size_bytes.len() != 8 || keyword_key(&keyword) != record.key {
+    if size_bytes.len() != 8 || keyword_key(&keyword) != record.key || posting_sub(&cid, &opened.publisher) != record.sub {
         return None;
     }
     let size = u64::from_le_bytes(size_bytes.try_into().ok()?);
     Some(Posting {
         keyword,
-        cid: ContentId::from_bytes(record.sub),
+        cid,
         name,
         size,
+        publisher: opened.publisher,
     })
 }
 
@@ -190,34 +327,70 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_reject_forgeries() {
+        let now = 1_800_000_000_000;
+        let expires = now + 30 * 60 * 1000;
         let cid = ContentId::from_bytes([4; 32]);
-        let peer = PeerId::random();
+        let key = Keypair::generate_ed25519();
+        let peer = key.public().to_peer_id();
         let addrs: Vec<Multiaddr> = vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap()];
-        let r = provider_record(&cid, &peer, &addrs, 1000);
+        let r = provider_record(&cid, &key, &addrs, expires, 1000);
         assert_eq!(r.key, cid_key(&cid));
-        assert_eq!(parse_provider(&r), Some(Provider { peer, addrs }));
+        assert_eq!(
+            parse_provider(&r, now),
+            Some(Provider {
+                peer,
+                addrs: addrs.clone()
+            })
+        );
         let mut forged = r.clone();
         forged.sub = [0; 32];
-        assert_eq!(parse_provider(&forged), None, "a record must be filed under its provider");
-        let p = posting_record("holiday", &cid, "Holiday.jpg", 77, 1000);
+        assert_eq!(parse_provider(&forged, now), None, "a record must be filed under its provider");
+        assert_eq!(parse_provider(&r, expires), None, "expired");
+        // Someone else's key cannot speak for the provider, nor change a byte of its record.
+        let mallory = Keypair::generate_ed25519();
+        let mut stolen = provider_record(&cid, &mallory, &addrs, expires, 1000);
+        stolen.sub = r.sub;
+        assert_eq!(parse_provider(&stolen, now), None);
+        for at in [2, 10, r.value.len() - 70, r.value.len() - 1] {
+            let mut flipped = r.clone();
+            flipped.value[at] ^= 1;
+            assert!(open(&flipped, now).is_err(), "byte {at}");
+        }
+        for n in 0..r.value.len() {
+            let mut cut = r.clone();
+            cut.value.truncate(n);
+            assert_eq!(parse_provider(&cut, now), None);
+        }
+        // A lifetime beyond the limit is refused.
+        let long = provider_record(&cid, &key, &addrs, now + MAX_LIFE_MS + 1, 1000);
+        assert_eq!(open(&long, now).err(), Some(Refused::Expired));
+
+        let p = posting_record("holiday", &cid, "Holiday.jpg", 77, &key, expires, 1000);
         assert_eq!(p.key, keyword_key("holiday"));
         assert_eq!(
-            parse_posting(&p),
+            parse_posting(&p, now),
             Some(Posting {
                 keyword: "holiday".into(),
                 cid,
                 name: "Holiday.jpg".into(),
-                size: 77
+                size: 77,
+                publisher: peer,
             })
         );
+        // Another publisher of the same file has its own place: it cannot overwrite this posting.
+        let other = posting_record("holiday", &cid, "spam", 1, &mallory, expires, 1000);
+        assert_ne!(other.sub, p.sub);
+        let mut squat = other.clone();
+        squat.sub = p.sub;
+        assert_eq!(parse_posting(&squat, now), None);
         let mut moved = p.clone();
         moved.key = keyword_key("other");
-        assert_eq!(parse_posting(&moved), None);
-        for n in 0..p.value.len() {
-            let mut cut = p.clone();
-            cut.value.truncate(n);
-            assert_eq!(parse_posting(&cut), None);
-        }
-        assert_eq!(parse_provider(&p), None);
+        assert_eq!(parse_posting(&moved, now), None);
+        assert_eq!(parse_provider(&p, now), None);
+        // Admission clamps the ring's lifetime to the signed one.
+        let mut admitted = provider_record(&cid, &key, &addrs, now + 5000, 24 * 3600 * 1000);
+        assert_eq!(admit(&mut admitted, now), Ok(()));
+        assert_eq!(admitted.ttl, 5000);
+        assert_eq!(admit(&mut stolen, now), Err(Refused::Forged));
     }
 }

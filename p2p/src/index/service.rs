@@ -30,6 +30,7 @@ use crate::chord::state::{Answer, AnswerId};
 use crate::chord::{Millis, Node, OpError, OpId, OpResult, Output, ReqId, Request};
 use crate::content::ContentId;
 use crate::handle::{IndexEvent, IndexResponder};
+use crate::identity::Keypair;
 
 /// Most files announced.
 pub const MAX_CATALOG: usize = 65_536;
@@ -77,8 +78,10 @@ enum Reply {
 
 /// Starts the index service on the current runtime. `events` is the receiving end of the
 /// queue given to the network as `NetworkConfig::index`.
+/// `key` is the node's identity key (the network's): it signs this node's records.
 pub fn start(
     network: NetworkHandle,
+    key: Keypair,
     events: mpsc::Receiver<IndexEvent>,
     config: IndexConfig,
 ) -> (IndexHandle, tokio::task::JoinHandle<()>) {
@@ -89,7 +92,7 @@ pub fn start(
     };
     let task = tokio::spawn(async move {
         let addrs = own_addrs(&network).await;
-        let mut service = Service::new(network, addrs, config, commands, events);
+        let mut service = Service::new(network, key, addrs, config, commands, events);
         service.run().await;
     });
     (handle, task)
@@ -110,6 +113,8 @@ async fn own_addrs(network: &NetworkHandle) -> Vec<Multiaddr> {
 struct Service {
     network: NetworkHandle,
     me: PeerId,
+    /// Signs this node's provider records and postings.
+    key: Keypair,
     config: IndexConfig,
     vnodes: Vec<Node<PeerAddr>>,
     joining: Vec<Option<Millis>>,
@@ -137,6 +142,7 @@ struct Service {
 impl Service {
     fn new(
         network: NetworkHandle,
+        key: Keypair,
         addrs: Vec<Multiaddr>,
         mut config: IndexConfig,
         commands: mpsc::Receiver<Command>,
@@ -155,6 +161,7 @@ impl Service {
         Service {
             network,
             me,
+            key,
             joining: vec![None; vnodes.len()],
             vnodes,
             started: Instant::now(),
@@ -302,6 +309,55 @@ impl Service {
                 }));
                 IndexResponse::NotHere
             }
+            IndexRequest::Chord {
+                vnode,
+                request:
+                    Request::Store {
+                        mut records,
+                        replicate,
+                        exclude,
+                    },
+            } => {
+                // Expired ones (clocks differ) are dropped quietly; lifetimes are cut to what
+                // each signature allows. One unsigned, badly signed, misfiled or malformed
+                // record and the sender is forging (an honest node passes on only records it
+                // checked): nothing is stored and it is banned.
+                let now_unix = payload::unix_ms();
+                let mut forged = false;
+                records.retain_mut(|r| match payload::admit(r, now_unix) {
+                    Ok(()) => true,
+                    Err(payload::Refused::Forged) => {
+                        forged = true;
+                        false
+                    }
+                    Err(payload::Refused::Expired) => false,
+                });
+                if forged {
+                    warn!(%peer, "forged index records: banned");
+                    let net = self.network.clone();
+                    self.inflight.push(Box::pin(async move {
+                        net.ban(peer, SPOOF_BAN, "forged index records").await;
+                        Reply::Sent
+                    }));
+                    self.network.respond_index(responder, IndexResponse::NotHere);
+                    return;
+                }
+                let request = Request::Store {
+                    records,
+                    replicate,
+                    exclude,
+                };
+                match self.vnodes.get_mut(usize::from(vnode)) {
+                    Some(node) => match node.answer(request, now) {
+                        Answer::Now(r) => IndexResponse::Chord(r),
+                        Answer::Later(id) => {
+                            self.held.insert((vnode, id), responder);
+                            return;
+                        }
+                    },
+                    None => IndexResponse::NotHere,
+                }
+            }
             IndexRequest::Chord { vnode, request } => match self.vnodes.get_mut(usize::from(vnode)) {
                 Some(node) => match node.answer(request, now) {
                     Answer::Now(r) => IndexResponse::Chord(r),
@@ -445,9 +501,11 @@ impl Service {
         while self.publishing < MAX_PUBLISHING {
             let Some(cid) = self.publish_queue.pop_front() else { return };
             let Some(file) = self.catalog.get(&cid) else { continue };
-            let mut puts = vec![(cid_key(&cid), payload::provider_record(&cid, &self.me, &self.addrs, ttl))];
+            let expires = payload::unix_ms().saturating_add(ttl);
+            let mut puts = vec![(cid_key(&cid), payload::provider_record(&cid, &self.key, &self.addrs, expires, ttl))];
             for k in &file.keywords {
-                puts.push((keyword_key(k), payload::posting_record(k, &cid, &file.name, file.size, ttl)));
+                let posting = payload::posting_record(k, &cid, &file.name, file.size, &self.key, expires, ttl);
+                puts.push((keyword_key(k), posting));
             }
             for (key, record) in puts {
                 match self.vnodes[0].put(key, vec![record], now) {

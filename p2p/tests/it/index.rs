@@ -16,12 +16,14 @@ struct Member {
     net: NetworkHandle,
     index: IndexHandle,
     addr: Multiaddr,
+    key: Keypair,
 }
 
 async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
     let (tx, rx) = mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
+    let key = Keypair::generate_ed25519();
     let (net, mut events, _task) = cairn_p2p::start(
-        Keypair::generate_ed25519(),
+        key.clone(),
         NetworkConfig {
             network: Network::Regtest,
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
@@ -38,9 +40,9 @@ async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let mut config = IndexConfig::default();
     config.chord.successors = 4;
-    let (index, _task) = index::start(net.clone(), rx, config);
+    let (index, _task) = index::start(net.clone(), key.clone(), rx, config);
     let addr = super::listen_addr(&net).await;
-    Member { net, index, addr }
+    Member { net, index, addr, key }
 }
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut f: F)
@@ -196,4 +198,75 @@ async fn a_spoofed_leaving_does_not_rewire_the_ring_and_its_sender_is_banned() {
     assert_eq!(after.successors[0].id, successor.id, "the successor was not replaced");
     assert!(after.successors.iter().all(|s| s.addr.peer != attacker_id));
     assert!(one_ring(&members).await);
+}
+
+/// A stranger stores provider records naming another peer (signed with its own key) and a flood
+/// of its own, each asking for a day: the forgery is refused and its sender banned, and the
+/// honest provider is still found first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_records_are_refused_and_honest_providers_stay_found() {
+    use cairn_p2p::chord::message::{IndexRequest, IndexResponse};
+    use cairn_p2p::chord::{ChordId, Request};
+    use cairn_p2p::index::payload;
+
+    let first = member(vec![], true).await;
+    let mut members = vec![first];
+    for _ in 0..2 {
+        let m = member(vec![members[0].addr.clone()], true).await;
+        members.push(m);
+    }
+    wait_until("one ring", Duration::from_secs(30), || one_ring(&members)).await;
+    let cid = ContentId::from_bytes([42; 32]);
+    members[1].index.provide(LocalFile {
+        cid,
+        name: "real.bin".into(),
+        size: 1,
+        keywords: vec![],
+    });
+    let honest = members[1].net.peer_id();
+    let finder = members[2].index.clone();
+    wait_until("the provider is found", Duration::from_secs(15), || {
+        let f = finder.clone();
+        async move { f.find_providers(cid).await.is_ok_and(|p| p == vec![honest]) }
+    })
+    .await;
+    let owner = members[0].index.lookup(ChordId(*cid.as_bytes())).await.unwrap().node.addr.peer;
+    let target = members.iter().find(|m| m.net.peer_id() == owner).unwrap();
+
+    // Mallory: a record that names the honest provider but is signed by Mallory.
+    let mallory_key = cairn_p2p::identity::Keypair::generate_ed25519();
+    let mallory = member(vec![], false).await;
+    let now = payload::unix_ms();
+    let mut lie = payload::provider_record(&cid, &mallory_key, &[], now + 60_000, 60_000);
+    lie.sub = payload::provider_record(&cid, &members[1].key, &[], now + 60_000, 60_000).sub;
+    let store = |records| IndexRequest::Chord {
+        vnode: 0,
+        request: Request::Store {
+            records,
+            replicate: false,
+            exclude: Vec::new(),
+        },
+    };
+    let answer = mallory.net.index_request(owner, vec![target.addr.clone()], store(vec![lie])).await;
+    assert!(matches!(answer, Ok(IndexResponse::NotHere) | Err(_)), "{answer:?}");
+    let (target_net, mallory_id) = (target.net.clone(), mallory.net.peer_id());
+    wait_until("the forger is banned", Duration::from_secs(10), || {
+        let n = target_net.clone();
+        async move { n.banned().await.unwrap().iter().any(|b| b.peer == mallory_id) }
+    })
+    .await;
+
+    // A flood of validly signed records from many fresh keys, each asking for a day, comes
+    // after the honest one: the honest provider is still read first.
+    let flooder = member(vec![], false).await;
+    let flood: Vec<_> = (0..32)
+        .map(|_| {
+            let k = cairn_p2p::identity::Keypair::generate_ed25519();
+            payload::provider_record(&cid, &k, &[], now + 24 * 3600 * 1000, 24 * 3600 * 1000)
+        })
+        .collect();
+    // Asking for a day is more than a signature may claim: those are dropped, not stored.
+    let _ = flooder.net.index_request(owner, vec![target.addr.clone()], store(flood)).await;
+    let found = finder.find_providers(cid).await.unwrap();
+    assert_eq!(found, vec![honest], "{found:?}");
 }
