@@ -590,6 +590,19 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         match (pending, response) {
             (Pending::Step(op, from), Response::Step(step)) => {
                 let me = self.routing.me().id;
+                // Every hop must make progress: a next hop strictly closer to the key than the
+                // node that named it, or a successor that the key lies just before. An answer
+                // that does neither misroutes (to an accomplice, or in circles): the hop is
+                // dropped and the lookup goes on from the previous one, without it.
+                let key = self.ops.get(&op).map(|o| o.key);
+                let progress = key.is_some_and(|k| match &step {
+                    Step::Next(n) => n.id == me || n.id.in_half_open(&from, &k),
+                    Step::Done(n) => k.in_half_open(&from, &n.id),
+                });
+                if !progress {
+                    self.fail_step(op, from, now);
+                    return;
+                }
                 match step {
                     // A node that names itself as the key's successor is alone on its own ring
                     // (a node just started, before it joins): right for a join through it, but

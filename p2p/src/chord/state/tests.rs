@@ -491,3 +491,55 @@ fn a_put_that_overshoots_the_owner_is_sent_back_to_it() {
         net.done
     );
 }
+
+#[test]
+fn a_hop_that_misroutes_is_dropped_and_the_lookup_goes_on_without_it() {
+    let now = 0;
+    let mut me = Node::new(entry(0), fast(), now);
+    for i in 1..8 {
+        me.routing_mut().consider(entry(i));
+    }
+    me.drain();
+    // A key whose lookup starts at a remote hop.
+    let (key, id, hop) = (0u32..1000)
+        .find_map(|k| {
+            let key = ChordId::hash(&(10_000 + k).to_le_bytes());
+            let op = me.lookup(key, now).ok()?;
+            let send = me.drain().into_iter().find_map(|o| match o {
+                Output::Send {
+                    id,
+                    to,
+                    request: Request::FindSuccessor { .. },
+                } => Some((id, to)),
+                _ => None,
+            });
+            match send {
+                Some((id, to)) => Some((key, id, to)),
+                None => {
+                    let _ = op;
+                    None
+                }
+            }
+        })
+        .expect("a lookup that asks a remote hop");
+    // The hop names as next a node that is not between it and the key: an accomplice.
+    let accomplice = (100u32..10_000).map(entry).find(|e| !e.id.in_half_open(&hop.id, &key)).unwrap();
+    me.on_response(id, Response::Step(Step::Next(accomplice.clone())), now);
+    let out = me.drain();
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Send { to, .. } if to.addr == accomplice.addr)),
+        "the accomplice is never asked: {out:?}"
+    );
+    let goes_on = out.iter().any(|o| match o {
+        Output::Send {
+            request: Request::FindSuccessor { exclude, .. },
+            to,
+            ..
+        } => exclude.contains(&hop.id) && to.addr != hop.addr,
+        Output::Done { .. } => true,
+        _ => false,
+    });
+    assert!(goes_on, "the lookup goes on without the hop: {out:?}");
+    assert!(!me.routing().successors().iter().any(|s| s.addr == hop.addr) || hop.addr == 0);
+}
