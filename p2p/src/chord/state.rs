@@ -594,10 +594,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 // node that named it, or a successor that the key lies just before. An answer
                 // that does neither misroutes (to an accomplice, or in circles): the hop is
                 // dropped and the lookup goes on from the previous one, without it.
-                let key = self.ops.get(&op).map(|o| o.key);
-                let progress = key.is_some_and(|k| match &step {
-                    Step::Next(n) => n.id == me || n.id.in_half_open(&from, &k),
-                    Step::Done(n) => k.in_half_open(&from, &n.id),
+                // (Once the lookup excludes nodes, an honest hop whose successors are all
+                // excluded names the nearest node it knows instead: such a `Done` is let through.)
+                let progress = self.ops.get(&op).is_some_and(|o| match &step {
+                    Step::Next(n) => n.id == me || n.id.in_half_open(&from, &o.key),
+                    Step::Done(n) => o.key.in_half_open(&from, &n.id) || !o.exclude.is_empty(),
                 });
                 if !progress {
                     self.fail_step(op, from, now);
