@@ -566,50 +566,6 @@ impl FileSession {
         }
     }
 
-    /// The member to drop for a newcomer: past [`MEMBER_GRACE`], it sent us nothing, and (while
-    /// we seed) it is not interested either; the longest-connected of them.
-    fn least_useful(&self, now: Instant) -> Option<PeerId> {
-        let seeding = !matches!(self.phase, Phase::Downloading(_));
-        self.members
-            .iter()
-            .filter(|(p, m)| {
-                let gave = self.ledger.get(*p).is_some_and(|(down, _)| *down > 0);
-                now.duration_since(m.connected_at) >= MEMBER_GRACE && !gave && !(seeding && m.interested)
-            })
-            .min_by_key(|(p, m)| (m.connected_at, **p))
-            .map(|(p, _)| *p)
-    }
-
-    /// Whether a newcomer can be taken: there is room, or a member that gave nothing is dropped
-    /// to make some.
-    fn make_room(&mut self, now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) -> bool {
-        if self.members.len() < MAX_SWARM {
-            return true;
-        }
-        let Some(idle) = self.least_useful(now) else { return false };
-        self.leave(idle, now, rng, out);
-        out.push(Output::Close(idle));
-        true
-    }
-
-    /// Opens streams to candidates while downloading and short of members.
-    fn connect_more(&mut self, out: &mut Vec<Output>) {
-        if !matches!(self.phase, Phase::Downloading(_)) {
-            return;
-        }
-        for p in &self.candidates {
-            if self.members.len() + self.connecting.len() >= MAX_SWARM || self.connecting.len() >= MAX_CONNECTING {
-                break;
-            }
-            if self.members.contains_key(p) || self.connecting.contains(p) || self.tried.contains(p) {
-                continue;
-            }
-            self.tried.insert(*p);
-            self.connecting.insert(*p);
-            out.push(Output::Connect(*p));
-        }
-    }
-
     fn join(&mut self, peer: PeerId, bitfield: &[u8], now: Instant, rng: &mut impl Rng, out: &mut Vec<Output>) {
         self.connecting.remove(&peer);
         if !self.serving() || peer == self.me {
