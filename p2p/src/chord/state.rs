@@ -45,6 +45,9 @@ pub const MAX_HELD: usize = 1024;
 /// Times an operation retries after the node it found failed (at least; as many as the
 /// successor list is long, since the records are copied along it).
 const MAX_ATTEMPTS: u32 = 3;
+/// Times a get that found nothing asks the next replica (the owner's successors hold copies):
+/// a key's owner that drops what it stores, or has just taken the range over, is not the end.
+const EMPTY_GET_RETRIES: u32 = 2;
 
 #[derive(Clone, Debug)]
 enum Purpose {
@@ -288,115 +291,6 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
             }
         }
         self.drain()
-    }
-
-    fn local_step(&mut self, op: OpId, now: Millis) {
-        let Some(o) = self.ops.get(&op) else { return };
-        let step = self.routing.step(&o.key, &o.exclude);
-        match step {
-            Step::Done(n) => self.found(op, n, now),
-            Step::Next(n) => self.ask(op, n),
-        }
-    }
-
-    /// Counts one more hop for `op`; false (and the operation failed) past `max_hops` or if
-    /// `op` is gone.
-    fn count_hop(&mut self, op: OpId) -> bool {
-        let Some(o) = self.ops.get_mut(&op) else { return false };
-        o.hops += 1;
-        if o.hops > self.config.max_hops {
-            let hops = o.hops;
-            self.finish(op, Err(OpError::TooManyHops(hops)));
-            return false;
-        }
-        true
-    }
-
-    fn ask(&mut self, op: OpId, n: Entry<A>) {
-        if !self.count_hop(op) {
-            return;
-        }
-        let Some(o) = self.ops.get_mut(&op) else { return };
-        o.path.push(n.clone());
-        let request = Request::FindSuccessor {
-            key: o.key,
-            exclude: o.exclude.clone(),
-        };
-        let id = n.id;
-        if !self.send(n, request, Pending::Step(op, id)) {
-            self.finish(op, Err(OpError::Busy));
-        }
-    }
-
-    fn finish(&mut self, op: OpId, result: Result<OpResult<A>, OpError>) {
-        let Some(o) = self.ops.remove(&op) else { return };
-        if self.finger_op == Some(op) {
-            self.finger_op = None;
-        }
-        match o.purpose {
-            Purpose::Finger(i) => {
-                if let Ok(OpResult::Found { node, .. }) = result {
-                    self.routing.set_finger(i, node);
-                }
-            }
-            _ => self.out.push(Output::Done { op, result }),
-        }
-    }
-
-    /// The lookup of `op` found the key's successor `n`.
-    fn found(&mut self, op: OpId, n: Entry<A>, now: Millis) {
-        let Some(o) = self.ops.get_mut(&op) else { return };
-        o.target = Some(n.clone());
-        let o = &*o;
-        let hops = o.hops;
-        let me = self.routing.me().clone();
-        let local = n.id == me.id;
-        let request = match &o.purpose {
-            Purpose::Lookup | Purpose::Finger(_) => {
-                self.finish(op, Ok(OpResult::Found { node: n, hops }));
-                return;
-            }
-            Purpose::Probe => {
-                self.routing.consider(n.clone());
-                self.finish(op, Ok(OpResult::Found { node: n, hops }));
-                return;
-            }
-            Purpose::Put(records) if local => {
-                let records = records.clone();
-                for r in &records {
-                    self.records.put(r, now);
-                }
-                self.replicate_to_successors(&records, None);
-                self.finish(op, Ok(OpResult::Stored { node: n, hops }));
-                return;
-            }
-            Purpose::Get if local => {
-                let records = self.records.get(&o.key, now, MAX_GET);
-                self.finish(op, Ok(OpResult::Got { node: n, hops, records }));
-                return;
-            }
-            Purpose::Join if local => {
-                self.finish(op, Err(OpError::Unreachable));
-                return;
-            }
-            Purpose::Put(records) => Request::Store {
-                records: records.clone(),
-                replicate: true,
-                exclude: o.exclude.clone(),
-            },
-            Purpose::Get => Request::Get {
-                key: o.key,
-                exclude: o.exclude.clone(),
-            },
-            Purpose::Join => {
-                self.routing.join(n.clone());
-                Request::TakeOver { node: me }
-            }
-        };
-        let id = n.id;
-        if !self.send(n, request, Pending::Final(op, id)) {
-            self.finish(op, Err(OpError::Busy));
-        }
     }
 
     /// Copies `records` to every successor; with `held`, the answer held back under it waits
@@ -648,6 +542,19 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 let Some(found) = o.target.clone() else { return };
                 let result = match (&o.purpose, response) {
                     (Purpose::Put(_), Response::Ack) => Ok(()),
+                    (Purpose::Get, Response::Records(records))
+                        if records.is_empty() && o.attempts < EMPTY_GET_RETRIES && o.exclude.len() < MAX_EXCLUDE =>
+                    {
+                        // The owner has nothing: it may have just taken the range over, or it
+                        // drops what it is given. Its successors hold replicas: ask the next
+                        // one (without forgetting the owner, which answered).
+                        let Some(o) = self.ops.get_mut(&op) else { return };
+                        o.attempts += 1;
+                        o.exclude.push(found.id);
+                        o.path.clear();
+                        self.local_step(op, now);
+                        return;
+                    }
                     (Purpose::Get, Response::Records(records)) => Err(Ok(records)),
                     (Purpose::Join, Response::Records(records)) => {
                         let n = records.len().min(MAX_HANDOVER);
@@ -728,22 +635,6 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
-    fn fail_step(&mut self, op: OpId, node: ChordId, now: Millis) {
-        self.routing.forget(&node);
-        let Some(o) = self.ops.get_mut(&op) else { return };
-        if o.exclude.len() >= MAX_EXCLUDE {
-            self.finish(op, Err(OpError::Unreachable));
-            return;
-        }
-        o.exclude.push(node);
-        o.path.retain(|e| e.id != node);
-        match o.path.pop() {
-            Some(prev) => self.ask(op, prev),
-            None if matches!(o.purpose, Purpose::Join | Purpose::Probe) => self.finish(op, Err(OpError::Unreachable)),
-            None => self.local_step(op, now),
-        }
-    }
-
     /// Runs what is due: held-back answers whose wait is over, stabilize, fix_fingers,
     /// check_predecessor, replication, expiry.
     pub fn tick(&mut self, now: Millis) {
@@ -797,6 +688,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     }
 }
 
+mod lookup;
 mod types;
 
 pub use types::{Answer, AnswerId, Config, OpError, OpId, OpResult, Output, ReqId, Request, Response};

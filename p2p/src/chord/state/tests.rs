@@ -543,3 +543,33 @@ fn a_hop_that_misroutes_is_dropped_and_the_lookup_goes_on_without_it() {
     assert!(goes_on, "the lookup goes on without the hop: {out:?}");
     assert!(!me.routing().successors().iter().any(|s| s.addr == hop.addr) || hop.addr == 0);
 }
+
+#[test]
+fn a_get_that_finds_nothing_at_the_owner_asks_its_replicas() {
+    let mut now = 0;
+    let mut net = Net::ring(6, 10, &mut now);
+    let key = ChordId::hash(b"replicated");
+    net.nodes.get_mut(&0).unwrap().put(key, vec![record(key, 7)], now).unwrap();
+    net.run(now);
+    let mut ids: Vec<(ChordId, u32)> = net.nodes.keys().map(|n| (entry(*n).id, *n)).collect();
+    ids.sort();
+    let owner = ids.iter().find(|(i, _)| *i >= key).unwrap_or(&ids[0]).1;
+    assert!(net.nodes[&owner].records().has_key(&key));
+    // The owner loses everything it held (or drops what it is given) and answers gets empty.
+    net.nodes.insert(owner, Node::new(entry(owner), fast(), now));
+    let asker = (0..6u32).find(|n| *n != owner).unwrap();
+    let op = net.nodes.get_mut(&asker).unwrap().get(key, now).unwrap();
+    net.run(now);
+    let got = net
+        .done
+        .iter()
+        .find_map(|(n, o, r)| (*n == asker && *o == op).then_some(r))
+        .expect("the get finished");
+    match got {
+        Ok(OpResult::Got { records, node, .. }) => {
+            assert_eq!(records.len(), 1, "found at a replica");
+            assert_ne!(node.addr, owner);
+        }
+        other => panic!("{other:?}"),
+    }
+}
