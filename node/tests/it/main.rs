@@ -6,6 +6,7 @@ mod disk_full;
 mod files;
 mod flood;
 mod hostile;
+mod hostile_ring;
 mod inprocess;
 mod js_interop;
 mod lifecycle;
