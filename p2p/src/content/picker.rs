@@ -110,16 +110,6 @@ impl<P: Copy + Eq> Picker<P> {
         (size.saturating_sub(start)).min(u64::from(self.piece_size)) as u32
     }
 
-    /// The pieces to download.
-    pub fn wanted(&self) -> &Bitfield {
-        &self.wanted
-    }
-
-    /// How many wanted pieces are still missing.
-    pub fn left(&self) -> u32 {
-        self.left
-    }
-
     fn block(&self, piece: PieceIndex, b: usize) -> BlockRequest {
         let offset = b as u32 * BLOCK_SIZE;
         BlockRequest {

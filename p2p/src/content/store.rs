@@ -245,10 +245,12 @@ impl PieceStore {
         Some((file.as_ref()?, path, at))
     }
 
-    /// Reads a block of a held piece.
+    /// Reads a block of a held piece (the tests' way; the node reads into a frame with
+    /// [`PieceStore::read_block_into`]).
     ///
     /// # Errors
-    /// The piece is not held, the range is not a block of it, or the read failed.
+    /// As [`PieceStore::read_block_into`].
+    #[cfg(test)]
     pub fn read_block(&self, piece: PieceIndex, offset: u32, len: u32) -> Result<Vec<u8>, StoreError> {
         let mut buf = vec![0u8; len as usize];
         self.read_block_into(piece, offset, &mut buf)?;
@@ -258,7 +260,7 @@ impl PieceStore {
     /// Reads a block of a held piece into `out` (as long as the block).
     ///
     /// # Errors
-    /// As [`PieceStore::read_block`].
+    /// The piece is not held, the range is not a block of it, or the read failed.
     pub fn read_block_into(&self, piece: PieceIndex, offset: u32, out: &mut [u8]) -> Result<(), StoreError> {
         let len = u32::try_from(out.len()).unwrap_or(u32::MAX);
         let piece_len = self.manifest.piece_len(piece);

@@ -147,7 +147,8 @@ impl FloodGate {
     }
 
     /// Queries being forwarded now.
-    pub fn forwarded(&self) -> usize {
+    #[cfg(test)]
+    fn forwarded(&self) -> usize {
         self.forwarded
     }
 }

@@ -168,16 +168,16 @@ pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
 /// # Errors
 /// It is not a well-formed, well-signed, live provider record or posting.
 pub fn admit(record: &mut Record, now: u64) -> Result<(), Refused> {
-    let expires = open(record, now)?.expires;
+    let opened = open(record, now)?;
     let valid = match record.kind {
-        PROVIDER => parse_provider(record, now).is_some(),
-        POSTING => parse_posting(record, now).is_some(),
+        PROVIDER => provider_from(record, &opened).is_some(),
+        POSTING => posting_from(record, &opened).is_some(),
         _ => false,
     };
     if !valid {
         return Err(Refused::Forged);
     }
-    record.ttl = record.ttl.min(expires - now);
+    record.ttl = record.ttl.min(opened.expires - now);
     Ok(())
 }
 
@@ -216,7 +216,14 @@ pub fn parse_provider(record: &Record, now: u64) -> Option<Provider> {
     if record.kind != PROVIDER {
         return None;
     }
-    let opened = open(record, now).ok()?;
+    provider_from(record, &open(record, now).ok()?)
+}
+
+/// The provider in an opened record's payload, if it names its signer and sits at its place.
+fn provider_from(record: &Record, opened: &Opened<'_>) -> Option<Provider> {
+    if record.kind != PROVIDER {
+        return None;
+    }
     let mut v = opened.payload;
     let mut take = |n: usize| -> Option<&[u8]> {
         if v.len() < n {
@@ -286,7 +293,15 @@ pub fn parse_posting(record: &Record, now: u64) -> Option<Posting> {
     if record.kind != POSTING {
         return None;
     }
-    let opened = open(record, now).ok()?;
+    posting_from(record, &open(record, now).ok()?)
+}
+
+/// The posting in an opened record's payload, if it is filed under its keyword and its signer's
+/// place.
+fn posting_from(record: &Record, opened: &Opened<'_>) -> Option<Posting> {
+    if record.kind != POSTING {
+        return None;
+    }
     let v = opened.payload;
     let cid = ContentId::from_bytes(v.get(..32)?.try_into().ok()?);
     let v = &v[32..];
