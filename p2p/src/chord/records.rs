@@ -115,6 +115,15 @@ impl Records {
         true
     }
 
+    /// Whether `record` is stored here with exactly these bytes (a republish or a replica push
+    /// of what is held already).
+    pub fn holds(&self, record: &Record) -> bool {
+        self.by_key
+            .get(&record.key)
+            .and_then(|m| m.get(&(record.kind, record.sub)))
+            .is_some_and(|s| s.value == record.value)
+    }
+
     /// The live records under `key`, at most `limit`, those stored earliest first.
     pub fn get(&self, key: &ChordId, now: Millis, limit: usize) -> Vec<Record> {
         let Some(entries) = self.by_key.get(key) else {
@@ -218,6 +227,7 @@ mod tests {
     fn records_refresh_expire_and_stay_bounded() {
         let mut r = Records::new(3);
         assert!(r.put(&rec(1, 1, 100), 0));
+        assert!(r.holds(&rec(1, 1, 7)) && !r.holds(&rec(1, 2, 7)));
         assert!(r.put(&rec(1, 1, 500), 10), "a republish refreshes");
         assert_eq!(r.len(), 1);
         assert_eq!(r.get(&ChordId::hash(&[1]), 400, 10).len(), 1);

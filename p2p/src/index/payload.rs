@@ -181,6 +181,28 @@ pub fn admit(record: &mut Record, now: u64) -> Result<(), Refused> {
     Ok(())
 }
 
+/// A record whose exact bytes are stored already (so were checked when they came): keeps it if
+/// the expiry it carries is still ahead, cutting the ring's lifetime to it. The signature is not
+/// checked again.
+pub fn refresh(record: &mut Record, now: u64) -> bool {
+    match carried_expiry(record) {
+        Some(expires) if expires > now && expires <= now.saturating_add(MAX_LIFE_MS) => {
+            record.ttl = record.ttl.min(expires - now);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The expiry a record's value carries, read without checking its signature.
+fn carried_expiry(record: &Record) -> Option<u64> {
+    let v = record.value.as_slice();
+    let n = usize::from(u16::from_le_bytes(v.get(..2)?.try_into().ok()?));
+    let kn = usize::from(*v.get(2 + n)?);
+    let at = 2 + n + 1 + kn;
+    Some(u64::from_le_bytes(v.get(at..at + 8)?.try_into().ok()?))
+}
+
 /// A provider of a file, as found on the ring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provider {
@@ -407,5 +429,10 @@ mod tests {
         assert_eq!(admit(&mut admitted, now), Ok(()));
         assert_eq!(admitted.ttl, 5000);
         assert_eq!(admit(&mut stolen, now), Err(Refused::Forged));
+        // A refresh of bytes already checked reads the carried expiry only.
+        let mut again = provider_record(&cid, &key, &addrs, now + 7000, 24 * 3600 * 1000);
+        assert!(refresh(&mut again, now));
+        assert_eq!(again.ttl, 7000);
+        assert!(!refresh(&mut again.clone(), now + 7000), "expired");
     }
 }

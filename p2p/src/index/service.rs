@@ -322,15 +322,24 @@ impl Service {
                 // each signature allows. One unsigned, badly signed, misfiled or malformed
                 // record and the sender is forging (an honest node passes on only records it
                 // checked): nothing is stored and it is banned.
+                // The same bytes as a record stored here were checked when it came first (the
+                // owner's and its predecessors' pushes repeat every record every 10 s): only the
+                // expiry is read again, not the signature.
                 let now_unix = payload::unix_ms();
                 let mut forged = false;
-                records.retain_mut(|r| match payload::admit(r, now_unix) {
-                    Ok(()) => true,
-                    Err(payload::Refused::Forged) => {
-                        forged = true;
-                        false
+                let held = self.vnodes.get(usize::from(vnode)).map(Node::records);
+                records.retain_mut(|r| {
+                    if held.is_some_and(|h| h.holds(r)) {
+                        return payload::refresh(r, now_unix);
                     }
-                    Err(payload::Refused::Expired) => false,
+                    match payload::admit(r, now_unix) {
+                        Ok(()) => true,
+                        Err(payload::Refused::Forged) => {
+                            forged = true;
+                            false
+                        }
+                        Err(payload::Refused::Expired) => false,
+                    }
                 });
                 if forged {
                     warn!(%peer, "forged index records: banned");
