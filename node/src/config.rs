@@ -29,6 +29,14 @@ pub fn default_rpc_port(network: Network) -> u16 {
     }
 }
 
+/// The ring puzzle's zero bits on regtest: low, so that nodes started by tests (and their keys)
+/// come at once, while the check itself still runs.
+pub const REGTEST_PUZZLE_BITS: u8 = 4;
+/// The ring puzzle's zero bits on testnet: a node's first start grinds 2^16 keys (about a second
+/// on two cores, `cargo bench -p cairn-p2p --bench puzzle`); owning a chosen key of a
+/// 1,000-node ring takes an attacker about as many keys times the ring size.
+pub const TESTNET_PUZZLE_BITS: u8 = 16;
+
 /// The default peer-to-peer port of a network (one above the RPC port).
 pub fn default_p2p_port(network: Network) -> u16 {
     match network {
@@ -134,6 +142,12 @@ pub struct NodeArgs {
     /// spread the keys more evenly over nodes, at the cost of more maintenance traffic.
     #[arg(long, value_name = "N")]
     pub chord_vnodes: Option<u64>,
+    /// Content index: zero bits the ring's puzzle asks of a peer id (0 to 28; default 16 on
+    /// testnet, 4 on regtest). A node's first start makes a key that meets it (2^bits key
+    /// generations, on every core); peers whose ids do not are refused by the ring, and records
+    /// they sign are not kept. Every node of a network should use the same value.
+    #[arg(long, value_name = "BITS")]
+    pub chord_puzzle_bits: Option<u64>,
     /// Most megabytes (1,000,000 bytes) of transactions the mempool holds, as Core's
     /// -maxmempool: when it is full the lowest fee rates are evicted and the fee a newcomer must
     /// pay rises (`getmempoolinfo`'s mempoolminfee). 5 to 100000; default 300.
@@ -183,6 +197,8 @@ pub struct NodeConfig {
     pub chord_successors: usize,
     /// Chord virtual nodes.
     pub chord_vnodes: u8,
+    /// The ring puzzle's zero bits.
+    pub chord_puzzle_bits: u8,
     /// Stop when no process holds this file locked.
     pub owner_lock: Option<PathBuf>,
     /// Mempool size bound, bytes.
@@ -234,6 +250,7 @@ const KNOWN_KEYS: &[&str] = &[
     "connect",
     "chord-successors",
     "chord-vnodes",
+    "chord-puzzle-bits",
     "maxmempool",
 ];
 
@@ -413,6 +430,15 @@ impl NodeArgs {
         if !(1..=32).contains(&chord_vnodes) {
             bail!("--chord-vnodes {chord_vnodes}: 1 to 32");
         }
+        let default_bits = match network {
+            Network::Regtest => REGTEST_PUZZLE_BITS,
+            Network::Testnet => TESTNET_PUZZLE_BITS,
+        };
+        let chord_puzzle_bits = number(self.chord_puzzle_bits, "chord-puzzle-bits")?.unwrap_or(default_bits.into());
+        let max_bits = cairn_p2p::identity::MAX_PUZZLE_BITS;
+        if chord_puzzle_bits > u64::from(max_bits) {
+            bail!("--chord-puzzle-bits {chord_puzzle_bits}: 0 to {max_bits}");
+        }
         // Core's floor: 40 times the descendant size limit (101 kvB), rounded up to whole MB, so a
         // full package always fits.
         let maxmempool = number(self.maxmempool, "maxmempool")?.unwrap_or(300);
@@ -439,6 +465,7 @@ impl NodeArgs {
             connect_only,
             chord_successors: chord_successors as usize,
             chord_vnodes: chord_vnodes as u8,
+            chord_puzzle_bits: chord_puzzle_bits as u8,
             owner_lock: self.owner_lock,
             max_mempool_bytes: maxmempool as usize * 1_000_000,
         })

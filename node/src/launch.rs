@@ -312,7 +312,8 @@ async fn start_network(
     shutdown: &Shutdown,
 ) -> Result<P2p> {
     let key_path = net_dir.join("p2p_key");
-    let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path)).await??;
+    let bits = config.chord_puzzle_bits;
+    let key = tokio::task::spawn_blocking(move || cairn_p2p::identity::load_or_create(&key_path, bits)).await??;
     let (content_tx, content_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::CONTENT_EVENT_QUEUE);
     let (index_tx, index_rx) = tokio::sync::mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
     let index_key = key.clone();
@@ -342,6 +343,7 @@ async fn start_network(
     );
     let mut index_config = IndexConfig {
         vnodes: config.chord_vnodes,
+        puzzle_bits: config.chord_puzzle_bits,
         ..IndexConfig::default()
     };
     index_config.chord.successors = config.chord_successors;

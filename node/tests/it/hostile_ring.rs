@@ -28,7 +28,8 @@ impl Attacker {
             .enable_all()
             .build()
             .unwrap();
-        let key = cairn_p2p::identity::Keypair::generate_ed25519();
+        // It pays the ring puzzle as any node must: what it does next is what is tested.
+        let key = cairn_p2p::identity::grind(cairn_node::config::REGTEST_PUZZLE_BITS);
         let net = runtime.block_on(async {
             let (net, mut events, _task) = cairn_p2p::start(
                 key.clone(),

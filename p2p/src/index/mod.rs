@@ -9,6 +9,7 @@
 //! - `flood` is Gnutella's search: a query with a unique id to the direct neighbours, forwarded
 //!   while its TTL lasts, answered along the reverse path.
 
+mod admission;
 pub mod flood;
 pub mod payload;
 mod service;
@@ -43,6 +44,9 @@ pub const MAX_VNODES: u8 = 32;
 pub struct IndexConfig {
     /// Virtual nodes on the ring (1 = none but the node itself).
     pub vnodes: u8,
+    /// Zero bits of the ring puzzle ([`crate::identity::meets_puzzle`]): peers whose ids do not
+    /// meet it are refused, and so are records they signed.
+    pub puzzle_bits: u8,
     /// The Chord state machine's settings (successor list length, timers).
     pub chord: ChordConfig,
     /// Lifetime of provider records and postings.
@@ -59,6 +63,7 @@ impl Default for IndexConfig {
     fn default() -> Self {
         IndexConfig {
             vnodes: 1,
+            puzzle_bits: 0,
             chord: ChordConfig::default(),
             record_ttl: Duration::from_secs(30 * 60),
             republish_every: Duration::from_secs(10 * 60),
@@ -171,6 +176,8 @@ const COMMAND_QUEUE: usize = 4096;
 pub struct IndexHandle {
     commands: mpsc::Sender<Command>,
     network: crate::NetworkHandle,
+    /// The ring puzzle's zero bits: records of publishers below it are not read.
+    puzzle_bits: u8,
 }
 
 impl IndexHandle {
@@ -224,7 +231,7 @@ impl IndexHandle {
         let me = self.network.peer_id();
         let now = payload::unix_ms();
         let mut out = Vec::new();
-        for p in records.iter().filter_map(|r| payload::parse_provider(r, now)) {
+        for p in records.iter().filter_map(|r| payload::parse_provider(r, now, self.puzzle_bits)) {
             if p.peer != me && !out.contains(&p.peer) {
                 self.network.add_addresses(p.peer, p.addrs);
                 out.push(p.peer);
@@ -249,7 +256,7 @@ impl IndexHandle {
         for (word, answer) in words.iter().zip(answers) {
             let found: BTreeMap<ContentId, payload::Posting> = answer?
                 .iter()
-                .filter_map(|r| payload::parse_posting(r, now))
+                .filter_map(|r| payload::parse_posting(r, now, self.puzzle_bits))
                 .filter(|p| p.keyword == *word)
                 .map(|p| (p.cid, p))
                 .collect();
@@ -272,7 +279,11 @@ impl IndexHandle {
             .zip(counts)
             .map(|(p, records)| {
                 let mut peers: HashMap<PeerId, ()> = HashMap::new();
-                for r in records.unwrap_or_default().iter().filter_map(|r| payload::parse_provider(r, now)) {
+                for r in records
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| payload::parse_provider(r, now, self.puzzle_bits))
+                {
                     peers.insert(r.peer, ());
                 }
                 SearchHit {

@@ -127,13 +127,19 @@ pub enum Refused {
     Forged,
     /// Expired, or asks to live longer than [`MAX_LIFE_MS`] (clocks may disagree: not a fault).
     Expired,
+    /// Signed by a key below the ring puzzle ([`crate::identity::meets_puzzle`]): a publisher
+    /// must pay for its identity as a ring node does, or one attacker could sign as thousands
+    /// (to squat keywords). Not a fault of the sender: a node set up with fewer bits passes
+    /// such records on.
+    Weak,
 }
 
-/// Checks a record's signature and lifetime at `now` (Unix ms).
+/// Checks a record's signature, its publisher's puzzle at `bits` zero bits, and its lifetime at
+/// `now` (Unix ms).
 ///
 /// # Errors
 /// See [`Refused`].
-pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
+pub fn open(record: &Record, now: u64, bits: u8) -> Result<Opened<'_>, Refused> {
     let v = record.value.as_slice();
     let n = usize::from(u16::from_le_bytes(
         v.get(..2).ok_or(Refused::Forged)?.try_into().map_err(|_| Refused::Forged)?,
@@ -142,6 +148,10 @@ pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
     let rest = &v[2 + n..];
     let kn = usize::from(*rest.first().ok_or(Refused::Forged)?);
     let public = PublicKey::try_decode_protobuf(rest.get(1..1 + kn).ok_or(Refused::Forged)?).map_err(|_| Refused::Forged)?;
+    let publisher = public.to_peer_id();
+    if !crate::identity::meets_puzzle(&publisher, bits) {
+        return Err(Refused::Weak);
+    }
     let rest = &rest[1 + kn..];
     let expires = u64::from_le_bytes(rest.get(..8).ok_or(Refused::Forged)?.try_into().map_err(|_| Refused::Forged)?);
     let sn = usize::from(*rest.get(8).ok_or(Refused::Forged)?);
@@ -156,7 +166,7 @@ pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
         return Err(Refused::Expired);
     }
     Ok(Opened {
-        publisher: public.to_peer_id(),
+        publisher,
         payload,
         expires,
     })
@@ -167,8 +177,8 @@ pub fn open(record: &Record, now: u64) -> Result<Opened<'_>, Refused> {
 ///
 /// # Errors
 /// It is not a well-formed, well-signed, live provider record or posting.
-pub fn admit(record: &mut Record, now: u64) -> Result<(), Refused> {
-    let opened = open(record, now)?;
+pub fn admit(record: &mut Record, now: u64, bits: u8) -> Result<(), Refused> {
+    let opened = open(record, now, bits)?;
     let valid = match record.kind {
         PROVIDER => provider_from(record, &opened).is_some(),
         POSTING => posting_from(record, &opened).is_some(),
@@ -234,11 +244,11 @@ pub fn provider_record(cid: &ContentId, key: &Keypair, addrs: &[Multiaddr], expi
 
 /// Reads a provider record at `now` (Unix ms); `None` if it is not one, is malformed, is not
 /// signed by the provider it names, or has expired.
-pub fn parse_provider(record: &Record, now: u64) -> Option<Provider> {
+pub fn parse_provider(record: &Record, now: u64, bits: u8) -> Option<Provider> {
     if record.kind != PROVIDER {
         return None;
     }
-    provider_from(record, &open(record, now).ok()?)
+    provider_from(record, &open(record, now, bits).ok()?)
 }
 
 /// The provider in an opened record's payload, if it names its signer and sits at its place.
@@ -311,11 +321,11 @@ pub fn posting_record(keyword: &str, cid: &ContentId, name: &str, size: u64, key
 
 /// Reads a posting at `now` (Unix ms); `None` if it is not one, is malformed, is filed under the
 /// wrong key or another publisher's place, is not signed, or has expired.
-pub fn parse_posting(record: &Record, now: u64) -> Option<Posting> {
+pub fn parse_posting(record: &Record, now: u64, bits: u8) -> Option<Posting> {
     if record.kind != POSTING {
         return None;
     }
-    posting_from(record, &open(record, now).ok()?)
+    posting_from(record, &open(record, now, bits).ok()?)
 }
 
 /// The posting in an opened record's payload, if it is filed under its keyword and its signer's
@@ -373,7 +383,7 @@ mod tests {
         let r = provider_record(&cid, &key, &addrs, expires, 1000);
         assert_eq!(r.key, cid_key(&cid));
         assert_eq!(
-            parse_provider(&r, now),
+            parse_provider(&r, now, 0),
             Some(Provider {
                 peer,
                 addrs: addrs.clone()
@@ -381,31 +391,31 @@ mod tests {
         );
         let mut forged = r.clone();
         forged.sub = [0; 32];
-        assert_eq!(parse_provider(&forged, now), None, "a record must be filed under its provider");
-        assert_eq!(parse_provider(&r, expires), None, "expired");
+        assert_eq!(parse_provider(&forged, now, 0), None, "a record must be filed under its provider");
+        assert_eq!(parse_provider(&r, expires, 0), None, "expired");
         // Someone else's key cannot speak for the provider, nor change a byte of its record.
         let mallory = Keypair::generate_ed25519();
         let mut stolen = provider_record(&cid, &mallory, &addrs, expires, 1000);
         stolen.sub = r.sub;
-        assert_eq!(parse_provider(&stolen, now), None);
+        assert_eq!(parse_provider(&stolen, now, 0), None);
         for at in [2, 10, r.value.len() - 70, r.value.len() - 1] {
             let mut flipped = r.clone();
             flipped.value[at] ^= 1;
-            assert!(open(&flipped, now).is_err(), "byte {at}");
+            assert!(open(&flipped, now, 0).is_err(), "byte {at}");
         }
         for n in 0..r.value.len() {
             let mut cut = r.clone();
             cut.value.truncate(n);
-            assert_eq!(parse_provider(&cut, now), None);
+            assert_eq!(parse_provider(&cut, now, 0), None);
         }
         // A lifetime beyond the limit is refused.
         let long = provider_record(&cid, &key, &addrs, now + MAX_LIFE_MS + 1, 1000);
-        assert_eq!(open(&long, now).err(), Some(Refused::Expired));
+        assert_eq!(open(&long, now, 0).err(), Some(Refused::Expired));
 
         let p = posting_record("holiday", &cid, "Holiday.jpg", 77, &key, expires, 1000);
         assert_eq!(p.key, keyword_key("holiday"));
         assert_eq!(
-            parse_posting(&p, now),
+            parse_posting(&p, now, 0),
             Some(Posting {
                 keyword: "holiday".into(),
                 cid,
@@ -419,20 +429,42 @@ mod tests {
         assert_ne!(other.sub, p.sub);
         let mut squat = other.clone();
         squat.sub = p.sub;
-        assert_eq!(parse_posting(&squat, now), None);
+        assert_eq!(parse_posting(&squat, now, 0), None);
         let mut moved = p.clone();
         moved.key = keyword_key("other");
-        assert_eq!(parse_posting(&moved, now), None);
-        assert_eq!(parse_provider(&p, now), None);
+        assert_eq!(parse_posting(&moved, now, 0), None);
+        assert_eq!(parse_provider(&p, now, 0), None);
         // Admission clamps the ring's lifetime to the signed one.
         let mut admitted = provider_record(&cid, &key, &addrs, now + 5000, 24 * 3600 * 1000);
-        assert_eq!(admit(&mut admitted, now), Ok(()));
+        assert_eq!(admit(&mut admitted, now, 0), Ok(()));
         assert_eq!(admitted.ttl, 5000);
-        assert_eq!(admit(&mut stolen, now), Err(Refused::Forged));
+        assert_eq!(admit(&mut stolen, now, 0), Err(Refused::Forged));
         // A refresh of bytes already checked reads the carried expiry only.
         let mut again = provider_record(&cid, &key, &addrs, now + 7000, 24 * 3600 * 1000);
         assert!(refresh(&mut again, now));
         assert_eq!(again.ttl, 7000);
         assert!(!refresh(&mut again.clone(), now + 7000), "expired");
+    }
+
+    #[test]
+    fn records_of_a_publisher_below_the_puzzle_are_refused() {
+        let now = 1_800_000_000_000;
+        let expires = now + 30 * 60 * 1000;
+        let cid = ContentId::from_bytes([5; 32]);
+        let strong = crate::identity::grind(6);
+        let weak = loop {
+            let k = Keypair::generate_ed25519();
+            if !crate::identity::meets_puzzle(&k.public().to_peer_id(), 6) {
+                break k;
+            }
+        };
+        for (key, ok) in [(&strong, true), (&weak, false)] {
+            let mut r = provider_record(&cid, key, &[], expires, 1000);
+            let p = posting_record("squat", &cid, "squat.txt", 1, key, expires, 1000);
+            assert_eq!(parse_provider(&r, now, 6).is_some(), ok);
+            assert_eq!(parse_posting(&p, now, 6).is_some(), ok);
+            assert_eq!(admit(&mut r, now, 6), if ok { Ok(()) } else { Err(Refused::Weak) });
+            assert!(parse_provider(&r, now, 0).is_some(), "no puzzle asked: any key");
+        }
     }
 }

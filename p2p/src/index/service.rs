@@ -21,13 +21,14 @@ use rand::seq::IteratorRandom;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use super::admission;
 use super::flood::{self, Admit, FloodGate, Seen};
 use super::payload::{self, cid_key, keyword_key};
 use super::{CHORD_TIMEOUT, Command, IndexConfig, IndexHandle, LocalFile, MAX_VNODES, VnodeInfo};
 use crate::NetworkHandle;
 use crate::chord::message::{FloodHit, FloodQuery, IndexRequest, IndexResponse, MAX_ADDRS, NodeEntry, PeerAddr, node_entry};
 use crate::chord::state::{Answer, AnswerId};
-use crate::chord::{Millis, Node, OpError, OpId, OpResult, Output, ReqId, Request};
+use crate::chord::{Millis, Node, OpError, OpId, OpResult, Output, Record, ReqId, Request, Response};
 use crate::content::ContentId;
 use crate::handle::{IndexEvent, IndexResponder};
 use crate::identity::Keypair;
@@ -89,6 +90,7 @@ pub fn start(
     let handle = IndexHandle {
         commands: tx,
         network: network.clone(),
+        puzzle_bits: config.puzzle_bits,
     };
     let task = tokio::spawn(async move {
         let addrs = own_addrs(&network).await;
@@ -271,6 +273,10 @@ impl Service {
     fn on_event(&mut self, event: IndexEvent) {
         let now = self.now();
         match event {
+            IndexEvent::Connected { peer, .. } if !admission::peer_admitted(&peer, self.config.puzzle_bits) => {
+                // Below the ring puzzle: neither a way into the ring nor a flooding neighbour.
+                debug!(%peer, "connected peer below the ring puzzle: left out of the index");
+            }
             IndexEvent::Connected { peer, neighbor } => {
                 self.connected.insert(peer);
                 if neighbor && self.neighbors.len() < MAX_NEIGHBORS && self.neighbors.insert(peer) {
@@ -296,7 +302,20 @@ impl Service {
         }
     }
 
-    fn on_request(&mut self, peer: PeerId, request: IndexRequest, responder: IndexResponder, now: Millis) {
+    fn on_request(&mut self, peer: PeerId, mut request: IndexRequest, responder: IndexResponder, now: Millis) {
+        let bits = self.config.puzzle_bits;
+        if !admission::peer_admitted(&peer, bits) {
+            // Below the ring puzzle: not a place on the ring, nor a flooding neighbour.
+            debug!(%peer, bits, "index request from a peer below the ring puzzle: refused");
+            self.network.respond_index(responder, IndexResponse::NotHere);
+            return;
+        }
+        if let IndexRequest::Chord { request, .. } = &mut request
+            && !admission::sift_request(request, bits)
+        {
+            self.network.respond_index(responder, IndexResponse::NotHere);
+            return;
+        }
         let response = match request {
             IndexRequest::Chord { request, .. } if !names_sender(&request, peer) => {
                 // A `Notify`, `Leaving` or `TakeOver` speaks for the node it names: from anyone
@@ -332,13 +351,13 @@ impl Service {
                     if held.is_some_and(|h| h.holds(r)) {
                         return payload::refresh(r, now_unix);
                     }
-                    match payload::admit(r, now_unix) {
+                    match payload::admit(r, now_unix, bits) {
                         Ok(()) => true,
                         Err(payload::Refused::Forged) => {
                             forged = true;
                             false
                         }
-                        Err(payload::Refused::Expired) => false,
+                        Err(payload::Refused::Expired | payload::Refused::Weak) => false,
                     }
                 });
                 if forged {
@@ -437,7 +456,7 @@ impl Service {
         match reply {
             Reply::Chord { vnode, id, response } => {
                 if let Some(node) = self.vnodes.get_mut(usize::from(vnode)) {
-                    match response {
+                    match response.and_then(|r| admission::sift_response(r, self.config.puzzle_bits)) {
                         Some(r) => node.on_response(id, r, now),
                         None => node.on_failure(id, now),
                     }
@@ -461,8 +480,14 @@ impl Service {
             if !alone || !stale {
                 continue;
             }
+            let bits = self.config.puzzle_bits;
             let via = if v == 0 {
-                match self.connected.iter().choose(&mut rand::rng()) {
+                match self
+                    .connected
+                    .iter()
+                    .filter(|p| admission::peer_admitted(p, bits))
+                    .choose(&mut rand::rng())
+                {
                     Some(p) => node_entry(*p, 0, Vec::new()),
                     None => continue,
                 }
@@ -480,7 +505,13 @@ impl Service {
             // Young rings split most (nodes joining through each other at once form separate
             // loops that stabilization alone never merges): probe often in the first minute.
             self.next_probe = now + if now < PROBE_YOUNG_FOR { PROBE_YOUNG } else { PROBE_EVERY };
-            if let Some(p) = self.connected.iter().choose(&mut rand::rng()).copied()
+            let bits = self.config.puzzle_bits;
+            if let Some(p) = self
+                .connected
+                .iter()
+                .filter(|p| admission::peer_admitted(p, bits))
+                .choose(&mut rand::rng())
+                .copied()
                 && !self.vnodes[0].routing().successors().is_empty()
             {
                 self.probe(p, now);
@@ -582,12 +613,17 @@ impl Service {
             vnode: target,
             addrs,
         } = to.addr;
+        let bits = self.config.puzzle_bits;
+        let answers_records = matches!(request, Request::Get { .. } | Request::TakeOver { .. });
         self.inflight.push(Box::pin(async move {
             let ask = net.index_request(peer, addrs, IndexRequest::Chord { vnode: target, request });
-            let response = match tokio::time::timeout(CHORD_TIMEOUT, ask).await {
+            let mut response = match tokio::time::timeout(CHORD_TIMEOUT, ask).await {
                 Ok(Ok(IndexResponse::Chord(r))) => Some(r),
                 _ => None,
             };
+            if answers_records && let Some(Response::Records(records)) = response.take() {
+                response = check_answered(&net, peer, records, bits).await.map(Response::Records);
+            }
             Reply::Chord { vnode, id, response }
         }));
     }
@@ -673,6 +709,33 @@ async fn forward(net: &NetworkHandle, targets: Vec<PeerId>, query: FloodQuery, w
 /// Whether a ring request from `sender` may say what it says: `Notify`, `Leaving` and `TakeOver`
 /// speak for the node they name, so only that node may send them. (Answers about third parties —
 /// a leaving node's successors, a `GetState` — are still taken from the node that gives them.)
+/// Checks the records `peer` answered to a get or a take-over, off the runtime (a signature
+/// each): expired ones and those of publishers below the puzzle are dropped; one forged record
+/// and the whole answer is refused (`None`: the asker tries the next replica) and `peer` banned,
+/// since an honest node hands out only records it checked when it stored them.
+async fn check_answered(net: &NetworkHandle, peer: PeerId, mut records: Vec<Record>, bits: u8) -> Option<Vec<Record>> {
+    let checked = tokio::task::spawn_blocking(move || {
+        let now = payload::unix_ms();
+        let mut forged = false;
+        records.retain_mut(|r| match payload::admit(r, now, bits) {
+            Ok(()) => true,
+            Err(payload::Refused::Forged) => {
+                forged = true;
+                false
+            }
+            Err(payload::Refused::Expired | payload::Refused::Weak) => false,
+        });
+        (!forged).then_some(records)
+    })
+    .await
+    .ok()?;
+    if checked.is_none() {
+        warn!(%peer, "forged index records answered: banned");
+        net.ban(peer, SPOOF_BAN, "forged index records").await;
+    }
+    checked
+}
+
 fn names_sender(request: &Request<PeerAddr>, sender: PeerId) -> bool {
     match request {
         Request::Notify { node } | Request::Leaving { node, .. } | Request::TakeOver { node } => node.addr.peer == sender,

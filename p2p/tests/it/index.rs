@@ -20,8 +20,12 @@ struct Member {
 }
 
 async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
+    member_with(peers, discover, Keypair::generate_ed25519(), 0).await
+}
+
+/// A member with its own `key`, refusing peers below the ring puzzle at `bits`.
+async fn member_with(peers: Vec<Multiaddr>, discover: bool, key: Keypair, bits: u8) -> Member {
     let (tx, rx) = mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
-    let key = Keypair::generate_ed25519();
     let (net, mut events, _task) = cairn_p2p::start(
         key.clone(),
         NetworkConfig {
@@ -38,7 +42,10 @@ async fn member(peers: Vec<Multiaddr>, discover: bool) -> Member {
     .unwrap();
     // Nobody validates gossip here: drain the node's queue.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
-    let mut config = IndexConfig::default();
+    let mut config = IndexConfig {
+        puzzle_bits: bits,
+        ..IndexConfig::default()
+    };
     config.chord.successors = 4;
     let (index, _task) = index::start(net.clone(), key.clone(), rx, config);
     let addr = super::listen_addr(&net).await;
@@ -269,4 +276,85 @@ async fn forged_records_are_refused_and_honest_providers_stay_found() {
     let _ = flooder.net.index_request(owner, vec![target.addr.clone()], store(flood)).await;
     let found = finder.find_providers(cid).await.unwrap();
     assert_eq!(found, vec![honest], "{found:?}");
+}
+
+/// A peer whose id does not meet the ring puzzle connects to a ring that asks for it: it never
+/// gets a place (no member lists it, its own ring stays empty), and what it stores, signed with
+/// its own key, is refused; a member that meets the puzzle is found as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_below_the_ring_puzzle_gets_no_place_and_its_records_are_refused() {
+    use cairn_p2p::chord::Request;
+    use cairn_p2p::chord::message::{IndexRequest, IndexResponse};
+    use cairn_p2p::identity::{grind, meets_puzzle};
+    use cairn_p2p::index::payload;
+
+    const BITS: u8 = 6;
+    let first = member_with(vec![], true, grind(BITS), BITS).await;
+    let mut members = vec![first];
+    for _ in 0..2 {
+        let m = member_with(vec![members[0].addr.clone()], true, grind(BITS), BITS).await;
+        members.push(m);
+    }
+    wait_until("one ring", Duration::from_secs(30), || one_ring(&members)).await;
+
+    let weak_key = loop {
+        let k = Keypair::generate_ed25519();
+        if !meets_puzzle(&k.public().to_peer_id(), BITS) {
+            break k;
+        }
+    };
+    // The weak peer dials every member and would join through them (it asks no puzzle itself).
+    let addrs: Vec<Multiaddr> = members.iter().map(|m| m.addr.clone()).collect();
+    let weak = member_with(addrs, true, weak_key.clone(), 0).await;
+    let weak_id = weak.net.peer_id();
+    // Its joins are refused (NotHere) for as long as it keeps trying: after several join
+    // retries it is still alone, and no member lists it.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        weak.index.info().await.unwrap()[0].successors.is_empty(),
+        "the weak peer got a place"
+    );
+    for m in &members {
+        let info = &m.index.info().await.unwrap()[0];
+        let named = info
+            .successors
+            .iter()
+            .chain(info.predecessor.iter())
+            .any(|e| e.addr.peer == weak_id);
+        assert!(!named, "a member adopted the weak peer");
+    }
+    assert!(one_ring(&members).await);
+
+    // A provider record it signs and stores at the owner directly is refused.
+    let cid = ContentId::from_bytes([43; 32]);
+    let owner = members[0].index.lookup(ChordId(*cid.as_bytes())).await.unwrap().node.addr.peer;
+    let target = members.iter().find(|m| m.net.peer_id() == owner).unwrap();
+    let now = payload::unix_ms();
+    let record = payload::provider_record(&cid, &weak_key, &[], now + 60_000, 60_000);
+    let store = IndexRequest::Chord {
+        vnode: 0,
+        request: Request::Store {
+            records: vec![record],
+            replicate: true,
+            exclude: Vec::new(),
+        },
+    };
+    let answer = weak.net.index_request(owner, vec![target.addr.clone()], store).await;
+    assert!(matches!(answer, Ok(IndexResponse::NotHere)), "{answer:?}");
+    assert_eq!(members[2].index.find_providers(cid).await.unwrap(), Vec::new());
+
+    // A member that meets the puzzle publishes the same file and is found.
+    members[1].index.provide(LocalFile {
+        cid,
+        name: "paid.bin".into(),
+        size: 1,
+        keywords: vec![],
+    });
+    let honest = members[1].net.peer_id();
+    let finder = members[2].index.clone();
+    wait_until("the paid-up provider is found", Duration::from_secs(15), || {
+        let f = finder.clone();
+        async move { f.find_providers(cid).await.is_ok_and(|p| p == vec![honest]) }
+    })
+    .await;
 }
