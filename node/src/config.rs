@@ -558,6 +558,25 @@ mod tests {
         let cfg = none.resolve().unwrap();
         assert!(cfg.connect_only && cfg.peers.len() == 2);
         assert_eq!((cfg.chord_successors, cfg.chord_vnodes), (8, 1));
+        for (network, bits) in [(Network::Regtest, REGTEST_PUZZLE_BITS), (Network::Testnet, TESTNET_PUZZLE_BITS)] {
+            let args = NodeArgs {
+                datadir: Some(dir.path().to_path_buf()),
+                network: Some(network),
+                ..NodeArgs::default()
+            };
+            assert_eq!(args.resolve().unwrap().chord_puzzle_bits, bits);
+        }
+        for (bits, ok) in [(0, true), (28, true), (29, false), (u64::MAX, false)] {
+            let args = NodeArgs {
+                datadir: Some(dir.path().to_path_buf()),
+                chord_puzzle_bits: Some(bits),
+                ..NodeArgs::default()
+            };
+            match args.resolve() {
+                Ok(cfg) => assert!(ok && u64::from(cfg.chord_puzzle_bits) == bits),
+                Err(e) => assert!(!ok && e.to_string().contains("--chord-puzzle-bits"), "{e}"),
+            }
+        }
         for (r, v) in [(Some(3), None), (Some(65), None), (None, Some(0)), (None, Some(33))] {
             let bad = NodeArgs {
                 datadir: Some(dir.path().to_path_buf()),
