@@ -3,20 +3,25 @@
 //! machine, and prints each beside the paper's numbers.
 //!
 //! `cargo bench -p cairn-p2p --bench chord_sim` runs the paper's sizes; `-- --quick` runs smaller
-//! ones. The seed is fixed, so every run prints the same numbers.
+//! ones, `-- --hostile` only the hostile-nodes figure (no paper has it). The seed is fixed, so
+//! every run prints the same numbers.
 
 use std::time::Instant;
 
-use cairn_p2p::chord::sim::{self, FailureSetup, SimError};
+use cairn_p2p::chord::sim::{self, Adversary, FailureSetup, HostileSetup, SimError};
 
 const SEED: u64 = 2001;
 
 fn main() -> Result<(), SimError> {
     let quick = std::env::args().any(|a| a == "--quick");
+    let only_hostile = std::env::args().any(|a| a == "--hostile");
     let total = Instant::now();
-    path_length(quick)?;
-    failures(quick)?;
-    load_balance(quick);
+    if !only_hostile {
+        path_length(quick)?;
+        failures(quick)?;
+        load_balance(quick);
+    }
+    hostile(quick)?;
     println!(
         "total wall time {:.1} s{}",
         total.elapsed().as_secs_f64(),
@@ -144,4 +149,60 @@ fn load_balance(quick: bool) {
     }
     println!("wall time {:.1} s", start.elapsed().as_secs_f64());
     println!();
+}
+
+/// Figure 4 (no paper): a fraction of the ring hostile, defences off and on.
+fn hostile(quick: bool) -> Result<(), SimError> {
+    let start = Instant::now();
+    let setup = HostileSetup {
+        nodes: if quick { 256 } else { 1024 },
+        successors: 8,
+        keys: if quick { 500 } else { 2000 },
+        ops: if quick { 500 } else { 2000 },
+        settle_for: 30_000,
+    };
+    let rows = sim::hostile(
+        &setup,
+        &[Adversary::Silent, Adversary::Lone, Adversary::Liar],
+        &[0.0, 0.1, 0.2, 0.3],
+        SEED,
+    )?;
+    println!("Figure 4: hostile nodes (issue 18's target: with defences, >= 99% of gets succeed at f = 0.2)");
+    println!(
+        "N = {}, r = {}; a fraction f turns hostile once the ring has converged (they still answer maintenance);",
+        setup.nodes, setup.successors
+    );
+    println!(
+        "then {} keys are put and, after {} s, {} lookups and {} gets made, all from random honest nodes.",
+        setup.keys,
+        setup.settle_for / 1000,
+        setup.ops,
+        setup.ops
+    );
+    println!("silent: answers no lookup, get or store; lone: claims every key, forges gets, drops stores;");
+    println!("liar: colluding, steers lookups to accomplices that claim the key, forges gets, drops stores");
+    println!("defences: hardened steps (progress; a next hop must pass for a finger or successor of its namer; a claimed");
+    println!("owner must lie near the key and near its namer; no claims to every key), retries past failed owners by");
+    println!("other paths, four owners written per put by different paths, forged records refused (signatures)");
+    println!();
+    println!("adversary   f   defences | hostile  puts ok  lookups ok  gets ok | requests per put  lookup  get");
+    for r in &rows {
+        println!(
+            "{:<8} {:>5.2}  {:<8} | {:>7}  {:>6.1}%  {:>9.1}%  {:>6.1}% | {:>16.1}  {:>6.1}  {:>4.1}",
+            format!("{:?}", r.adversary).to_lowercase(),
+            r.fraction,
+            if r.defences { "on" } else { "off" },
+            r.hostile,
+            100.0 * r.puts_ok,
+            100.0 * r.lookups_ok,
+            100.0 * r.gets_ok,
+            r.msgs_per_put,
+            r.msgs_per_lookup,
+            r.msgs_per_get
+        );
+    }
+    println!("(requests per operation: every request sent during the batch over the operations; maintenance paused)");
+    println!("wall time {:.1} s", start.elapsed().as_secs_f64());
+    println!();
+    Ok(())
 }

@@ -43,7 +43,7 @@ impl TestNode {
             .args(["node", "--network", "regtest", "--rpc-bind", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
             .args(&args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", std::env::var("CAIRN_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()

@@ -1,13 +1,15 @@
-//! Hostile peers, content side, against real `cairn node` processes: a ring member that
-//! spoofs membership messages, stores forged records and floods with TTL 255. Search and fetch
-//! keep working, the offenders are banned, and no honest record is lost.
+//! Hostile peers, content side, against real `cairn node` processes: peers that spoof
+//! membership messages, store forged records and flood with TTL 255, and a ring member that
+//! claims every key, hides every record and drops every store. Search and fetch keep working,
+//! the offenders are banned, and no honest record is lost.
 
 use std::time::Duration;
 
 use cairn_chain::Network;
-use cairn_p2p::chord::Request;
-use cairn_p2p::chord::message::{FloodQuery, IndexRequest, node_entry};
+use cairn_p2p::chord::message::{FloodQuery, IndexRequest, IndexResponse, NodeEntry, node_entry};
+use cairn_p2p::chord::{Request, Response, Step};
 use cairn_p2p::content::ContentId;
+use cairn_p2p::handle::IndexEvent;
 use cairn_p2p::index::payload;
 use cairn_p2p::{Limits, Multiaddr, NetworkConfig, NetworkHandle, PeerId};
 use serde_json::{Value, json};
@@ -23,6 +25,17 @@ struct Attacker {
 
 impl Attacker {
     fn start() -> Attacker {
+        Attacker::launch(false)
+    }
+
+    /// A ring member that lies: asked for a key's successor it names itself, asked for records it
+    /// has none, asked to store it acknowledges and keeps nothing; it answers the rest as a node
+    /// with no neighbours would, so it stays in the ring.
+    fn misrouter() -> Attacker {
+        Attacker::launch(true)
+    }
+
+    fn launch(misroutes: bool) -> Attacker {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -31,6 +44,7 @@ impl Attacker {
         // It pays the ring puzzle as any node must: what it does next is what is tested.
         let key = cairn_p2p::identity::grind(cairn_node::config::REGTEST_PUZZLE_BITS);
         let net = runtime.block_on(async {
+            let (tx, mut requests) = tokio::sync::mpsc::channel(cairn_p2p::handle::INDEX_EVENT_QUEUE);
             let (net, mut events, _task) = cairn_p2p::start(
                 key.clone(),
                 NetworkConfig {
@@ -41,11 +55,20 @@ impl Attacker {
                     target_outbound: 0,
                     agent: "hostile-ring".into(),
                     content: None,
-                    index: None,
+                    index: misroutes.then_some(tx),
                 },
             )
             .unwrap();
             tokio::spawn(async move { while events.recv().await.is_some() {} });
+            let liar = net.clone();
+            tokio::spawn(async move {
+                let me = node_entry(liar.peer_id(), 0, Vec::new());
+                while let Some(event) = requests.recv().await {
+                    if let IndexEvent::Request { request, responder, .. } = event {
+                        liar.respond_index(responder, lie(&me, request));
+                    }
+                }
+            });
             net
         });
         Attacker { runtime, net, key }
@@ -68,6 +91,22 @@ impl Drop for Attacker {
             let _ = tokio::time::timeout(Duration::from_secs(5), net.shutdown()).await;
         });
     }
+}
+
+/// The misrouter's answer to `request`.
+fn lie(me: &NodeEntry, request: IndexRequest) -> IndexResponse {
+    let IndexRequest::Chord { request, .. } = request else {
+        return IndexResponse::NotHere;
+    };
+    IndexResponse::Chord(match request {
+        Request::FindSuccessor { .. } => Response::Step(Step::Done(me.clone())),
+        Request::Get { .. } | Request::TakeOver { .. } => Response::Records(Vec::new()),
+        Request::GetState => Response::State {
+            predecessor: None,
+            successors: Vec::new(),
+        },
+        Request::Store { .. } | Request::Notify { .. } | Request::Leaving { .. } => Response::Ack,
+    })
 }
 
 fn peer_of(addr: &str) -> PeerId {
@@ -101,7 +140,14 @@ fn a_hostile_ring_member_is_banned_and_search_and_fetch_keep_working() {
     };
     assert!(wait_until(Duration::from_secs(60), || findable(&mut c)), "not findable at first");
     let b_id: PeerId = b.peer_id().parse().unwrap();
-    let before: Value = a.call("getchordinfo", &[]);
+    let mut before = Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            before = a.call("getchordinfo", &[]);
+            before["successors"].as_array().is_some_and(|s| !s.is_empty())
+        }),
+        "A never found a successor: {before}"
+    );
 
     // 1. A flood with TTL 255, then a forged provider record naming B, signed by the attacker.
     let forger = Attacker::start();
@@ -162,6 +208,74 @@ fn a_hostile_ring_member_is_banned_and_search_and_fetch_keep_working() {
     assert!(!banned(&mut a).contains(&honest), "an honest node was banned");
     let after: Value = a.call("getchordinfo", &[]);
     assert_eq!(after["successors"][0]["peer"], successor["peer"], "the ring was not rewired");
+
+    // 3. A third one takes a place on the ring (it notifies every node; one adopts it as
+    // predecessor, and stabilization brings it into the successor lists), then claims every key
+    // it is asked about, hides every record and drops every store.
+    let misrouter = Attacker::misrouter();
+    let notify = IndexRequest::Chord {
+        vnode: 0,
+        request: Request::Notify {
+            node: node_entry(misrouter.net.peer_id(), 0, Vec::new()),
+        },
+    };
+    let addrs = [a_addr.clone(), b.p2p_addr(), c.p2p_addr()];
+    let misrouter_id = misrouter.net.peer_id().to_string();
+    let in_ring = |n: &mut TestNode| {
+        let info: Value = n.call("getchordinfo", &[]);
+        info["predecessor"]["peer"] == misrouter_id.as_str()
+            || info["successors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["peer"] == misrouter_id.as_str())
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            for addr in &addrs {
+                misrouter.send(addr, notify.clone());
+            }
+            in_ring(&mut a) || in_ring(&mut b) || in_ring(&mut c)
+        }),
+        "the misrouter never got a place on the ring"
+    );
+    // A file published now under a dozen keywords (so that some land in the misrouter's range
+    // of the ring, a quarter of it), while it is there, is stored past it and found by each;
+    // so is the first file.
+    let path2 = files.path().join("sunset harbour.bin");
+    random_file(&path2, 50_000, 6);
+    let words: Vec<String> = (0..12).map(|i| format!("harbour{i}")).collect();
+    let second: Value = b.call(
+        "publishfile",
+        &[json!(path2.to_str().unwrap()), json!("sunset harbour.bin"), json!(words)],
+    );
+    let second_cid = second["cid"].as_str().unwrap().to_string();
+    for word in &words {
+        assert!(
+            wait_until(Duration::from_secs(60), || {
+                let hits: Vec<Value> = c.call("searchfiles", &[json!(word)]);
+                hits.first().is_some_and(|h| h["cid"] == second_cid.as_str() && h["providers"] == 1)
+            }),
+            "a file published beside the misrouter is not found by {word}"
+        );
+    }
+    for _ in 0..5 {
+        for which in 0..2 {
+            let ok = if which == 0 { findable(&mut b) } else { findable(&mut c) };
+            if !ok {
+                let hits: Vec<Value> = if which == 0 {
+                    b.call("searchfiles", &[json!("holiday beach")])
+                } else {
+                    c.call("searchfiles", &[json!("holiday beach")])
+                };
+                let infos: Vec<Value> = [&mut a, &mut b, &mut c].into_iter().map(|x| x.call("getchordinfo", &[])).collect();
+                panic!(
+                    "the file is no longer findable beside the misrouter: {hits:?}\n{infos:#?}\nmisrouter {misrouter_id}\nC's log:\n{}",
+                    c.log()
+                );
+            }
+        }
+    }
 
     // Search and fetch still work, and the only provider is the honest one.
     assert!(findable(&mut c), "the file is no longer findable");

@@ -1,4 +1,4 @@
-//! The index protocol's messages (`/cairn/<network>/chord/1.2.0`): the Chord ring's requests and
+//! The index protocol's messages (`/cairn/<network>/chord/1.3.0`): the Chord ring's requests and
 //! answers between (virtual) nodes, and the Gnutella-style flooded search between direct
 //! neighbours.
 //!
@@ -454,11 +454,11 @@ pub fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The protocol name for a network, e.g. `/cairn/regtest/chord/1.2.0`.
+/// The protocol name for a network, e.g. `/cairn/regtest/chord/1.3.0`.
 pub fn protocol_name(network: cairn_chain::Network) -> libp2p::StreamProtocol {
     match network {
-        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/chord/1.2.0"),
-        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/chord/1.2.0"),
+        cairn_chain::Network::Regtest => libp2p::StreamProtocol::new("/cairn/regtest/chord/1.3.0"),
+        cairn_chain::Network::Testnet => libp2p::StreamProtocol::new("/cairn/testnet/chord/1.3.0"),
     }
 }
 

@@ -151,6 +151,11 @@ impl<A: Clone + PartialEq> Routing<A> {
 
     /// Stabilize: our successor said its predecessor is `pred` and its successors are `list`.
     /// Returns the node to notify (our successor, possibly a new one).
+    ///
+    /// The new list is the successor and its list. A successor on a ring with us always has a
+    /// successor of its own (us, at least): one that names none but itself (a liar wanting to
+    /// be our only successor, so that dropping it leaves us alone) does not make us drop the
+    /// ones we know — they stay behind it, in ring order, until a request to them fails.
     pub fn on_successor_state(&mut self, pred: Option<Entry<A>>, list: &[Entry<A>]) -> Entry<A> {
         let succ = self.successor().clone();
         let mut head = succ.clone();
@@ -160,12 +165,17 @@ impl<A: Clone + PartialEq> Routing<A> {
         {
             head = p;
         }
+        let succ_id = succ.id;
         let mut next = vec![head.clone()];
-        if head.id == succ.id {
-            next.extend(list.iter().cloned());
-        } else {
+        if head.id != succ.id {
             next.push(succ);
-            next.extend(list.iter().cloned());
+        }
+        next.extend(list.iter().cloned());
+        let me = self.me.id;
+        if !list.iter().any(|e| e.id != succ_id && e.id != me) {
+            next.extend(self.successors.iter().cloned());
+            // Clockwise from here: the ids after ours, then those that wrap round.
+            next.sort_by_key(|e| (e.id <= me, e.id));
         }
         self.set_successors(next);
         self.successor().clone()
@@ -413,6 +423,28 @@ mod tests {
         let rt = tables.get_mut(&ids[0]).unwrap();
         rt.forget(&victim);
         assert_eq!(rt.successor().id, ids[2]);
+    }
+
+    #[test]
+    fn a_successor_that_names_no_successor_does_not_empty_the_list() {
+        let tables = converged(20, 4);
+        let (id, rt) = tables.iter().next().unwrap();
+        let mut rt = rt.clone();
+        let known: Vec<ChordId> = rt.successors().iter().map(|e| e.id).collect();
+        assert_eq!(known.len(), 4);
+        // The successor says it has no successor but itself: the rest of the list stays, in order.
+        let succ = rt.successor().clone();
+        rt.on_successor_state(Some(rt.me().clone()), std::slice::from_ref(&succ));
+        assert_eq!(rt.successors().iter().map(|e| e.id).collect::<Vec<_>>(), known, "{id:?}");
+        rt.on_successor_state(None, &[]);
+        assert_eq!(rt.successors().iter().map(|e| e.id).collect::<Vec<_>>(), known);
+        // Dropping the liar leaves the next one in front.
+        rt.forget(&succ.id);
+        assert_eq!(rt.successor().id, known[1]);
+        // An honest full list is taken as it is (a node it leaves out is gone).
+        let list: Vec<Entry<u32>> = tables[&known[1]].successors().to_vec();
+        rt.on_successor_state(None, &list[..2]);
+        assert_eq!(rt.successors().len(), 3);
     }
 
     fn stabilize_all(tables: &mut BTreeMap<ChordId, Routing<u32>>) {

@@ -35,7 +35,9 @@ const CONVERGE_LIMIT: Millis = 600_000;
 const OPS_LIMIT: Millis = 300_000;
 
 mod experiments;
+mod hostile;
 pub use experiments::{FailureRow, FailureSetup, GetStats, LoadBalance, PathLengths, failures, load_balance, path_lengths};
+pub use hostile::{Adversary, HostileRow, HostileSetup, hostile};
 
 /// The simulated network.
 #[derive(Clone, Debug)]
@@ -118,6 +120,7 @@ impl fmt::Display for Divergence {
 }
 
 /// The simulated ring: nodes, the network between them, and the clock.
+#[derive(Clone)]
 pub struct Sim {
     now: Millis,
     seed: u64,
@@ -137,11 +140,16 @@ pub struct Sim {
     keys: Vec<ChordId>,
     /// Answers a node holds back: whom to answer, under which request number.
     held: BTreeMap<(u32, AnswerId), (u32, ReqId)>,
+    /// Requests sent by all nodes so far.
+    sent: u64,
+    /// The hostile nodes, if any (see [`hostile`]).
+    hostile: hostile::Hostile,
 }
 
 /// How an operation ended, and when.
 type Outcome = (Millis, Result<OpResult<u32>, OpError>);
 
+#[derive(Clone)]
 struct Slot {
     node: Node<u32>,
     alive: bool,
@@ -149,12 +157,14 @@ struct Slot {
     epoch: u64,
 }
 
+#[derive(Clone)]
 struct Event {
     at: Millis,
     seq: u64,
     kind: Kind,
 }
 
+#[derive(Clone)]
 enum Kind {
     Deliver {
         from: u32,
@@ -216,6 +226,8 @@ impl Sim {
             results: BTreeMap::new(),
             keys: Vec::new(),
             held: BTreeMap::new(),
+            sent: 0,
+            hostile: hostile::Hostile::default(),
         }
     }
 
@@ -411,10 +423,11 @@ impl Sim {
         if live.is_empty() {
             return;
         }
+        let ring = self.ring();
         let mut issued = Vec::with_capacity(count);
         for k in 0..count as u64 {
             let key = derive(b"key", self.seed, k, 0);
-            let from = live[self.rng.random_range(0..live.len())];
+            let Some(from) = self.random_member(&ring) else { break };
             let record = Record {
                 key,
                 kind: 1,
@@ -535,7 +548,7 @@ impl Sim {
                     } else {
                         stats.failed_lookups += 1;
                     }
-                    if records.is_empty() {
+                    if !records.iter().any(|r| r.kind != hostile::FORGED) {
                         stats.missing += 1;
                     }
                     times.push((at - start) as f64);
@@ -557,11 +570,19 @@ impl Sim {
         stats
     }
 
+    /// A random live node of `ring` that is not hostile (the askers whose luck is measured).
     fn random_member(&mut self, ring: &[(ChordId, u32)]) -> Option<u32> {
-        if ring.is_empty() {
+        if self.hostile.is_empty() {
+            if ring.is_empty() {
+                return None;
+            }
+            return Some(ring[self.rng.random_range(0..ring.len())].1);
+        }
+        let honest: Vec<u32> = ring.iter().map(|(_, a)| *a).filter(|a| !self.hostile.is(*a)).collect();
+        if honest.is_empty() {
             return None;
         }
-        Some(ring[self.rng.random_range(0..ring.len())].1)
+        Some(honest[self.rng.random_range(0..honest.len())])
     }
 
     fn entry(&self, addr: u32) -> Entry<u32> {
@@ -601,6 +622,7 @@ impl Sim {
         for output in slot.node.drain() {
             match output {
                 Output::Send { id, to, request } => {
+                    self.sent += 1;
                     let at = self.now + self.latency();
                     let sent = self.now;
                     self.push(
@@ -642,6 +664,13 @@ impl Sim {
                 id,
                 request,
                 sent,
+            } if self.hostile.is(to) && self.is_alive(to) && self.lie(from, to, id, &request, sent) => {}
+            Kind::Deliver {
+                from,
+                to,
+                id,
+                request,
+                sent,
             } => match self.slots.get_mut(to as usize).filter(|s| s.alive) {
                 Some(slot) => match slot.node.answer(request, now) {
                     Answer::Now(response) => {
@@ -660,7 +689,15 @@ impl Sim {
                 }
             },
             Kind::Answer { to, id, response } => {
+                let refused = self.hostile.refuses(&response);
                 if let Some(slot) = self.slots.get_mut(to as usize).filter(|s| s.alive) {
+                    if refused {
+                        // Forged records fail their signature check: the answer is refused, as
+                        // the index service refuses it (`check_answered`).
+                        slot.node.on_failure(id, now);
+                        self.dispatch(to);
+                        return true;
+                    }
                     slot.node.on_response(id, response, now);
                     self.dispatch(to);
                 }

@@ -6,9 +6,13 @@
 //!   which answers with the next node to ask or the key's successor. A node that fails to answer
 //!   (the driver reports the failure after its timeout) is forgotten, added to the lookup's
 //!   `exclude` list — carried in later requests so others skip it too — and the lookup backs up
-//!   one hop.
+//!   one hop. Every answer is checked against what this node sees of the ring ([`Config::hardened`],
+//!   `checks.rs`): a hop that misroutes or makes an implausible claim is dropped, a next hop that
+//!   cannot be the namer's finger or successor is skipped, and an operation whose owner fails
+//!   tries again by another path.
 //! - **Operations** are lookups followed by one request to the node found: `put` (store records,
-//!   which that node replicates to its successors), `get` (read a key's records), `join` (find
+//!   which that node replicates to its successors; hardened, at [`Config::put_copies`]
+//!   consecutive owners, each found by another path), `get` (read a key's records), `join` (find
 //!   our successor through any node and take over our keys from it), fix_fingers.
 //! - **A put is acknowledged once the copies are made**: the node responsible answers a
 //!   replicated `Store` (through [`Node::answer`]) only when its successors have answered their
@@ -29,7 +33,7 @@ use super::records::{Millis, Record, Records};
 use super::routing::{Entry, Routing, Step};
 
 /// Most nodes one lookup may exclude.
-pub const MAX_EXCLUDE: usize = 16;
+pub const MAX_EXCLUDE: usize = 64;
 /// Most records in one `Store` or `Records` message.
 pub const MAX_BATCH: usize = 512;
 /// Most records one node hands over or replicates per request or round.
@@ -48,6 +52,9 @@ const MAX_ATTEMPTS: u32 = 3;
 /// Times a get that found nothing asks the next replica (the owner's successors hold copies):
 /// a key's owner that drops what it stores, or has just taken the range over, is not the end.
 const EMPTY_GET_RETRIES: u32 = 2;
+/// The same, hardened ([`Config::hardened`]): an owner in a liar's hand answers nothing, and so
+/// may the next one a liar names; each retry takes another path (see `Node::exclude_path`).
+const EMPTY_GET_RETRIES_HARDENED: u32 = 8;
 
 #[derive(Clone, Debug)]
 enum Purpose {
@@ -69,6 +76,11 @@ struct Op<A> {
     attempts: u32,
     /// The node found, once the lookup ended.
     target: Option<Entry<A>>,
+    /// The node that named `target` (none when this node did).
+    namer: Option<ChordId>,
+    /// Owners a put has written so far, the first of them.
+    stored: u32,
+    first: Option<Entry<A>>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,7 +109,7 @@ struct Held {
 }
 
 /// One Chord node.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Node<A> {
     routing: Routing<A>,
     records: Records,
@@ -137,6 +149,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     /// The routing state.
     pub fn routing(&self) -> &Routing<A> {
         &self.routing
+    }
+
+    /// The settings, for the simulator (to turn the hardening off on a ring already built).
+    pub(crate) fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
     }
 
     /// The routing state, for a driver that learned of a node another way.
@@ -190,6 +207,9 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 hops: 0,
                 attempts: 0,
                 target: None,
+                namer: None,
+                stored: 0,
+                first: None,
             },
         );
         Ok(op)
@@ -490,12 +510,44 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 // dropped and the lookup goes on from the previous one, without it.
                 // (Once the lookup excludes nodes, an honest hop whose successors are all
                 // excluded names the nearest node it knows instead: such a `Done` is let through.)
-                let progress = self.ops.get(&op).is_some_and(|o| match &step {
-                    Step::Next(n) => n.id == me || n.id.in_half_open(&from, &o.key),
-                    Step::Done(n) => o.key.in_half_open(&from, &n.id) || !o.exclude.is_empty(),
-                });
+                // Hardened, a claimed owner must also be near the key: a liar anywhere on the
+                // path could otherwise name any accomplice past the key.
+                // Hardened, a next hop must also pass for one of the namer's fingers or
+                // successors: if not, it is skipped and the namer asked again.
+                let hardened = self.config.hardened;
+                if let Step::Next(n) = &step
+                    && hardened
+                    && n.id != me
+                    && !self.plausible_hop(&from, &n.id)
+                {
+                    self.skip_named(op, from, n.id);
+                    return;
+                }
+                let progress = !hardened
+                    || self.ops.get(&op).is_some_and(|o| match &step {
+                        Step::Next(n) => n.id == me || n.id.in_half_open(&from, &o.key),
+                        Step::Done(n) => o.key.in_half_open(&from, &n.id) || !o.exclude.is_empty(),
+                    });
                 if !progress {
+                    // No honest node answers so: it is forgotten, and the lookup goes on without it.
                     self.fail_step(op, from, now);
+                    return;
+                }
+                // A claim to the key for itself, or one that is implausible, drops the hop from
+                // this lookup but not from the tables: an implausible claim may be honest (rarely),
+                // and a node that claims every key may still be the only link this node has to
+                // the ring (its successor, say) until stabilization finds others.
+                let plausible = !hardened
+                    || self.ops.get(&op).is_none_or(|o| match &step {
+                        Step::Next(_) => true,
+                        Step::Done(n) => {
+                            (n.id != from || self.alone_is_plausible(&o.purpose))
+                                && self.plausible_owner(&o.key, &n.id, &o.exclude)
+                                && self.plausible_claim(&from, &n.id, &o.exclude)
+                        }
+                    });
+                if !plausible {
+                    self.drop_hop(op, from, now);
                     return;
                 }
                 match step {
@@ -506,7 +558,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                         let hops = self.ops.get(&op).map_or(0, |o| o.hops);
                         self.finish(op, Ok(OpResult::Found { node: n, hops }));
                     }
-                    Step::Done(n) => self.found(op, n, now),
+                    Step::Done(n) => self.found(op, n, Some(from), now),
                     Step::Next(n) if n.id == me => self.local_step(op, now),
                     Step::Next(n) if n.id == from => {
                         // A node that names itself as the next hop answers nothing new.
@@ -530,20 +582,41 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                 }
                 let Some(o) = self.ops.get(&op) else { return };
                 let (key, exclude) = (o.key, o.exclude.clone());
+                let namer = o.target.as_ref().map(|t| t.id);
                 let n = match self.nearer_owner(&key, &exclude) {
                     Some(pred) if n.id == me => pred,
                     _ => n,
                 };
-                self.found(op, n, now);
+                self.found(op, n, namer, now);
             }
             (Pending::Final(op, _), response) => {
                 let Some(o) = self.ops.get(&op) else { return };
                 let hops = o.hops;
                 let Some(found) = o.target.clone() else { return };
+                let hardened = self.config.hardened;
+                let retries = if hardened { EMPTY_GET_RETRIES_HARDENED } else { EMPTY_GET_RETRIES };
                 let result = match (&o.purpose, response) {
+                    (Purpose::Put(_), Response::Ack)
+                        if hardened && o.stored + 1 < self.config.put_copies && o.exclude.len() < MAX_EXCLUDE =>
+                    {
+                        // Written: write the next owner too, by another path (the owner may
+                        // drop what it acked, and a liar on the path may have named an
+                        // accomplice as the owner).
+                        let Some(o) = self.ops.get_mut(&op) else { return };
+                        o.stored += 1;
+                        o.attempts = 0;
+                        o.first.get_or_insert(found.clone());
+                        o.exclude.push(found.id);
+                        self.exclude_path(op);
+                        if let Some(o) = self.ops.get_mut(&op) {
+                            o.path.clear();
+                        }
+                        self.local_step(op, now);
+                        return;
+                    }
                     (Purpose::Put(_), Response::Ack) => Ok(()),
                     (Purpose::Get, Response::Records(records))
-                        if records.is_empty() && o.attempts < EMPTY_GET_RETRIES && o.exclude.len() < MAX_EXCLUDE =>
+                        if records.is_empty() && o.attempts < retries && o.exclude.len() < MAX_EXCLUDE =>
                     {
                         // The owner has nothing: it may have just taken the range over, or it
                         // drops what it is given. Its successors hold replicas: ask the next
@@ -551,7 +624,12 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                         let Some(o) = self.ops.get_mut(&op) else { return };
                         o.attempts += 1;
                         o.exclude.push(found.id);
-                        o.path.clear();
+                        if hardened {
+                            self.exclude_path(op);
+                        }
+                        if let Some(o) = self.ops.get_mut(&op) {
+                            o.path.clear();
+                        }
                         self.local_step(op, now);
                         return;
                     }
@@ -568,7 +646,10 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     _ => Err(Err(())),
                 };
                 match result {
-                    Ok(()) => self.finish(op, Ok(OpResult::Stored { node: found, hops })),
+                    Ok(()) => {
+                        let node = self.ops.get_mut(&op).and_then(|o| o.first.take()).unwrap_or(found);
+                        self.finish(op, Ok(OpResult::Stored { node, hops }));
+                    }
                     Err(Ok(records)) => self.finish(
                         op,
                         Ok(OpResult::Got {
@@ -614,6 +695,10 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     return;
                 }
                 o.exclude.push(node);
+                if self.config.hardened && !matches!(o.purpose, Purpose::Join) {
+                    self.exclude_path(op);
+                }
+                let Some(o) = self.ops.get_mut(&op) else { return };
                 o.path.clear();
                 if matches!(o.purpose, Purpose::Join) {
                     // Our successor-to-be died: there is no one left to ask.
@@ -688,6 +773,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
     }
 }
 
+mod checks;
 mod lookup;
 mod types;
 

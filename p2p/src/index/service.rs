@@ -621,7 +621,8 @@ impl Service {
                 Ok(Ok(IndexResponse::Chord(r))) => Some(r),
                 _ => None,
             };
-            if answers_records && let Some(Response::Records(records)) = response.take() {
+            // (A get may also be answered with a redirect to the owner: that passes as it is.)
+            if answers_records && let Some(Response::Records(records)) = response {
                 response = check_answered(&net, peer, records, bits).await.map(Response::Records);
             }
             Reply::Chord { vnode, id, response }

@@ -74,3 +74,32 @@ fn percentiles_use_the_nearest_rank() {
     assert_eq!((percentile(&v, 0.01), percentile(&v, 0.99), percentile(&v, 1.0)), (1, 99, 100));
     assert_eq!(percentile::<u32>(&[], 0.5), 0);
 }
+
+#[test]
+fn hostile_nodes_are_survived_with_the_defences_and_not_without() {
+    let setup = HostileSetup {
+        nodes: 256,
+        successors: 8,
+        keys: 300,
+        ops: 300,
+        settle_for: 30_000,
+    };
+    let rows = hostile(&setup, &[Adversary::Silent, Adversary::Lone, Adversary::Liar], &[0.2], 11).unwrap();
+    assert_eq!(rows.len(), 6);
+    for row in &rows {
+        assert_eq!(row.hostile, 51, "{row:?}");
+        if row.defences {
+            assert!(row.gets_ok >= 0.97, "{row:?}");
+            assert!(row.puts_ok >= 0.95, "{row:?}");
+        } else if row.adversary != Adversary::Silent {
+            // Without the checks a liar's word is taken: most gets come back forged or empty.
+            assert!(row.gets_ok <= 0.5, "{row:?}");
+        }
+    }
+    // Defences cost nothing but the put's extra copies when nobody lies.
+    let calm = hostile(&setup, &[Adversary::Liar], &[0.0], 11).unwrap();
+    for row in &calm {
+        assert_eq!((row.puts_ok, row.lookups_ok, row.gets_ok), (1.0, 1.0, 1.0), "{row:?}");
+    }
+    assert!((calm[1].msgs_per_lookup - calm[0].msgs_per_lookup).abs() < 0.5, "{calm:?}");
+}

@@ -9,7 +9,7 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         let Some(o) = self.ops.get(&op) else { return };
         let step = self.routing.step(&o.key, &o.exclude);
         match step {
-            Step::Done(n) => self.found(op, n, now),
+            Step::Done(n) => self.found(op, n, None, now),
             Step::Next(n) => self.ask(op, n),
         }
     }
@@ -48,6 +48,11 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         if self.finger_op == Some(op) {
             self.finger_op = None;
         }
+        // A put that wrote some of its copies before it failed stored the records.
+        let result = match (result, o.first) {
+            (Err(_), Some(node)) if matches!(o.purpose, Purpose::Put(_)) => Ok(OpResult::Stored { node, hops: o.hops }),
+            (result, _) => result,
+        };
         match o.purpose {
             Purpose::Finger(i) => {
                 if let Ok(OpResult::Found { node, .. }) = result {
@@ -58,10 +63,12 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
-    /// The lookup of `op` found the key's successor `n`.
-    pub(super) fn found(&mut self, op: OpId, n: Entry<A>, now: Millis) {
+    /// The lookup of `op` found the key's successor `n`, as named by `namer` (`None`: by this
+    /// node).
+    pub(super) fn found(&mut self, op: OpId, n: Entry<A>, namer: Option<ChordId>, now: Millis) {
         let Some(o) = self.ops.get_mut(&op) else { return };
         o.target = Some(n.clone());
+        o.namer = namer;
         let o = &*o;
         let hops = o.hops;
         let me = self.routing.me().clone();
@@ -114,8 +121,15 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         }
     }
 
+    /// Hop `node` of `op` did not answer: it is forgotten, and the lookup goes on without it.
     pub(super) fn fail_step(&mut self, op: OpId, node: ChordId, now: Millis) {
         self.routing.forget(&node);
+        self.drop_hop(op, node, now);
+    }
+
+    /// Hop `node` of `op` is not asked again in this operation; the lookup backs up to the hop
+    /// before it.
+    pub(super) fn drop_hop(&mut self, op: OpId, node: ChordId, now: Millis) {
         let Some(o) = self.ops.get_mut(&op) else { return };
         if o.exclude.len() >= MAX_EXCLUDE {
             self.finish(op, Err(OpError::Unreachable));

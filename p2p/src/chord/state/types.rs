@@ -26,6 +26,15 @@ pub struct Config {
     pub max_hops: u32,
     /// Most records stored.
     pub max_records: usize,
+    /// The checks against nodes that lie (see [`Node`](super::Node)): a lookup step must make
+    /// progress, and a claimed owner must lie within a plausible distance of the node that names
+    /// it; a get or put whose owner fails, answers nothing or is refused also excludes the node
+    /// that named it; a put writes [`Config::put_copies`] owners. Off only in the simulator, to
+    /// measure what they buy.
+    pub hardened: bool,
+    /// Consecutive owners a put writes (each replicating to its successors) when hardened: a
+    /// key's owner that drops what it is given does not lose the record.
+    pub put_copies: u32,
 }
 
 impl Default for Config {
@@ -37,8 +46,10 @@ impl Default for Config {
             check_predecessor_every: 2000,
             replicate_every: 10_000,
             replica_wait: 1000,
-            max_hops: 64,
+            max_hops: 128,
             max_records: 200_000,
+            hardened: true,
+            put_copies: 4,
         }
     }
 }
