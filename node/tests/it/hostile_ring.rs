@@ -260,22 +260,30 @@ fn a_hostile_ring_member_is_banned_and_search_and_fetch_keep_working() {
         );
     }
     for _ in 0..5 {
-        for which in 0..2 {
-            let ok = if which == 0 { findable(&mut b) } else { findable(&mut c) };
-            if !ok {
-                let hits: Vec<Value> = if which == 0 {
-                    b.call("searchfiles", &[json!("holiday beach")])
-                } else {
-                    c.call("searchfiles", &[json!("holiday beach")])
-                };
-                let infos: Vec<Value> = [&mut a, &mut b, &mut c].into_iter().map(|x| x.call("getchordinfo", &[])).collect();
-                panic!(
-                    "the file is no longer findable beside the misrouter: {hits:?}\n{infos:#?}\nmisrouter {misrouter_id}\nC's log:\n{}",
-                    c.log()
-                );
-            }
-        }
+        assert!(findable(&mut b), "the file is no longer findable from B beside the misrouter");
+        assert!(findable(&mut c), "the file is no longer findable from C beside the misrouter");
     }
+    // Misrouting cannot be told from a stale or lonely node with certainty, so it costs the
+    // liar its part in each lookup, not a ban; forging can: once it forges, it is banned too.
+    let mut forged = payload::provider_record(&content, &misrouter.key, &[], now + 60_000, 60_000);
+    forged.sub = sha2_of(&b_id.to_bytes());
+    for addr in &addrs {
+        misrouter.send(
+            addr,
+            IndexRequest::Chord {
+                vnode: 0,
+                request: Request::Store {
+                    records: vec![forged.clone()],
+                    replicate: false,
+                    exclude: Vec::new(),
+                },
+            },
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || banned(&mut a).contains(&misrouter_id)),
+        "the misrouter is not banned"
+    );
 
     // Search and fetch still work, and the only provider is the honest one.
     assert!(findable(&mut c), "the file is no longer findable");
