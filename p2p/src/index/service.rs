@@ -21,6 +21,8 @@ use rand::seq::IteratorRandom;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+mod store;
+
 use super::admission;
 use super::flood::{self, Admit, FloodGate, Seen};
 use super::payload::{self, cid_key, keyword_key};
@@ -74,6 +76,8 @@ enum Reply {
     },
     /// A query from this peer that was forwarded is answered.
     FloodDone(PeerId),
+    /// The records of a `Store` from `peer` were checked (see `store.rs`).
+    Stored(Box<store::Checked>),
     Sent,
 }
 
@@ -332,70 +336,18 @@ impl Service {
                 vnode,
                 request:
                     Request::Store {
-                        mut records,
+                        records,
                         replicate,
                         exclude,
                     },
             } => {
-                // Expired ones (clocks differ) are dropped quietly; lifetimes are cut to what
-                // each signature allows. One unsigned, badly signed, misfiled or malformed
-                // record and the sender is forging (an honest node passes on only records it
-                // checked): nothing is stored and it is banned.
-                // The same bytes as a record stored here were checked when it came first (the
-                // owner's and its predecessors' pushes repeat every record every 10 s): only the
-                // expiry is read again, not the signature.
-                let now_unix = payload::unix_ms();
-                let mut forged = false;
-                let held = self.vnodes.get(usize::from(vnode)).map(Node::records);
-                records.retain_mut(|r| {
-                    if held.is_some_and(|h| h.holds(r)) {
-                        return payload::refresh(r, now_unix);
-                    }
-                    match payload::admit(r, now_unix, bits) {
-                        Ok(()) => true,
-                        Err(payload::Refused::Forged) => {
-                            forged = true;
-                            false
-                        }
-                        Err(payload::Refused::Expired | payload::Refused::Weak) => false,
-                    }
-                });
-                if forged {
-                    warn!(%peer, "forged index records: banned");
-                    let net = self.network.clone();
-                    self.inflight.push(Box::pin(async move {
-                        net.ban(peer, SPOOF_BAN, "forged index records").await;
-                        Reply::Sent
-                    }));
-                    self.network.respond_index(responder, IndexResponse::NotHere);
-                    return;
-                }
-                let request = Request::Store {
-                    records,
-                    replicate,
-                    exclude,
-                };
-                match self.vnodes.get_mut(usize::from(vnode)) {
-                    Some(node) => match node.answer(request, now) {
-                        Answer::Now(r) => IndexResponse::Chord(r),
-                        Answer::Later(id) => {
-                            self.held.insert((vnode, id), responder);
-                            return;
-                        }
-                    },
-                    None => IndexResponse::NotHere,
-                }
+                self.on_store(peer, vnode, records, replicate, exclude, responder, now);
+                return;
             }
-            IndexRequest::Chord { vnode, request } => match self.vnodes.get_mut(usize::from(vnode)) {
-                Some(node) => match node.answer(request, now) {
-                    Answer::Now(r) => IndexResponse::Chord(r),
-                    Answer::Later(id) => {
-                        self.held.insert((vnode, id), responder);
-                        return;
-                    }
-                },
-                None => IndexResponse::NotHere,
-            },
+            IndexRequest::Chord { vnode, request } => {
+                self.answer_chord(vnode, request, responder, now);
+                return;
+            }
             IndexRequest::Neighbor => {
                 if !self.neighbors.contains(&peer)
                     && self.neighbors.len() < MAX_NEIGHBORS
@@ -451,6 +403,22 @@ impl Service {
         self.network.respond_index(responder, response);
     }
 
+    /// Virtual node `vnode` answers `request`, at once or (a replicated store) once its copies
+    /// are made.
+    fn answer_chord(&mut self, vnode: u8, request: Request<PeerAddr>, responder: IndexResponder, now: Millis) {
+        let response = match self.vnodes.get_mut(usize::from(vnode)) {
+            Some(node) => match node.answer(request, now) {
+                Answer::Now(r) => IndexResponse::Chord(r),
+                Answer::Later(id) => {
+                    self.held.insert((vnode, id), responder);
+                    return;
+                }
+            },
+            None => IndexResponse::NotHere,
+        };
+        self.network.respond_index(responder, response);
+    }
+
     fn on_reply(&mut self, reply: Reply) {
         let now = self.now();
         match reply {
@@ -463,6 +431,7 @@ impl Service {
                 }
             }
             Reply::FloodDone(peer) => self.gate.done(peer),
+            Reply::Stored(checked) => self.store_checked(*checked, now),
             Reply::Sent => {}
         }
     }
@@ -623,7 +592,7 @@ impl Service {
             };
             // (A get may also be answered with a redirect to the owner: that passes as it is.)
             if answers_records && let Some(Response::Records(records)) = response {
-                response = check_answered(&net, peer, records, bits).await.map(Response::Records);
+                response = store::check_answered(&net, peer, records, bits).await.map(Response::Records);
             }
             Reply::Chord { vnode, id, response }
         }));
@@ -710,33 +679,6 @@ async fn forward(net: &NetworkHandle, targets: Vec<PeerId>, query: FloodQuery, w
 /// Whether a ring request from `sender` may say what it says: `Notify`, `Leaving` and `TakeOver`
 /// speak for the node they name, so only that node may send them. (Answers about third parties —
 /// a leaving node's successors, a `GetState` — are still taken from the node that gives them.)
-/// Checks the records `peer` answered to a get or a take-over, off the runtime (a signature
-/// each): expired ones and those of publishers below the puzzle are dropped; one forged record
-/// and the whole answer is refused (`None`: the asker tries the next replica) and `peer` banned,
-/// since an honest node hands out only records it checked when it stored them.
-async fn check_answered(net: &NetworkHandle, peer: PeerId, mut records: Vec<Record>, bits: u8) -> Option<Vec<Record>> {
-    let checked = tokio::task::spawn_blocking(move || {
-        let now = payload::unix_ms();
-        let mut forged = false;
-        records.retain_mut(|r| match payload::admit(r, now, bits) {
-            Ok(()) => true,
-            Err(payload::Refused::Forged) => {
-                forged = true;
-                false
-            }
-            Err(payload::Refused::Expired | payload::Refused::Weak) => false,
-        });
-        (!forged).then_some(records)
-    })
-    .await
-    .ok()?;
-    if checked.is_none() {
-        warn!(%peer, "forged index records answered: banned");
-        net.ban(peer, SPOOF_BAN, "forged index records").await;
-    }
-    checked
-}
-
 fn names_sender(request: &Request<PeerAddr>, sender: PeerId) -> bool {
     match request {
         Request::Notify { node } | Request::Leaving { node, .. } | Request::TakeOver { node } => node.addr.peer == sender,
