@@ -83,6 +83,7 @@ pub fn start(
     config: NetworkConfig,
 ) -> Result<(NetworkHandle, mpsc::Receiver<NetworkEvent>, tokio::task::JoinHandle<()>), StartError> {
     let traffic = TrafficTable::default();
+    let totals = traffic.totals();
     let network = config.network;
     let transport = transport::build(&key, traffic.clone()).map_err(|e| StartError::Transport(e.to_string()))?;
     let behaviour = Behaviour::new(&key, network, config.limits, config.agent.clone())?;
@@ -145,6 +146,7 @@ pub fn start(
             commands: commands_tx,
             peer_id,
             streams,
+            totals,
         },
         events_rx,
         task,

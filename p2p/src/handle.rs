@@ -316,6 +316,8 @@ pub struct NetworkHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) peer_id: PeerId,
     pub(crate) streams: Streams,
+    /// Bytes exchanged with all peers since the start.
+    pub(crate) totals: std::sync::Arc<crate::transport::Traffic>,
 }
 
 /// Opens and accepts the file swarm's peer-wire streams (`libp2p-stream`'s control, and the
@@ -347,6 +349,12 @@ impl NetworkHandle {
     /// Our peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// Bytes (sent, received) with all peers since the network started: the payload of every
+    /// substream, above noise and yamux framing, as `getpeerinfo` counts per peer.
+    pub fn traffic_totals(&self) -> (u64, u64) {
+        (self.totals.sent(), self.totals.received())
     }
 
     /// Opens a peer-wire stream to `peer` (dialing it first if needed).

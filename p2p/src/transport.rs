@@ -38,13 +38,19 @@ impl Traffic {
     }
 }
 
-/// The counters of every peer with a live connection. The table holds weak references: the
-/// connections own the counters, so a connection that the limits or the ban list refuse after its
-/// upgrade leaves nothing behind once [`TrafficTable::prune`] runs.
+/// The counters of every peer with a live connection, and the node's totals since it started
+/// (Core's `getnettotals`). The table holds weak references: the connections own the counters,
+/// so a connection that the limits or the ban list refuse after its upgrade leaves nothing
+/// behind once [`TrafficTable::prune`] runs.
 #[derive(Clone, Debug, Default)]
-pub struct TrafficTable(Arc<Mutex<HashMap<PeerId, Weak<Traffic>>>>);
+pub struct TrafficTable(Arc<Mutex<HashMap<PeerId, Weak<Traffic>>>>, Arc<Traffic>);
 
 impl TrafficTable {
+    /// Bytes exchanged with every peer since the node started.
+    pub fn totals(&self) -> Arc<Traffic> {
+        self.1.clone()
+    }
+
     fn entry(&self, peer: PeerId) -> Arc<Traffic> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = map.get(&peer).and_then(Weak::upgrade) {
@@ -85,6 +91,7 @@ pub fn build(key: &Keypair, traffic: TrafficTable) -> Result<Boxed<(PeerId, Stre
             let counted = CountingMuxer {
                 inner: StreamMuxerBox::new(muxer),
                 traffic: traffic.entry(peer),
+                totals: traffic.totals(),
             };
             (peer, StreamMuxerBox::new(counted))
         })
@@ -94,6 +101,7 @@ pub fn build(key: &Keypair, traffic: TrafficTable) -> Result<Boxed<(PeerId, Stre
 struct CountingMuxer {
     inner: StreamMuxerBox,
     traffic: Arc<Traffic>,
+    totals: Arc<Traffic>,
 }
 
 impl StreamMuxer for CountingMuxer {
@@ -101,17 +109,17 @@ impl StreamMuxer for CountingMuxer {
     type Error = io::Error;
 
     fn poll_inbound(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<SubstreamBox, io::Error>> {
-        let traffic = self.traffic.clone();
+        let (traffic, totals) = (self.traffic.clone(), self.totals.clone());
         Pin::new(&mut self.inner)
             .poll_inbound(cx)
-            .map_ok(|s| SubstreamBox::new(CountingStream { inner: s, traffic }))
+            .map_ok(|s| SubstreamBox::new(CountingStream { inner: s, traffic, totals }))
     }
 
     fn poll_outbound(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<SubstreamBox, io::Error>> {
-        let traffic = self.traffic.clone();
+        let (traffic, totals) = (self.traffic.clone(), self.totals.clone());
         Pin::new(&mut self.inner)
             .poll_outbound(cx)
-            .map_ok(|s| SubstreamBox::new(CountingStream { inner: s, traffic }))
+            .map_ok(|s| SubstreamBox::new(CountingStream { inner: s, traffic, totals }))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
@@ -126,6 +134,7 @@ impl StreamMuxer for CountingMuxer {
 struct CountingStream {
     inner: SubstreamBox,
     traffic: Arc<Traffic>,
+    totals: Arc<Traffic>,
 }
 
 impl AsyncRead for CountingStream {
@@ -133,6 +142,7 @@ impl AsyncRead for CountingStream {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(n)) = &polled {
             self.traffic.received.fetch_add(*n as u64, Ordering::Relaxed);
+            self.totals.received.fetch_add(*n as u64, Ordering::Relaxed);
         }
         polled
     }
@@ -143,6 +153,7 @@ impl AsyncWrite for CountingStream {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &polled {
             self.traffic.sent.fetch_add(*n as u64, Ordering::Relaxed);
+            self.totals.sent.fetch_add(*n as u64, Ordering::Relaxed);
         }
         polled
     }

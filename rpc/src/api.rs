@@ -170,6 +170,9 @@ pub trait NetworkApi {
     /// Number of connected peers.
     #[method(name = "getconnectioncount")]
     async fn getconnectioncount(&self) -> RpcResult<usize>;
+    /// Bytes sent and received since the start.
+    #[method(name = "getnettotals")]
+    fn getnettotals(&self) -> RpcResult<NetTotals>;
     /// Adds, removes or tries once a peer (`add|remove|onetry`).
     #[method(name = "addnode")]
     async fn addnode(&self, node: String, command: String) -> RpcResult<()>;
@@ -245,4 +248,8 @@ pub trait ControlApi {
     /// Seconds since the node started.
     #[method(name = "uptime")]
     fn uptime(&self) -> RpcResult<u64>;
+    /// Memory use, as Core reports its locked pool (`mode`: `stats`, default; `mallocinfo` is
+    /// refused as on a Core built without glibc).
+    #[method(name = "getmemoryinfo")]
+    fn getmemoryinfo(&self, mode: Option<String>) -> RpcResult<MemoryInfo>;
 }

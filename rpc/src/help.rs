@@ -98,6 +98,12 @@ pub const METHODS: &[MethodHelp] = &[
         "",
         "This node's place on the Chord ring: {id, peer, predecessor, successors[], fingers[] {index, start, node}, keys_stored, records, vnodes[]}. Consecutive fingers pointing at the same node are shown as one row.",
     ),
+    m(
+        "Control",
+        "getmemoryinfo",
+        "( \"mode\" )",
+        "Returns an object containing information about memory usage (mode \"stats\"; Cairn keeps no locked pool: all 0).",
+    ),
     m("Control", "stop", "", "Request a graceful shutdown of the node."),
     m("Control", "uptime", "", "Returns the total uptime of the server in seconds."),
     m(
@@ -183,6 +189,12 @@ pub const METHODS: &[MethodHelp] = &[
         "getconnectioncount",
         "",
         "Returns the number of connections to other nodes.",
+    ),
+    m(
+        "Network",
+        "getnettotals",
+        "",
+        "Returns information about network traffic, including bytes in, bytes out, and current system time.",
     ),
     m(
         "Network",

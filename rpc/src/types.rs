@@ -518,6 +518,62 @@ pub struct ValidateAddress {
     pub error: Option<String>,
 }
 
+/// `getnettotals`.
+#[derive(Serialize, Debug, Clone)]
+pub struct NetTotals {
+    /// Bytes received from all peers since the start.
+    pub totalbytesrecv: u64,
+    /// Bytes sent to all peers since the start.
+    pub totalbytessent: u64,
+    /// Unix time in milliseconds.
+    pub timemillis: u64,
+    /// Core's `-maxuploadtarget` state; Cairn sets no such target.
+    pub uploadtarget: UploadTarget,
+}
+
+/// `getnettotals.uploadtarget`: as Core reports it with no `-maxuploadtarget` (Cairn's upload
+/// limits are rates, `--max-upload-rate`, not a daily volume).
+#[derive(Serialize, Debug, Clone)]
+pub struct UploadTarget {
+    /// Length of the measuring timeframe in seconds.
+    pub timeframe: u64,
+    /// Target in bytes (0: none).
+    pub target: u64,
+    /// Whether the target is reached.
+    pub target_reached: bool,
+    /// Whether historical blocks are served.
+    pub serve_historical_blocks: bool,
+    /// Bytes left in the current cycle.
+    pub bytes_left_in_cycle: u64,
+    /// Seconds left in the current cycle.
+    pub time_left_in_cycle: u64,
+}
+
+/// `getmemoryinfo` (mode `stats`).
+#[derive(Serialize, Debug, Clone)]
+pub struct MemoryInfo {
+    /// Core's locked-memory pool for keys.
+    pub locked: LockedMemory,
+}
+
+/// `getmemoryinfo.locked`: Core's pool of `mlock`ed memory for key material. Cairn keeps no such
+/// pool (its wallet keys are not locked into RAM), so every figure is 0 — the honest value.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct LockedMemory {
+    /// Bytes in use.
+    pub used: u64,
+    /// Bytes available.
+    pub free: u64,
+    /// Bytes in total.
+    pub total: u64,
+    /// Bytes locked.
+    pub locked: u64,
+    /// Chunks in use.
+    pub chunks_used: u64,
+    /// Chunks free.
+    pub chunks_free: u64,
+}
+
 /// `getnetworkinfo`. `peerid` and `listenaddrs` are Cairn's additions (libp2p identity).
 #[derive(Serialize, Debug, Clone)]
 pub struct NetworkInfo {

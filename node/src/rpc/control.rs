@@ -1,7 +1,9 @@
-//! `ControlApi`: help, stop, uptime.
+//! `ControlApi`: help, stop, uptime, getmemoryinfo.
 
 use cairn_rpc::api::ControlApiServer;
+use cairn_rpc::error::code;
 use cairn_rpc::help::help_text;
+use cairn_rpc::types::{LockedMemory, MemoryInfo};
 use cairn_rpc::{RpcError, RpcResult};
 
 use super::RpcContext;
@@ -19,5 +21,17 @@ impl ControlApiServer for RpcContext {
 
     fn uptime(&self) -> RpcResult<u64> {
         Ok(self.started.elapsed().as_secs())
+    }
+
+    fn getmemoryinfo(&self, mode: Option<String>) -> RpcResult<MemoryInfo> {
+        match mode.as_deref().unwrap_or("stats") {
+            // Core's locked pool holds key material in mlock'ed pages; Cairn has no such pool,
+            // so its figures are all 0 (README, RPC).
+            "stats" => Ok(MemoryInfo {
+                locked: LockedMemory::default(),
+            }),
+            "mallocinfo" => Err(RpcError::new(code::INVALID_PARAMETER, "mallocinfo mode not available")),
+            other => Err(RpcError::new(code::INVALID_PARAMETER, format!("unknown mode {other}"))),
+        }
     }
 }

@@ -6,7 +6,7 @@ use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
 use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId};
 use cairn_rpc::api::NetworkApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::types::{BannedPeer, Int, NetworkInfo, PeerInfo};
+use cairn_rpc::types::{BannedPeer, Int, NetTotals, NetworkInfo, PeerInfo, UploadTarget};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::core::async_trait;
 
@@ -103,6 +103,26 @@ impl NetworkApiServer for RpcContext {
     async fn getconnectioncount(&self) -> RpcResult<usize> {
         let info = self.net()?.info().await.map_err(stopped)?;
         Ok(info.inbound + info.outbound)
+    }
+
+    fn getnettotals(&self) -> RpcResult<NetTotals> {
+        let (sent, received) = self.net()?.traffic_totals();
+        let timemillis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Ok(NetTotals {
+            totalbytesrecv: received,
+            totalbytessent: sent,
+            timemillis,
+            uploadtarget: UploadTarget {
+                timeframe: 24 * 60 * 60,
+                target: 0,
+                target_reached: false,
+                serve_historical_blocks: true,
+                bytes_left_in_cycle: 0,
+                time_left_in_cycle: 0,
+            },
+        })
     }
 
     async fn addnode(&self, node: String, command: String) -> RpcResult<()> {

@@ -212,3 +212,48 @@ fn setban_clearbanned_and_disconnectnode() {
     b.call::<Value>("addnode", &[json!(a_addr), json!("onetry")]);
     assert!(wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1));
 }
+
+/// `getnettotals` counts every byte exchanged since the start (more than any one peer's share,
+/// and growing with a sync), in Core's shape; `getmemoryinfo` answers in Core's shape and
+/// refuses modes it does not have with Core's errors.
+#[test]
+fn nettotals_count_the_traffic_and_memoryinfo_answers_as_core() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let a_addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
+    let totals = |n: &mut TestNode| -> (u64, u64, Value) {
+        let t: Value = n.call("getnettotals", &[]);
+        (t["totalbytessent"].as_u64().unwrap(), t["totalbytesrecv"].as_u64().unwrap(), t)
+    };
+    assert!(wait_until(Duration::from_secs(30), || {
+        let peers: Vec<Value> = b.call("getpeerinfo", &[]);
+        !peers.is_empty()
+    }));
+    let (sent0, recv0, shape) = totals(&mut b);
+    let target = &shape["uploadtarget"];
+    assert_eq!(target["timeframe"], 86400);
+    assert_eq!(target["target"], 0);
+    assert_eq!(target["target_reached"], false);
+    assert!(shape["timemillis"].as_u64().unwrap() > 1_700_000_000_000);
+    mine(&mut a, 30);
+    converge(&mut [&mut a, &mut b], Duration::from_secs(60));
+    let (sent1, recv1, _) = totals(&mut b);
+    assert!(recv1 > recv0 + 30 * 80, "30 blocks came in: {recv0} -> {recv1}");
+    assert!(sent1 >= sent0);
+    let peers: Vec<Value> = b.call("getpeerinfo", &[]);
+    let per_peer: u64 = peers.iter().map(|p| p["bytesrecv"].as_u64().unwrap()).sum();
+    assert!(recv1 >= per_peer, "totals {recv1} cover the peers' {per_peer}");
+
+    let info: Value = a.call("getmemoryinfo", &[]);
+    for field in ["used", "free", "total", "locked", "chunks_used", "chunks_free"] {
+        assert!(info["locked"][field].is_u64(), "{info}");
+    }
+    let same: Value = a.call("getmemoryinfo", &[json!("stats")]);
+    assert_eq!(same, info);
+    assert_eq!(
+        a.call_err("getmemoryinfo", &[json!("mallocinfo")]),
+        (-8, "mallocinfo mode not available".into())
+    );
+    assert_eq!(a.call_err("getmemoryinfo", &[json!("bogus")]), (-8, "unknown mode bogus".into()));
+}
