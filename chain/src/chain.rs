@@ -16,6 +16,10 @@
 //! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
 
+mod tips;
+
+pub use tips::{ChainTip, TipStatus};
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

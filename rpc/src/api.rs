@@ -21,6 +21,9 @@ pub trait BlockchainApi {
     /// Height of the tip.
     #[method(name = "getblockcount")]
     fn getblockcount(&self) -> RpcResult<u32>;
+    /// Every tip of the block tree: the active one and each branch's.
+    #[method(name = "getchaintips")]
+    async fn getchaintips(&self) -> RpcResult<Vec<ChainTipInfo>>;
     /// Hash of the tip.
     #[method(name = "getbestblockhash")]
     fn getbestblockhash(&self) -> RpcResult<BlockHash>;

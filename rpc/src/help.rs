@@ -40,6 +40,12 @@ pub const METHODS: &[MethodHelp] = &[
     ),
     m(
         "Blockchain",
+        "getchaintips",
+        "",
+        "Return information about all known tips in the block tree, including the main chain as well as orphaned branches.",
+    ),
+    m(
+        "Blockchain",
         "getblockhash",
         "height",
         "Returns hash of block in best-block-chain at height provided.",

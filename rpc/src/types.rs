@@ -366,6 +366,19 @@ pub enum RawMempool {
     Verbose(std::collections::BTreeMap<String, MempoolEntryInfo>),
 }
 
+/// One entry of `getchaintips`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ChainTipInfo {
+    /// Height of the tip.
+    pub height: u32,
+    /// Its block hash.
+    pub hash: BlockHash,
+    /// Blocks from the active chain to the tip (0 for the active tip).
+    pub branchlen: u32,
+    /// `active`, `valid-fork`, `valid-headers`, `headers-only` or `invalid`.
+    pub status: String,
+}
+
 /// `getmempoolinfo`.
 #[derive(Serialize, Debug, Clone)]
 pub struct MempoolInfo {

@@ -294,3 +294,39 @@ fn a_failed_reorg_is_reported_in_the_order_it_happened() {
     assert_eq!(followed.last(), Some(&h.chain.tip_hash()));
     assert_eq!(followed.len() as u32, h.chain.height() + 1);
 }
+
+#[test]
+fn chain_tips_name_the_active_tip_and_every_branch_as_core_does() {
+    let mut h = Harness::regtest();
+    h.mine(10);
+    let fork = h.chain.tip_hash();
+    h.mine(3);
+    let a_tip = h.chain.tip_hash();
+    // B overtakes A (A was connected once: a valid fork); C, shorter, is stored but never
+    // connected (valid headers, in Core's words).
+    let (b_tip, _, _) = branch(&mut h, fork, 4, Vec::new(), Amount::ZERO, 9);
+    let (c_tip, _, _) = branch(&mut h, fork, 2, Vec::new(), Amount::ZERO, 7);
+    assert_eq!(h.chain.tip_hash(), b_tip);
+    let tips = h.chain.chain_tips();
+    let find = |hash: BlockHash| tips.iter().find(|t| t.hash == hash).copied().unwrap();
+    assert_eq!(tips.len(), 3, "{tips:?}");
+    assert_eq!(tips[0].hash, b_tip, "highest first");
+    assert_eq!(
+        (find(b_tip).status, find(b_tip).branchlen, find(b_tip).height),
+        (TipStatus::Active, 0, 14)
+    );
+    assert_eq!(
+        (find(a_tip).status, find(a_tip).branchlen, find(a_tip).height),
+        (TipStatus::ValidFork, 3, 13)
+    );
+    assert_eq!(
+        (find(c_tip).status, find(c_tip).branchlen, find(c_tip).height),
+        (TipStatus::ValidHeaders, 2, 12)
+    );
+    assert_eq!(TipStatus::ValidHeaders.as_str(), "valid-headers");
+    // A fresh chain has one tip: genesis, active.
+    let fresh = Harness::regtest();
+    let only = fresh.chain.chain_tips();
+    assert_eq!(only.len(), 1);
+    assert_eq!((only[0].height, only[0].branchlen, only[0].status), (0, 0, TipStatus::Active));
+}

@@ -174,6 +174,22 @@ impl BlockchainApiServer for RpcContext {
         })
     }
 
+    async fn getchaintips(&self) -> RpcResult<Vec<ChainTipInfo>> {
+        self.with_state(|s| {
+            Ok(s.chain
+                .chain_tips()
+                .into_iter()
+                .map(|t| ChainTipInfo {
+                    height: t.height,
+                    hash: t.hash,
+                    branchlen: t.branchlen,
+                    status: t.status.as_str().to_string(),
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn getdifficulty(&self) -> RpcResult<f64> {
         self.with_state(|s| Ok(difficulty(s.chain.tip().header.bits, s.chain.params().pow_limit)))
             .await

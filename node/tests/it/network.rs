@@ -257,3 +257,17 @@ fn nettotals_count_the_traffic_and_memoryinfo_answers_as_core() {
     );
     assert_eq!(a.call_err("getmemoryinfo", &[json!("bogus")]), (-8, "unknown mode bogus".into()));
 }
+
+/// `getchaintips` over RPC, in Core's shape (the branches themselves: `chain` tests).
+#[test]
+fn getchaintips_reports_the_active_tip_in_cores_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(dir.path(), &[]);
+    mine(&mut a, 5);
+    let tips: Vec<Value> = a.call("getchaintips", &[]);
+    assert_eq!(tips.len(), 1, "{tips:?}");
+    assert_eq!(tips[0]["height"], 5);
+    assert_eq!(tips[0]["branchlen"], 0);
+    assert_eq!(tips[0]["status"], "active");
+    assert_eq!(tips[0]["hash"], json!(best(&mut a)));
+}
