@@ -419,11 +419,10 @@ impl Sim {
     /// Stores `count` keys, one record each, each put from a random live node, and waits until
     /// they and their replicas are delivered. Keys whose put failed are not kept.
     pub fn store(&mut self, count: usize) {
-        let live: Vec<u32> = self.ring().iter().map(|(_, a)| *a).collect();
-        if live.is_empty() {
+        let ring = self.ring();
+        if ring.is_empty() {
             return;
         }
-        let ring = self.ring();
         let mut issued = Vec::with_capacity(count);
         for k in 0..count as u64 {
             let key = derive(b"key", self.seed, k, 0);
@@ -572,12 +571,6 @@ impl Sim {
 
     /// A random live node of `ring` that is not hostile (the askers whose luck is measured).
     fn random_member(&mut self, ring: &[(ChordId, u32)]) -> Option<u32> {
-        if self.hostile.is_empty() {
-            if ring.is_empty() {
-                return None;
-            }
-            return Some(ring[self.rng.random_range(0..ring.len())].1);
-        }
         let honest: Vec<u32> = ring.iter().map(|(_, a)| *a).filter(|a| !self.hostile.is(*a)).collect();
         if honest.is_empty() {
             return None;

@@ -231,7 +231,7 @@ impl IndexHandle {
         let me = self.network.peer_id();
         let now = payload::unix_ms();
         let mut out = Vec::new();
-        for p in records.iter().filter_map(|r| payload::parse_provider(r, now, self.puzzle_bits)) {
+        for p in records.iter().filter_map(|r| payload::read_provider(r, now, self.puzzle_bits)) {
             if p.peer != me && !out.contains(&p.peer) {
                 self.network.add_addresses(p.peer, p.addrs);
                 out.push(p.peer);
@@ -256,7 +256,7 @@ impl IndexHandle {
         for (word, answer) in words.iter().zip(answers) {
             let found: BTreeMap<ContentId, payload::Posting> = answer?
                 .iter()
-                .filter_map(|r| payload::parse_posting(r, now, self.puzzle_bits))
+                .filter_map(|r| payload::read_posting(r, now, self.puzzle_bits))
                 .filter(|p| p.keyword == *word)
                 .map(|p| (p.cid, p))
                 .collect();
@@ -282,7 +282,7 @@ impl IndexHandle {
                 for r in records
                     .unwrap_or_default()
                     .iter()
-                    .filter_map(|r| payload::parse_provider(r, now, self.puzzle_bits))
+                    .filter_map(|r| payload::read_provider(r, now, self.puzzle_bits))
                 {
                     peers.insert(r.peer, ());
                 }

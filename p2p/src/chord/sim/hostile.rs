@@ -48,10 +48,6 @@ pub(super) struct Hostile {
 }
 
 impl Hostile {
-    pub(super) fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     pub(super) fn is(&self, addr: u32) -> bool {
         self.nodes.contains(&addr)
     }

@@ -96,26 +96,25 @@ impl Service {
 
 /// Checks `records` (`known[i]`: the same bytes are stored already, so only the expiry is read
 /// again); `None` if one is forged.
-fn check(mut records: Vec<Record>, known: &[bool], bits: u8) -> Option<Vec<Record>> {
+fn check(records: Vec<Record>, known: &[bool], bits: u8) -> Option<Vec<Record>> {
     let now = payload::unix_ms();
-    let mut forged = false;
-    let mut i = 0;
-    records.retain_mut(|r| {
-        let seen = known.get(i).copied().unwrap_or(false);
-        i += 1;
-        if seen {
-            return payload::refresh(r, now);
-        }
-        match payload::admit(r, now, bits) {
-            Ok(()) => true,
-            Err(payload::Refused::Forged) => {
-                forged = true;
-                false
+    let mut kept = Vec::with_capacity(records.len());
+    for (i, mut r) in records.into_iter().enumerate() {
+        let keep = if known.get(i).copied().unwrap_or(false) {
+            payload::refresh(&mut r, now)
+        } else {
+            match payload::admit(&mut r, now, bits) {
+                Ok(()) => true,
+                // No need to check the rest: the whole batch is refused.
+                Err(payload::Refused::Forged) => return None,
+                Err(payload::Refused::Expired | payload::Refused::Weak) => false,
             }
-            Err(payload::Refused::Expired | payload::Refused::Weak) => false,
+        };
+        if keep {
+            kept.push(r);
         }
-    });
-    (!forged).then_some(records)
+    }
+    Some(kept)
 }
 
 /// Checks the records `peer` answered to a get or a take-over, off the runtime, as a store's:
