@@ -142,7 +142,7 @@ pub trait WalletApi {
         conf_target: Option<Int<u32>>,
         estimate_mode: Option<String>,
         avoid_reuse: Option<bool>,
-        fee_rate: Option<f64>,
+        fee_rate: Option<RateParam>,
     ) -> RpcResult<Txid>;
     /// A wallet transaction.
     #[method(name = "gettransaction")]

@@ -32,6 +32,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::Credentials;
 use crate::error::code;
+use crate::spec;
 
 /// Pause before answering a request with bad credentials.
 const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(250);
@@ -170,10 +171,18 @@ struct ErrorCodeOnly {
 
 /// How one request element is answered.
 enum Slot<'a> {
-    /// Forwarded to jsonrpsee under id = its position.
-    Forward { legacy: bool, id: Option<&'a RawValue> },
+    /// Forwarded to jsonrpsee under id = its position, with its parameters checked and made
+    /// positional.
+    Forward {
+        legacy: bool,
+        id: Option<&'a RawValue>,
+        method: &'a RawValue,
+        params: Option<String>,
+    },
     /// A 2.0 notification: forwarded, no reply.
-    Notification,
+    Notification { method: &'a RawValue, params: Option<String> },
+    /// A notification that cannot run: no reply.
+    Dropped,
     /// Answered here with an error.
     Local {
         legacy: bool,
@@ -245,8 +254,9 @@ where
     for (i, element) in elements.iter().enumerate() {
         let slot = classify(element, warmup.as_deref());
         match &slot {
-            Slot::Forward { .. } | Slot::Notification => forward.push(forward_text(i, element, matches!(slot, Slot::Forward { .. }))),
-            Slot::Local { .. } => {}
+            Slot::Forward { method, params, .. } => forward.push(forward_text(method, params.as_deref(), Some(i))),
+            Slot::Notification { method, params } => forward.push(forward_text(method, params.as_deref(), None)),
+            Slot::Local { .. } | Slot::Dropped => {}
         }
         slots.push(slot);
     }
@@ -279,7 +289,7 @@ where
     let mut answers = Vec::with_capacity(slots.len());
     for (i, slot) in slots.iter().enumerate() {
         match slot {
-            Slot::Notification => {}
+            Slot::Notification { .. } | Slot::Dropped => {}
             Slot::Local { legacy, id, code, message } => {
                 if !is_batch && *legacy {
                     status = legacy_status(i64::from(*code));
@@ -290,7 +300,7 @@ where
                     v2_error(*id, *code, message)
                 });
             }
-            Slot::Forward { legacy, id } => {
+            Slot::Forward { legacy, id, .. } => {
                 let (result, error) = replies[i].unwrap_or((None, None));
                 let error_text;
                 let error = match (result, error) {
@@ -397,7 +407,7 @@ fn classify<'a>(element: &'a RawValue, warmup: Option<&str>) -> Slot<'a> {
         Some(v) if v.starts_with('"') => return invalid(true, req.id, "JSON-RPC version not supported"),
         Some(_) => return invalid(true, req.id, "jsonrpc field must be a string"),
     };
-    if !req.method.is_some_and(|m| m.get().starts_with('"')) {
+    let Some(method) = req.method.filter(|m| m.get().starts_with('"')) else {
         return invalid(
             legacy,
             req.id,
@@ -407,15 +417,30 @@ fn classify<'a>(element: &'a RawValue, warmup: Option<&str>) -> Slot<'a> {
                 "Missing method"
             },
         );
-    }
+    };
     if let Some(p) = req.params
         && !(p.get().starts_with('[') || p.get().starts_with('{') || p.get() == "null")
     {
         return invalid(legacy, req.id, "Params must be an array or object");
     }
+    // Core's checks of the parameters (names, count, types), and named ones made positional.
+    let name = serde_json::from_str::<String>(method.get()).unwrap_or_default();
+    let params = match spec::normalize(&name, req.params) {
+        Ok(p) => p,
+        Err(e) if legacy || req.id.is_some() => {
+            return Slot::Local {
+                legacy,
+                id: req.id,
+                code: e.code,
+                message: e.message,
+            };
+        }
+        // A 2.0 notification with bad parameters: nothing to run and nobody to tell.
+        Err(_) => return Slot::Dropped,
+    };
     // In 2.0 a request without an id is a notification; legacy requests are always answered.
     if !legacy && req.id.is_none() {
-        return Slot::Notification;
+        return Slot::Notification { method, params };
     }
     if let Some(step) = warmup {
         return Slot::Local {
@@ -425,25 +450,21 @@ fn classify<'a>(element: &'a RawValue, warmup: Option<&str>) -> Slot<'a> {
             message: step.to_string(),
         };
     }
-    Slot::Forward { legacy, id: req.id }
+    Slot::Forward {
+        legacy,
+        id: req.id,
+        method,
+        params,
+    }
 }
 
-/// The 2.0 request jsonrpsee receives for element `index`.
-fn forward_text(index: usize, element: &RawValue, with_id: bool) -> String {
-    // `classify` already parsed this element successfully.
-    let req: InRequest<'_> = match serde_json::from_str(element.get()) {
-        Ok(r) => r,
-        Err(_) => return String::new(),
-    };
-    let method = req.method.map_or("\"\"", RawValue::get);
-    let params = match req.params.map(RawValue::get) {
-        None | Some("null") => String::new(),
-        Some(p) => format!(r#","params":{p}"#),
-    };
-    if with_id {
-        format!(r#"{{"jsonrpc":"2.0","method":{method}{params},"id":{index}}}"#)
-    } else {
-        format!(r#"{{"jsonrpc":"2.0","method":{method}{params}}}"#)
+/// The 2.0 request jsonrpsee receives: with id = the element's position, or a notification.
+fn forward_text(method: &RawValue, params: Option<&str>, id: Option<usize>) -> String {
+    let method = method.get();
+    let params = params.map(|p| format!(r#","params":{p}"#)).unwrap_or_default();
+    match id {
+        Some(index) => format!(r#"{{"jsonrpc":"2.0","method":{method}{params},"id":{index}}}"#),
+        None => format!(r#"{{"jsonrpc":"2.0","method":{method}{params}}}"#),
     }
 }
 
@@ -510,7 +531,8 @@ mod tests {
         let raw: &RawValue = serde_json::from_str(text).unwrap();
         match classify(raw, None) {
             Slot::Forward { legacy, .. } => format!("forward legacy={legacy}"),
-            Slot::Notification => "notification".into(),
+            Slot::Notification { .. } => "notification".into(),
+            Slot::Dropped => "dropped".into(),
             Slot::Local { code, .. } => format!("local {code}"),
         }
     }
@@ -544,14 +566,33 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_requests_are_2_0_with_positional_ids() {
-        let raw: &RawValue = serde_json::from_str(r#"{"method":"getblock","params":["ab",2],"id":"x"}"#).unwrap();
+    fn forwarded_requests_are_2_0_with_positional_ids_and_checked_parameters() {
+        let forwarded = |text: &str| {
+            let raw: &RawValue = serde_json::from_str(text).unwrap();
+            match classify(raw, None) {
+                Slot::Forward { method, params, .. } => forward_text(method, params.as_deref(), Some(3)),
+                Slot::Local { code, message, .. } => format!("local {code} {message}"),
+                _ => "other".into(),
+            }
+        };
         assert_eq!(
-            forward_text(3, raw, true),
+            forwarded(r#"{"method":"getblock","params":["ab",2],"id":"x"}"#),
             r#"{"jsonrpc":"2.0","method":"getblock","params":["ab",2],"id":3}"#
         );
-        let raw: &RawValue = serde_json::from_str(r#"{"method":"getblockcount","params":null}"#).unwrap();
-        assert_eq!(forward_text(0, raw, true), r#"{"jsonrpc":"2.0","method":"getblockcount","id":0}"#);
+        assert_eq!(
+            forwarded(r#"{"method":"getblock","params":{"verbosity":0,"blockhash":"ab"},"id":"x"}"#),
+            r#"{"jsonrpc":"2.0","method":"getblock","params":["ab",0],"id":3}"#
+        );
+        assert_eq!(
+            forwarded(r#"{"method":"getblockcount","params":null}"#),
+            r#"{"jsonrpc":"2.0","method":"getblockcount","id":3}"#
+        );
+        assert_eq!(
+            forwarded(r#"{"method":"getblock","params":{"blockhash":"ab","verbose":true},"id":1}"#),
+            "local -8 Unknown named parameter verbose"
+        );
+        assert!(forwarded(r#"{"method":"getblockhash","params":["1"],"id":1}"#).starts_with("local -3 Wrong type passed:"));
+        assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockhash","params":["1"]}"#), "dropped");
     }
 
     #[test]

@@ -9,15 +9,16 @@
 //!   statuses — a tower layer in front of jsonrpsee.
 //! - [`server`]: starting and stopping; [`auth`]: credentials and the cookie file.
 //! - [`client`]: the blocking client behind `cairn cli`.
-//! - [`help`]: the `help` text.
+//! - [`spec`]: every method's parameters as Core declares them: strict parameter checks, `help`,
+//!   and the cli's argument table.
 
 pub mod api;
 pub mod auth;
 pub mod client;
 pub mod compat;
 pub mod error;
-pub mod help;
 pub mod server;
+pub mod spec;
 pub mod types;
 
 pub use auth::{CookieFile, Credentials};

@@ -62,6 +62,26 @@ impl<'de> Deserialize<'de> for AmountParam {
     }
 }
 
+/// A rate parameter (Core's `fee_rate` in sat/vB): a JSON number or a numeric string. A string
+/// that is not a number is an invalid rate, refused by the method with -8.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateParam(pub f64);
+
+impl<'de> Deserialize<'de> for RateParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NumOrStr {
+            Num(f64),
+            Str(String),
+        }
+        Ok(RateParam(match NumOrStr::deserialize(d)? {
+            NumOrStr::Num(n) => n,
+            NumOrStr::Str(s) => s.trim().parse().unwrap_or(f64::NAN),
+        }))
+    }
+}
+
 /// An integer parameter that must fit `T`. Parsing accepts any JSON number, so that one outside
 /// `T`'s range (a huge number, a negative count) reaches the method and is refused there with
 /// Core's -8 ([`Int::get`]) instead of failing to parse; a number with a fraction is a -3 type

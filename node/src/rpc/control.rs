@@ -2,7 +2,7 @@
 
 use cairn_rpc::api::ControlApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::help::help_text;
+use cairn_rpc::spec::help_text;
 use cairn_rpc::types::{LockedMemory, MemoryInfo};
 use cairn_rpc::{RpcError, RpcResult};
 
@@ -10,7 +10,7 @@ use super::RpcContext;
 
 impl ControlApiServer for RpcContext {
     fn help(&self, command: Option<String>) -> RpcResult<String> {
-        help_text(command.as_deref()).ok_or_else(|| RpcError::misc(format!("help: unknown command: {}", command.unwrap_or_default())))
+        Ok(help_text(command.as_deref()))
     }
 
     fn stop(&self) -> RpcResult<String> {

@@ -80,7 +80,9 @@ impl RpcContext {
     /// Every method, ready for the server.
     ///
     /// # Errors
-    /// Two areas registering the same method name (a programming error caught by the tests).
+    /// Two areas registering the same method name, or the methods registered differing from
+    /// those `cairn_rpc::spec` describes (programming errors, caught by every test that starts
+    /// a node: a method missing from the table would have no help and unchecked parameters).
     pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
         let mut module = RpcModule::new(());
         let merge =
@@ -93,6 +95,15 @@ impl RpcContext {
         merge(&mut module, FilesApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, ChordApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, ControlApiServer::into_rpc(self).into())?;
+        let registered: std::collections::BTreeSet<&str> = module.method_names().collect();
+        let described: std::collections::BTreeSet<&str> = cairn_rpc::spec::all().map(|m| m.name).collect();
+        if registered != described {
+            return Err(RpcError::internal(format!(
+                "methods without a spec: {:?}; specs without a method: {:?}",
+                registered.difference(&described).collect::<Vec<_>>(),
+                described.difference(&registered).collect::<Vec<_>>()
+            )));
+        }
         Ok(module)
     }
 }

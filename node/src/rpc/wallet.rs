@@ -235,7 +235,7 @@ impl WalletApiServer for RpcContext {
         conf_target: Option<Int<u32>>,
         _estimate_mode: Option<String>,
         _avoid_reuse: Option<bool>,
-        fee_rate: Option<f64>,
+        fee_rate: Option<RateParam>,
     ) -> RpcResult<Txid> {
         // Validated, then unused: the fee comes from fee_rate or the node's default rate.
         conf_target.map(|c| c.get("conf_target")).transpose()?;
@@ -243,7 +243,7 @@ impl WalletApiServer for RpcContext {
         if amount.0 == cairn_chain::Amount::ZERO {
             return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
         }
-        let rate = match fee_rate {
+        let rate = match fee_rate.map(|r| r.0) {
             None => DEFAULT_FEE_RATE_PER_KB,
             Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => (r * 1000.0).round() as u64,
             Some(_) => return Err(RpcError::invalid_parameter("Invalid fee_rate")),
