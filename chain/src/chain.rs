@@ -16,8 +16,10 @@
 //! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
 
+mod stats;
 mod tips;
 
+pub use stats::{BlockStats, StatsError};
 pub use tips::{ChainTip, TipStatus};
 
 use std::cmp::Reverse;
@@ -208,7 +210,9 @@ impl Chainstate {
         let store = Store::open(path, params, options)?;
         let mut index = HashMap::new();
         let mut next_sequence = 1;
-        for r in store.load_index()? {
+        let mut records = store.load_index()?;
+        stats::fill_tx_counts(&store, &mut records)?;
+        for r in records {
             next_sequence = next_sequence.max(r.sequence + 1);
             index.insert(r.hash(), r);
         }
@@ -597,6 +601,7 @@ impl Chainstate {
             chain_work: parent.chain_work.checked_add(work_for_bits(block.header.bits)).unwrap_or(U256::MAX),
             status: status::HAVE_DATA,
             sequence: self.next_sequence,
+            tx_count: u32::try_from(block.txdata.len()).unwrap_or(u32::MAX),
         };
         self.next_sequence += 1;
         self.store.put_block(block, &record)?;

@@ -200,6 +200,7 @@ mod tests {
             chain_work: U256::ZERO,
             status: 0,
             sequence: u64::from(n),
+            tx_count: 0,
         }
     }
 

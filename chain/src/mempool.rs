@@ -91,6 +91,8 @@ pub struct Mempool {
     total_bytes: usize,
     max_bytes: usize,
     next_sequence: u64,
+    /// Transactions added plus transactions removed, ever (Core's `mempool_sequence`).
+    changes: u64,
     /// What entered and left, for [`Mempool::take_events`]; `None` when nobody listens.
     events: Option<Vec<MempoolEvent>>,
 }
@@ -115,6 +117,7 @@ impl Mempool {
             total_bytes: 0,
             max_bytes,
             next_sequence: 0,
+            changes: 0,
             events: None,
         }
     }
@@ -161,6 +164,11 @@ impl Mempool {
         }
     }
 
+    /// How many times a transaction entered or left the pool (Core's `mempool_sequence`).
+    pub fn sequence(&self) -> u64 {
+        self.changes
+    }
+
     /// Whether the transaction is held.
     pub fn contains(&self, txid: &Txid) -> bool {
         self.entries.contains_key(txid)
@@ -174,6 +182,33 @@ impl Mempool {
     /// All entries, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &MempoolEntry> {
         self.entries.values()
+    }
+
+    /// The pool transactions `txid` spends outputs of, and theirs, transitively (not `txid`).
+    pub fn ancestors_of(&self, txid: &Txid) -> Vec<Txid> {
+        let mut seen: HashSet<Txid> = HashSet::from([*txid]);
+        let mut out = vec![*txid];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(e) = self.entries.get(&out[i]) {
+                for input in &e.tx.inputs {
+                    let parent = input.prevout.txid;
+                    if self.entries.contains_key(&parent) && seen.insert(parent) {
+                        out.push(parent);
+                    }
+                }
+            }
+            i += 1;
+        }
+        out.remove(0);
+        out
+    }
+
+    /// The pool transactions spending outputs of `txid`, and theirs, transitively (not `txid`).
+    pub fn descendants_of(&self, txid: &Txid) -> Vec<Txid> {
+        let mut out = self.descendants(txid);
+        out.remove(0);
+        out
     }
 
     /// The pool transaction spending `op`, if any.
@@ -260,6 +295,7 @@ impl Mempool {
             sequence: self.next_sequence,
         };
         self.next_sequence += 1;
+        self.changes += 1;
         self.insert(entry);
         Ok(txid)
     }
@@ -389,6 +425,7 @@ impl Mempool {
 
     fn remove_one(&mut self, txid: &Txid) -> Option<MempoolEntry> {
         let e = self.entries.remove(txid)?;
+        self.changes += 1;
         for input in &e.tx.inputs {
             if self.spent_by.get(&input.prevout) == Some(txid) {
                 self.spent_by.remove(&input.prevout);
@@ -443,6 +480,7 @@ impl Mempool {
         let mut logged = self.events.take();
         let before: HashSet<Txid> = self.entries.keys().copied().collect();
         let mut old: Vec<MempoolEntry> = self.entries.drain().map(|(_, e)| e).collect();
+        self.changes += old.len() as u64;
         old.sort_by_key(|e| e.sequence);
         self.by_rate.clear();
         self.spent_by.clear();

@@ -41,16 +41,44 @@ pub trait BlockchainApi {
     async fn gettxout(&self, txid: Txid, n: Int<u32>, include_mempool: Option<bool>) -> RpcResult<Option<TxOutResult>>;
     /// Statistics and digest of the UTXO set.
     #[method(name = "gettxoutsetinfo")]
-    async fn gettxoutsetinfo(&self, hash_type: Option<String>) -> RpcResult<TxOutSetInfo>;
+    async fn gettxoutsetinfo(
+        &self,
+        hash_type: Option<String>,
+        hash_or_height: Option<serde_json::Value>,
+        use_index: Option<bool>,
+    ) -> RpcResult<TxOutSetInfo>;
     /// Proof-of-work difficulty of the tip relative to the network's minimum.
     #[method(name = "getdifficulty")]
     async fn getdifficulty(&self) -> RpcResult<f64>;
+    /// Figures of one block (`stats` names those wanted; default all).
+    #[method(name = "getblockstats")]
+    async fn getblockstats(&self, hash_or_height: serde_json::Value, stats: Option<Vec<String>>) -> RpcResult<serde_json::Value>;
+    /// Transaction counts and rate over the `nblocks` blocks ending at `blockhash`.
+    #[method(name = "getchaintxstats")]
+    async fn getchaintxstats(&self, nblocks: Option<Int<i64>>, blockhash: Option<BlockHash>) -> RpcResult<ChainTxStats>;
+    /// The indexes the node keeps (none: an empty object).
+    #[method(name = "getindexinfo")]
+    fn getindexinfo(&self, index_name: Option<String>) -> RpcResult<serde_json::Value>;
+}
+
+/// The mempool.
+#[rpc(server)]
+pub trait MempoolApi {
     /// Transaction ids in the mempool, or details per transaction.
     #[method(name = "getrawmempool")]
-    async fn getrawmempool(&self, verbose: Option<bool>) -> RpcResult<RawMempool>;
+    async fn getrawmempool(&self, verbose: Option<bool>, mempool_sequence: Option<bool>) -> RpcResult<RawMempool>;
     /// Mempool size and limits.
     #[method(name = "getmempoolinfo")]
     async fn getmempoolinfo(&self) -> RpcResult<MempoolInfo>;
+    /// One mempool entry.
+    #[method(name = "getmempoolentry")]
+    async fn getmempoolentry(&self, txid: Txid) -> RpcResult<MempoolEntryInfo>;
+    /// The in-pool ancestors of a mempool transaction.
+    #[method(name = "getmempoolancestors")]
+    async fn getmempoolancestors(&self, txid: Txid, verbose: Option<bool>) -> RpcResult<RawMempool>;
+    /// The in-pool descendants of a mempool transaction.
+    #[method(name = "getmempooldescendants")]
+    async fn getmempooldescendants(&self, txid: Txid, verbose: Option<bool>) -> RpcResult<RawMempool>;
 }
 
 /// Raw transactions.

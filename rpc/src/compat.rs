@@ -588,8 +588,8 @@ mod tests {
             r#"{"jsonrpc":"2.0","method":"getblockcount","id":3}"#
         );
         assert_eq!(
-            forwarded(r#"{"method":"getblock","params":{"blockhash":"ab","verbose":true},"id":1}"#),
-            "local -8 Unknown named parameter verbose"
+            forwarded(r#"{"method":"getblock","params":{"blockhash":"ab","verbosit":1},"id":1}"#),
+            "local -8 Unknown named parameter verbosit"
         );
         assert!(forwarded(r#"{"method":"getblockhash","params":["1"],"id":1}"#).starts_with("local -3 Wrong type passed:"));
         assert_eq!(slot_of(r#"{"jsonrpc":"2.0","method":"getblockhash","params":["1"]}"#), "dropped");

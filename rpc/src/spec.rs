@@ -103,7 +103,8 @@ fn json_type(value: &Value) -> &'static str {
 /// One parameter.
 #[derive(Debug)]
 pub struct Param {
-    /// Its name, for named calls and help.
+    /// Its name, for named calls and help; Core's aliases follow after `|`
+    /// (`verbosity|verbose`: either name may be given, not both).
     pub name: &'static str,
     /// Its type.
     pub kind: Kind,
@@ -111,6 +112,18 @@ pub struct Param {
     pub default: Option<&'static str>,
     /// What it means.
     pub doc: &'static str,
+}
+
+impl Param {
+    /// Its name and aliases.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        self.name.split('|')
+    }
+
+    /// The name usage lines show.
+    fn main_name(&self) -> &'static str {
+        self.name.split('|').next().unwrap_or(self.name)
+    }
 }
 
 /// A required parameter.
@@ -201,7 +214,7 @@ pub fn cli_is_json(method: &str, index: usize) -> bool {
 /// Whether `cairn cli -named` sends parameter `name` of `method` as JSON.
 pub fn cli_named_is_json(method: &str, name: &str) -> bool {
     find(method)
-        .and_then(|m| m.params.iter().find(|p| p.name == name))
+        .and_then(|m| m.params.iter().find(|p| p.names().any(|n| n == name)))
         .is_none_or(|p| !matches!(p.kind, Kind::Str | Kind::Hex))
 }
 
@@ -279,14 +292,27 @@ pub fn normalize(method: &str, params: Option<&RawValue>) -> Result<Option<Strin
 /// Named parameters in position order, `null` for those skipped (Core's
 /// `transformNamedArguments`).
 fn positional(spec: &MethodSpec, named: serde_json::Map<String, Value>) -> Result<Vec<Value>, ParamError> {
-    if let Some(unknown) = named.keys().find(|k| !spec.params.iter().any(|p| p.name == k.as_str())) {
+    if let Some(unknown) = named
+        .keys()
+        .find(|k| !spec.params.iter().any(|p| p.names().any(|n| n == k.as_str())))
+    {
         return Err(ParamError {
             code: code::INVALID_PARAMETER,
             message: format!("Unknown named parameter {unknown}"),
         });
     }
     let mut named = named;
-    let mut out: Vec<Value> = spec.params.iter().map(|p| named.remove(p.name).unwrap_or(Value::Null)).collect();
+    let mut out = Vec::with_capacity(spec.params.len());
+    for p in spec.params {
+        let mut given = p.names().filter_map(|n| named.remove(n));
+        out.push(given.next().unwrap_or(Value::Null));
+        if given.next().is_some() {
+            return Err(ParamError {
+                code: code::INVALID_PARAMETER,
+                message: format!("Parameter {} specified multiple times", p.name),
+            });
+        }
+    }
     while out.last().is_some_and(Value::is_null) {
         out.pop();
     }
@@ -303,11 +329,12 @@ fn usage(spec: &MethodSpec) -> String {
             open = true;
         }
         line.push(' ');
+        let name = p.main_name();
         line.push_str(&match p.kind {
-            Kind::Str | Kind::Hex => format!("\"{}\"", p.name),
-            Kind::Arr => format!("[{},...]", p.name),
-            Kind::Obj | Kind::ObjUserKeys => format!("{{{}}}", p.name),
-            _ => p.name.to_string(),
+            Kind::Str | Kind::Hex => format!("\"{name}\""),
+            Kind::Arr => format!("[{name},...]"),
+            Kind::Obj | Kind::ObjUserKeys => format!("{{{name}}}"),
+            _ => name.to_string(),
         });
     }
     if open {
@@ -445,6 +472,16 @@ mod tests {
         let e = norm("sendtoaddress", r#"{"address":"a","amount":1,"feerate":25}"#).unwrap_err();
         assert_eq!((e.code, e.message.as_str()), (-8, "Unknown named parameter feerate"));
         assert_eq!(norm("getblockcount", "{}").unwrap(), None);
+        // Core's aliases: either name, not both.
+        assert_eq!(
+            norm("getblock", r#"{"blockhash":"ab","verbose":0}"#).unwrap().as_deref(),
+            Some(r#"["ab",0]"#)
+        );
+        let e = norm("getblock", r#"{"blockhash":"ab","verbose":0,"verbosity":1}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (-8, "Parameter verbosity|verbose specified multiple times")
+        );
         assert_eq!(normalize("getblockcount", None).unwrap(), None);
     }
 

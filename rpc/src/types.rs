@@ -9,7 +9,9 @@ use cairn_chain::{Amount, BlockHash, Txid};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+mod chain;
 mod files;
+pub use chain::*;
 pub use files::*;
 
 /// An amount in coins, serialized as a JSON number with 8 decimals.
@@ -355,35 +357,10 @@ pub struct TxOutSetInfo {
     pub bestblock: BlockHash,
     pub txouts: u64,
     pub bogosize: u64,
-    pub hash_serialized_3: String,
+    /// Absent with `hash_type` `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_serialized_3: Option<String>,
     pub total_amount: CoinAmount,
-}
-
-/// The fees of a `getrawmempool` verbose entry.
-#[derive(Serialize, Debug, Clone)]
-pub struct MempoolFees {
-    pub base: CoinAmount,
-    pub modified: CoinAmount,
-}
-
-/// A `getrawmempool` verbose entry.
-#[derive(Serialize, Debug, Clone)]
-pub struct MempoolEntryInfo {
-    pub vsize: usize,
-    pub weight: usize,
-    pub time: u64,
-    pub height: u32,
-    pub fees: MempoolFees,
-    pub depends: Vec<Txid>,
-    pub spentby: Vec<Txid>,
-}
-
-/// `getrawmempool`'s two forms.
-#[derive(Serialize, Debug, Clone)]
-#[serde(untagged)]
-pub enum RawMempool {
-    Ids(Vec<Txid>),
-    Verbose(std::collections::BTreeMap<String, MempoolEntryInfo>),
 }
 
 /// One entry of `getchaintips`.

@@ -78,6 +78,10 @@ pub struct IndexRecord {
     pub status: u8,
     /// Arrival order: among chains of equal work, the first seen wins (as in Core).
     pub sequence: u64,
+    /// Transactions in the block (Core's `nTx`); 0 while only the header is known. Records
+    /// written before this field existed decode with 0 and are filled in when the chain state
+    /// opens ([`crate::chain::Chainstate::open`]).
+    pub tx_count: u32,
 }
 
 impl IndexRecord {
@@ -99,6 +103,7 @@ impl Encodable for IndexRecord {
         out.extend_from_slice(&self.chain_work.to_be_bytes());
         out.push(self.status);
         out.extend_from_slice(&self.sequence.to_le_bytes());
+        out.extend_from_slice(&self.tx_count.to_le_bytes());
     }
 }
 
@@ -110,6 +115,8 @@ impl Decodable for IndexRecord {
             chain_work: U256::from_be_bytes(r.array()?),
             status: r.u8()?,
             sequence: r.u64()?,
+            // Absent from records of earlier versions.
+            tx_count: if r.remaining() == 0 { 0 } else { r.u32()? },
         })
     }
 }

@@ -93,6 +93,7 @@ impl Store {
             chain_work: crate::pow::work_for_bits(genesis.header.bits),
             status: super::status::HAVE_DATA | super::status::VALID,
             sequence: 0,
+            tx_count: genesis.txdata.len() as u32,
         };
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(Column::Index), hash.as_bytes(), record.encode());

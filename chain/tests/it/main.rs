@@ -6,3 +6,4 @@ mod headers;
 mod mempool;
 mod reorg;
 mod rules;
+mod stats;

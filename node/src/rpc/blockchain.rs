@@ -1,11 +1,8 @@
 //! `BlockchainApi`: blocks, headers, the UTXO set and the mempool.
 
-use std::collections::BTreeMap;
-
 use cairn_chain::BlockHash;
 use cairn_chain::Txid;
 use cairn_chain::encode::Encodable;
-use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
 use cairn_chain::{Amount, OutPoint};
 use cairn_rpc::api::BlockchainApiServer;
 use cairn_rpc::types::*;
@@ -116,8 +113,11 @@ impl BlockchainApiServer for RpcContext {
             if verbose == Some(false) {
                 return Ok(GetBlockHeaderResult::Hex(hex::encode(record.header.to_bytes())));
             }
-            let n_tx = chain.get_block(&blockhash).map_err(store_err)?.map_or(0, |b| b.txdata.len());
-            Ok(GetBlockHeaderResult::Verbose(Box::new(header_info(chain, record, n_tx))))
+            Ok(GetBlockHeaderResult::Verbose(Box::new(header_info(
+                chain,
+                record,
+                record.tx_count as usize,
+            ))))
         })
         .await
     }
@@ -155,13 +155,26 @@ impl BlockchainApiServer for RpcContext {
         .await
     }
 
-    async fn gettxoutsetinfo(&self, hash_type: Option<String>) -> RpcResult<TxOutSetInfo> {
-        if let Some(t) = hash_type.as_deref()
-            && t != "hash_serialized_3"
-        {
-            return Err(RpcError::invalid_parameter(format!(
-                "'{t}' is not a valid hash_type (only hash_serialized_3)"
-            )));
+    async fn gettxoutsetinfo(
+        &self,
+        hash_type: Option<String>,
+        hash_or_height: Option<serde_json::Value>,
+        use_index: Option<bool>,
+    ) -> RpcResult<TxOutSetInfo> {
+        let with_hash = match hash_type.as_deref() {
+            None | Some("hash_serialized_3") => true,
+            Some("none") => false,
+            Some("muhash") => return Err(RpcError::invalid_parameter("muhash requires coinstatsindex (Cairn keeps none)")),
+            Some(t) => return Err(RpcError::invalid_parameter(format!("'{t}' is not a valid hash_type"))),
+        };
+        // Core answers for past blocks from its coinstatsindex only; Cairn keeps no such index.
+        if hash_or_height.is_some_and(|v| !v.is_null()) {
+            return Err(RpcError::invalid_parameter(
+                "Querying specific block heights requires coinstatsindex",
+            ));
+        }
+        if use_index == Some(true) {
+            tracing::debug!("gettxoutsetinfo: use_index asked, no coinstatsindex kept: computing from the UTXO set");
         }
         let (stats, height, bestblock) = self.chain.utxo_stats().await.map_err(stopped)?.map_err(store_err)?;
         Ok(TxOutSetInfo {
@@ -169,9 +182,118 @@ impl BlockchainApiServer for RpcContext {
             bestblock,
             txouts: stats.txouts,
             bogosize: stats.serialized_size,
-            hash_serialized_3: hex::encode(stats.digest),
+            hash_serialized_3: with_hash.then(|| hex::encode(stats.digest)),
             total_amount: CoinAmount(stats.total_amount),
         })
+    }
+
+    async fn getblockstats(&self, hash_or_height: serde_json::Value, stats: Option<Vec<String>>) -> RpcResult<serde_json::Value> {
+        let wanted = stats.unwrap_or_default();
+        if let Some(bad) = wanted.iter().find(|w| !BLOCK_STATS.contains(&w.as_str())) {
+            return Err(RpcError::invalid_parameter(format!("Invalid selected statistic '{bad}'")));
+        }
+        self.with_state(move |s| {
+            let chain = &s.chain;
+            let hash = match &hash_or_height {
+                serde_json::Value::Number(n) => {
+                    let h = n
+                        .as_i64()
+                        .ok_or_else(|| RpcError::invalid_parameter(format!("Target block height {n} is not an integer")))?;
+                    if h < 0 {
+                        return Err(RpcError::invalid_parameter(format!("Target block height {h} is negative")));
+                    }
+                    u32::try_from(h).ok().and_then(|h| chain.block_hash_at(h)).ok_or_else(|| {
+                        RpcError::invalid_parameter(format!("Target block height {h} after current tip {}", chain.height()))
+                    })?
+                }
+                serde_json::Value::String(text) => text
+                    .parse::<BlockHash>()
+                    .map_err(|_| RpcError::invalid_parameter(format!("hash_or_height must be hexadecimal string (not '{text}')")))?,
+                other => {
+                    return Err(RpcError::new(
+                        cairn_rpc::error::code::TYPE_ERROR,
+                        format!("hash_or_height must be a height or a block hash, not {other}"),
+                    ));
+                }
+            };
+            let st = chain.block_stats(&hash).map_err(|e| match e {
+                cairn_chain::StatsError::NotFound => RpcError::not_found("Block not found"),
+                cairn_chain::StatsError::Store(e) => store_err(e),
+                other => RpcError::misc(other.to_string()),
+            })?;
+            let all = block_stats_json(&st);
+            Ok(if wanted.is_empty() {
+                all
+            } else {
+                serde_json::Value::Object(wanted.iter().filter_map(|w| all.get(w).map(|v| (w.clone(), v.clone()))).collect())
+            })
+        })
+        .await
+    }
+
+    async fn getchaintxstats(&self, nblocks: Option<Int<i64>>, blockhash: Option<BlockHash>) -> RpcResult<ChainTxStats> {
+        let nblocks = nblocks.map(|n| n.get("nblocks")).transpose()?;
+        self.with_state(move |s| {
+            let chain = &s.chain;
+            let end = match blockhash {
+                None => *chain.tip(),
+                Some(h) => {
+                    let r = *chain.index_record(&h).ok_or_else(|| RpcError::not_found("Block not found"))?;
+                    if chain.block_hash_at(r.height) != Some(h) {
+                        return Err(RpcError::invalid_parameter("Block is not in main chain"));
+                    }
+                    r
+                }
+            };
+            let month = i64::from(30 * 24 * 60 * 60 / chain.params().target_spacing.max(1));
+            let count = match nblocks {
+                Some(n) if n < 0 || (n > 0 && n >= i64::from(end.height)) => {
+                    return Err(RpcError::invalid_parameter(
+                        "Invalid block count: should be between 0 and the block's height - 1",
+                    ));
+                }
+                Some(n) => n,
+                None => month.min(i64::from(end.height) - 1).max(0),
+            } as u32;
+            let hash = end.hash();
+            let txcount = chain
+                .chain_tx_count(&hash)
+                .ok_or_else(|| RpcError::misc("Transaction counts unknown: a block of the chain is not stored"))?;
+            let mut out = ChainTxStats {
+                time: end.header.time,
+                txcount,
+                window_final_block_hash: hash,
+                window_final_block_height: end.height,
+                window_block_count: count,
+                window_tx_count: None,
+                window_interval: None,
+                txrate: None,
+            };
+            if count > 0 {
+                let past = chain
+                    .block_hash_at(end.height - count)
+                    .ok_or_else(|| RpcError::internal("active chain has no block at that height"))?;
+                let past_count = chain
+                    .chain_tx_count(&past)
+                    .ok_or_else(|| RpcError::misc("Transaction counts unknown: a block of the chain is not stored"))?;
+                let interval = i64::from(chain.median_time_past(&hash)) - i64::from(chain.median_time_past(&past));
+                let window = txcount - past_count;
+                out.window_tx_count = Some(window);
+                out.window_interval = Some(interval);
+                if interval > 0 {
+                    out.txrate = Some(window as f64 / interval as f64);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    fn getindexinfo(&self, index_name: Option<String>) -> RpcResult<serde_json::Value> {
+        // Cairn keeps no optional index (no txindex, coinstatsindex or blockfilterindex): Core's
+        // answer for a node without them, whatever the name, is an empty object.
+        let _ = index_name;
+        Ok(serde_json::json!({}))
     }
 
     async fn getchaintips(&self) -> RpcResult<Vec<ChainTipInfo>> {
@@ -194,67 +316,56 @@ impl BlockchainApiServer for RpcContext {
         self.with_state(|s| Ok(difficulty(s.chain.tip().header.bits, s.chain.params().pow_limit)))
             .await
     }
+}
 
-    async fn getrawmempool(&self, verbose: Option<bool>) -> RpcResult<RawMempool> {
-        self.with_state(move |s| {
-            let pool = &s.mempool;
-            if !verbose.unwrap_or(false) {
-                let mut entries: Vec<_> = pool.entries().collect();
-                entries.sort_by_key(|e| (e.time, e.txid));
-                return Ok(RawMempool::Ids(entries.iter().map(|e| e.txid).collect()));
-            }
-            let mut spent_by: BTreeMap<Txid, Vec<Txid>> = BTreeMap::new();
-            for e in pool.entries() {
-                for i in &e.tx.inputs {
-                    if pool.contains(&i.prevout.txid) {
-                        spent_by.entry(i.prevout.txid).or_default().push(e.txid);
-                    }
-                }
-            }
-            let map = pool
-                .entries()
-                .map(|e| {
-                    let mut depends: Vec<Txid> = e.tx.inputs.iter().map(|i| i.prevout.txid).filter(|t| pool.contains(t)).collect();
-                    depends.sort();
-                    depends.dedup();
-                    let info = MempoolEntryInfo {
-                        vsize: e.size,
-                        weight: e.size * 4,
-                        time: e.time,
-                        height: e.height,
-                        fees: MempoolFees {
-                            base: CoinAmount(e.fee),
-                            modified: CoinAmount(e.fee),
-                        },
-                        depends,
-                        spentby: spent_by.remove(&e.txid).unwrap_or_default(),
-                    };
-                    (e.txid.to_string(), info)
-                })
-                .collect();
-            Ok(RawMempool::Verbose(map))
-        })
-        .await
-    }
+/// Every statistic `getblockstats` knows (Core's names).
+const BLOCK_STATS: &[&str] = &[
+    "avgfee",
+    "avgfeerate",
+    "avgtxsize",
+    "blockhash",
+    "feerate_percentiles",
+    "height",
+    "ins",
+    "maxfee",
+    "maxfeerate",
+    "maxtxsize",
+    "medianfee",
+    "mediantime",
+    "mediantxsize",
+    "minfee",
+    "minfeerate",
+    "mintxsize",
+    "outs",
+    "subsidy",
+    "swtotal_size",
+    "swtotal_weight",
+    "swtxs",
+    "time",
+    "total_out",
+    "total_size",
+    "total_weight",
+    "totalfee",
+    "txs",
+    "utxo_increase",
+    "utxo_size_inc",
+    "utxo_increase_actual",
+    "utxo_size_inc_actual",
+];
 
-    async fn getmempoolinfo(&self) -> RpcResult<MempoolInfo> {
-        self.with_state(|s| {
-            let pool = &s.mempool;
-            let total_fee = Amount::checked_sum(pool.entries().map(|e| e.fee)).unwrap_or(Amount::MAX_MONEY);
-            Ok(MempoolInfo {
-                loaded: true,
-                size: pool.len(),
-                bytes: pool.bytes(),
-                usage: pool.bytes(),
-                total_fee: CoinAmount(total_fee),
-                maxmempool: pool.max_bytes(),
-                mempoolminfee: fee_rate_amount(pool.min_fee_rate().max(MIN_RELAY_FEE_PER_KB)),
-                minrelaytxfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
-                unbroadcastcount: 0,
-            })
-        })
-        .await
-    }
+/// Core's `getblockstats` object. Amounts are in base units, as Core's satoshis; Cairn has no
+/// segregated witness, so the `sw*` figures are 0.
+fn block_stats_json(s: &cairn_chain::BlockStats) -> serde_json::Value {
+    serde_json::json!({
+        "avgfee": s.avgfee, "avgfeerate": s.avgfeerate, "avgtxsize": s.avgtxsize, "blockhash": s.blockhash,
+        "feerate_percentiles": s.feerate_percentiles, "height": s.height, "ins": s.ins, "maxfee": s.maxfee,
+        "maxfeerate": s.maxfeerate, "maxtxsize": s.maxtxsize, "medianfee": s.medianfee, "mediantime": s.mediantime,
+        "mediantxsize": s.mediantxsize, "minfee": s.minfee, "minfeerate": s.minfeerate, "mintxsize": s.mintxsize,
+        "outs": s.outs, "subsidy": s.subsidy, "swtotal_size": 0, "swtotal_weight": 0, "swtxs": 0, "time": s.time,
+        "total_out": s.total_out, "total_size": s.total_size, "total_weight": s.total_weight, "totalfee": s.totalfee,
+        "txs": s.txs, "utxo_increase": s.utxo_increase, "utxo_size_inc": s.utxo_size_inc,
+        "utxo_increase_actual": s.utxo_increase_actual, "utxo_size_inc_actual": s.utxo_size_inc_actual,
+    })
 }
 
 /// Bytes of the files under `dir` (best effort: unreadable entries count as 0).

@@ -7,6 +7,7 @@ mod chord;
 mod control;
 pub mod convert;
 mod files;
+mod mempool;
 mod mining;
 mod network;
 mod rawtx;
@@ -19,8 +20,8 @@ use std::time::Instant;
 use cairn_chain::Network;
 use cairn_p2p::NetworkHandle;
 use cairn_rpc::api::{
-    BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MiningApiServer, NetworkApiServer, RawTransactionApiServer,
-    WalletApiServer,
+    BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MempoolApiServer, MiningApiServer, NetworkApiServer,
+    RawTransactionApiServer, WalletApiServer,
 };
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
@@ -88,6 +89,7 @@ impl RpcContext {
         let merge =
             |m: &mut RpcModule<()>, other: jsonrpsee::server::Methods| m.merge(other).map_err(|e| RpcError::internal(e.to_string()));
         merge(&mut module, BlockchainApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, MempoolApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, RawTransactionApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, MiningApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, WalletApiServer::into_rpc(self.clone()).into())?;

@@ -103,6 +103,11 @@ impl TestNode {
         }
     }
 
+    /// Calls a method; its error, if it fails.
+    pub fn try_call<T: serde::de::DeserializeOwned>(&mut self, method: &str, params: &[Value]) -> Result<T, ClientError> {
+        self.rpc.call(method, params)
+    }
+
     /// Calls a method and returns the raw JSON text of the result.
     pub fn raw(&mut self, method: &str, params: &[Value]) -> String {
         match self.rpc.call_raw(method, params) {

@@ -2,6 +2,7 @@
 
 mod chord;
 mod common;
+mod core_methods;
 mod disk_full;
 mod files;
 mod flood;

@@ -35,7 +35,7 @@ pub const METHODS: &[MethodSpec] = &[
         "getrawtransaction",
         &[
             req("txid", Hex, "The transaction id"),
-            opt("verbose", Any, "0", "0 (or false) for hex, 1 (or true) for a JSON object"),
+            opt("verbosity|verbose", Any, "0", "0 (or false) for hex, 1 (or true) for a JSON object"),
             opt("blockhash", Hex, "", "The block in which to look for the transaction"),
         ],
         "Return a mempool transaction, or one from the given block.",

@@ -1,0 +1,127 @@
+//! Issue 19's methods for Core's monitoring tools, end to end: what a dashboard or exporter
+//! reads of blocks, the chain and the mempool, in Core's shapes and with Core's errors.
+
+use serde_json::{Value, json};
+
+use crate::common::TestNode;
+
+fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
+    let addr: String = node.call("getnewaddress", &[]);
+    node.call("generatetoaddress", &[json!(n), json!(addr)])
+}
+
+/// Units (1e-8) of a JSON amount in coins.
+fn units(v: &Value) -> u64 {
+    (v.as_f64().unwrap() * 1e8).round() as u64
+}
+
+#[test]
+fn mempool_packages_block_stats_and_chain_tx_counts_answer_as_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(dir.path(), &[]);
+    mine(&mut a, 101);
+    let to: String = a.call("getnewaddress", &[]);
+    let parent: String = a.call("sendtoaddress", &[json!(to), json!(1.5)]);
+    // A child spending the parent's 1.5 output while both are in the pool.
+    let unspent: Vec<Value> = a.call("listunspent", &[json!(0)]);
+    let out = unspent
+        .iter()
+        .find(|u| u["txid"] == json!(parent) && units(&u["amount"]) == 150_000_000)
+        .unwrap_or_else(|| panic!("no 1.5 output of the parent in {unspent:?}"));
+    let raw: String = a.call(
+        "createrawtransaction",
+        &[json!([{"txid": parent, "vout": out["vout"]}]), json!([{ to.clone(): 1.4999 }])],
+    );
+    let signed: Value = a.call("signrawtransactionwithwallet", &[json!(raw)]);
+    let child: String = a.call("sendrawtransaction", &[signed["hex"].clone()]);
+
+    let p: Value = a.call("getmempoolentry", &[json!(parent)]);
+    let c: Value = a.call("getmempoolentry", &[json!(child)]);
+    for field in [
+        "vsize",
+        "weight",
+        "time",
+        "height",
+        "descendantcount",
+        "descendantsize",
+        "ancestorcount",
+        "ancestorsize",
+        "wtxid",
+        "fees",
+        "depends",
+        "spentby",
+        "bip125-replaceable",
+        "unbroadcast",
+    ] {
+        assert!(c.get(field).is_some(), "{field} missing from {c}");
+    }
+    assert_eq!(c["weight"], json!(c["vsize"].as_u64().unwrap() * 4));
+    assert_eq!(c["wtxid"], json!(child));
+    assert_eq!(units(&c["fees"]["base"]), 10_000, "{c}");
+    assert_eq!((c["ancestorcount"].clone(), c["depends"].clone()), (json!(2), json!([parent])));
+    assert_eq!((p["descendantcount"].clone(), p["spentby"].clone()), (json!(2), json!([child])));
+    assert_eq!(units(&c["fees"]["ancestor"]), units(&p["fees"]["base"]) + 10_000);
+    assert_eq!(units(&p["fees"]["descendant"]), units(&c["fees"]["ancestor"]));
+    assert_eq!(
+        c["ancestorsize"].as_u64(),
+        Some(c["vsize"].as_u64().unwrap() + p["vsize"].as_u64().unwrap())
+    );
+    let anc: Vec<String> = a.call("getmempoolancestors", &[json!(child)]);
+    let desc: Value = a.call("getmempooldescendants", &[json!(parent), json!(true)]);
+    assert_eq!(anc, vec![parent.clone()]);
+    assert_eq!(desc[&child], c);
+    let verbose: Value = a.call("getrawmempool", &[json!(true)]);
+    assert_eq!((verbose[&parent].clone(), verbose[&child].clone()), (p.clone(), c.clone()));
+    let seq: Value = a.call("getrawmempool", &[json!(false), json!(true)]);
+    assert_eq!(seq["txids"].as_array().map(Vec::len), Some(2), "{seq}");
+    assert!(seq["mempool_sequence"].as_u64().unwrap() >= 2, "{seq}");
+    assert_eq!(a.call_err("getrawmempool", &[json!(true), json!(true)]).0, -8);
+    assert_eq!(
+        a.call_err("getmempoolentry", &[json!("00".repeat(32))]),
+        (-5, "Transaction not in mempool".to_string())
+    );
+
+    // Mined: the block's statistics.
+    let fees = units(&p["fees"]["base"]) + 10_000;
+    let hash = mine(&mut a, 1).remove(0);
+    let st: Value = a.call("getblockstats", &[json!(102)]);
+    assert_eq!(st["blockhash"], json!(hash));
+    assert_eq!((st["txs"].clone(), st["height"].clone()), (json!(3), json!(102)));
+    assert_eq!(st["totalfee"].as_u64(), Some(fees));
+    assert_eq!(st["minfee"].as_u64(), Some(10_000.min(fees - 10_000)));
+    assert_eq!(st["feerate_percentiles"].as_array().map(Vec::len), Some(5));
+    assert_eq!(st.as_object().unwrap().len(), 31, "{st}");
+    let some: Value = a.call("getblockstats", &[json!(hash), json!(["txs", "totalfee"])]);
+    assert_eq!(some, json!({"txs": 3, "totalfee": fees}));
+    assert_eq!(
+        a.call_err("getblockstats", &[json!(102), json!(["fees"])]),
+        (-8, "Invalid selected statistic 'fees'".into())
+    );
+    assert_eq!(a.call_err("getblockstats", &[json!(103)]).0, -8);
+    assert_eq!(a.call_err("getblockstats", &[json!(-1)]).0, -8);
+    assert_eq!(a.call_err("getblockstats", &[json!("11".repeat(32))]).0, -5);
+
+    // The chain's transactions: genesis and 101 blocks of one, then 3.
+    let cts: Value = a.call("getchaintxstats", &[]);
+    assert_eq!(cts["txcount"], json!(105), "{cts}");
+    assert_eq!(
+        (cts["window_final_block_height"].clone(), cts["window_block_count"].clone()),
+        (json!(102), json!(101))
+    );
+    let ten: Value = a.call("getchaintxstats", &[json!(10)]);
+    assert_eq!(ten["window_tx_count"], json!(12), "{ten}");
+    assert!(ten["window_interval"].as_i64().unwrap() >= 0, "{ten}");
+    assert_eq!(a.call_err("getchaintxstats", &[json!(102)]).0, -8);
+    assert_eq!(a.call_err("getchaintxstats", &[json!(-1)]).0, -8);
+
+    // The UTXO set without its digest, and the indexes (none).
+    let none: Value = a.call("gettxoutsetinfo", &[json!("none")]);
+    let full: Value = a.call("gettxoutsetinfo", &[]);
+    assert!(
+        none.get("hash_serialized_3").is_none() && full["hash_serialized_3"].is_string(),
+        "{none} {full}"
+    );
+    assert_eq!(none["txouts"], full["txouts"]);
+    assert_eq!(a.call_err("gettxoutsetinfo", &[json!("sha1")]).0, -8);
+    assert_eq!(a.call::<Value>("getindexinfo", &[]), json!({}));
+}
