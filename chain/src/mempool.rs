@@ -39,6 +39,9 @@ pub const MAX_DESCENDANTS: usize = 25;
 /// See [`MAX_DESCENDANTS`].
 pub const MAX_DESCENDANT_BYTES: usize = 101_000;
 
+/// Most transactions `prioritise` keeps a fee delta for.
+pub const MAX_PRIORITISED: usize = 100_000;
+
 /// A fee rate in base units per 1000 bytes.
 pub fn fee_rate(fee: Amount, size: usize) -> u64 {
     (u128::from(fee.to_units()) * 1000 / size.max(1) as u128).min(u128::from(u64::MAX)) as u64
@@ -60,6 +63,8 @@ pub struct MempoolEntry {
     /// Tip height when it entered.
     pub height: u32,
     sequence: u64,
+    /// The fee rate it is ranked by (for mining and eviction): with `prioritise`'s delta.
+    rank: u64,
 }
 
 impl MempoolEntry {
@@ -93,6 +98,9 @@ pub struct Mempool {
     next_sequence: u64,
     /// Transactions added plus transactions removed, ever (Core's `mempool_sequence`).
     changes: u64,
+    /// Fee deltas of `prioritise` (Core's `prioritisetransaction`), also for transactions not
+    /// (yet) in the pool; at most [`MAX_PRIORITISED`].
+    deltas: HashMap<Txid, i64>,
     /// What entered and left, for [`Mempool::take_events`]; `None` when nobody listens.
     events: Option<Vec<MempoolEvent>>,
 }
@@ -118,6 +126,7 @@ impl Mempool {
             max_bytes,
             next_sequence: 0,
             changes: 0,
+            deltas: HashMap::new(),
             events: None,
         }
     }
@@ -211,6 +220,44 @@ impl Mempool {
         out
     }
 
+    /// `fee` with the delta `prioritise` gave `txid` (never below zero).
+    fn modified(&self, txid: &Txid, fee: Amount) -> Amount {
+        let delta = self.deltas.get(txid).copied().unwrap_or(0);
+        let units = i128::from(fee.to_units()) + i128::from(delta);
+        Amount::from_units(units.clamp(0, i128::from(Amount::MAX_MONEY.to_units())) as u64).unwrap_or(Amount::MAX_MONEY)
+    }
+
+    /// A pool entry's fee with its `prioritise` delta (Core's modified fee).
+    pub fn modified_fee(&self, e: &MempoolEntry) -> Amount {
+        self.modified(&e.txid, e.fee)
+    }
+
+    /// Adds `delta` base units to the fee `txid` is ranked by for mining and eviction (Core's
+    /// `prioritisetransaction`); it need not be in the pool yet. The fee it pays is unchanged.
+    /// Returns false, changing nothing, when [`MAX_PRIORITISED`] other transactions have a
+    /// delta already.
+    pub fn prioritise(&mut self, txid: Txid, delta: i64) -> bool {
+        if !self.deltas.contains_key(&txid) && self.deltas.len() >= MAX_PRIORITISED {
+            return false;
+        }
+        let total = self.deltas.get(&txid).copied().unwrap_or(0).saturating_add(delta);
+        if total == 0 {
+            self.deltas.remove(&txid);
+        } else {
+            self.deltas.insert(txid, total);
+        }
+        if let Some(e) = self.entries.get(&txid) {
+            let old = (e.rank, Reverse(e.sequence), txid);
+            let rank = fee_rate(self.modified(&txid, e.fee), e.size);
+            self.by_rate.remove(&old);
+            self.by_rate.insert((rank, old.1, txid));
+            if let Some(e) = self.entries.get_mut(&txid) {
+                e.rank = rank;
+            }
+        }
+        true
+    }
+
     /// The pool transaction spending `op`, if any.
     pub fn spender(&self, op: &OutPoint) -> Option<Txid> {
         self.spent_by.get(op).copied()
@@ -283,7 +330,7 @@ impl Mempool {
         self.check_package_limits(&tx, size)?;
         let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
         verify_all(&checks, Some(chain.sig_cache())).map_err(|(_, e)| MempoolError::Rejected(e))?;
-        let rate = fee_rate(fee, size);
+        let rate = fee_rate(self.modified(&txid, fee), size);
         self.make_room(size, rate, &tx)?;
         let entry = MempoolEntry {
             tx,
@@ -293,6 +340,7 @@ impl Mempool {
             time: now,
             height: chain.height(),
             sequence: self.next_sequence,
+            rank: rate,
         };
         self.next_sequence += 1;
         self.changes += 1;
@@ -349,7 +397,7 @@ impl Mempool {
         for input in &entry.tx.inputs {
             self.spent_by.insert(input.prevout, entry.txid);
         }
-        self.by_rate.insert((entry.fee_rate(), Reverse(entry.sequence), entry.txid));
+        self.by_rate.insert((entry.rank, Reverse(entry.sequence), entry.txid));
         self.total_bytes += entry.size;
         if let Some(events) = &mut self.events {
             events.push(MempoolEvent::Added(entry.tx.clone()));
@@ -431,7 +479,7 @@ impl Mempool {
                 self.spent_by.remove(&input.prevout);
             }
         }
-        self.by_rate.remove(&(e.fee_rate(), Reverse(e.sequence), e.txid));
+        self.by_rate.remove(&(e.rank, Reverse(e.sequence), e.txid));
         self.total_bytes -= e.size;
         if let Some(events) = &mut self.events {
             events.push(MempoolEvent::Removed(e.txid));
@@ -450,6 +498,8 @@ impl Mempool {
         for tx in &block.txdata {
             let txid = tx.compute_txid();
             self.remove_one(&txid);
+            // Mined: its priority has served (Core clears it too).
+            self.deltas.remove(&txid);
             if tx.is_coinbase() {
                 continue;
             }

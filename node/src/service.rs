@@ -441,6 +441,15 @@ impl ChainHandle {
         self.run(move |s| s.submit_block(block)).await
     }
 
+    /// Adds a fee delta to a transaction's rank in the pool (`prioritisetransaction`); false if
+    /// the pool's table of deltas is full.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn prioritise(&self, txid: Txid, delta: i64) -> Result<bool, ServiceStopped> {
+        self.run(move |s| s.mempool.prioritise(txid, delta)).await
+    }
+
     /// [`ChainHandle::submit_block`] for threads outside the runtime (the miner).
     ///
     /// # Errors

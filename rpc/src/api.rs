@@ -125,6 +125,21 @@ pub trait MiningApi {
     /// Whether the node mines continuously (Core up to 0.12).
     #[method(name = "getgenerate")]
     fn getgenerate(&self) -> RpcResult<bool>;
+    /// Hashes per second the network did over `nblocks` blocks ending at `height`.
+    #[method(name = "getnetworkhashps")]
+    async fn getnetworkhashps(&self, nblocks: Option<Int<i64>>, height: Option<Int<i64>>) -> RpcResult<f64>;
+    /// A block template for external miners (BIP 22/23, template mode).
+    #[method(name = "getblocktemplate")]
+    async fn getblocktemplate(&self, template_request: Option<serde_json::Value>) -> RpcResult<serde_json::Value>;
+    /// Submits a mined block; null if accepted, else BIP 22's reason.
+    #[method(name = "submitblock")]
+    async fn submitblock(&self, hexdata: String, dummy: Option<String>) -> RpcResult<Option<String>>;
+    /// Mines one block with exactly these transactions (txids from the mempool or raw hex).
+    #[method(name = "generateblock")]
+    async fn generateblock(&self, output: String, transactions: Vec<String>, submit: Option<bool>) -> RpcResult<serde_json::Value>;
+    /// Changes the fee a transaction is ranked by for mining and eviction.
+    #[method(name = "prioritisetransaction")]
+    async fn prioritisetransaction(&self, txid: Txid, dummy: Option<serde_json::Value>, fee_delta: Int<i64>) -> RpcResult<bool>;
 }
 
 /// The wallet.

@@ -42,9 +42,9 @@ fn entry_info(pool: &Mempool, e: &MempoolEntry) -> MempoolEntryInfo {
         wtxid: e.txid,
         fees: MempoolFees {
             base: CoinAmount(e.fee),
-            modified: CoinAmount(e.fee),
-            ancestor: sum(std::iter::once(e.fee).chain(ancestors.iter().map(|a| a.fee))),
-            descendant: sum(std::iter::once(e.fee).chain(descendants.iter().map(|d| d.fee))),
+            modified: CoinAmount(pool.modified_fee(e)),
+            ancestor: sum(std::iter::once(e).chain(ancestors.iter().copied()).map(|a| pool.modified_fee(a))),
+            descendant: sum(std::iter::once(e).chain(descendants.iter().copied()).map(|d| pool.modified_fee(d))),
         },
         depends,
         spentby,

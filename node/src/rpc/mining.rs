@@ -132,4 +132,45 @@ impl MiningApiServer for RpcContext {
     fn getgenerate(&self) -> RpcResult<bool> {
         Ok(self.miner.settings().threads > 0)
     }
+
+    async fn getnetworkhashps(&self, nblocks: Option<Int<i64>>, height: Option<Int<i64>>) -> RpcResult<f64> {
+        self.network_hash_ps(nblocks, height).await
+    }
+
+    async fn getblocktemplate(&self, template_request: Option<serde_json::Value>) -> RpcResult<serde_json::Value> {
+        self.block_template(template_request).await
+    }
+
+    async fn submitblock(&self, hexdata: String, _dummy: Option<String>) -> RpcResult<Option<String>> {
+        self.submit_block_hex(hexdata).await
+    }
+
+    async fn generateblock(&self, output: String, transactions: Vec<String>, submit: Option<bool>) -> RpcResult<serde_json::Value> {
+        self.generate_block(output, transactions, submit.unwrap_or(true)).await
+    }
+
+    async fn prioritisetransaction(
+        &self,
+        txid: cairn_chain::Txid,
+        dummy: Option<serde_json::Value>,
+        fee_delta: Int<i64>,
+    ) -> RpcResult<bool> {
+        if dummy.as_ref().is_some_and(|d| !d.is_null() && d.as_f64() != Some(0.0)) {
+            return Err(RpcError::invalid_parameter(
+                "Priority is no longer supported, dummy argument to prioritisetransaction must be 0.",
+            ));
+        }
+        let delta = fee_delta.get("fee_delta")?;
+        if delta.unsigned_abs() > cairn_chain::Amount::MAX_MONEY.to_units() {
+            return Err(RpcError::invalid_parameter("fee_delta out of range"));
+        }
+        let added = self.chain.prioritise(txid, delta).await.map_err(stopped)?;
+        if !added {
+            return Err(RpcError::invalid_parameter(format!(
+                "too many prioritised transactions (at most {})",
+                cairn_chain::mempool::MAX_PRIORITISED
+            )));
+        }
+        Ok(true)
+    }
 }

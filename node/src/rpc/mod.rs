@@ -11,6 +11,7 @@ mod mempool;
 mod mining;
 mod network;
 mod rawtx;
+mod template;
 mod wallet;
 
 use std::path::PathBuf;

@@ -24,7 +24,7 @@ fn stopped(e: NetworkError) -> RpcError {
 }
 
 impl RpcContext {
-    fn net(&self) -> RpcResult<&NetworkHandle> {
+    pub(super) fn net(&self) -> RpcResult<&NetworkHandle> {
         self.net
             .get()
             .ok_or_else(|| RpcError::new(code::CLIENT_P2P_DISABLED, "Error: Peer-to-peer functionality missing or disabled"))

@@ -125,3 +125,90 @@ fn mempool_packages_block_stats_and_chain_tx_counts_answer_as_core() {
     assert_eq!(a.call_err("gettxoutsetinfo", &[json!("sha1")]).0, -8);
     assert_eq!(a.call::<Value>("getindexinfo", &[]), json!({}));
 }
+
+#[test]
+fn block_templates_submitted_blocks_and_generated_blocks_follow_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(dir.path(), &[]);
+    mine(&mut a, 101);
+    let to: String = a.call("getnewaddress", &[]);
+    let paid: String = a.call("sendtoaddress", &[json!(to), json!(2)]);
+    let other: String = a.call("sendtoaddress", &[json!(to), json!(3)]);
+    let fee = units(&a.call::<Value>("getmempoolentry", &[json!(paid)])["fees"]["base"]);
+
+    // A miner's template: the next height on our tip, the pool's transactions, the reward.
+    let tip: String = a.call("getbestblockhash", &[]);
+    let t: Value = a.call("getblocktemplate", &[json!({"rules": ["segwit"]})]);
+    assert_eq!((t["height"].clone(), t["previousblockhash"].clone()), (json!(102), json!(tip)));
+    let txids: Vec<&str> = t["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["txid"].as_str().unwrap())
+        .collect();
+    assert!(txids.contains(&paid.as_str()) && txids.contains(&other.as_str()), "{t}");
+    let fees: u64 = t["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["fee"].as_u64().unwrap())
+        .sum();
+    assert_eq!(t["coinbasevalue"].as_u64(), Some(50 * 100_000_000 + fees), "{t}");
+    for field in [
+        "version",
+        "bits",
+        "target",
+        "curtime",
+        "mintime",
+        "longpollid",
+        "sizelimit",
+        "noncerange",
+    ] {
+        assert!(t.get(field).is_some(), "{field} missing from {t}");
+    }
+    assert_eq!(a.call_err("getblocktemplate", &[json!({"mode": "proposal"})]).0, -8);
+
+    // Raising a transaction's priority changes its modified fee, not what it pays.
+    assert!(a.call::<bool>("prioritisetransaction", &[json!(paid), json!(0), json!(12_345)]));
+    let e: Value = a.call("getmempoolentry", &[json!(paid)]);
+    assert_eq!((units(&e["fees"]["base"]), units(&e["fees"]["modified"])), (fee, fee + 12_345));
+    assert_eq!(a.call_err("prioritisetransaction", &[json!(paid), json!(1), json!(5)]).0, -8);
+
+    // A block of exactly one chosen transaction, built and returned, then submitted.
+    let built: Value = a.call("generateblock", &[json!(to), json!([paid]), json!(false)]);
+    let hash = built["hash"].as_str().unwrap().to_string();
+    assert_eq!(a.call::<String>("getbestblockhash", &[]), tip, "not submitted yet");
+    let mut broken = built["hex"].as_str().unwrap().to_string();
+    // The last byte belongs to the last transaction: the merkle root no longer matches.
+    let last = broken.pop().unwrap();
+    broken.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(
+        a.call::<Option<String>>("submitblock", &[json!(broken)]).as_deref(),
+        Some("bad-txnmrklroot")
+    );
+    assert_eq!(a.call::<Option<String>>("submitblock", &[built["hex"].clone()]), None);
+    assert_eq!(a.call::<String>("getbestblockhash", &[]), hash);
+    assert_eq!(
+        a.call::<Option<String>>("submitblock", &[built["hex"].clone()]).as_deref(),
+        Some("duplicate")
+    );
+    assert_eq!(a.call_err("submitblock", &[json!("00ff")]).0, -22);
+    let block: Value = a.call("getblock", &[json!(hash)]);
+    assert_eq!(block["tx"].as_array().map(Vec::len), Some(2));
+    assert_eq!(block["tx"][1], json!(paid));
+    let pool: Vec<String> = a.call("getrawmempool", &[]);
+    assert_eq!(pool, vec![other.clone()]);
+
+    // Submitted at once; errors as Core's.
+    let next: Value = a.call("generateblock", &[json!(to), json!([other])]);
+    assert_eq!(a.call::<String>("getbestblockhash", &[]), next["hash"].as_str().unwrap());
+    assert_eq!(a.call_err("generateblock", &[json!(to), json!(["11".repeat(32)])]).0, -5);
+    assert_eq!(a.call_err("generateblock", &[json!(to), json!(["zz"])]).0, -22);
+    assert_eq!(a.call_err("generateblock", &[json!("nonsense"), json!([])]).0, -5);
+
+    // The network's hash rate over the blocks mined.
+    let rate: f64 = a.call("getnetworkhashps", &[]);
+    assert!(rate > 0.0, "{rate}");
+    assert_eq!(a.call_err("getnetworkhashps", &[json!(0)]).0, -8);
+    assert_eq!(a.call_err("getnetworkhashps", &[json!(10), json!(1_000)]).0, -8);
+}
