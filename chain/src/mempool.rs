@@ -74,6 +74,23 @@ impl MempoolEntry {
     }
 }
 
+/// A transaction that passed [`Mempool::check`]: what admitting it takes.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// Inputs minus outputs.
+    pub fee: Amount,
+    /// Encoded size.
+    pub size: usize,
+    /// The fee rate it is ranked by (with any `prioritise` delta).
+    pub rate: u64,
+    /// Pool transactions that would be evicted to make room.
+    pub evict: Vec<Txid>,
+}
+
 /// A rejection: the transaction is invalid or unwanted, or the coin store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MempoolError {
@@ -279,6 +296,16 @@ impl Mempool {
     /// # Errors
     /// [`MempoolError::Rejected`] with the reason, or [`MempoolError::Store`].
     pub fn accept(&mut self, tx: Transaction, chain: &Chainstate, now: u64) -> Result<Txid, MempoolError> {
+        let admission = self.check(tx, chain, now)?;
+        Ok(self.admit(admission, chain, now))
+    }
+
+    /// Every check [`Mempool::accept`] makes, signatures included, without changing the pool
+    /// (Core's `testmempoolaccept`): what admitting it would take.
+    ///
+    /// # Errors
+    /// As [`Mempool::accept`].
+    pub fn check(&self, tx: Transaction, chain: &Chainstate, now: u64) -> Result<Admission, MempoolError> {
         let params = chain.params();
         let txid = tx.compute_txid();
         if self.entries.contains_key(&txid) {
@@ -331,7 +358,30 @@ impl Mempool {
         let checks: Vec<_> = checked.sig_checks.into_iter().map(|c| (0usize, c)).collect();
         verify_all(&checks, Some(chain.sig_cache())).map_err(|(_, e)| MempoolError::Rejected(e))?;
         let rate = fee_rate(self.modified(&txid, fee), size);
-        self.make_room(size, rate, &tx)?;
+        let evict = self.plan_room(size, rate, &tx)?;
+        Ok(Admission {
+            tx,
+            txid,
+            fee,
+            size,
+            rate,
+            evict,
+        })
+    }
+
+    /// Admits a checked transaction, evicting what the check planned to.
+    fn admit(&mut self, admission: Admission, chain: &Chainstate, now: u64) -> Txid {
+        let Admission {
+            tx,
+            txid,
+            fee,
+            size,
+            rate,
+            evict,
+        } = admission;
+        for t in evict {
+            self.remove_one(&t);
+        }
         let entry = MempoolEntry {
             tx,
             txid,
@@ -345,7 +395,7 @@ impl Mempool {
         self.next_sequence += 1;
         self.changes += 1;
         self.insert(entry);
-        Ok(txid)
+        txid
     }
 
     /// The in-pool ancestors of a transaction spending `inputs`; `None` once there are more than
@@ -405,9 +455,9 @@ impl Mempool {
         self.entries.insert(entry.txid, entry);
     }
 
-    /// Evicts the lowest fee-rate transactions (with descendants) until `size` more bytes fit,
-    /// as long as what is evicted pays a lower rate than `rate`.
-    fn make_room(&mut self, size: usize, rate: u64, tx: &Transaction) -> Result<(), TxError> {
+    /// The lowest fee-rate transactions (with descendants) to evict so that `size` more bytes
+    /// fit, as long as what is evicted pays a lower rate than `rate`.
+    fn plan_room(&self, size: usize, rate: u64, tx: &Transaction) -> Result<Vec<Txid>, TxError> {
         if size > self.max_bytes {
             return Err(TxError::MempoolFull {
                 feerate: rate,
@@ -445,10 +495,7 @@ impl Mempool {
         if self.total_bytes - freed + size > self.max_bytes {
             return Err(TxError::MempoolFull { feerate: rate, min: rate });
         }
-        for t in evict {
-            self.remove_one(&t);
-        }
-        Ok(())
+        Ok(evict)
     }
 
     /// `txid` and every pool transaction that spends its outputs, transitively.

@@ -6,7 +6,7 @@
 //! The pieces: [`config`] (flags and config file), [`launch`](mod@launch) (startup and shutdown
 //! order), [`service`] (the chain service, sole owner of chain and mempool), [`wallet_service`]
 //! (the wallet, following the chain's events), [`rpc`] (the RPC methods), [`router`] (network
-//! events to chain decisions), [`policy`] (what a peer's data says about the peer), [`sync`]
+//! events to chain decisions), [`policy`] (what a peer's data says about the peer), [`fees`] (fee estimation), [`sync`]
 //! (headers-first sync), [`miner`] (continuous mining), [`content`] (file sharing), [`cli`] (the
 //! client), [`shutdown`] (signals and fatal errors).
 
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod content;
+pub mod fees;
 pub mod fetch;
 pub mod launch;
 pub mod miner;

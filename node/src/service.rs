@@ -62,6 +62,8 @@ pub struct NodeState {
     relay: Option<NetworkHandle>,
     /// Stopped with a fatal error when the store fails (see [`NodeState::accept_remote_block`]).
     shutdown: crate::shutdown::Shutdown,
+    /// What fee rates confirmed how fast (`estimatesmartfee`).
+    fees: crate::fees::FeeEstimator,
 }
 
 /// What a query sees: the chain and the mempool, read-only.
@@ -71,6 +73,8 @@ pub struct ChainView<'a> {
     pub chain: &'a Chainstate,
     /// The mempool.
     pub mempool: &'a Mempool,
+    /// The fee estimator.
+    pub fees: &'a crate::fees::FeeEstimator,
 }
 
 impl ChainView<'_> {
@@ -230,6 +234,7 @@ impl NodeState {
         ChainView {
             chain: &self.chain,
             mempool: &self.mempool,
+            fees: &self.fees,
         }
     }
 
@@ -270,7 +275,9 @@ impl NodeState {
     /// Core's wallet RPCs wait for the same (`BlockUntilSyncedToCurrentChain`).
     fn publish_events(&mut self) {
         let mut events = std::mem::take(&mut self.events);
-        events.extend(self.mempool.take_events().into_iter().map(|e| match e {
+        let pool_events = self.mempool.take_events();
+        self.learn_fees(&events, &pool_events);
+        events.extend(pool_events.into_iter().map(|e| match e {
             MempoolEvent::Added(tx) => WalletEvent::TxAdded(tx),
             MempoolEvent::Removed(txid) => WalletEvent::TxRemoved(txid),
         }));
@@ -279,6 +286,27 @@ impl NodeState {
         }
         if std::mem::take(&mut self.tip_moved) {
             self.publish_tip();
+        }
+    }
+
+    /// Feeds the fee estimator: blocks connected confirm what it watches; transactions entering
+    /// the pool are watched from the tip they entered at; those leaving otherwise are forgotten.
+    fn learn_fees(&mut self, blocks: &[WalletEvent], pool: &[MempoolEvent]) {
+        for e in blocks {
+            if let WalletEvent::BlockConnected { block, height } = e {
+                self.fees.connected(block, *height);
+            }
+        }
+        for e in pool {
+            match e {
+                MempoolEvent::Added(tx) => {
+                    let txid = tx.compute_txid();
+                    if let Some(entry) = self.mempool.get(&txid) {
+                        self.fees.entered(txid, entry.fee_rate(), entry.height);
+                    }
+                }
+                MempoolEvent::Removed(txid) => self.fees.left(txid),
+            }
         }
     }
 
@@ -353,6 +381,7 @@ impl PendingService {
             stop: false,
             relay: None,
             shutdown: shutdown.clone(),
+            fees: crate::fees::FeeEstimator::default(),
         };
         state.publish_tip();
         let mut rx = self.jobs;

@@ -98,6 +98,9 @@ pub trait RawTransactionApi {
     /// Submits a transaction to the mempool.
     #[method(name = "sendrawtransaction")]
     async fn sendrawtransaction(&self, hexstring: String, maxfeerate: Option<AmountParam>) -> RpcResult<Txid>;
+    /// Whether the mempool would accept each transaction (nothing is admitted).
+    #[method(name = "testmempoolaccept")]
+    async fn testmempoolaccept(&self, rawtxs: Vec<String>, maxfeerate: Option<AmountParam>) -> RpcResult<Vec<serde_json::Value>>;
     /// An unsigned transaction spending `inputs` and paying `outputs` (an object of address →
     /// amount, in key order, or an array of one-entry objects, in array order), in hex.
     #[method(name = "createrawtransaction")]
@@ -280,6 +283,15 @@ pub trait ChordApi {
     /// The node responsible for a key (a 64-hex-digit id such as a cid, or a keyword).
     #[method(name = "chordlookup")]
     async fn chordlookup(&self, key: String) -> RpcResult<ChordLookupResult>;
+}
+
+/// Utilities.
+#[rpc(server)]
+pub trait UtilApi {
+    /// The fee rate (coins per kvB) that should get a transaction confirmed within
+    /// `conf_target` blocks, from what this node watched confirm.
+    #[method(name = "estimatesmartfee")]
+    async fn estimatesmartfee(&self, conf_target: Int<i64>, estimate_mode: Option<String>) -> RpcResult<FeeEstimate>;
 }
 
 /// The server itself.

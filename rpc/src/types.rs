@@ -148,12 +148,13 @@ pub fn parse_coins(text: &str) -> Option<Amount> {
     let (mantissa, exp) = text.split_once(['e', 'E'])?;
     let exp: i32 = exp.parse().ok()?;
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{int}{frac}");
     let point = int.len() as i32 + exp;
-    if !(0..=20).contains(&point) || digits.len() > 40 {
+    if !(-20..=20).contains(&point) || int.len() + frac.len() > 40 {
         return None;
     }
-    let point = point as usize;
+    // 1e-8: the point falls before the digits; pad zeros in front.
+    let digits = format!("{}{int}{frac}", "0".repeat((-point).max(0) as usize));
+    let point = point.max(0) as usize;
     let padded = format!("{digits:0<width$}", width = point.max(digits.len()));
     let (i, f) = padded.split_at(point);
     Amount::from_coin_str(&format!(
@@ -637,6 +638,18 @@ pub struct BannedPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_in_exponent_notation_are_exact() {
+        let units = |t: &str| parse_coins(t).map(Amount::to_units);
+        assert_eq!(units("1e-8"), Some(1));
+        assert_eq!(units("1e-08"), Some(1));
+        assert_eq!(units("2.5e-3"), Some(250_000));
+        assert_eq!(units("1.5e1"), Some(1_500_000_000));
+        assert_eq!(units("1e-9"), None, "below one unit");
+        assert_eq!(units("1e-30"), None);
+        assert_eq!(units("1e30"), None);
+    }
 
     #[test]
     fn amounts_keep_eight_decimals() {

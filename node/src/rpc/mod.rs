@@ -12,6 +12,7 @@ mod mining;
 mod network;
 mod rawtx;
 mod template;
+mod util;
 mod wallet;
 
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use cairn_chain::Network;
 use cairn_p2p::NetworkHandle;
 use cairn_rpc::api::{
     BlockchainApiServer, ChordApiServer, ControlApiServer, FilesApiServer, MempoolApiServer, MiningApiServer, NetworkApiServer,
-    RawTransactionApiServer, WalletApiServer,
+    RawTransactionApiServer, UtilApiServer, WalletApiServer,
 };
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::RpcModule;
@@ -94,6 +95,7 @@ impl RpcContext {
         merge(&mut module, RawTransactionApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, MiningApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, WalletApiServer::into_rpc(self.clone()).into())?;
+        merge(&mut module, UtilApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, NetworkApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, FilesApiServer::into_rpc(self.clone()).into())?;
         merge(&mut module, ChordApiServer::into_rpc(self.clone()).into())?;

@@ -13,8 +13,12 @@ use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::core::async_trait;
 
 use super::RpcContext;
+use super::blockchain::fee_rate_amount;
 use super::convert::*;
 use crate::service::ChainView;
+
+/// Most transactions `testmempoolaccept` takes at once (Core's package limit).
+const MAX_TEST_TXS: usize = 25;
 
 /// Core's default `maxfeerate`: 0.10 coins per 1000 bytes.
 const DEFAULT_MAX_FEE_RATE_PER_KB: u64 = 10_000_000;
@@ -140,6 +144,60 @@ impl RawTransactionApiServer for RpcContext {
             MempoolError::Store(e) => store_err(e),
         };
         self.chain.submit_tx_checked(tx, check, refused).await.map_err(stopped)?
+    }
+
+    async fn testmempoolaccept(&self, rawtxs: Vec<String>, maxfeerate: Option<AmountParam>) -> RpcResult<Vec<serde_json::Value>> {
+        if rawtxs.is_empty() || rawtxs.len() > MAX_TEST_TXS {
+            return Err(RpcError::invalid_parameter(format!(
+                "Array must contain between 1 and {MAX_TEST_TXS} transactions."
+            )));
+        }
+        let txs = rawtxs.iter().map(|h| decode_tx(h)).collect::<RpcResult<Vec<Transaction>>>()?;
+        let max_rate = maxfeerate.map_or(DEFAULT_MAX_FEE_RATE_PER_KB, |a| a.0.to_units());
+        // Each is checked alone against the chain and the pool (Core evaluates several as a
+        // package; here a transaction spending an earlier one of the list reports its inputs
+        // missing). Signatures are checked off the runtime, in the chain service's job.
+        self.with_state(move |s| {
+            let now = crate::clock::unix_now();
+            txs.into_iter()
+                .map(|tx| {
+                    let txid = tx.compute_txid();
+                    let mut out = serde_json::json!({ "txid": txid, "wtxid": txid });
+                    if s.mempool.contains(&txid) {
+                        out["allowed"] = false.into();
+                        out["reject-reason"] = "txn-already-in-mempool".into();
+                        return Ok(out);
+                    }
+                    match s.mempool.check(tx, s.chain, now) {
+                        Ok(a) => {
+                            let rate = cairn_chain::mempool::fee_rate(a.fee, a.size);
+                            if max_rate > 0 && rate > max_rate {
+                                out["allowed"] = false.into();
+                                out["reject-reason"] = "max-fee-exceeded".into();
+                                return Ok(out);
+                            }
+                            out["allowed"] = true.into();
+                            out["vsize"] = a.size.into();
+                            out["fees"] = serde_json::json!({
+                                "base": CoinAmount(a.fee),
+                                "effective-feerate": fee_rate_amount(rate),
+                                "effective-includes": [txid],
+                            });
+                            Ok(out)
+                        }
+                        Err(MempoolError::Rejected(e)) => {
+                            let text = e.to_string();
+                            out["allowed"] = false.into();
+                            out["reject-reason"] = text.split(':').next().unwrap_or(&text).trim().into();
+                            out["reject-details"] = text.into();
+                            Ok(out)
+                        }
+                        Err(MempoolError::Store(e)) => Err(store_err(e)),
+                    }
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn createrawtransaction(

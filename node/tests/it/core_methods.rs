@@ -212,3 +212,76 @@ fn block_templates_submitted_blocks_and_generated_blocks_follow_core() {
     assert_eq!(a.call_err("getnetworkhashps", &[json!(0)]).0, -8);
     assert_eq!(a.call_err("getnetworkhashps", &[json!(10), json!(1_000)]).0, -8);
 }
+
+#[test]
+fn test_accept_output_order_and_fee_estimates_follow_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(dir.path(), &[]);
+    mine(&mut a, 101);
+
+    // Fee estimates: nothing to say before the node has watched transactions confirm.
+    let none: Value = a.call("estimatesmartfee", &[json!(6)]);
+    assert_eq!(none["errors"], json!(["Insufficient data or no feerate found"]), "{none}");
+    assert!(none.get("feerate").is_none());
+    for bad in [json!([0]), json!([1009]), json!([6, "cheap"])] {
+        assert_eq!(a.call_err("estimatesmartfee", bad.as_array().unwrap()).0, -8, "{bad}");
+    }
+    // Eight blocks, each confirming the payment sent just before it.
+    let to: String = a.call("getnewaddress", &[]);
+    let mut rate = 0;
+    for _ in 0..8 {
+        let txid: String = a.call("sendtoaddress", &[json!(to), json!(0.5)]);
+        let e: Value = a.call("getmempoolentry", &[json!(txid)]);
+        rate = units(&e["fees"]["base"]) * 1000 / e["vsize"].as_u64().unwrap();
+        mine(&mut a, 1);
+    }
+    let est: Value = a.call("estimatesmartfee", &[json!(2)]);
+    assert_eq!(est["blocks"], json!(2), "{est}");
+    let got = units(&est["feerate"]);
+    assert!(
+        got * 10 >= rate * 9 && got * 10 <= rate * 11,
+        "estimate {got}/kB for payments paying {rate}/kB: {est}"
+    );
+
+    // Outputs keep the order the caller wrote, whichever address sorts first.
+    let (x, y): (String, String) = (a.call("getnewaddress", &[]), a.call("getnewaddress", &[]));
+    let (first, second) = if x > y { (x, y) } else { (y, x) };
+    let unspent: Vec<Value> = a.call("listunspent", &[]);
+    let coin = &unspent[0];
+    let input = json!([{"txid": coin["txid"], "vout": coin["vout"]}]);
+    let raw: String = a.call(
+        "createrawtransaction",
+        &[input.clone(), json!({ first.clone(): 1, second.clone(): 2 })],
+    );
+    let decoded: Value = a.call("decoderawtransaction", &[json!(raw)]);
+    assert_eq!(decoded["vout"][0]["scriptPubKey"]["address"], json!(first), "{decoded}");
+    assert_eq!(decoded["vout"][1]["scriptPubKey"]["address"], json!(second));
+
+    // testmempoolaccept: the verdict, nothing admitted.
+    let change = units(&coin["amount"]) - 300_000_000 - 10_000;
+    let raw: String = a.call(
+        "createrawtransaction",
+        &[
+            input,
+            json!({ first.clone(): 1, second.clone(): 2, to.clone(): change as f64 / 1e8 }),
+        ],
+    );
+    let signed: Value = a.call("signrawtransactionwithwallet", &[json!(raw)]);
+    let hex = signed["hex"].clone();
+    let verdict: Vec<Value> = a.call("testmempoolaccept", &[json!([hex])]);
+    assert_eq!(verdict[0]["allowed"], json!(true), "{verdict:?}");
+    assert_eq!(units(&verdict[0]["fees"]["base"]), 10_000);
+    assert!(verdict[0]["vsize"].as_u64().unwrap() > 0);
+    assert!(
+        a.call::<Vec<String>>("getrawmempool", &[]).is_empty(),
+        "testmempoolaccept admitted it"
+    );
+    let expensive: Vec<Value> = a.call("testmempoolaccept", &[json!([hex]), json!(0.00000001)]);
+    assert_eq!(expensive[0]["reject-reason"], json!("max-fee-exceeded"));
+    let txid: String = a.call("sendrawtransaction", std::slice::from_ref(&hex));
+    let again: Vec<Value> = a.call("testmempoolaccept", &[json!([hex])]);
+    assert_eq!((again[0]["txid"].clone(), again[0]["allowed"].clone()), (json!(txid), json!(false)));
+    assert_eq!(again[0]["reject-reason"], json!("txn-already-in-mempool"));
+    assert_eq!(a.call_err("testmempoolaccept", &[json!([])]).0, -8);
+    assert_eq!(a.call_err("testmempoolaccept", &[json!(vec![hex; 26])]).0, -8);
+}

@@ -44,6 +44,26 @@ pub const METHODS: &[MethodSpec] = &[
     ),
     method(
         "Rawtransactions",
+        "testmempoolaccept",
+        &[
+            req(
+                "rawtxs",
+                Arr,
+                "An array of hex strings of raw transactions (1 to 25). Each is tested alone against the chain and the mempool: one spending another of the list reports its inputs missing (Core tests several as a package).",
+            ),
+            opt(
+                "maxfeerate",
+                Amount,
+                "0.10",
+                "Reject transactions whose fee rate is higher than this, in coins/kvB (0 accepts any)",
+            ),
+        ],
+        "Returns result of mempool acceptance tests indicating if raw transactions would be accepted by mempool. Nothing is added to the mempool or relayed.",
+        "[ { \"txid\", \"wtxid\", \"allowed\", \"vsize\", \"fees\": { \"base\", \"effective-feerate\", \"effective-includes\" }, \"reject-reason\", \"reject-details\" }, ... ]",
+        r#"[["0200000001..."]]"#,
+    ),
+    method(
+        "Rawtransactions",
         "sendrawtransaction",
         &[
             req("hexstring", Hex, "The hex string of the signed transaction"),

@@ -8,6 +8,22 @@ const ADDRESS: &str = r#"["mxwfXsaTpcZ7Tk6Jv2vnuAmA8T2U1HTYkS"]"#;
 pub const METHODS: &[MethodSpec] = &[
     method(
         "Util",
+        "estimatesmartfee",
+        &[
+            req("conf_target", Num, "Confirmation target in blocks (1 - 1008)"),
+            opt(
+                "estimate_mode",
+                Str,
+                "\"economical\"",
+                "unset, economical (85% of transactions at the rate confirmed in time) or conservative (95%)",
+            ),
+        ],
+        "Estimates the approximate fee per kilobyte needed for a transaction to begin confirmation within conf_target blocks, from how long transactions this node saw in its mempool waited to be mined (in memory: a restarted node learns again).",
+        "{ \"feerate\" (coins/kvB, if found), \"errors\" (if none found), \"blocks\" (the target the estimate was found for) }",
+        "[6]",
+    ),
+    method(
+        "Util",
         "validateaddress",
         &[req("address", Str, "The address to validate")],
         "Return information about the given address.",

@@ -79,3 +79,16 @@ pub struct ChainTxStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txrate: Option<f64>,
 }
+
+/// `estimatesmartfee`.
+#[derive(Serialize, Debug, Clone)]
+pub struct FeeEstimate {
+    /// Coins per 1000 bytes (absent without an estimate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feerate: Option<CoinAmount>,
+    /// Why there is no estimate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The target the estimate was found for.
+    pub blocks: u32,
+}
