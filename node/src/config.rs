@@ -56,6 +56,14 @@ fn parse_multiaddrs(flag: &str, texts: &[String]) -> Result<Vec<Multiaddr>> {
         .collect()
 }
 
+/// Peer addresses: multiaddrs or Core's `host:port` (the network's port when left out).
+fn parse_peers(flag: &str, texts: &[String], network: Network) -> Result<Vec<Multiaddr>> {
+    texts
+        .iter()
+        .map(|t| cairn_p2p::peer_address(t, default_p2p_port(network)).map_err(|e| anyhow!("--{flag}: {e}")))
+        .collect()
+}
+
 /// The per-user default data directory: `$HOME/.cairn`.
 pub fn default_datadir() -> PathBuf {
     match std::env::var_os("HOME") {
@@ -97,9 +105,9 @@ pub struct NodeArgs {
     /// 19333), as Core listens on all interfaces.
     #[arg(long, value_name = "MULTIADDR")]
     pub listen: Vec<String>,
-    /// A peer to connect to and keep connected (redialed with backoff), as a libp2p address,
-    /// e.g. /ip4/127.0.0.1/tcp/19444/p2p/12D3KooW... (repeatable).
-    #[arg(long, value_name = "MULTIADDR")]
+    /// A peer to connect to and keep connected (redialed with backoff): a libp2p address, e.g.
+    /// /ip4/127.0.0.1/tcp/19444/p2p/12D3KooW..., or host:port as Core's -addnode (repeatable).
+    #[arg(long, value_name = "ADDR")]
     pub peer: Vec<String>,
     /// Connect only to this peer (repeatable), as Core's -connect: it is kept connected like
     /// --peer, and no peer found by discovery is dialed (others may still connect to us, and the
@@ -373,7 +381,7 @@ impl NodeArgs {
             listen.push(format!("/ip4/0.0.0.0/tcp/{}", default_p2p_port(network)).parse()?);
         }
         let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
-        let mut peers = parse_multiaddrs("peer", &peers)?;
+        let mut peers = parse_peers("peer", &peers, network)?;
         let connect = if self.connect.is_empty() {
             file.all("connect")
         } else {
@@ -382,7 +390,7 @@ impl NodeArgs {
         let connect_only = !connect.is_empty();
         // As in Core, `--connect 0` makes no automatic connection at all.
         let connect: Vec<String> = connect.into_iter().filter(|a| a.trim() != "0").collect();
-        let connect = parse_multiaddrs("connect", &connect)?;
+        let connect = parse_peers("connect", &connect, network)?;
         for a in connect {
             if !peers.contains(&a) {
                 peers.push(a);
@@ -586,13 +594,22 @@ mod tests {
             };
             assert!(bad.resolve().is_err(), "{r:?} {v:?}");
         }
+        // Core's host:port is taken too; nonsense is refused with what was expected.
+        let core = NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            peer: vec!["127.0.0.1:19444".into(), "[::1]".into()],
+            ..NodeArgs::default()
+        };
+        let peers: Vec<String> = core.resolve().unwrap().peers.iter().map(ToString::to_string).collect();
+        // The config file in this directory says testnet: its port when none is given.
+        assert_eq!(peers, ["/ip4/127.0.0.1/tcp/19444", "/ip6/::1/tcp/19333"]);
         let bad = NodeArgs {
             datadir: Some(dir.path().to_path_buf()),
-            peer: vec!["127.0.0.1:19444".into()],
+            peer: vec!["127.0.0.1:port".into()],
             ..NodeArgs::default()
         };
         let err = bad.resolve().unwrap_err().to_string();
-        assert!(err.contains("--peer") && err.contains("not a libp2p address"), "{err}");
+        assert!(err.contains("--peer") && err.contains("expected host:port"), "{err}");
     }
 
     #[test]

@@ -118,6 +118,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     let clock = Arc::new(std::sync::Mutex::new(crate::clock::ClockOffsets::new(
         network.params().max_future_block_time,
     )));
+    let active_calls = cairn_rpc::ActiveCommands::default();
     let context = RpcContext {
         miner: miner_control.clone(),
         chain: chain.clone(),
@@ -131,6 +132,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
         clock: clock.clone(),
         wallet: wallet.clone(),
         send_lock: Arc::new(tokio::sync::Mutex::new(())),
+        active: active_calls.clone(),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];
@@ -145,6 +147,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
             credentials,
             max_body: DEFAULT_MAX_BODY,
             warmup: warmup.clone(),
+            active: active_calls,
         },
         module,
     )

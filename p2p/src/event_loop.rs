@@ -34,6 +34,7 @@ use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
 
 mod content;
+mod control;
 mod index;
 use crate::transport::{self, TrafficTable};
 
@@ -131,6 +132,7 @@ pub fn start(
         index_events: config.index.clone(),
         pending_index: HashMap::new(),
         neighbor_dials: HashSet::new(),
+        active: true,
     };
     for addr in config.peers {
         if event_loop.added.add(addr.clone())
@@ -179,6 +181,8 @@ pub struct EventLoop {
     pending_index: HashMap<OutboundRequestId, oneshot::Sender<Result<IndexResponse, RequestError>>>,
     /// Connections we dialed on purpose (added peers, discovery), until they open or fail.
     neighbor_dials: HashSet<ConnectionId>,
+    /// False after `setnetworkactive false`: no peers, no dials, connections closed as they open.
+    active: bool,
 }
 
 /// Most listen addresses taken from one identify message.
@@ -348,6 +352,9 @@ impl EventLoop {
             info!(%peer, "ban expired");
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
+        if !self.active {
+            return;
+        }
         let due = self.last_discovery.is_none_or(|t| now.duration_since(t) >= DISCOVERY_INTERVAL);
         if due && !self.peers.is_empty() && self.outbound_count() < self.target_outbound {
             self.discover(now);
@@ -383,8 +390,9 @@ impl EventLoop {
             SwarmEvent::ConnectionClosed {
                 peer_id, num_established, ..
             } => {
+                let known = self.peers.contains(&peer_id);
                 let last = self.peers.disconnected(&peer_id);
-                if last || num_established == 0 {
+                if known && (last || num_established == 0) {
                     debug!(peer = %peer_id, "peer disconnected");
                     self.traffic.remove(&peer_id);
                     self.added.on_peer_gone(&peer_id, Instant::now());
@@ -416,6 +424,13 @@ impl EventLoop {
     }
 
     fn on_connected(&mut self, peer: PeerId, connection_id: ConnectionId, endpoint: &ConnectedPoint) {
+        if !self.active {
+            // Network activity is off: nobody is let in (or out).
+            self.pending_dials.remove(&connection_id);
+            self.neighbor_dials.remove(&connection_id);
+            let _ = self.swarm.disconnect_peer_id(peer);
+            return;
+        }
         if let Some(addr) = self.pending_dials.remove(&connection_id) {
             self.added.on_connected(&addr, peer, Instant::now());
         } else if let ConnectedPoint::Dialer { address, .. } = endpoint {
@@ -708,6 +723,7 @@ impl EventLoop {
                     inbound: self.peers.len() - outbound,
                     outbound,
                     banned: self.bans.len(),
+                    active: self.active,
                 });
             }
             Command::Unban { peer, reply } => {
@@ -738,6 +754,13 @@ impl EventLoop {
             Command::Banned { reply } => {
                 let _ = reply.send(self.bans.list(Instant::now()));
             }
+            Command::SetActive { active, reply } => {
+                self.set_active(active);
+                let _ = reply.send(());
+            }
+            Command::AddedNodes { reply } => {
+                let _ = reply.send(self.added.list());
+            }
             Command::Shutdown { reply } => {
                 self.close();
                 let _ = reply.send(());
@@ -753,6 +776,16 @@ impl EventLoop {
             reason: e.to_string(),
         };
         match how {
+            AddNode::Add if !self.active => {
+                // Remembered; dialed once activity is back on (Core's added nodes wait too).
+                if self.added.add(addr) {
+                    Ok(())
+                } else {
+                    Err(NetworkError::AlreadyAdded)
+                }
+            }
+            // Core's `onetry` does nothing while network activity is off.
+            AddNode::OneTry if !self.active => Ok(()),
             AddNode::Add => {
                 if !self.added.add(addr.clone()) {
                     return Err(NetworkError::AlreadyAdded);

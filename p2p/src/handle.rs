@@ -216,6 +216,17 @@ pub struct NetworkInfo {
     pub outbound: usize,
     /// Peers currently banned.
     pub banned: usize,
+    /// Whether network activity is on (`setnetworkactive`).
+    pub active: bool,
+}
+
+/// An address added with `addnode add`, and the peer connected through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedNodeInfo {
+    /// The address as added.
+    pub addr: Multiaddr,
+    /// The peer connected through it, if any.
+    pub connected: Option<PeerId>,
 }
 
 /// How `addnode` treats an address.
@@ -304,6 +315,13 @@ pub(crate) enum Command {
     Disconnect {
         peer: PeerId,
         reply: oneshot::Sender<bool>,
+    },
+    SetActive {
+        active: bool,
+        reply: oneshot::Sender<()>,
+    },
+    AddedNodes {
+        reply: oneshot::Sender<Vec<AddedNodeInfo>>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -536,6 +554,24 @@ impl NetworkHandle {
     }
 
     /// Stops the event loop (connections close) and waits until it has.
+    /// Turns all network activity off or on (`setnetworkactive`).
+    ///
+    /// # Errors
+    /// The network has stopped.
+    pub async fn set_active(&self, active: bool) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::SetActive { active, reply })
+            .await
+            .ok_or(NetworkError::Stopped)
+    }
+
+    /// The addresses added with `addnode add` (`getaddednodeinfo`).
+    ///
+    /// # Errors
+    /// The network has stopped.
+    pub async fn added_nodes(&self) -> Result<Vec<AddedNodeInfo>, NetworkError> {
+        self.ask(|reply| Command::AddedNodes { reply }).await.ok_or(NetworkError::Stopped)
+    }
+
     pub async fn shutdown(&self) {
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
     }

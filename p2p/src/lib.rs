@@ -10,6 +10,7 @@
 //! here validates blocks: the node decides, then reports a [`Verdict`] so gossip forwards only
 //! what the chain accepted.
 
+pub mod address;
 pub mod behaviour;
 pub mod chord;
 pub mod content;
@@ -26,11 +27,13 @@ pub mod topic;
 pub mod transport;
 pub mod wire;
 
+pub use address::peer_address;
 pub use behaviour::Limits;
 pub use error::{NetworkError, RequestError, StartError};
 pub use event_loop::{NetworkConfig, start};
 pub use handle::{
-    AddNode, ContentEvent, ContentResponder, IndexEvent, IndexResponder, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict,
+    AddNode, AddedNodeInfo, ContentEvent, ContentResponder, IndexEvent, IndexResponder, NetworkEvent, NetworkHandle, NetworkInfo,
+    Responder, Verdict,
 };
 pub use index::{IndexConfig, IndexError, IndexHandle, LocalFile, SearchHit};
 pub use libp2p::multiaddr::Protocol;

@@ -311,6 +311,20 @@ impl AddedPeers {
         self.added.keys()
     }
 
+    /// Every added address with the peer connected through it, in address order.
+    pub fn list(&self) -> Vec<crate::handle::AddedNodeInfo> {
+        let mut out: Vec<_> = self
+            .added
+            .iter()
+            .map(|(addr, a)| crate::handle::AddedNodeInfo {
+                addr: addr.clone(),
+                connected: a.connected,
+            })
+            .collect();
+        out.sort_by_key(|a| a.addr.to_string());
+        out
+    }
+
     /// A connection through `addr` was established at `now`.
     pub fn on_connected(&mut self, addr: &Multiaddr, peer: PeerId, now: Instant) {
         if let Some(a) = self.added.get_mut(addr) {

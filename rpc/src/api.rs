@@ -222,6 +222,15 @@ pub trait NetworkApi {
     /// Bytes sent and received since the start.
     #[method(name = "getnettotals")]
     fn getnettotals(&self) -> RpcResult<NetTotals>;
+    /// The peers added with `addnode add` and whether they are connected.
+    #[method(name = "getaddednodeinfo")]
+    async fn getaddednodeinfo(&self, node: Option<String>) -> RpcResult<Vec<AddedNodeEntry>>;
+    /// Turns all network activity off or on; returns the new state.
+    #[method(name = "setnetworkactive")]
+    async fn setnetworkactive(&self, state: bool) -> RpcResult<bool>;
+    /// Asks for fresh ping times (libp2p pings every peer every 10 s anyway).
+    #[method(name = "ping")]
+    fn ping(&self) -> RpcResult<()>;
     /// Adds, removes or tries once a peer (`add|remove|onetry`).
     #[method(name = "addnode")]
     async fn addnode(&self, node: String, command: String) -> RpcResult<()>;
@@ -300,6 +309,9 @@ pub trait ControlApi {
     /// Lists the methods, or explains one.
     #[method(name = "help")]
     fn help(&self, command: Option<String>) -> RpcResult<String>;
+    /// The calls being served and where the log goes.
+    #[method(name = "getrpcinfo")]
+    fn getrpcinfo(&self) -> RpcResult<RpcInfo>;
     /// Shuts the node down cleanly.
     #[method(name = "stop")]
     fn stop(&self) -> RpcResult<String>;

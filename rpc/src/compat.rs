@@ -69,6 +69,54 @@ impl Warmup {
     }
 }
 
+/// The calls being served now, for `getrpcinfo`: method and start, by call number. Each call is
+/// registered while jsonrpsee runs it and removed when it ends (or its connection drops); at
+/// most [`crate::server::MAX_CONNECTIONS`] × [`crate::server::MAX_BATCH`] at once.
+#[derive(Clone, Debug, Default)]
+pub struct ActiveCommands {
+    calls: Arc<std::sync::Mutex<std::collections::BTreeMap<u64, (String, std::time::Instant)>>>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Removes its calls from [`ActiveCommands`] when dropped.
+struct Registered {
+    owner: ActiveCommands,
+    ids: Vec<u64>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut calls) = self.owner.calls.lock() {
+            for id in &self.ids {
+                calls.remove(id);
+            }
+        }
+    }
+}
+
+impl ActiveCommands {
+    fn register(&self, methods: impl Iterator<Item = String>) -> Registered {
+        let now = std::time::Instant::now();
+        let mut ids = Vec::new();
+        if let Ok(mut calls) = self.calls.lock() {
+            for m in methods {
+                let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                calls.insert(id, (m, now));
+                ids.push(id);
+            }
+        }
+        Registered { owner: self.clone(), ids }
+    }
+
+    /// Each call being served: its method and how long it has run, oldest first.
+    pub fn list(&self) -> Vec<(String, std::time::Duration)> {
+        self.calls
+            .lock()
+            .map(|calls| calls.values().map(|(m, t)| (m.clone(), t.elapsed())).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Settings of the compatibility layer.
 #[derive(Debug)]
 pub struct CompatConfig {
@@ -81,6 +129,8 @@ pub struct CompatConfig {
     pub max_batch: usize,
     /// The startup status.
     pub warmup: Warmup,
+    /// The calls in progress (`getrpcinfo`).
+    pub active: ActiveCommands,
 }
 
 /// The tower layer installing [`CompatService`].
@@ -271,6 +321,10 @@ where
         };
         parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(text.len()));
+        let _running = config.active.register(slots.iter().filter_map(|s| match s {
+            Slot::Forward { method, .. } | Slot::Notification { method, .. } => serde_json::from_str::<String>(method.get()).ok(),
+            _ => None,
+        }));
         let rp = inner.call(HttpRequest::from_parts(parts, HttpBody::from(text))).await?;
         let status = rp.status();
         reply_bytes = rp.into_body().collect().await?.to_bytes();

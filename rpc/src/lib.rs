@@ -23,6 +23,6 @@ pub mod types;
 
 pub use auth::{CookieFile, Credentials};
 pub use client::{ClientError, RpcClient};
-pub use compat::Warmup;
+pub use compat::{ActiveCommands, Warmup};
 pub use error::{RpcError, RpcResult};
 pub use server::{RpcServer, RpcServerConfig};

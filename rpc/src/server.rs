@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use jsonrpsee::server::{BatchRequestConfig, Methods, Server, ServerConfig, ServerHandle};
 
 use crate::auth::Credentials;
-use crate::compat::{CompatConfig, CompatLayer, Warmup};
+use crate::compat::{ActiveCommands, CompatConfig, CompatLayer, Warmup};
 
 /// Largest request body accepted (a 1 MB block in hex is 2 MB).
 pub const DEFAULT_MAX_BODY: usize = 16 << 20;
@@ -28,6 +28,8 @@ pub struct RpcServerConfig {
     pub max_body: usize,
     /// Startup status shared with the node.
     pub warmup: Warmup,
+    /// The calls in progress, shared with `getrpcinfo`.
+    pub active: ActiveCommands,
 }
 
 /// A running server.
@@ -57,6 +59,7 @@ impl RpcServer {
             max_body: config.max_body,
             max_batch: MAX_BATCH as usize,
             warmup: config.warmup,
+            active: config.active,
         });
         let server = Server::builder()
             .set_config(server_config)

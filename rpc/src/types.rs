@@ -560,6 +560,24 @@ pub struct UploadTarget {
     pub time_left_in_cycle: u64,
 }
 
+/// One entry of `getaddednodeinfo`.
+#[derive(Serialize, Debug, Clone)]
+pub struct AddedNodeEntry {
+    /// The address as added.
+    pub addednode: String,
+    pub connected: bool,
+    /// The connection, when connected.
+    pub addresses: Vec<AddedNodeAddress>,
+}
+
+/// A connection of an added node.
+#[derive(Serialize, Debug, Clone)]
+pub struct AddedNodeAddress {
+    pub address: String,
+    /// `inbound` or `outbound`.
+    pub connected: String,
+}
+
 /// `getmemoryinfo` (mode `stats`).
 #[derive(Serialize, Debug, Clone)]
 pub struct MemoryInfo {

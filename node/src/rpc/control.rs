@@ -3,7 +3,7 @@
 use cairn_rpc::api::ControlApiServer;
 use cairn_rpc::error::code;
 use cairn_rpc::spec::help_text;
-use cairn_rpc::types::{LockedMemory, MemoryInfo};
+use cairn_rpc::types::{ActiveCommand, LockedMemory, MemoryInfo, RpcInfo};
 use cairn_rpc::{RpcError, RpcResult};
 
 use super::RpcContext;
@@ -17,6 +17,22 @@ impl ControlApiServer for RpcContext {
         tracing::info!("stop requested over RPC");
         self.shutdown.trigger();
         Ok("Cairn server stopping".to_string())
+    }
+
+    fn getrpcinfo(&self) -> RpcResult<RpcInfo> {
+        Ok(RpcInfo {
+            active_commands: self
+                .active
+                .list()
+                .into_iter()
+                .map(|(method, d)| ActiveCommand {
+                    method,
+                    duration: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+                })
+                .collect(),
+            // Cairn writes its log to standard error (cairn-testnet: to each node's node.log).
+            logpath: String::new(),
+        })
     }
 
     fn uptime(&self) -> RpcResult<u64> {

@@ -56,6 +56,8 @@ pub struct RpcContext {
     pub clock: Arc<std::sync::Mutex<crate::clock::ClockOffsets>>,
     /// The wallet service.
     pub wallet: crate::wallet_service::WalletHandle,
+    /// The RPC calls in progress (`getrpcinfo`), shared with the server.
+    pub active: cairn_rpc::ActiveCommands,
     /// Held across the steps of a payment (build here, admit there, record here), so two
     /// payments never pick the same coins.
     pub send_lock: Arc<tokio::sync::Mutex<()>>,

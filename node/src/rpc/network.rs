@@ -6,7 +6,7 @@ use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
 use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId};
 use cairn_rpc::api::NetworkApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::types::{BannedPeer, Int, NetTotals, NetworkInfo, PeerInfo, UploadTarget};
+use cairn_rpc::types::{AddedNodeAddress, AddedNodeEntry, BannedPeer, Int, NetTotals, NetworkInfo, PeerInfo, UploadTarget};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::core::async_trait;
 
@@ -61,7 +61,7 @@ impl NetworkApiServer for RpcContext {
             protocolversion: 1,
             localrelay: true,
             timeoffset,
-            networkactive: true,
+            networkactive: info.active,
             connections: info.inbound + info.outbound,
             connections_in: info.inbound,
             connections_out: info.outbound,
@@ -125,6 +125,48 @@ impl NetworkApiServer for RpcContext {
         })
     }
 
+    async fn getaddednodeinfo(&self, node: Option<String>) -> RpcResult<Vec<AddedNodeEntry>> {
+        let mut added = self.net()?.added_nodes().await.map_err(stopped)?;
+        if let Some(wanted) = node {
+            let addr = cairn_p2p::peer_address(&wanted, crate::config::default_p2p_port(self.network)).ok();
+            added.retain(|a| Some(&a.addr) == addr.as_ref() || a.addr.to_string() == wanted);
+            if added.is_empty() {
+                return Err(RpcError::new(code::CLIENT_NODE_NOT_ADDED, "Error: Node has not been added."));
+            }
+        }
+        let peers = self.net()?.peers().await.map_err(stopped)?;
+        Ok(added
+            .into_iter()
+            .map(|a| {
+                let connected = a.connected.and_then(|p| peers.iter().find(|s| s.peer == p));
+                AddedNodeEntry {
+                    addednode: a.addr.to_string(),
+                    connected: connected.is_some(),
+                    addresses: connected
+                        .map(|s| {
+                            vec![AddedNodeAddress {
+                                address: s.address.to_string(),
+                                connected: if s.inbound { "inbound" } else { "outbound" }.into(),
+                            }]
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    async fn setnetworkactive(&self, state: bool) -> RpcResult<bool> {
+        self.net()?.set_active(state).await.map_err(stopped)?;
+        Ok(state)
+    }
+
+    fn ping(&self) -> RpcResult<()> {
+        // libp2p's ping protocol measures every peer every 10 s on its own; `pingtime` in
+        // getpeerinfo is at most that old. Nothing more to ask for.
+        self.net()?;
+        Ok(())
+    }
+
     async fn addnode(&self, node: String, command: String) -> RpcResult<()> {
         let how = match command.as_str() {
             "add" => AddNode::Add,
@@ -136,11 +178,7 @@ impl NetworkApiServer for RpcContext {
                 )));
             }
         };
-        let addr: Multiaddr = node.parse().map_err(|e| {
-            RpcError::invalid_parameter(format!(
-                "'{node}' is not a libp2p address ({e}); expected e.g. /ip4/127.0.0.1/tcp/19444/p2p/<peer id>"
-            ))
-        })?;
+        let addr = cairn_p2p::peer_address(&node, crate::config::default_p2p_port(self.network)).map_err(RpcError::invalid_parameter)?;
         match self.net()?.add_node(addr, how).await {
             Ok(()) => Ok(()),
             Err(NetworkError::AlreadyAdded) => Err(RpcError::new(code::CLIENT_NODE_ALREADY_ADDED, "Error: Node already added")),

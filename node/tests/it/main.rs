@@ -3,6 +3,7 @@
 mod chord;
 mod common;
 mod core_methods;
+mod dashboard;
 mod disk_full;
 mod files;
 mod flood;

@@ -149,7 +149,7 @@ fn addnode_follows_core_semantics() {
     assert!(wait_until(PROPAGATION, || b.call::<usize>("getconnectioncount", &[]) == 1));
     a.call::<Value>("addnode", &[json!(b_addr), json!("remove")]);
     assert_eq!(a.call_err("addnode", &[json!(b_addr), json!("remove")]).0, -24);
-    assert_eq!(a.call_err("addnode", &[json!("127.0.0.1:19444"), json!("add")]).0, -8);
+    assert_eq!(a.call_err("addnode", &[json!("not an address"), json!("add")]).0, -8);
     assert_eq!(a.call_err("addnode", &[json!(b_addr), json!("sometimes")]).0, -8);
 
     // An added peer that goes away is redialed when it comes back.
@@ -167,6 +167,69 @@ fn addnode_follows_core_semantics() {
         wait_until(PROPAGATION, || c.call::<usize>("getconnectioncount", &[]) == 1),
         "A did not redial; A log:\n{}",
         a.log()
+    );
+}
+
+#[test]
+fn added_nodes_by_host_and_port_network_activity_and_rpc_info_follow_core() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let mut b = TestNode::start(db.path(), &["--listen", "/ip4/127.0.0.1/tcp/0"]);
+    // Core's spelling: host:port.
+    let b_addr = b.p2p_addr();
+    let port = b_addr.split('/').nth(4).unwrap().to_string();
+    let host_port = format!("127.0.0.1:{port}");
+    a.call::<Value>("addnode", &[json!(host_port), json!("add")]);
+    assert!(
+        wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1),
+        "{}",
+        a.log()
+    );
+    let added: Vec<Value> = a.call("getaddednodeinfo", &[]);
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0]["addednode"], json!(format!("/ip4/127.0.0.1/tcp/{port}")));
+    assert!(
+        wait_until(
+            PROPAGATION,
+            || a.call::<Vec<Value>>("getaddednodeinfo", &[json!(host_port)])[0]["connected"] == json!(true)
+        ),
+        "{:?}",
+        a.call::<Vec<Value>>("getaddednodeinfo", &[])
+    );
+    let one: Vec<Value> = a.call("getaddednodeinfo", &[json!(host_port)]);
+    assert_eq!(one[0]["addresses"][0]["connected"], json!("outbound"), "{one:?}");
+    assert_eq!(a.call_err("getaddednodeinfo", &[json!("127.0.0.1:1")]).0, -24);
+    assert_eq!(a.call::<Value>("ping", &[]), Value::Null);
+
+    // Network activity off: every peer gone, nobody let in; on: the added peer is back.
+    assert!(!a.call::<bool>("setnetworkactive", &[json!(false)]));
+    assert!(
+        wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 0),
+        "{}",
+        a.log()
+    );
+    assert_eq!(a.call::<Value>("getnetworkinfo", &[])["networkactive"], json!(false));
+    b.call::<Value>("addnode", &[json!(a.p2p_addr()), json!("onetry")]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        a.call::<usize>("getconnectioncount", &[]),
+        0,
+        "a peer got in while network activity was off"
+    );
+    assert!(a.call::<bool>("setnetworkactive", &[json!(true)]));
+    assert!(
+        wait_until(PROPAGATION, || a.call::<usize>("getconnectioncount", &[]) == 1),
+        "{}",
+        a.log()
+    );
+    assert_eq!(a.call::<Value>("getnetworkinfo", &[])["networkactive"], json!(true));
+
+    // The server's own view: this very call is in progress.
+    let info: Value = a.call("getrpcinfo", &[]);
+    let active = info["active_commands"].as_array().unwrap();
+    assert!(
+        active.iter().any(|c| c["method"] == "getrpcinfo" && c["duration"].is_u64()),
+        "{info}"
     );
 }
 

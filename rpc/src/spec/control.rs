@@ -19,6 +19,14 @@ pub const METHODS: &[MethodSpec] = &[
     ),
     method(
         "Control",
+        "getrpcinfo",
+        &[],
+        "Returns details of the RPC server.",
+        "{ \"active_commands\": [ { \"method\", \"duration\" (microseconds) }, ... ], \"logpath\" (\"\": Cairn logs to standard error) }",
+        "[]",
+    ),
+    method(
+        "Control",
         "help",
         &[opt("command", Str, "all commands", "The command to get help on")],
         "List all commands, or get help for a specified command.",

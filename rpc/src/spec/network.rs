@@ -33,6 +33,19 @@ pub const METHODS: &[MethodSpec] = &[
     ),
     method(
         "Network",
+        "getaddednodeinfo",
+        &[opt(
+            "node",
+            Str,
+            "all nodes",
+            "If provided, return information about this specific node",
+        )],
+        "Returns information about the given added node, or all added nodes.",
+        "[ { \"addednode\", \"connected\", \"addresses\": [ { \"address\", \"connected\": \"inbound\"|\"outbound\" } ] }, ... ]",
+        "[]",
+    ),
+    method(
+        "Network",
         "getconnectioncount",
         &[],
         "Returns the number of connections to other nodes.",
@@ -70,6 +83,22 @@ pub const METHODS: &[MethodSpec] = &[
         "List all banned peers (by peer id).",
         "[ { \"address\", \"ban_created\", \"banned_until\", \"ban_duration\", \"time_remaining\" }, ... ]",
         "[]",
+    ),
+    method(
+        "Network",
+        "ping",
+        &[],
+        "Requests that a ping be sent to all other nodes, to measure ping time. Cairn's peers are pinged every 10 s anyway (libp2p ping); results in getpeerinfo's pingtime.",
+        "null",
+        "[]",
+    ),
+    method(
+        "Network",
+        "setnetworkactive",
+        &[req("state", Bool, "true to enable networking, false to disable")],
+        "Disable/enable all p2p network activity: off disconnects every peer, dials nobody and closes connections as they open.",
+        "true|false    (boolean) the value that was passed in",
+        "[false]",
     ),
     method(
         "Network",

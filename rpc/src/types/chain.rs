@@ -92,3 +92,19 @@ pub struct FeeEstimate {
     /// The target the estimate was found for.
     pub blocks: u32,
 }
+
+/// `getrpcinfo`.
+#[derive(Serialize, Debug, Clone)]
+pub struct RpcInfo {
+    pub active_commands: Vec<ActiveCommand>,
+    /// The log file's path ("" while the node logs to its standard error only).
+    pub logpath: String,
+}
+
+/// A call being served.
+#[derive(Serialize, Debug, Clone)]
+pub struct ActiveCommand {
+    pub method: String,
+    /// Microseconds it has run.
+    pub duration: u64,
+}

@@ -48,6 +48,7 @@ impl Fixture {
             credentials: vec![creds.clone(), Credentials::new("alice", "secret")],
             max_body,
             warmup: warmup.clone(),
+            active: Default::default(),
         };
         let server = runtime.block_on(RpcServer::start(config, module)).unwrap();
         Fixture {
