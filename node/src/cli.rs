@@ -1,9 +1,13 @@
 //! `cairn cli`: the RPC client, with bitcoin-cli's conventions.
 //!
-//! Arguments that parse as JSON (numbers, `true`/`false`/`null`, objects, arrays) are sent as
-//! JSON, anything else as a string. A string result is printed raw, anything else as indented
-//! JSON (amounts keep their 8 decimals), a null result prints nothing. A failed call prints
-//! `error code: N` and the message to stderr and exits with status 1.
+//! Which arguments are JSON follows bitcoin-cli's table (`cairn_rpc::spec`, the same table the
+//! server checks parameters against): a parameter Core declares as a string is sent as the text
+//! given (`getnewaddress 2024` labels an address "2024"), any other must parse as JSON (numbers,
+//! `true`/`false`/`null`, objects, arrays; else "Error parsing JSON"). Arguments of methods the
+//! table does not know are JSON when they parse as JSON, else strings. A string result is printed
+//! raw, anything else as indented JSON (amounts keep their 8 decimals), a null result prints
+//! nothing. A failed call prints `error code: N` and the message to stderr and exits with status
+//! |N| (as bitcoin-cli; the shell keeps its low 8 bits); other failures exit with 1.
 //!
 //! The server is `--rpc-connect`, else the address the node wrote to `<datadir>/<network>/rpc.addr`,
 //! else the config's `rpc-bind`, else the network's default port. Credentials are
@@ -57,9 +61,26 @@ pub struct ConnArgs {
     pub rpc_password: Option<String>,
 }
 
-/// Parses one argument as bitcoin-cli would: JSON if it is JSON, else a string.
-pub fn parse_arg(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+/// Parses argument `index` of `method` as bitcoin-cli would (see the module documentation).
+///
+/// # Errors
+/// A parameter Core takes as JSON that does not parse.
+pub fn parse_arg(method: &str, index: usize, text: &str) -> Result<Value> {
+    if !cairn_rpc::spec::cli_is_json(method, index) {
+        return Ok(Value::String(text.to_string()));
+    }
+    if cairn_rpc::spec::find(method).is_some_and(|m| index < m.params.len()) {
+        return serde_json::from_str(text).map_err(|_| anyhow::anyhow!("Error parsing JSON: {text}"));
+    }
+    Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())))
+}
+
+/// bitcoin-cli's exit status for an RPC error: |code|, never 0.
+fn exit_status(code: i64) -> ExitCode {
+    match (code.unsigned_abs() & 0xff) as u8 {
+        0 => ExitCode::FAILURE,
+        n => ExitCode::from(n),
+    }
 }
 
 /// Runs the command; the exit status follows bitcoin-cli.
@@ -71,18 +92,26 @@ pub fn run(args: CliArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            match e.downcast_ref::<ClientError>() {
-                Some(ClientError::Rpc { .. }) => eprintln!("{e}"),
-                _ => eprintln!("error: {e:#}"),
+        Err(e) => match e.downcast_ref::<ClientError>() {
+            Some(ClientError::Rpc { code, .. }) => {
+                eprintln!("{e}");
+                exit_status(*code)
             }
-            ExitCode::FAILURE
-        }
+            _ => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
 fn call(args: CliArgs) -> Result<String> {
-    let params: Vec<Value> = args.args.iter().map(|a| parse_arg(a)).collect();
+    let params = args
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| parse_arg(&args.method, i, a))
+        .collect::<Result<Vec<Value>>>()?;
     let mut client = args.conn.client()?;
     let raw = client.call_raw(&args.method, &params)?;
     let text = raw.get();
@@ -140,14 +169,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arguments_follow_bitcoin_cli() {
-        assert_eq!(parse_arg("101"), Value::from(101));
-        assert_eq!(parse_arg("0.5"), serde_json::json!(0.5));
-        assert_eq!(parse_arg("true"), Value::Bool(true));
-        assert_eq!(parse_arg("[1,2]"), serde_json::json!([1, 2]));
-        assert_eq!(parse_arg("{\"a\":1}"), serde_json::json!({"a": 1}));
-        assert_eq!(parse_arg("R9xabc"), Value::String("R9xabc".into()));
-        assert_eq!(parse_arg("0100ab"), Value::String("0100ab".into()));
-        assert_eq!(parse_arg("-1"), Value::from(-1));
+    fn arguments_follow_bitcoin_clis_table() {
+        let arg = |m: &str, i: usize, t: &str| parse_arg(m, i, t).unwrap();
+        assert_eq!(arg("generatetoaddress", 0, "101"), Value::from(101));
+        assert_eq!(arg("generatetoaddress", 1, "R9xabc"), Value::String("R9xabc".into()));
+        assert_eq!(arg("sendtoaddress", 1, "0.5"), serde_json::json!(0.5));
+        assert_eq!(arg("getblockheader", 1, "true"), Value::Bool(true));
+        assert_eq!(arg("listunspent", 2, "[\"a\"]"), serde_json::json!(["a"]));
+        assert_eq!(arg("getblockhash", 0, "-1"), Value::from(-1));
+        // Strings stay strings, however they look.
+        assert_eq!(arg("getnewaddress", 0, "2024"), Value::String("2024".into()));
+        assert_eq!(arg("decoderawtransaction", 0, "0100ab"), Value::String("0100ab".into()));
+        assert_eq!(arg("getblock", 0, "00"), Value::String("00".into()));
+        // JSON where Core wants JSON.
+        let e = parse_arg("getblockhash", 0, "tip").unwrap_err();
+        assert_eq!(e.to_string(), "Error parsing JSON: tip");
+        // Unknown methods, and arguments beyond the table: JSON if it is JSON.
+        assert_eq!(arg("nosuchmethod", 0, "{\"a\":1}"), serde_json::json!({"a": 1}));
+        assert_eq!(arg("nosuchmethod", 1, "word"), Value::String("word".into()));
+        assert_eq!(arg("getblockcount", 3, "7"), Value::from(7));
+    }
+
+    #[test]
+    fn exit_status_is_the_error_code_as_bitcoin_cli() {
+        assert_eq!(exit_status(-8), ExitCode::from(8));
+        assert_eq!(exit_status(-32601), ExitCode::from(89));
+        assert_eq!(exit_status(-256), ExitCode::FAILURE);
     }
 }

@@ -114,12 +114,20 @@ fn cli_follows_bitcoin_cli_conventions() {
     let (_, out, _) = cli(&["getblock", &hashes[0], "1"]);
     let block: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(block["height"], 1);
+    // Exit status |code| (low 8 bits), as bitcoin-cli.
     let (status, _, err) = cli(&["getblockhash", "-1"]);
-    assert_eq!(status, Some(1));
+    assert_eq!(status, Some(8));
     assert!(err.contains("error code: -8"), "{err}");
     let (status, _, err) = cli(&["nosuchmethod"]);
-    assert_eq!(status, Some(1));
+    assert_eq!(status, Some(32601 & 0xff));
     assert!(err.contains("error code: -32601"), "{err}");
+    // A string parameter stays a string (a label "2024"), a JSON one must be JSON.
+    let (status, out, err) = cli(&["getnewaddress", "2024"]);
+    assert_eq!(status, Some(0), "{err}");
+    assert!(out.starts_with('R'), "{out}");
+    let (status, _, err) = cli(&["getblockhash", "tip"]);
+    assert_eq!(status, Some(1));
+    assert!(err.contains("Error parsing JSON: tip"), "{err}");
     let (status, out, _) = cli(&["help", "getblock"]);
     assert_eq!(status, Some(0));
     assert!(out.starts_with("getblock \"blockhash\" ( verbosity )"), "{out}");
