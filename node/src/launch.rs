@@ -133,6 +133,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
         wallet: wallet.clone(),
         send_lock: Arc::new(tokio::sync::Mutex::new(())),
         active: active_calls.clone(),
+        ibd_over: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     };
     let cookie = Credentials::random_cookie();
     let mut credentials = vec![cookie.clone()];

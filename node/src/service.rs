@@ -130,6 +130,9 @@ pub struct ChainHandle {
     tip: watch::Receiver<TipInfo>,
     generation: Arc<AtomicU64>,
     genesis: BlockHash,
+    /// Height of the highest header sync has validated on a branch with more work than our tip
+    /// then had (Core's best header, for `getblockchaininfo`'s `headers`).
+    best_header: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl NodeState {
@@ -351,6 +354,7 @@ pub fn channel(network: cairn_chain::Network) -> (ChainHandle, PendingService) {
         tip: tip.subscribe(),
         generation: generation.clone(),
         genesis,
+        best_header: Arc::new(std::sync::atomic::AtomicU32::new(0)),
     };
     (handle, PendingService { jobs: rx, tip, generation })
 }
@@ -401,6 +405,16 @@ impl PendingService {
 }
 
 impl ChainHandle {
+    /// Sync validated headers up to `height` on a branch worth downloading.
+    pub fn note_header(&self, height: u32) {
+        self.best_header.fetch_max(height, Ordering::Relaxed);
+    }
+
+    /// The highest header sync has validated on a branch worth downloading (0 if none).
+    pub fn best_header(&self) -> u32 {
+        self.best_header.load(Ordering::Relaxed)
+    }
+
     /// Runs `f` on the service thread; its events are published before it answers.
     async fn run<R, F>(&self, f: F) -> Result<R, ServiceStopped>
     where

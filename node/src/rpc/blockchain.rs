@@ -22,23 +22,26 @@ impl BlockchainApiServer for RpcContext {
     async fn getblockchaininfo(&self) -> RpcResult<BlockchainInfo> {
         let network = self.network;
         let dir = self.chainstate_dir.clone();
+        let best_header = self.chain.best_header();
+        let ibd_over = self.ibd_over.clone();
         self.with_state(move |s| {
             let size_on_disk = dir_size(&dir);
             let chain = &s.chain;
             let tip = chain.tip();
             let bits = tip.header.bits;
+            let sync = SyncProgress::of(chain, best_header, crate::clock::unix_now(), &ibd_over);
             Ok(BlockchainInfo {
                 chain: chain_name(network).to_string(),
                 blocks: tip.height,
-                headers: tip.height,
+                headers: sync.headers,
                 bestblockhash: tip.hash(),
                 bits: bits_hex(bits),
                 target: target_hex(bits),
                 difficulty: difficulty(bits, chain.params().pow_limit),
                 time: tip.header.time,
                 mediantime: chain.median_time_past(&tip.hash()),
-                verificationprogress: 1.0,
-                initialblockdownload: false,
+                verificationprogress: sync.progress,
+                initialblockdownload: sync.initial,
                 chainwork: tip.chain_work.to_string(),
                 size_on_disk,
                 pruned: false,
@@ -315,6 +318,51 @@ impl BlockchainApiServer for RpcContext {
     async fn getdifficulty(&self) -> RpcResult<f64> {
         self.with_state(|s| Ok(difficulty(s.chain.tip().header.bits, s.chain.params().pow_limit)))
             .await
+    }
+}
+
+/// How far the node is with catching up, as `getblockchaininfo` reports it.
+pub struct SyncProgress {
+    /// The best header known: our tip, or higher headers sync has validated.
+    pub headers: u32,
+    /// Initial block download, as Core: the tip has less than the network's minimum chain work
+    /// or is more than a day old; once over, over for good (`latch`).
+    pub initial: bool,
+    /// Blocks we have over blocks we have plus blocks known to be missing: headers not yet
+    /// downloaded, or, for a tip older than a day, the blocks the time since should have brought
+    /// (not on regtest). Core counts transactions; Cairn counts blocks.
+    pub progress: f64,
+}
+
+/// How old a tip may be for the node to count as caught up (Core's `-maxtipage`).
+const MAX_TIP_AGE: u64 = 24 * 60 * 60;
+
+impl SyncProgress {
+    pub fn of(chain: &cairn_chain::Chainstate, best_header: u32, now: u64, latch: &std::sync::atomic::AtomicBool) -> SyncProgress {
+        use std::sync::atomic::Ordering;
+        let tip = chain.tip();
+        let headers = tip.height.max(best_header);
+        let age = now.saturating_sub(u64::from(tip.header.time));
+        let behind = tip.chain_work < chain.params().min_chain_work || age > MAX_TIP_AGE;
+        let initial = !latch.load(Ordering::Relaxed) && behind;
+        if !initial {
+            latch.store(true, Ordering::Relaxed);
+        }
+        // Regtest blocks come when asked for: time says nothing about missing ones (Core's regtest
+        // has no expected transaction rate either).
+        let by_time = if age > MAX_TIP_AGE && chain.params().network != cairn_chain::Network::Regtest {
+            age / u64::from(chain.params().target_spacing.max(1))
+        } else {
+            0
+        };
+        let missing = u64::from(headers - tip.height).max(by_time);
+        let have = u64::from(tip.height) + 1;
+        let progress = if missing == 0 { 1.0 } else { have as f64 / (have + missing) as f64 };
+        SyncProgress {
+            headers,
+            initial,
+            progress,
+        }
     }
 }
 

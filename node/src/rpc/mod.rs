@@ -56,6 +56,9 @@ pub struct RpcContext {
     pub clock: Arc<std::sync::Mutex<crate::clock::ClockOffsets>>,
     /// The wallet service.
     pub wallet: crate::wallet_service::WalletHandle,
+    /// Set once initial block download is over (Core latches it: a node that caught up once does
+    /// not go back to "initial" when its tip ages).
+    pub ibd_over: Arc<std::sync::atomic::AtomicBool>,
     /// The RPC calls in progress (`getrpcinfo`), shared with the server.
     pub active: cairn_rpc::ActiveCommands,
     /// Held across the steps of a payment (build here, admit there, record here), so two

@@ -102,7 +102,12 @@ pub struct SyncDriver {
     cursors: HashMap<PeerId, HeaderCursor>,
     /// Peers' clocks against ours (shared with RPC's `getnetworkinfo`).
     clock: Arc<Mutex<ClockOffsets>>,
+    /// When and at which height the last progress line was logged.
+    last_progress: (Instant, u32),
 }
+
+/// How often a download in progress logs where it is.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A header batch with at least this many new blocks starts a bulk download.
 const BULK_DOWNLOAD: usize = 100;
@@ -121,6 +126,7 @@ impl SyncDriver {
             bulk: false,
             cursors: HashMap::new(),
             clock,
+            last_progress: (Instant::now(), 0),
         }
     }
 
@@ -220,6 +226,7 @@ impl SyncDriver {
     }
 
     fn on_tick(&mut self) {
+        self.log_progress();
         if self.last_status_round.elapsed() >= STATUS_INTERVAL {
             self.last_status_round = Instant::now();
             let peers: Vec<PeerId> = self.state.peers().collect();
@@ -227,6 +234,32 @@ impl SyncDriver {
                 self.ask_status(peer);
             }
         }
+    }
+
+    /// While blocks are being downloaded, one line every [`PROGRESS_INTERVAL`]: height, best
+    /// header, share done and speed (Core logs `UpdateTip … progress=…` as blocks connect).
+    fn log_progress(&mut self) {
+        let (at, from) = self.last_progress;
+        if !self.state.is_downloading() {
+            // Counted from where a download starts.
+            self.last_progress = (Instant::now(), self.chain.tip().height);
+            return;
+        }
+        if at.elapsed() < PROGRESS_INTERVAL {
+            return;
+        }
+        let height = self.chain.tip().height;
+        let headers = self.chain.best_header().max(height);
+        let rate = f64::from(height.saturating_sub(from)) / at.elapsed().as_secs_f64();
+        let progress = f64::from(height + 1) / f64::from(headers + 1);
+        info!(
+            height,
+            headers,
+            progress = format!("{:.4}", progress),
+            blocks_per_s = format!("{rate:.1}"),
+            "sync progress"
+        );
+        self.last_progress = (Instant::now(), height);
     }
 
     /// A peer left its claim of more work unbacked ([`SyncState::claim_unbacked`]); `drop`:
@@ -357,6 +390,9 @@ impl SyncDriver {
             Ok(Err(e)) => return self.headers_failed(peer, e).await,
             Err(_) => return,
         };
+        if more_work {
+            self.chain.note_header(cursor.summary().last_height);
+        }
         // Headers asked for again after their branch was counted must be the ones counted.
         let vouched = match self.state.redownload_matches(&peer, first_height, &hashes) {
             Some(false) => {
@@ -435,6 +471,7 @@ impl SyncDriver {
         };
         let end = (cursor.summary().last_height, cursor.summary().last_hash);
         if enough {
+            self.chain.note_header(end.0);
             info!(%peer, height = end.0, "its headers show a branch with more work than ours: downloading it from the fork");
             self.state.presync_done(&peer, end);
         } else if full {

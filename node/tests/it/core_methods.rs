@@ -285,3 +285,44 @@ fn test_accept_output_order_and_fee_estimates_follow_core() {
     assert_eq!(a.call_err("testmempoolaccept", &[json!([])]).0, -8);
     assert_eq!(a.call_err("testmempoolaccept", &[json!(vec![hex; 26])]).0, -8);
 }
+
+#[test]
+fn blockchain_info_tells_whether_the_node_is_still_catching_up() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    // A fresh regtest node is in initial download, as Core's: its tip (genesis) is old.
+    let info: Value = a.call("getblockchaininfo", &[]);
+    assert_eq!(
+        (info["initialblockdownload"].clone(), info["headers"].clone()),
+        (json!(true), json!(0)),
+        "{info}"
+    );
+    assert_eq!(info["verificationprogress"], json!(1.0));
+    mine(&mut a, 300);
+    let info: Value = a.call("getblockchaininfo", &[]);
+    assert_eq!(info["initialblockdownload"], json!(false), "{info}");
+    assert_eq!((info["blocks"].clone(), info["headers"].clone()), (json!(300), json!(300)));
+
+    // A node syncing from it: its headers run ahead of (or equal) its blocks, and it ends caught up.
+    let mut b = TestNode::start(db.path(), &[]);
+    let a_addr = a.p2p_addr();
+    b.call::<Value>("addnode", &[json!(a_addr), json!("add")]);
+    let ok = crate::common::wait_until(std::time::Duration::from_secs(60), || {
+        let i: Value = b.call("getblockchaininfo", &[]);
+        assert!(i["headers"].as_u64() >= i["blocks"].as_u64(), "{i}");
+        let p = i["verificationprogress"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{i}");
+        i["blocks"] == json!(300)
+    });
+    assert!(ok, "B did not sync: {}", b.log());
+    let info: Value = b.call("getblockchaininfo", &[]);
+    assert_eq!(
+        (
+            info["headers"].clone(),
+            info["initialblockdownload"].clone(),
+            info["verificationprogress"].clone()
+        ),
+        (json!(300), json!(false), json!(1.0)),
+        "{info}"
+    );
+}
