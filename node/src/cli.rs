@@ -25,17 +25,96 @@ use serde_json::Value;
 
 use crate::config::{default_datadir, default_rpc_port, load_config, network_dir, parse_host_port, resolve_network};
 
-/// Flags of `cairn cli`.
+/// Flags of `cairn cli`. bitcoin-cli's single-dash spellings (`-regtest`, `-datadir=D`,
+/// `-rpcport=N`, `-named`, …) are accepted before the method ([`core_spellings`]).
 #[derive(Parser, Debug)]
 pub struct CliArgs {
     /// Where the node is.
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Pass named arguments (name=value) instead of positional ones.
+    #[arg(long)]
+    pub named: bool,
+    /// Wait for the server to start (retry while it refuses connections or warms up).
+    #[arg(long)]
+    pub rpcwait: bool,
+    /// With --rpcwait: give up after this many seconds (0: never, the default).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub rpcwaittimeout: u64,
+    /// Seconds a call may take (0: no limit; default 900).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub rpcclienttimeout: u64,
+    /// Read extra arguments from standard input, one per line, after those given.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Read the RPC password from the first line of standard input.
+    #[arg(long)]
+    pub stdinrpcpass: bool,
     /// The method, e.g. getblockcount.
     pub method: String,
     /// The method's arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// bitcoin-cli's single-dash options (`-regtest`, `-datadir=D`, `-rpcport=18443`, `-named`) as
+/// `cairn cli` takes them: each option before the method gets its second dash (Core's names
+/// are `cairn cli`'s long options or their aliases; `-regtest`/`-testnet`/`-chain=X` choose the
+/// network). Everything from the method on is left as given (`getblockhash -1`).
+pub fn core_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(cli) = args.iter().position(|a| a == "cli") else {
+        return args;
+    };
+    /// `cairn cli`'s options that take a value in the next argument (`--datadir D`).
+    const WITH_VALUE: &[&str] = &[
+        "--datadir",
+        "--network",
+        "--conf",
+        "--rpc-connect",
+        "--rpcconnect",
+        "--rpc-port",
+        "--rpcport",
+        "--rpc-user",
+        "--rpcuser",
+        "--rpc-password",
+        "--rpcpassword",
+        "--rpc-cookie-file",
+        "--rpccookiefile",
+        "--rpcwaittimeout",
+        "--rpcclienttimeout",
+    ];
+    let mut out: Vec<std::ffi::OsString> = args[..=cli].to_vec();
+    let mut rest = args[cli + 1..].iter();
+    let mut value_next = false;
+    for a in rest.by_ref() {
+        let Some(text) = a.to_str() else {
+            out.push(a.clone());
+            break;
+        };
+        if std::mem::take(&mut value_next) {
+            out.push(a.clone());
+            continue;
+        }
+        value_next = WITH_VALUE.contains(&text);
+        let single = text.len() > 2 && text.starts_with('-') && !text.starts_with("--") && text.as_bytes()[1].is_ascii_alphabetic();
+        if !single {
+            out.push(a.clone());
+            if !text.starts_with('-') {
+                break;
+            }
+            continue;
+        }
+        out.push(match &text[1..] {
+            "regtest" => "--network=regtest".into(),
+            "testnet" => "--network=testnet".into(),
+            other => match other.strip_prefix("chain=") {
+                Some(chain) => format!("--network={chain}").into(),
+                None => format!("-{text}").into(),
+            },
+        });
+    }
+    out.extend(rest.cloned());
+    out
 }
 
 /// How to reach a node's RPC server (shared by `cairn cli` and `cairn fetch`).
@@ -50,15 +129,21 @@ pub struct ConnArgs {
     /// Config file (default: DATADIR/cairn.conf).
     #[arg(long)]
     pub conf: Option<PathBuf>,
-    /// The node's RPC address, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// The node's RPC address, HOST:PORT or HOST (with --rpcport or the network's port).
+    #[arg(long, alias = "rpcconnect", value_name = "HOST:PORT")]
     pub rpc_connect: Option<String>,
+    /// The node's RPC port (with --rpc-connect HOST, or on 127.0.0.1).
+    #[arg(long, alias = "rpcport", value_name = "PORT")]
+    pub rpc_port: Option<u16>,
     /// RPC user (instead of the cookie).
-    #[arg(long)]
+    #[arg(long, alias = "rpcuser")]
     pub rpc_user: Option<String>,
     /// RPC password (instead of the cookie).
-    #[arg(long)]
+    #[arg(long, alias = "rpcpassword")]
     pub rpc_password: Option<String>,
+    /// The cookie file (default: DATADIR/NETWORK/.cookie).
+    #[arg(long, alias = "rpccookiefile", value_name = "FILE")]
+    pub rpc_cookie_file: Option<PathBuf>,
 }
 
 /// Parses argument `index` of `method` as bitcoin-cli would (see the module documentation).
@@ -73,6 +158,37 @@ pub fn parse_arg(method: &str, index: usize, text: &str) -> Result<Value> {
         return serde_json::from_str(text).map_err(|_| anyhow::anyhow!("Error parsing JSON: {text}"));
     }
     Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())))
+}
+
+/// `-named` arguments: `name=value` (JSON or string by the method's table), and arguments without
+/// `=` by position, as bitcoin-cli ≥ 24 takes them before or among the named ones.
+///
+/// # Errors
+/// A positional argument beyond the method's parameters, a name given twice, or a JSON
+/// parameter that does not parse.
+pub fn named_params(method: &str, args: &[String]) -> Result<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    for (i, a) in args.iter().enumerate() {
+        let (name, text) = match a.split_once('=') {
+            Some((n, t)) if !n.is_empty() => (n.to_string(), t),
+            _ => {
+                let name = cairn_rpc::spec::find(method)
+                    .and_then(|m| m.params.get(i))
+                    .map(|p| p.names().next().unwrap_or(p.name).to_string())
+                    .ok_or_else(|| anyhow::anyhow!("No '=' in named argument '{a}', and no parameter at position {}", i + 1))?;
+                (name, a.as_str())
+            }
+        };
+        let value = if cairn_rpc::spec::cli_named_is_json(method, &name) {
+            serde_json::from_str(text).map_err(|_| anyhow::anyhow!("Error parsing JSON: {text}"))?
+        } else {
+            Value::String(text.to_string())
+        };
+        if out.insert(name.clone(), value).is_some() {
+            anyhow::bail!("Parameter {name} specified multiple times");
+        }
+    }
+    Ok(out)
 }
 
 /// bitcoin-cli's exit status for an RPC error: |code|, never 0.
@@ -105,15 +221,50 @@ pub fn run(args: CliArgs) -> ExitCode {
     }
 }
 
-fn call(args: CliArgs) -> Result<String> {
-    let params = args
-        .args
-        .iter()
-        .enumerate()
-        .map(|(i, a)| parse_arg(&args.method, i, a))
-        .collect::<Result<Vec<Value>>>()?;
-    let mut client = args.conn.client()?;
-    let raw = client.call_raw(&args.method, &params)?;
+fn call(mut args: CliArgs) -> Result<String> {
+    let mut stdin_lines = if args.stdin || args.stdinrpcpass {
+        std::io::read_to_string(std::io::stdin())?
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .into_iter()
+    } else {
+        Vec::new().into_iter()
+    };
+    if args.stdinrpcpass {
+        args.conn.rpc_password = Some(stdin_lines.next().unwrap_or_default());
+    }
+    if args.stdin {
+        args.args.extend(stdin_lines);
+    }
+    let params = if args.named {
+        Value::Object(named_params(&args.method, &args.args)?)
+    } else {
+        Value::Array(
+            args.args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| parse_arg(&args.method, i, a))
+                .collect::<Result<Vec<Value>>>()?,
+        )
+    };
+    let timeout = match args.rpcclienttimeout {
+        0 => std::time::Duration::from_secs(365 * 24 * 3600),
+        n => std::time::Duration::from_secs(n),
+    };
+    let mut client = args.conn.client()?.with_timeout(timeout);
+    let started = std::time::Instant::now();
+    let raw = loop {
+        match client.call_params(&args.method, &params) {
+            // -rpcwait: the server is not up yet, or still warming up.
+            Err(ClientError::Connect { .. } | ClientError::Rpc { code: -28, .. })
+                if args.rpcwait && (args.rpcwaittimeout == 0 || started.elapsed().as_secs() < args.rpcwaittimeout) =>
+            {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            other => break other?,
+        }
+    };
     let text = raw.get();
     Ok(if text == "null" {
         String::new()
@@ -122,6 +273,23 @@ fn call(args: CliArgs) -> Result<String> {
     } else {
         pretty_json(text)
     })
+}
+
+/// `host` as HOST:PORT: kept if it names its port, else with `port` (IPv6 in brackets).
+fn with_port(host: &str, port: u16) -> String {
+    if host.parse::<std::net::SocketAddr>().is_ok() {
+        return host.to_string();
+    }
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return format!("[{host}]:{port}");
+    }
+    if host.starts_with('[') && host.ends_with(']') {
+        return format!("{host}:{port}");
+    }
+    match host.rsplit_once(':') {
+        Some((_, p)) if p.parse::<u16>().is_ok() => host.to_string(),
+        _ => format!("{host}:{port}"),
+    }
 }
 
 impl ConnArgs {
@@ -135,9 +303,10 @@ impl ConnArgs {
         let file = load_config(args.conf.as_deref(), &datadir)?;
         let network = resolve_network(args.network, &file)?;
         let net_dir = network_dir(&datadir, network);
-        let addr = match &args.rpc_connect {
-            Some(a) => a.clone(),
-            None => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
+        let addr = match (&args.rpc_connect, args.rpc_port) {
+            (Some(host), port) => with_port(host, port.unwrap_or(default_rpc_port(network))),
+            (None, Some(port)) => format!("127.0.0.1:{port}"),
+            (None, None) => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
                 Ok(text) => text.trim().to_string(),
                 Err(_) => match file.get("rpc-bind") {
                     Some(b) => parse_host_port(b, default_rpc_port(network))?.to_string(),
@@ -151,7 +320,7 @@ impl ConnArgs {
         ) {
             (Some(u), Some(p)) => Credentials::new(u, p),
             _ => {
-                let cookie = net_dir.join(".cookie");
+                let cookie = args.rpc_cookie_file.clone().unwrap_or_else(|| net_dir.join(".cookie"));
                 Credentials::read_cookie(&cookie).with_context(|| {
                     format!(
                         "reading the RPC cookie {} (is the node running with this --datadir and --network?)",
@@ -188,6 +357,51 @@ mod tests {
         assert_eq!(arg("nosuchmethod", 0, "{\"a\":1}"), serde_json::json!({"a": 1}));
         assert_eq!(arg("nosuchmethod", 1, "word"), Value::String("word".into()));
         assert_eq!(arg("getblockcount", 3, "7"), Value::from(7));
+    }
+
+    #[test]
+    fn named_arguments_and_core_spellings() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let named = named_params("sendtoaddress", &args(&["address=R1", "amount=0.5", "fee_rate=25", "comment=2024"])).unwrap();
+        assert_eq!(
+            Value::Object(named),
+            serde_json::json!({"address": "R1", "amount": 0.5, "fee_rate": 25, "comment": "2024"})
+        );
+        let mixed = named_params("getblock", &args(&["00ab", "verbosity=2"])).unwrap();
+        assert_eq!(Value::Object(mixed), serde_json::json!({"blockhash": "00ab", "verbosity": 2}));
+        assert!(named_params("getblockcount", &args(&["x"])).is_err());
+        assert!(named_params("getblock", &args(&["blockhash=a", "blockhash=b"])).is_err());
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            core_spellings(os(&[
+                "cairn",
+                "cli",
+                "-regtest",
+                "-datadir=/d",
+                "-rpcport=1",
+                "-named",
+                "getblockhash",
+                "-1"
+            ])),
+            os(&[
+                "cairn",
+                "cli",
+                "--network=regtest",
+                "--datadir=/d",
+                "--rpcport=1",
+                "--named",
+                "getblockhash",
+                "-1"
+            ])
+        );
+        assert_eq!(
+            core_spellings(os(&["cairn", "cli", "-chain=testnet", "--rpc-user", "u", "getblockcount"])),
+            os(&["cairn", "cli", "--network=testnet", "--rpc-user", "u", "getblockcount"])
+        );
+        assert_eq!(with_port("10.0.0.1", 5), "10.0.0.1:5");
+        assert_eq!(with_port("10.0.0.1:7", 5), "10.0.0.1:7");
+        assert_eq!(with_port("::1", 5), "[::1]:5");
+        assert_eq!(with_port("localhost", 5), "localhost:5");
     }
 
     #[test]

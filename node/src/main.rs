@@ -24,7 +24,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::core_spellings(std::env::args_os().collect()));
     match cli.command {
         Command::Node(args) => {
             tracing_subscriber::fmt()

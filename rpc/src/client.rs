@@ -105,6 +105,14 @@ impl RpcClient {
     /// # Errors
     /// See [`ClientError`].
     pub fn call_raw(&mut self, method: &str, params: &[Value]) -> Result<Box<RawValue>, ClientError> {
+        self.call_params(method, &Value::Array(params.to_vec()))
+    }
+
+    /// Calls `method` with `params` as given: an array (positional) or an object (named).
+    ///
+    /// # Errors
+    /// See [`ClientError`].
+    pub fn call_params(&mut self, method: &str, params: &Value) -> Result<Box<RawValue>, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();

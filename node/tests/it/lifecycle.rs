@@ -1,6 +1,7 @@
 //! Startup, shutdown and the `cairn cli` client.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -128,6 +129,46 @@ fn cli_follows_bitcoin_cli_conventions() {
     let (status, _, err) = cli(&["getblockhash", "tip"]);
     assert_eq!(status, Some(1));
     assert!(err.contains("Error parsing JSON: tip"), "{err}");
+    // -named, with bitcoin-cli's single-dash spellings.
+    let genesis: String = node.call("getblockhash", &[json!(0)]);
+    let (status, out, err) = cli(&["-named", "getblockhash", "height=0"]);
+    assert_eq!((status, out.trim()), (Some(0), genesis.as_str()), "{err}");
+    let (status, out, _) = cli(&["-named", "getblock", &genesis, "verbosity=0"]);
+    assert_eq!(status, Some(0));
+    assert!(out.trim().chars().all(|c| c.is_ascii_hexdigit()), "{out}");
+    let (status, _, err) = cli(&["-named", "getblockhash", "heigth=0"]);
+    assert_eq!(status, Some(8), "unknown named parameter: {err}");
+    // -regtest -datadir= -rpcconnect= -rpcport= -rpccookiefile=, as bitcoin-cli takes them.
+    let port = node.rpc_addr.rsplit_once(':').unwrap().1.to_string();
+    let cookie = dir.path().join("regtest").join(".cookie");
+    let out = Command::new(cairn_bin())
+        .arg("cli")
+        .arg("-regtest")
+        .arg(format!("-datadir={}", dir.path().display()))
+        .args(["-rpcconnect=127.0.0.1", &format!("-rpcport={port}")])
+        .arg(format!("-rpccookiefile={}", cookie.display()))
+        .arg("getblockcount")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "101",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // -stdin: arguments from standard input, one per line.
+    let mut child = Command::new(cairn_bin())
+        .args(["cli", "--network", "regtest", "--datadir"])
+        .arg(dir.path())
+        .args(["-stdin", "getblockhash"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"0\n").unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), genesis);
     let (status, out, _) = cli(&["help", "getblock"]);
     assert_eq!(status, Some(0));
     assert!(out.starts_with("getblock \"blockhash\" ( verbosity )"), "{out}");
@@ -138,4 +179,58 @@ fn cli_follows_bitcoin_cli_conventions() {
     assert_eq!(node.call::<Vec<Value>>("getpeerinfo", &[]), Vec::<Value>::new());
     // addnode takes libp2p addresses and Core's host:port; anything else is a parameter error.
     assert_eq!(node.call_err("addnode", &[json!("127.0.0.1:port"), json!("add")]).0, -8);
+}
+
+/// `-rpcwait`: the cli keeps trying while nothing listens, and calls once the server is up (a
+/// stand-in HTTP server here, so the test controls when it appears).
+#[test]
+fn cli_rpcwait_retries_until_the_server_answers() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(cairn_bin())
+        .arg("cli")
+        .arg(format!("-datadir={}", dir.path().display()))
+        .args(["-regtest", "-rpcwait", "-rpcwaittimeout=60", "-rpcuser=u", "-rpcpassword=p"])
+        .arg(format!("-rpcconnect=127.0.0.1:{port}"))
+        .arg("getblockcount")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "the cli gave up instead of waiting");
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("getblockcount"));
+    let reply = r#"{"jsonrpc":"2.0","result":7,"id":1}"#;
+    write!(
+        reader.get_mut(),
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+        reply.len()
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the cli did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
 }
