@@ -2,6 +2,7 @@
 
 mod chord;
 mod common;
+mod conformance;
 mod core_methods;
 mod dashboard;
 mod disk_full;
