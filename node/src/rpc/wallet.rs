@@ -194,9 +194,16 @@ impl WalletApiServer for RpcContext {
         let minconf = minconf.map(|m| m.get("minconf")).transpose()?;
         let maxconf = maxconf.map(|m| m.get("maxconf")).transpose()?;
         let network = self.network;
+        // As Core: an empty list filters nothing; an address given twice is an error.
         let filter: Option<Vec<Address>> = match addresses {
-            Some(list) => Some(list.iter().map(|a| parse_address(a, network)).collect::<RpcResult<_>>()?),
-            None => None,
+            Some(list) if !list.is_empty() => {
+                let mut seen = std::collections::HashSet::new();
+                if let Some(dup) = list.iter().find(|a| !seen.insert(a.as_str())) {
+                    return Err(RpcError::invalid_parameter(format!("Invalid parameter, duplicated address: {dup}")));
+                }
+                Some(list.iter().map(|a| parse_address(a, network)).collect::<RpcResult<_>>()?)
+            }
+            _ => None,
         };
         let include_unsafe = include_unsafe.unwrap_or(true);
         self.with_wallet(move |s| {

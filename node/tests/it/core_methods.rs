@@ -24,6 +24,10 @@ fn mempool_packages_block_stats_and_chain_tx_counts_answer_as_core() {
     let parent: String = a.call("sendtoaddress", &[json!(to), json!(1.5)]);
     // A child spending the parent's 1.5 output while both are in the pool.
     let unspent: Vec<Value> = a.call("listunspent", &[json!(0)]);
+    // An empty address list filters nothing (Core); an address twice is an error.
+    let unfiltered: Vec<Value> = a.call("listunspent", &[json!(0), json!(9_999_999), json!([])]);
+    assert_eq!(unfiltered.len(), unspent.len());
+    assert_eq!(a.call_err("listunspent", &[json!(0), json!(9_999_999), json!([to, to])]).0, -8);
     let out = unspent
         .iter()
         .find(|u| u["txid"] == json!(parent) && units(&u["amount"]) == 150_000_000)
