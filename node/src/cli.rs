@@ -168,10 +168,13 @@ pub fn parse_arg(method: &str, index: usize, text: &str) -> Result<Value> {
 /// parameter that does not parse.
 pub fn named_params(method: &str, args: &[String]) -> Result<serde_json::Map<String, Value>> {
     let mut out = serde_json::Map::new();
-    for (i, a) in args.iter().enumerate() {
+    let mut position = 0;
+    for a in args {
         let (name, text) = match a.split_once('=') {
             Some((n, t)) if !n.is_empty() => (n.to_string(), t),
             _ => {
+                let i = position;
+                position += 1;
                 let name = cairn_rpc::spec::find(method)
                     .and_then(|m| m.params.get(i))
                     .map(|p| p.names().next().unwrap_or(p.name).to_string())
@@ -222,20 +225,15 @@ pub fn run(args: CliArgs) -> ExitCode {
 }
 
 fn call(mut args: CliArgs) -> Result<String> {
-    let mut stdin_lines = if args.stdin || args.stdinrpcpass {
-        std::io::read_to_string(std::io::stdin())?
-            .lines()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-            .into_iter()
-    } else {
-        Vec::new().into_iter()
-    };
+    let stdin = std::io::stdin();
     if args.stdinrpcpass {
-        args.conn.rpc_password = Some(stdin_lines.next().unwrap_or_default());
+        // One line: the password (bitcoin-cli reads it before any -stdin arguments).
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        args.conn.rpc_password = Some(line.trim_end_matches(['\r', '\n']).to_string());
     }
     if args.stdin {
-        args.args.extend(stdin_lines);
+        args.args.extend(std::io::read_to_string(stdin)?.lines().map(str::to_string));
     }
     let params = if args.named {
         Value::Object(named_params(&args.method, &args.args)?)
@@ -369,6 +367,8 @@ mod tests {
         );
         let mixed = named_params("getblock", &args(&["00ab", "verbosity=2"])).unwrap();
         assert_eq!(Value::Object(mixed), serde_json::json!({"blockhash": "00ab", "verbosity": 2}));
+        let after = named_params("getblock", &args(&["verbosity=2", "00ab"])).unwrap();
+        assert_eq!(Value::Object(after), serde_json::json!({"verbosity": 2, "blockhash": "00ab"}));
         assert!(named_params("getblockcount", &args(&["x"])).is_err());
         assert!(named_params("getblock", &args(&["blockhash=a", "blockhash=b"])).is_err());
         let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();

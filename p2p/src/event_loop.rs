@@ -468,6 +468,9 @@ impl EventLoop {
 
     /// Dials peers that Kademlia found while we have fewer outbound peers than the target.
     fn dial_found(&mut self, found: Vec<kad::PeerInfo>) {
+        if !self.active {
+            return;
+        }
         let now = Instant::now();
         let me = *self.swarm.local_peer_id();
         for info in found {

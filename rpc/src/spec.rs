@@ -249,6 +249,12 @@ pub fn normalize(method: &str, params: Option<&RawValue>) -> Result<Option<Strin
             });
         }
     };
+    // Trailing nulls past our parameters stand for Core's later ones not given (clients send
+    // them); within ours they are checked (a required one given as null is -3, as Core).
+    let mut values = values;
+    while values.len() > spec.params.len() && values.last().is_some_and(Value::is_null) {
+        values.pop();
+    }
     // Core's count: up to the last required parameter (an optional one before it, as
     // `prioritisetransaction`'s dummy, must then be given, as null).
     let required = spec.params.iter().rposition(|p| p.default.is_none()).map_or(0, |i| i + 1);
@@ -283,8 +289,6 @@ pub fn normalize(method: &str, params: Option<&RawValue>) -> Result<Option<Strin
             message: format!("Wrong type passed:\n{{\n{}\n}}", mismatches.join(",\n")),
         });
     }
-    // Trailing nulls stand for parameters not given.
-    let mut values = values;
     while values.last().is_some_and(Value::is_null) {
         values.pop();
     }
@@ -498,6 +502,7 @@ mod tests {
         assert_eq!(e.code, -3);
         // Optional nulls are "not given"; amounts take numbers and strings; verbosity anything.
         assert_eq!(norm("getblock", r#"["ab",null]"#).unwrap().as_deref(), Some(r#"["ab"]"#));
+        assert_eq!(norm("getblock", r#"["ab",null,null,null]"#).unwrap().as_deref(), Some(r#"["ab"]"#));
         assert!(norm("sendtoaddress", r#"["a","0.1"]"#).is_ok());
         assert!(norm("sendtoaddress", r#"["a",true]"#).is_err());
         assert!(norm("getblock", r#"["ab",true]"#).is_ok());

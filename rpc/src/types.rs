@@ -148,7 +148,7 @@ pub fn parse_coins(text: &str) -> Option<Amount> {
     let (mantissa, exp) = text.split_once(['e', 'E'])?;
     let exp: i32 = exp.parse().ok()?;
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let point = int.len() as i32 + exp;
+    let point = i32::try_from(int.len()).ok()?.checked_add(exp)?;
     if !(-20..=20).contains(&point) || int.len() + frac.len() > 40 {
         return None;
     }
@@ -667,6 +667,8 @@ mod tests {
         assert_eq!(units("1e-9"), None, "below one unit");
         assert_eq!(units("1e-30"), None);
         assert_eq!(units("1e30"), None);
+        assert_eq!(units("1e2147483647"), None, "no overflow");
+        assert_eq!(units("1e-2147483648"), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ use super::RpcContext;
 use super::convert::*;
 use crate::clock::unix_now;
 
+/// Nonces `generateblock` tries before giving up (Core's `DEFAULT_MAX_TRIES`).
+const GENERATE_MAX_TRIES: u64 = 1_000_000;
 /// Smallest encoding of an input (outpoint, two empty byte strings): bounds inputs per block.
 const MIN_INPUT_BYTES: usize = 36 + 1 + 1;
 /// Longest a long-poll waits for a new tip or new transactions (Core waits a minute for the
@@ -65,6 +67,14 @@ impl RpcContext {
             let peers = self.net()?.info().await.map_err(|e| RpcError::misc(e.to_string()))?;
             if peers.inbound + peers.outbound == 0 {
                 return Err(RpcError::new(-9, "Cairn is not connected!"));
+            }
+            let best_header = self.chain.best_header();
+            let latch = self.ibd_over.clone();
+            let syncing = self
+                .with_state(move |s| Ok(super::blockchain::SyncProgress::of(s.chain, best_header, unix_now(), &latch).initial))
+                .await?;
+            if syncing {
+                return Err(RpcError::new(-10, "Cairn is in initial sync and waiting for blocks..."));
             }
         }
         if let Some(id) = request.get("longpollid").and_then(Value::as_str) {
@@ -151,6 +161,7 @@ impl RpcContext {
                 let mut fees = Amount::ZERO;
                 // Outputs of the transactions listed so far, for those that spend them.
                 let mut made: HashMap<OutPoint, Amount> = HashMap::new();
+                let mut spent: std::collections::HashSet<OutPoint> = std::collections::HashSet::new();
                 for item in &transactions {
                     let tx =
                         match item.parse::<Txid>() {
@@ -163,6 +174,13 @@ impl RpcContext {
                         };
                     let mut input_total = Amount::ZERO;
                     for input in &tx.inputs {
+                        // Two spends of one coin: Core's TestBlockValidity refuses the block.
+                        if !spent.insert(input.prevout) {
+                            return Err(RpcError::new(
+                                code::VERIFY_ERROR,
+                                "TestBlockValidity failed: bad-txns-inputs-missingorspent",
+                            ));
+                        }
                         let value = match made.get(&input.prevout) {
                             Some(v) => *v,
                             None => s
@@ -192,10 +210,16 @@ impl RpcContext {
             })
             .await?;
         let shutdown = self.shutdown.clone();
-        let block = tokio::task::spawn_blocking(move || mine(&template, 1, &|| shutdown.is_triggered(), &AtomicU64::new(0)))
-            .await
-            .map_err(|e| RpcError::internal(format!("mining task failed: {e}")))?
-            .ok_or_else(|| RpcError::misc("Shutting down"))?;
+        // Core's bound: a million nonces, then "Failed to make block." (off regtest a block is
+        // rarely that cheap: the call must not hold a core for ever).
+        let block = tokio::task::spawn_blocking(move || {
+            let tried = AtomicU64::new(0);
+            let stop = || shutdown.is_triggered() || tried.load(std::sync::atomic::Ordering::Relaxed) >= GENERATE_MAX_TRIES;
+            mine(&template, 1, &stop, &tried)
+        })
+        .await
+        .map_err(|e| RpcError::internal(format!("mining task failed: {e}")))?
+        .ok_or_else(|| RpcError::misc("Failed to make block."))?;
         let hash: BlockHash = block.block_hash();
         if !submit {
             return Ok(json!({ "hash": hash, "hex": hex::encode(block.encode()) }));

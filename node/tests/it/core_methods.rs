@@ -203,6 +203,8 @@ fn block_templates_submitted_blocks_and_generated_blocks_follow_core() {
     let pool: Vec<String> = a.call("getrawmempool", &[]);
     assert_eq!(pool, vec![other.clone()]);
 
+    // A coin spent twice in one block: refused before any mining.
+    assert_eq!(a.call_err("generateblock", &[json!(to), json!([other, other])]).0, -25);
     // Submitted at once; errors as Core's.
     let next: Value = a.call("generateblock", &[json!(to), json!([other])]);
     assert_eq!(a.call::<String>("getbestblockhash", &[]), next["hash"].as_str().unwrap());
