@@ -234,6 +234,8 @@ pub struct BlockHeaderInfo {
 pub struct BlockInfo {
     #[serde(flatten)]
     pub header: BlockHeaderInfo,
+    /// The size without witness data: the size (Cairn has none).
+    pub strippedsize: usize,
     pub size: usize,
     pub weight: usize,
     pub tx: BlockTxs,
@@ -287,14 +289,22 @@ pub struct ScriptSig {
 pub enum TxInInfo {
     Coinbase {
         coinbase: String,
+        /// Cairn's inputs have no sequence number: Core's value for a final input that signals no
+        /// replacement ([`FINAL_SEQUENCE`]), which is what every Cairn input is.
+        sequence: u32,
     },
     Spend {
         txid: Txid,
         vout: u32,
         #[serde(rename = "scriptSig")]
         script_sig: ScriptSig,
+        /// See `Coinbase`.
+        sequence: u32,
     },
 }
+
+/// The `sequence` shown for every input (Core's `CTxIn::SEQUENCE_FINAL`).
+pub const FINAL_SEQUENCE: u32 = u32::MAX;
 
 /// One output of a decoded transaction.
 #[derive(Serialize, Debug, Clone)]

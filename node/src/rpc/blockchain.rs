@@ -94,11 +94,21 @@ impl BlockchainApiServer for RpcContext {
             } else {
                 let undo = chain.get_undo(&blockhash).map_err(store_err)?;
                 let values = undo.as_ref().map(|u| spent_values(&block, Some(u)));
-                BlockTxs::Full(block.txdata.iter().map(|t| tx_info(t, network, values.as_ref())).collect())
+                BlockTxs::Full(
+                    block
+                        .txdata
+                        .iter()
+                        .map(|t| TxInfo {
+                            hex: Some(hex::encode(t.encode())),
+                            ..tx_info(t, network, values.as_ref())
+                        })
+                        .collect(),
+                )
             };
             let size = block.size();
             Ok(GetBlockResult::Verbose(Box::new(BlockInfo {
                 header,
+                strippedsize: size,
                 size,
                 weight: size * 4,
                 tx: txs,

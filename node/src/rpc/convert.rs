@@ -9,7 +9,7 @@ use cairn_chain::store::IndexRecord;
 use cairn_chain::transaction::Lock;
 use cairn_chain::{Amount, Block, Chainstate, Network, OutPoint, StoreError, Transaction, TxError};
 use cairn_rpc::error::code;
-use cairn_rpc::types::{BlockHeaderInfo, CoinAmount, ScriptPubKey, ScriptSig, TxInInfo, TxInfo, TxOutInfo};
+use cairn_rpc::types::{BlockHeaderInfo, CoinAmount, FINAL_SEQUENCE, ScriptPubKey, ScriptSig, TxInInfo, TxInfo, TxOutInfo};
 use cairn_rpc::{RpcError, RpcResult};
 use cairn_wallet::{Address, WalletError};
 
@@ -108,6 +108,7 @@ pub fn tx_info(tx: &Transaction, network: Network, spent: Option<&HashMap<OutPoi
             if tx.is_coinbase() {
                 TxInInfo::Coinbase {
                     coinbase: hex::encode(&i.signature),
+                    sequence: FINAL_SEQUENCE,
                 }
             } else {
                 let mut raw = Vec::new();
@@ -120,6 +121,7 @@ pub fn tx_info(tx: &Transaction, network: Network, spent: Option<&HashMap<OutPoi
                         asm: format!("{} {}", hex::encode(&i.signature), hex::encode(&i.pubkey)),
                         hex: hex::encode(raw),
                     },
+                    sequence: FINAL_SEQUENCE,
                 }
             }
         })
