@@ -16,6 +16,7 @@
 //! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
 
+mod context;
 mod stats;
 mod tips;
 
@@ -32,7 +33,6 @@ use crate::block::Block;
 use crate::coins::CoinsCache;
 use crate::error::{BlockError, ChainError, StoreError};
 use crate::hash::BlockHash;
-use crate::headers::{ContextWindow, median, recent_times};
 use crate::orphan::OrphanPool;
 use crate::params::{Network, Params};
 use crate::pow::{U256, work_for_bits};
@@ -40,7 +40,7 @@ use crate::store::{IndexRecord, Store, StoreOptions, status};
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin, MemoryUtxoSet, UtxoStats};
 use crate::validation::connect::ConnectError;
-use crate::validation::{HeaderContext, SigCache, Signatures, check_block, check_block_contextual, check_header_contextual, connect_block};
+use crate::validation::{SigCache, Signatures, check_block, check_block_contextual, check_header_contextual, connect_block};
 
 /// Most blocks held while their parent is unknown.
 pub const MAX_ORPHAN_BLOCKS: usize = 100;
@@ -423,40 +423,6 @@ impl Chainstate {
         }
         self.bulk = on;
         self.store.set_sync_writes(!on)
-    }
-
-    /// The ancestor of `hash` at `height`.
-    pub fn ancestor(&self, hash: &BlockHash, height: u32) -> Option<BlockHash> {
-        let mut cursor = *hash;
-        loop {
-            let r = self.index.get(&cursor)?;
-            if r.height < height {
-                return None;
-            }
-            if r.height == height {
-                return Some(cursor);
-            }
-            // Once on the active chain, jump.
-            if self.block_hash_at(r.height) == Some(cursor) {
-                return self.block_hash_at(height);
-            }
-            cursor = r.header.prev_blockhash;
-        }
-    }
-
-    /// The median time of the block `hash` and its 10 predecessors (Bitcoin's median time past).
-    pub fn median_time_past(&self, hash: &BlockHash) -> u32 {
-        median(&recent_times(self, hash))
-    }
-
-    /// The context a block built on `parent` is checked in.
-    pub fn header_context(&self, parent: &BlockHash, now: u64) -> Option<HeaderContext> {
-        ContextWindow::at(self, parent).map(|w| w.context(self.params, now))
-    }
-
-    /// The context of the next block on the tip (for templates and the mempool).
-    pub fn next_block_context(&self, now: u64) -> HeaderContext {
-        self.header_context(&self.tip_hash(), now).expect("the tip is in the index")
     }
 
     /// Validates a block and, if it (with its chain) has the most work, connects it, and any

@@ -27,8 +27,8 @@ use tracing::{debug, info, warn};
 use crate::behaviour::{Behaviour, BehaviourEvent, Limits};
 use crate::chord::message::IndexResponse;
 use crate::content::ContentResponse;
-use crate::error::{NetworkError, RequestError, StartError};
-use crate::handle::{AddNode, Command, ContentEvent, GossipData, IndexEvent, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
+use crate::error::{RequestError, StartError};
+use crate::handle::{Command, ContentEvent, GossipData, IndexEvent, NetworkEvent, NetworkHandle, NetworkInfo, Responder, Verdict};
 use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
@@ -771,41 +771,5 @@ impl EventLoop {
             }
         }
         false
-    }
-
-    fn add_node(&mut self, addr: Multiaddr, how: AddNode) -> Result<(), NetworkError> {
-        let dial_error = |addr: &Multiaddr, e: libp2p::swarm::DialError| NetworkError::Dial {
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        };
-        match how {
-            AddNode::Add if !self.active => {
-                // Remembered; dialed once activity is back on (Core's added nodes wait too).
-                if self.added.add(addr) {
-                    Ok(())
-                } else {
-                    Err(NetworkError::AlreadyAdded)
-                }
-            }
-            // Core's `onetry` does nothing while network activity is off.
-            AddNode::OneTry if !self.active => Ok(()),
-            AddNode::Add => {
-                if !self.added.add(addr.clone()) {
-                    return Err(NetworkError::AlreadyAdded);
-                }
-                if let Err(e) = self.dial(addr.clone()) {
-                    // Kept: it is redialed with backoff, as Core keeps retrying added nodes.
-                    self.added.on_dial_failed(&addr, Instant::now());
-                    debug!(%addr, error = %e, "first dial of added node failed");
-                }
-                Ok(())
-            }
-            AddNode::Remove => self.added.remove(&addr).map(|_| ()).ok_or(NetworkError::NotAdded),
-            AddNode::OneTry => match self.dial(addr.clone()) {
-                // Already connected, or a dial is under way: nothing more to try.
-                Ok(()) | Err(libp2p::swarm::DialError::DialPeerConditionFalse(_)) => Ok(()),
-                Err(e) => Err(dial_error(&addr, e)),
-            },
-        }
     }
 }

@@ -208,3 +208,41 @@ pub fn random_file(path: &Path, len: usize, seed: u64) -> Vec<u8> {
     std::fs::write(path, &bytes).unwrap();
     bytes
 }
+
+/// The node's RPC URL with its cookie, as Python clients take it.
+pub fn cookie_url(datadir: &Path, node: &TestNode) -> String {
+    let cookie = std::fs::read_to_string(datadir.join("regtest").join(".cookie")).unwrap();
+    format!("http://{}@{}", cookie.trim(), node.rpc_addr)
+}
+
+/// Runs `scripts/<script>` with `args` (its venv made on the first run), killed after `deadline`;
+/// its exit status, stdout and stderr.
+pub fn run_script(script: &str, args: &[&str], deadline: Duration) -> (std::process::ExitStatus, String, String) {
+    let path = format!("{}/../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new("bash")
+        .arg(&path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {path}: {e}"));
+    let end = Instant::now() + deadline;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > end {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{script} timed out:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

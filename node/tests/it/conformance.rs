@@ -3,10 +3,9 @@
 //! `AuthServiceProxy` with Core's parameters, and checks field names and JSON types against the table.
 //! A second node is connected first so that `getpeerinfo` has an entry to check.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{TestNode, wait_until};
+use crate::common::{TestNode, cookie_url, run_script, wait_until};
 
 #[test]
 fn every_offered_core_method_returns_cores_documented_fields() {
@@ -19,30 +18,11 @@ fn every_offered_core_method_returns_cores_documented_fields() {
         "no peer connected; log:\n{}",
         node.log()
     );
-    let cookie = std::fs::read_to_string(dir.path().join("regtest").join(".cookie")).unwrap();
-    let url = format!("http://{}@{}", cookie.trim(), node.rpc_addr);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/conformance.sh");
-    let mut child = Command::new("bash")
-        .arg(script)
-        .arg(&url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run scripts/conformance.sh");
+    let url = cookie_url(dir.path(), &node);
     // Creating the venv downloads two small packages the first time; the checks take seconds.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("conformance script timed out; node log:\n{}", node.log());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stdout, stderr) = run_script("conformance.sh", &[&url], Duration::from_secs(300));
     assert!(
-        out.status.success(),
+        status.success(),
         "conformance failed:\n{stdout}\n{stderr}\nnode log:\n{}",
         node.log()
     );
