@@ -44,6 +44,10 @@ pub struct CliArgs {
     /// Seconds a call may take (0: no limit; default 900).
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub rpcclienttimeout: u64,
+    /// Send the call to this wallet's endpoint (`/wallet/<name>`), for nodes with several
+    /// wallets loaded.
+    #[arg(long, value_name = "NAME")]
+    pub rpcwallet: Option<String>,
     /// Read extra arguments from standard input, one per line, after those given.
     #[arg(long)]
     pub stdin: bool,
@@ -82,6 +86,7 @@ pub fn core_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         "--rpccookiefile",
         "--rpcwaittimeout",
         "--rpcclienttimeout",
+        "--rpcwallet",
     ];
     let mut out: Vec<std::ffi::OsString> = args[..=cli].to_vec();
     let mut rest = args[cli + 1..].iter();
@@ -251,6 +256,9 @@ fn call(mut args: CliArgs) -> Result<String> {
         n => std::time::Duration::from_secs(n),
     };
     let mut client = args.conn.client()?.with_timeout(timeout);
+    if let Some(name) = &args.rpcwallet {
+        client = client.with_wallet(name);
+    }
     let started = std::time::Instant::now();
     let raw = loop {
         match client.call_params(&args.method, &params) {

@@ -26,6 +26,7 @@ use crate::content::{ChordProviders, ContentConfig, ContentHandle};
 use crate::miner::{Miner, MinerControl, MinerSettings};
 use crate::rpc::RpcContext;
 use crate::service;
+use crate::settings::{DEFAULT_WALLET, Settings, valid_wallet_name};
 use crate::shutdown::Shutdown;
 
 /// Runs a node until shutdown.
@@ -126,6 +127,8 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
         started: Instant::now(),
         shutdown: shutdown.clone(),
         chainstate_dir: chainstate_dir.clone(),
+        net_dir: net_dir.clone(),
+        loading: Arc::default(),
         net: net_slot.clone(),
         content: content_slot.clone(),
         index: index_slot.clone(),
@@ -165,7 +168,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
         tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &warmup)).await?
     };
     let result = match opened {
-        Ok((chainstate, mempool, opened_wallet)) => {
+        Ok((chainstate, mempool, opened_wallets)) => {
             let wallet_tip = (chainstate.height(), chainstate.tip_hash());
             let thread = pending
                 .start(chainstate, mempool, wallet.clone(), shutdown.clone())
@@ -181,7 +184,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
                     // The wallet follows the chain from the tip it was rescanned to; it offers its
                     // unconfirmed transactions to the mempool first, now that they can be announced.
                     match pending_wallet.start(
-                        opened_wallet,
+                        opened_wallets,
                         wallet_tip,
                         chain.clone(),
                         tokio::runtime::Handle::current(),
@@ -254,37 +257,65 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     result
 }
 
-/// Opens the chain state and the wallet, and replays to the wallet the active-chain blocks from
-/// its birth height (an automatic `rescanblockchain`): the wallet file holds keys and sent
-/// transactions, everything else is derived from the chain, so they always agree.
-fn open_state(net_dir: &Path, network: Network, mempool_bytes: usize, warmup: &Warmup) -> Result<(Chainstate, Mempool, Wallet)> {
+/// Opens the chain state and the wallets loaded at start ([`Settings::wallets_on_startup`]), and
+/// replays to each the active-chain blocks from its birth height (an automatic
+/// `rescanblockchain`): a wallet file holds keys and sent transactions, everything else is
+/// derived from the chain, so they always agree. The default wallet is created when missing; a
+/// listed wallet whose directory is gone is skipped with a warning (as Core), a corrupt one stops
+/// the start.
+fn open_state(
+    net_dir: &Path,
+    network: Network,
+    mempool_bytes: usize,
+    warmup: &Warmup,
+) -> Result<(Chainstate, Mempool, crate::wallet_service::LoadedWallets)> {
     let chain_dir = net_dir.join("chainstate");
     std::fs::create_dir_all(&chain_dir).with_context(|| format!("creating {}", chain_dir.display()))?;
     let chain =
         Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
     warmup.set("Loading wallet…");
-    let wallet_dir = net_dir.join("wallets").join("default");
-    let mut wallet = Wallet::create_or_open(&wallet_dir, network, chain.height(), unix_now())
-        .with_context(|| format!("opening the wallet in {}", wallet_dir.display()))?;
-    warmup.set("Rescanning…");
-    let started = Instant::now();
-    let from = wallet.birth_height().min(chain.height());
-    for height in from..=chain.height() {
-        let hash = chain
-            .block_hash_at(height)
-            .ok_or_else(|| anyhow!("active chain has no block at height {height}"))?;
-        let block = chain
-            .get_block(&hash)?
-            .ok_or_else(|| anyhow!("block {hash} at height {height} is missing from the store"))?;
-        wallet.block_connected(&block, height);
+    let mut wallets: crate::wallet_service::LoadedWallets = Vec::new();
+    for name in Settings::new(net_dir).wallets_on_startup()? {
+        if wallets.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        if !valid_wallet_name(&name) {
+            tracing::warn!(wallet = %name, "skipping a wallet name in settings.json that is not valid");
+            continue;
+        }
+        let dir = net_dir.join("wallets").join(&name);
+        let opened = if name == DEFAULT_WALLET {
+            Some(Wallet::create_or_open(&dir, network, chain.height(), unix_now()))
+        } else {
+            Wallet::open(&dir, network).transpose()
+        };
+        match opened {
+            Some(w) => wallets.push((name, w.with_context(|| format!("opening the wallet in {}", dir.display()))?)),
+            None => tracing::warn!(wallet = %name, dir = %dir.display(), "skipping a wallet to load at start: it does not exist"),
+        }
     }
-    tracing::info!(
-        from,
-        to = chain.height(),
-        ms = started.elapsed().as_millis() as u64,
-        "wallet rescanned"
-    );
-    Ok((chain, Mempool::new(mempool_bytes), wallet))
+    warmup.set("Rescanning…");
+    for (name, wallet) in &mut wallets {
+        let started = Instant::now();
+        let from = wallet.birth_height().min(chain.height());
+        for height in from..=chain.height() {
+            let hash = chain
+                .block_hash_at(height)
+                .ok_or_else(|| anyhow!("active chain has no block at height {height}"))?;
+            let block = chain
+                .get_block(&hash)?
+                .ok_or_else(|| anyhow!("block {hash} at height {height} is missing from the store"))?;
+            wallet.block_connected(&block, height);
+        }
+        tracing::info!(
+            wallet = %name,
+            from,
+            to = chain.height(),
+            ms = started.elapsed().as_millis() as u64,
+            "wallet rescanned"
+        );
+    }
+    Ok((chain, Mempool::new(mempool_bytes), wallets))
 }
 
 /// The running peer-to-peer layer: the network's event loop, the router, the sync driver and
@@ -398,10 +429,14 @@ async fn start_miner(
         let address = match payout {
             Some(a) => a,
             None => wallet
-                .run(|s| s.wallet.new_address("mining", unix_now()))
+                .run(|s| match s.wallets.first_mut() {
+                    Some((_, w)) => w
+                        .new_address("mining", unix_now())
+                        .map_err(|e| anyhow!("creating a mining address: {e}")),
+                    None => Err(anyhow!("no wallet is loaded to mine to: give --mine-to ADDRESS")),
+                })
                 .await
-                .map_err(|e| anyhow!("{e}"))?
-                .context("creating a mining address")?,
+                .map_err(|e| anyhow!("{e}"))??,
         };
         tracing::info!(%address, threads = config.mine_threads, "mining to");
         control.set(MinerSettings {

@@ -22,8 +22,10 @@ pub mod policy;
 pub mod router;
 pub mod rpc;
 pub mod service;
+pub mod settings;
 pub mod shutdown;
 pub mod sync;
+pub mod wallet_load;
 pub mod wallet_service;
 
 pub use launch::{NodeHandle, launch, run};

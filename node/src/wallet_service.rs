@@ -47,34 +47,98 @@ pub enum WalletEvent {
     TxRemoved(Txid),
 }
 
-/// The wallet and the last block it processed (Core's `m_last_block_processed`): balances
-/// and confirmations are counted against it.
+/// The loaded wallets, by name, in the order they were loaded.
+pub type LoadedWallets = Vec<(String, Wallet)>;
+
+/// Most wallets loaded at once (`createwallet`/`loadwallet` refuse more).
+pub const MAX_LOADED: usize = 64;
+
+/// The loaded wallets and the last block they processed (Core's `m_last_block_processed`):
+/// balances and confirmations are counted against it. Every loaded wallet has processed the same
+/// events: a wallet joins at the point of the event stream its rescan reached (see
+/// [`crate::wallet_load`]).
 pub struct WalletState {
-    /// The wallet.
-    pub wallet: Wallet,
+    /// The loaded wallets, by name, in the order they were loaded (`listwallets`).
+    pub wallets: LoadedWallets,
     /// Height of the last block processed.
     pub tip_height: u32,
     /// Hash of the last block processed.
     pub tip_hash: BlockHash,
 }
 
+/// One wallet chosen for a call, with the tip it has processed.
+pub struct Selected<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The wallet.
+    pub wallet: &'a mut Wallet,
+    /// Height of the last block processed.
+    pub tip_height: u32,
+    /// Hash of the last block processed.
+    pub tip_hash: BlockHash,
+}
+
+/// Why no wallet could be chosen for a call (Core's `GetWalletForJSONRPCRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectError {
+    /// The name asked for is not loaded.
+    NotLoaded,
+    /// No name was given and no wallet is loaded.
+    NoneLoaded,
+    /// No name was given and more than one wallet is loaded.
+    NotSpecified,
+}
+
 impl WalletState {
-    /// Applies one event.
+    /// Applies one event to every loaded wallet.
     pub fn apply(&mut self, event: &WalletEvent) {
+        for (_, wallet) in &mut self.wallets {
+            match event {
+                WalletEvent::BlockConnected { block, height } => wallet.block_connected(block, *height),
+                WalletEvent::BlockDisconnected { block, height } => wallet.block_disconnected(block, *height),
+                WalletEvent::TxAdded(tx) => wallet.tx_accepted_to_mempool(tx, unix_now()),
+                WalletEvent::TxRemoved(txid) => wallet.tx_left_mempool(txid),
+            }
+        }
         match event {
             WalletEvent::BlockConnected { block, height } => {
-                self.wallet.block_connected(block, *height);
                 self.tip_height = *height;
                 self.tip_hash = block.block_hash();
             }
             WalletEvent::BlockDisconnected { block, height } => {
-                self.wallet.block_disconnected(block, *height);
                 self.tip_height = height.saturating_sub(1);
                 self.tip_hash = block.header.prev_blockhash;
             }
-            WalletEvent::TxAdded(tx) => self.wallet.tx_accepted_to_mempool(tx, unix_now()),
-            WalletEvent::TxRemoved(txid) => self.wallet.tx_left_mempool(txid),
+            WalletEvent::TxAdded(_) | WalletEvent::TxRemoved(_) => {}
         }
+    }
+
+    /// The wallet named `name`, or without a name the only one loaded.
+    ///
+    /// # Errors
+    /// See [`SelectError`].
+    pub fn select(&mut self, name: Option<&str>) -> Result<Selected<'_>, SelectError> {
+        let (tip_height, tip_hash) = (self.tip_height, self.tip_hash);
+        let index = match name {
+            Some(name) => self.wallets.iter().position(|(n, _)| n == name).ok_or(SelectError::NotLoaded)?,
+            None => match self.wallets.len() {
+                0 => return Err(SelectError::NoneLoaded),
+                1 => 0,
+                _ => return Err(SelectError::NotSpecified),
+            },
+        };
+        let (name, wallet) = &mut self.wallets[index];
+        Ok(Selected {
+            name,
+            wallet,
+            tip_height,
+            tip_hash,
+        })
+    }
+
+    /// Whether a wallet named `name` is loaded.
+    pub fn is_loaded(&self, name: &str) -> bool {
+        self.wallets.iter().any(|(n, _)| n == name)
     }
 }
 
@@ -122,6 +186,13 @@ impl WalletHandle {
         rx.await.map_err(|_| ServiceStopped)
     }
 
+    /// Queues `f` to run on the wallet thread after every event queued so far, from a thread
+    /// outside the runtime (the chain service's, so that `f` runs at an exact point of the event
+    /// stream); waits while the queue is full. Returns false if the service has stopped.
+    pub fn enqueue_blocking(&self, f: impl FnOnce(&mut WalletState) + Send + 'static) -> bool {
+        self.queue.blocking_send(Msg::Job(Box::new(f))).is_ok()
+    }
+
     /// Publishes events to the wallet, from the chain service's thread; waits while the queue is
     /// full. Returns false if the wallet service has stopped.
     pub fn publish_blocking(&self, events: Vec<WalletEvent>) -> bool {
@@ -158,24 +229,24 @@ impl PendingWallet {
         out
     }
 
-    /// Starts the wallet thread over a wallet caught up with the chain at `tip`. After every
+    /// Starts the wallet thread over wallets caught up with the chain at `tip`. After every
     /// batch of events that moved the tip it offers the chain service the wallet's own
     /// transactions that are neither confirmed nor in the mempool (after a reorg, or at start):
-    /// through `chain`, on `runtime`, without waiting for the answer. Returns the wallet when
+    /// through `chain`, on `runtime`, without waiting for the answer. Returns the wallets when
     /// stopped.
     ///
     /// # Errors
     /// The thread cannot be spawned.
     pub fn start(
         self,
-        wallet: Wallet,
+        wallets: LoadedWallets,
         tip: (u32, BlockHash),
         chain: ChainHandle,
         runtime: tokio::runtime::Handle,
         shutdown: crate::shutdown::Shutdown,
-    ) -> std::io::Result<std::thread::JoinHandle<Wallet>> {
+    ) -> std::io::Result<std::thread::JoinHandle<LoadedWallets>> {
         let mut state = WalletState {
-            wallet,
+            wallets,
             tip_height: tip.0,
             tip_hash: tip.1,
         };
@@ -200,17 +271,17 @@ impl PendingWallet {
                         Msg::Stop => break,
                     }
                 }
-                state.wallet
+                state.wallets
             })
         })
     }
 }
 
-/// Offers the chain service the wallet's transactions that are neither confirmed, in the
+/// Offers the chain service the wallets' transactions that are neither confirmed, in the
 /// mempool nor conflicted (parents first), to be admitted and announced again. What is
 /// admitted comes back as [`WalletEvent::TxAdded`].
-fn resubmit(state: &WalletState, chain: &ChainHandle, runtime: &tokio::runtime::Handle) {
-    let txs = state.wallet.transactions_to_resubmit();
+pub(crate) fn resubmit(state: &WalletState, chain: &ChainHandle, runtime: &tokio::runtime::Handle) {
+    let txs: Vec<Transaction> = state.wallets.iter().flat_map(|(_, w)| w.transactions_to_resubmit()).collect();
     if txs.is_empty() {
         return;
     }

@@ -123,7 +123,7 @@ pub trait MiningApi {
     async fn generatetoaddress(&self, nblocks: Int<u32>, address: String, maxtries: Option<Int<u64>>) -> RpcResult<Vec<BlockHash>>;
     /// Turns continuous mining on or off (Core up to 0.12): `genproclimit` threads (default 1,
     /// -1 for one per core).
-    #[method(name = "setgenerate")]
+    #[method(name = "setgenerate", with_extensions)]
     async fn setgenerate(&self, generate: bool, genproclimit: Option<Int<i64>>) -> RpcResult<()>;
     /// Whether the node mines continuously (Core up to 0.12).
     #[method(name = "getgenerate")]
@@ -149,13 +149,13 @@ pub trait MiningApi {
 #[rpc(server)]
 pub trait WalletApi {
     /// Signs the inputs of a raw transaction with this wallet's keys.
-    #[method(name = "signrawtransactionwithwallet")]
+    #[method(name = "signrawtransactionwithwallet", with_extensions)]
     async fn signrawtransactionwithwallet(&self, hexstring: String) -> RpcResult<SignRawTransactionResult>;
     /// A fresh receiving address.
-    #[method(name = "getnewaddress")]
+    #[method(name = "getnewaddress", with_extensions)]
     async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String>;
     /// The trusted balance (coins with at least `minconf` confirmations).
-    #[method(name = "getbalance")]
+    #[method(name = "getbalance", with_extensions)]
     async fn getbalance(
         &self,
         dummy: Option<String>,
@@ -164,10 +164,10 @@ pub trait WalletApi {
         avoid_reuse: Option<bool>,
     ) -> RpcResult<CoinAmount>;
     /// Trusted, pending and immature balances.
-    #[method(name = "getbalances")]
+    #[method(name = "getbalances", with_extensions)]
     async fn getbalances(&self) -> RpcResult<Balances>;
     /// The wallet's unspent outputs.
-    #[method(name = "listunspent")]
+    #[method(name = "listunspent", with_extensions)]
     async fn listunspent(
         &self,
         minconf: Option<Int<u32>>,
@@ -176,7 +176,7 @@ pub trait WalletApi {
         include_unsafe: Option<bool>,
     ) -> RpcResult<Vec<UnspentEntry>>;
     /// Pays `amount` to `address`; returns the txid.
-    #[method(name = "sendtoaddress")]
+    #[method(name = "sendtoaddress", with_extensions)]
     async fn sendtoaddress(
         &self,
         address: String,
@@ -191,10 +191,10 @@ pub trait WalletApi {
         fee_rate: Option<RateParam>,
     ) -> RpcResult<Txid>;
     /// A wallet transaction.
-    #[method(name = "gettransaction")]
+    #[method(name = "gettransaction", with_extensions)]
     async fn gettransaction(&self, txid: Txid, include_watchonly: Option<bool>, verbose: Option<bool>) -> RpcResult<WalletTransaction>;
     /// Recent wallet history.
-    #[method(name = "listtransactions")]
+    #[method(name = "listtransactions", with_extensions)]
     async fn listtransactions(
         &self,
         label: Option<String>,
@@ -202,6 +202,31 @@ pub trait WalletApi {
         skip: Option<Int<i64>>,
         include_watchonly: Option<bool>,
     ) -> RpcResult<Vec<WalletTxEntry>>;
+    /// Creates a wallet and loads it.
+    #[method(name = "createwallet")]
+    async fn createwallet(
+        &self,
+        wallet_name: String,
+        disable_private_keys: Option<bool>,
+        blank: Option<bool>,
+        passphrase: Option<String>,
+        avoid_reuse: Option<bool>,
+        descriptors: Option<bool>,
+        load_on_startup: Option<bool>,
+        external_signer: Option<bool>,
+    ) -> RpcResult<LoadWalletResult>;
+    /// Loads a wallet from the wallet directory.
+    #[method(name = "loadwallet")]
+    async fn loadwallet(&self, filename: String, load_on_startup: Option<bool>) -> RpcResult<LoadWalletResult>;
+    /// Unloads the wallet named, or the endpoint's.
+    #[method(name = "unloadwallet", with_extensions)]
+    async fn unloadwallet(&self, wallet_name: Option<String>, load_on_startup: Option<bool>) -> RpcResult<UnloadWalletResult>;
+    /// The loaded wallets' names.
+    #[method(name = "listwallets")]
+    async fn listwallets(&self) -> RpcResult<Vec<String>>;
+    /// State of the wallet.
+    #[method(name = "getwalletinfo", with_extensions)]
+    async fn getwalletinfo(&self) -> RpcResult<WalletInfo>;
     /// Checks an address.
     #[method(name = "validateaddress")]
     async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress>;

@@ -69,6 +69,8 @@ pub struct HttpReply {
 /// A JSON-RPC client for one node.
 pub struct RpcClient {
     addr: String,
+    /// `/`, or a wallet's endpoint (`/wallet/<name>`).
+    path: String,
     auth: String,
     timeout: Duration,
     conn: Option<BufReader<TcpStream>>,
@@ -87,11 +89,18 @@ impl RpcClient {
     pub fn new(addr: impl Into<String>, credentials: &Credentials) -> Self {
         RpcClient {
             addr: addr.into(),
+            path: "/".into(),
             auth: credentials.header_value(),
             timeout: Duration::from_secs(900),
             conn: None,
             next_id: 1,
         }
+    }
+
+    /// Sends calls to wallet `name`'s endpoint (bitcoin-cli's `-rpcwallet`).
+    pub fn with_wallet(mut self, name: &str) -> Self {
+        self.path = crate::endpoint::wallet_path(name);
+        self
     }
 
     /// Sets the per-call socket timeout.
@@ -176,7 +185,8 @@ impl RpcClient {
     /// Connection and I/O failures.
     pub fn post(&mut self, body: &[u8], headers: &[(&str, &str)]) -> Result<HttpReply, ClientError> {
         let mut request = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: {}\r\n",
+            "POST {} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Length: {}\r\n",
+            self.path,
             self.addr,
             self.auth,
             body.len()

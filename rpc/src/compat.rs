@@ -12,7 +12,9 @@
 //!    with both `result` and `error` members, and Core's HTTP status for a lone failed legacy
 //!    call (`500`, `404` for an unknown method, `400` for an invalid request). Parameters and
 //!    results pass through as raw JSON text, so amounts keep their 8 decimals.
-//! 4. **Warmup**: while the node is starting, every call gets `-28` with the startup step.
+//! 4. **Endpoint**: `/` or `/wallet/<name>` (the wallet for wallet methods, given to each call
+//!    as a [`crate::endpoint::WalletEndpoint`] extension); any other path is `404`.
+//! 5. **Warmup**: while the node is starting, every call gets `-28` with the startup step.
 //!
 //! Replies always carry `Content-Type: application/json` exactly, which python-bitcoinrpc checks.
 
@@ -246,6 +248,10 @@ async fn handle<S>(config: Arc<CompatConfig>, mut inner: S, request: HttpRequest
 where
     S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
 {
+    // Core's endpoints: `/` and `/wallet/<name>`; any other path is not found, before auth.
+    let Ok(wallet) = crate::endpoint::parse(request.uri().path()) else {
+        return Ok(plain(StatusCode::NOT_FOUND, String::new()));
+    };
     let authorized = request
         .headers()
         .get(AUTHORIZATION)
@@ -264,6 +270,9 @@ where
         ));
     }
     let (mut parts, body) = request.into_parts();
+    // Every call of the request sees the wallet its path names (jsonrpsee hands the HTTP
+    // request's extensions to each method).
+    parts.extensions.insert(crate::endpoint::WalletEndpoint(wallet));
     let bytes = match Limited::new(body, config.max_body).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {

@@ -48,6 +48,23 @@ pub mod code {
     pub const VERIFY_REJECTED: i32 = -26;
     /// The transaction is already in the chain.
     pub const VERIFY_ALREADY_IN_CHAIN: i32 = -27;
+    /// The wallet is locked: `walletpassphrase` first.
+    pub const WALLET_UNLOCK_NEEDED: i32 = -13;
+    /// The passphrase is wrong.
+    pub const WALLET_PASSPHRASE_INCORRECT: i32 = -14;
+    /// An encryption command on a wallet in the wrong state (encrypting it twice, unlocking an
+    /// unencrypted one).
+    pub const WALLET_WRONG_ENC_STATE: i32 = -15;
+    /// Encrypting the wallet failed.
+    pub const WALLET_ENCRYPTION_FAILED: i32 = -16;
+    /// The wallet named is not loaded, or none is.
+    pub const WALLET_NOT_FOUND: i32 = -18;
+    /// Several wallets are loaded and the request names none.
+    pub const WALLET_NOT_SPECIFIED: i32 = -19;
+    /// The wallet is already loaded.
+    pub const WALLET_ALREADY_LOADED: i32 = -35;
+    /// A wallet of that name exists already.
+    pub const WALLET_ALREADY_EXISTS: i32 = -36;
     /// The node is still starting up.
     pub const IN_WARMUP: i32 = -28;
     /// Peer-to-peer functionality is missing or disabled.

@@ -11,8 +11,10 @@ use serde_json::value::RawValue;
 
 mod chain;
 mod files;
+mod wallets;
 pub use chain::*;
 pub use files::*;
+pub use wallets::*;
 
 /// An amount in coins, serialized as a JSON number with 8 decimals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -59,6 +59,12 @@ pub enum WalletError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A wallet file exists where a new wallet was to be created.
+    #[error("a wallet already exists in {path}")]
+    AlreadyExists {
+        /// The wallet directory.
+        path: PathBuf,
+    },
     /// The spendable coins do not cover the amount plus the fee.
     #[error("insufficient funds: need {needed}, have {available}")]
     InsufficientFunds {

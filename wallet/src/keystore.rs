@@ -169,6 +169,11 @@ impl Keystore {
         }))
     }
 
+    /// The wallet directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The network the wallet belongs to.
     pub fn network(&self) -> Network {
         self.network

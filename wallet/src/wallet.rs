@@ -103,13 +103,36 @@ impl Wallet {
     /// [`WalletError::Io`] on file system failure, [`WalletError::Corrupt`] for an invalid wallet
     /// file or one of another network.
     pub fn create_or_open(dir: &Path, network: Network, tip_height: u32, now: u64) -> Result<Wallet, WalletError> {
-        let store = match Keystore::load(dir, network)? {
-            Some(store) => store,
-            None => {
-                tracing::info!(dir = %dir.display(), %network, birth_height = tip_height, now, "creating wallet");
-                Keystore::create(dir, network, tip_height)?
-            }
-        };
+        match Wallet::open(dir, network)? {
+            Some(wallet) => Ok(wallet),
+            None => Wallet::create(dir, network, tip_height, now),
+        }
+    }
+
+    /// Creates `dir` and an empty wallet there, born at `tip_height`.
+    ///
+    /// # Errors
+    /// [`WalletError::AlreadyExists`] if `dir` holds a wallet file already; [`WalletError::Io`] on
+    /// file system failure.
+    pub fn create(dir: &Path, network: Network, tip_height: u32, now: u64) -> Result<Wallet, WalletError> {
+        if dir.join(crate::keystore::WALLET_FILE).exists() {
+            return Err(WalletError::AlreadyExists { path: dir.to_path_buf() });
+        }
+        tracing::info!(dir = %dir.display(), %network, birth_height = tip_height, now, "creating wallet");
+        Ok(Wallet::from_store(Keystore::create(dir, network, tip_height)?))
+    }
+
+    /// Opens the wallet in `dir`, or `Ok(None)` if there is none. The caller then replays blocks
+    /// from [`Wallet::birth_height`] to the tip.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`] on file system failure, [`WalletError::Corrupt`] for an invalid wallet
+    /// file or one of another network.
+    pub fn open(dir: &Path, network: Network) -> Result<Option<Wallet>, WalletError> {
+        Ok(Keystore::load(dir, network)?.map(Wallet::from_store))
+    }
+
+    fn from_store(store: Keystore) -> Wallet {
         let mut wallet = Wallet {
             keys: HashMap::new(),
             txs: HashMap::new(),
@@ -133,7 +156,7 @@ impl Wallet {
             birth_height = wallet.birth_height(),
             "opened wallet"
         );
-        Ok(wallet)
+        wallet
     }
 
     /// The network of this wallet's addresses.
@@ -144,6 +167,21 @@ impl Wallet {
     /// The tip height when the wallet was created: replaying from here finds all its coins.
     pub fn birth_height(&self) -> u32 {
         self.store.birth_height()
+    }
+
+    /// How many transactions concern this wallet (Core's `txcount`).
+    pub fn tx_count(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// Creation time of the oldest key, if the wallet has any (Core's `birthtime`).
+    pub fn birth_time(&self) -> Option<u64> {
+        self.store.keys().iter().map(|k| k.created).min()
+    }
+
+    /// The directory holding the wallet file.
+    pub fn dir(&self) -> &Path {
+        self.store.dir()
     }
 
     /// A fresh address with `label`, written to disk (and `fsync`ed) before it is returned.

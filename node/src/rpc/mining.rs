@@ -100,7 +100,7 @@ impl MiningApiServer for RpcContext {
         Ok(hashes)
     }
 
-    async fn setgenerate(&self, generate: bool, genproclimit: Option<Int<i64>>) -> RpcResult<()> {
+    async fn setgenerate(&self, ext: &jsonrpsee::Extensions, generate: bool, genproclimit: Option<Int<i64>>) -> RpcResult<()> {
         let genproclimit = genproclimit.map(|g| g.get("genproclimit")).transpose()?;
         let threads = match (generate, genproclimit.unwrap_or(1)) {
             (false, _) | (true, 0) => 0,
@@ -115,7 +115,7 @@ impl MiningApiServer for RpcContext {
         let mut settings = self.miner.settings();
         if threads > 0 && settings.payout.is_none() {
             let address = self
-                .with_wallet(|s| {
+                .with_wallet(ext, |s| {
                     s.wallet
                         .new_address("mining", unix_now())
                         .map_err(|e| RpcError::misc(format!("creating a mining address: {e}")))

@@ -14,6 +14,7 @@ mod rawtx;
 mod template;
 mod util;
 mod wallet;
+mod wallets;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -26,10 +27,32 @@ use cairn_rpc::api::{
     RawTransactionApiServer, UtilApiServer, WalletApiServer,
 };
 use cairn_rpc::{RpcError, RpcResult};
-use jsonrpsee::RpcModule;
+use jsonrpsee::{Extensions, RpcModule};
 
 use crate::service::{ChainHandle, ChainView};
 use crate::shutdown::Shutdown;
+
+/// The wallet named by the request's endpoint, if any.
+fn endpoint_wallet(ext: &Extensions) -> Option<String> {
+    ext.get::<cairn_rpc::WalletEndpoint>().and_then(|e| e.0.clone())
+}
+
+/// Core's errors for a wallet that cannot be chosen.
+fn select_err(e: crate::wallet_service::SelectError) -> RpcError {
+    use crate::wallet_service::SelectError;
+    use cairn_rpc::error::code;
+    match e {
+        SelectError::NotLoaded => RpcError::new(code::WALLET_NOT_FOUND, "Requested wallet does not exist or is not loaded"),
+        SelectError::NoneLoaded => RpcError::new(
+            code::WALLET_NOT_FOUND,
+            "No wallet is loaded. Load a wallet using loadwallet or create a new one with createwallet. (Note: A default wallet is no longer automatically created)",
+        ),
+        SelectError::NotSpecified => RpcError::new(
+            code::WALLET_NOT_SPECIFIED,
+            "Multiple wallets are loaded. Please select which wallet to use by requesting the RPC through the /wallet/<walletname> URI path.",
+        ),
+    }
+}
 
 /// What the RPC methods need.
 #[derive(Clone, Debug)]
@@ -56,6 +79,10 @@ pub struct RpcContext {
     pub clock: Arc<std::sync::Mutex<crate::clock::ClockOffsets>>,
     /// The wallet service.
     pub wallet: crate::wallet_service::WalletHandle,
+    /// The network's data directory (`wallets/`, `settings.json`).
+    pub net_dir: std::path::PathBuf,
+    /// Names of the wallets being created or loaded now (Core's "Wallet already loading.").
+    pub loading: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
     /// Set once initial block download is over (Core latches it: a node that caught up once does
     /// not go back to "initial" when its tip ages).
     pub ibd_over: Arc<std::sync::atomic::AtomicBool>,
@@ -76,13 +103,20 @@ impl RpcContext {
         self.chain.read(f).await.map_err(convert::stopped)?
     }
 
-    /// Runs `f` on the wallet service, after every chain event published before the call.
-    async fn with_wallet<R, F>(&self, f: F) -> RpcResult<R>
+    /// Runs `f` on the wallet service, after every chain event published before the call, with
+    /// the wallet the request's endpoint names (`/wallet/<name>`), or without a name the only
+    /// one loaded (Core's `GetWalletForJSONRPCRequest`: -18 when it is not loaded or none is,
+    /// -19 when several are and none is named).
+    async fn with_wallet<R, F>(&self, ext: &Extensions, f: F) -> RpcResult<R>
     where
-        F: FnOnce(&mut crate::wallet_service::WalletState) -> RpcResult<R> + Send + 'static,
+        F: FnOnce(crate::wallet_service::Selected<'_>) -> RpcResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.wallet.run(f).await.map_err(convert::stopped)?
+        let name = endpoint_wallet(ext);
+        self.wallet
+            .run(move |s| s.select(name.as_deref()).map_err(select_err).and_then(f))
+            .await
+            .map_err(convert::stopped)?
     }
 
     /// Every method, ready for the server.

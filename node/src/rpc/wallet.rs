@@ -15,6 +15,7 @@ use cairn_rpc::error::code;
 use cairn_rpc::types::*;
 use cairn_rpc::{RpcError, RpcResult};
 use cairn_wallet::{Address, TxDetails, TxEntry};
+use jsonrpsee::Extensions;
 use jsonrpsee::core::async_trait;
 
 use super::RpcContext;
@@ -71,7 +72,7 @@ fn transaction_json(d: TxDetails) -> WalletTransaction {
 
 #[async_trait]
 impl WalletApiServer for RpcContext {
-    async fn signrawtransactionwithwallet(&self, hexstring: String) -> RpcResult<SignRawTransactionResult> {
+    async fn signrawtransactionwithwallet(&self, ext: &Extensions, hexstring: String) -> RpcResult<SignRawTransactionResult> {
         let bytes = hex::decode(hexstring.trim()).map_err(|_| RpcError::new(code::DESERIALIZATION_ERROR, "TX decode failed: not hex"))?;
         let mut tx = <cairn_chain::Transaction as cairn_chain::encode::Decodable>::decode(&bytes)
             .map_err(|e| RpcError::new(code::DESERIALIZATION_ERROR, format!("TX decode failed: {e}")))?;
@@ -98,7 +99,7 @@ impl WalletApiServer for RpcContext {
                 Ok((spent, errors))
             })
             .await?;
-        self.with_wallet(move |s| {
+        self.with_wallet(ext, move |s| {
             if errors.is_empty()
                 && let Err(e) = s.wallet.sign(&mut tx, &spent)
             {
@@ -121,7 +122,7 @@ impl WalletApiServer for RpcContext {
         .await
     }
 
-    async fn getnewaddress(&self, label: Option<String>, address_type: Option<String>) -> RpcResult<String> {
+    async fn getnewaddress(&self, ext: &Extensions, label: Option<String>, address_type: Option<String>) -> RpcResult<String> {
         if let Some(t) = address_type.as_deref()
             && !matches!(t, "legacy" | "pubkeyhash")
         {
@@ -133,12 +134,15 @@ impl WalletApiServer for RpcContext {
         if label == "*" {
             return Err(RpcError::new(code::WALLET_ERROR, "Invalid label name"));
         }
-        self.with_wallet(move |s| s.wallet.new_address(&label, unix_now()).map(|a| a.to_string()).map_err(wallet_err))
-            .await
+        self.with_wallet(ext, move |s| {
+            s.wallet.new_address(&label, unix_now()).map(|a| a.to_string()).map_err(wallet_err)
+        })
+        .await
     }
 
     async fn getbalance(
         &self,
+        ext: &Extensions,
         dummy: Option<String>,
         minconf: Option<Int<u32>>,
         _include_watchonly: Option<bool>,
@@ -151,7 +155,7 @@ impl WalletApiServer for RpcContext {
                 "dummy first argument must be excluded or set to \"*\".",
             ));
         }
-        self.with_wallet(move |s| {
+        self.with_wallet(ext, move |s| {
             let tip = s.tip_height;
             let balance = match minconf.unwrap_or(0) {
                 0 => s.wallet.balances(tip).trusted,
@@ -166,8 +170,8 @@ impl WalletApiServer for RpcContext {
         .await
     }
 
-    async fn getbalances(&self) -> RpcResult<Balances> {
-        self.with_wallet(|s| {
+    async fn getbalances(&self, ext: &Extensions) -> RpcResult<Balances> {
+        self.with_wallet(ext, |s| {
             let b = s.wallet.balances(s.tip_height);
             Ok(Balances {
                 mine: MineBalances {
@@ -186,6 +190,7 @@ impl WalletApiServer for RpcContext {
 
     async fn listunspent(
         &self,
+        ext: &Extensions,
         minconf: Option<Int<u32>>,
         maxconf: Option<Int<u32>>,
         addresses: Option<Vec<String>>,
@@ -206,7 +211,7 @@ impl WalletApiServer for RpcContext {
             _ => None,
         };
         let include_unsafe = include_unsafe.unwrap_or(true);
-        self.with_wallet(move |s| {
+        self.with_wallet(ext, move |s| {
             let coins = s
                 .wallet
                 .list_unspent(s.tip_height, minconf.unwrap_or(1), maxconf.unwrap_or(9_999_999));
@@ -233,6 +238,7 @@ impl WalletApiServer for RpcContext {
 
     async fn sendtoaddress(
         &self,
+        ext: &Extensions,
         address: String,
         amount: AmountParam,
         _comment: Option<String>,
@@ -268,7 +274,7 @@ impl WalletApiServer for RpcContext {
         let subtract = subtractfeefromamount.unwrap_or(false);
         let _one_at_a_time = self.send_lock.lock().await;
         let created = self
-            .with_wallet(move |s| {
+            .with_wallet(ext, move |s| {
                 s.wallet
                     .create_transaction(&to, amount.0, rate, subtract, s.tip_height, unix_now())
                     .map_err(wallet_err)
@@ -281,13 +287,19 @@ impl WalletApiServer for RpcContext {
             Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
             Err(MempoolError::Store(e)) => return Err(store_err(e)),
         }
-        self.with_wallet(move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+        self.with_wallet(ext, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
             .await?;
         Ok(txid)
     }
 
-    async fn gettransaction(&self, txid: Txid, _include_watchonly: Option<bool>, _verbose: Option<bool>) -> RpcResult<WalletTransaction> {
-        self.with_wallet(move |s| {
+    async fn gettransaction(
+        &self,
+        ext: &Extensions,
+        txid: Txid,
+        _include_watchonly: Option<bool>,
+        _verbose: Option<bool>,
+    ) -> RpcResult<WalletTransaction> {
+        self.with_wallet(ext, move |s| {
             let details = s
                 .wallet
                 .get_transaction(&txid, s.tip_height)
@@ -299,6 +311,7 @@ impl WalletApiServer for RpcContext {
 
     async fn listtransactions(
         &self,
+        ext: &Extensions,
         label: Option<String>,
         count: Option<Int<i64>>,
         skip: Option<Int<i64>>,
@@ -317,7 +330,7 @@ impl WalletApiServer for RpcContext {
             usize::try_from(count).unwrap_or(usize::MAX),
             usize::try_from(skip).unwrap_or(usize::MAX),
         );
-        self.with_wallet(move |s| {
+        self.with_wallet(ext, move |s| {
             let tip = s.tip_height;
             let entries = match label.as_deref() {
                 None | Some("*") => s.wallet.list_transactions(tip, count, skip),
@@ -331,6 +344,51 @@ impl WalletApiServer for RpcContext {
             Ok(entries.iter().map(|e| entry_json(e, false)).collect())
         })
         .await
+    }
+
+    async fn createwallet(
+        &self,
+        wallet_name: String,
+        disable_private_keys: Option<bool>,
+        blank: Option<bool>,
+        passphrase: Option<String>,
+        avoid_reuse: Option<bool>,
+        descriptors: Option<bool>,
+        load_on_startup: Option<bool>,
+        external_signer: Option<bool>,
+    ) -> RpcResult<LoadWalletResult> {
+        self.create_wallet(
+            wallet_name,
+            disable_private_keys,
+            blank,
+            passphrase,
+            avoid_reuse,
+            descriptors,
+            load_on_startup,
+            external_signer,
+        )
+        .await
+    }
+
+    async fn loadwallet(&self, filename: String, load_on_startup: Option<bool>) -> RpcResult<LoadWalletResult> {
+        self.load_wallet(filename, load_on_startup).await
+    }
+
+    async fn unloadwallet(
+        &self,
+        ext: &Extensions,
+        wallet_name: Option<String>,
+        load_on_startup: Option<bool>,
+    ) -> RpcResult<UnloadWalletResult> {
+        self.unload_wallet(ext, wallet_name, load_on_startup).await
+    }
+
+    async fn listwallets(&self) -> RpcResult<Vec<String>> {
+        self.list_wallets().await
+    }
+
+    async fn getwalletinfo(&self, ext: &Extensions) -> RpcResult<WalletInfo> {
+        self.wallet_info(ext).await
     }
 
     async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress> {

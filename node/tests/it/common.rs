@@ -95,6 +95,14 @@ impl TestNode {
         info["peerid"].as_str().expect("a peer id").to_string()
     }
 
+    /// A client for wallet `name`'s endpoint (`/wallet/<name>`).
+    pub fn wallet(&self, name: &str) -> RpcClient {
+        let creds = Credentials::read_cookie(&self.datadir.join("regtest").join(".cookie")).unwrap();
+        RpcClient::new(self.rpc_addr.clone(), &creds)
+            .with_timeout(Duration::from_secs(120))
+            .with_wallet(name)
+    }
+
     /// Calls a method and parses the result.
     pub fn call<T: serde::de::DeserializeOwned>(&mut self, method: &str, params: &[Value]) -> T {
         match self.rpc.call(method, params) {

@@ -18,3 +18,4 @@ mod network;
 mod python;
 mod rpc_limits;
 mod walkthrough;
+mod wallets;
