@@ -17,9 +17,11 @@
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
 
 mod context;
+mod manual;
 mod stats;
 mod tips;
 
+pub use manual::{ManualError, VerifyFailure};
 pub use stats::{BlockStats, StatsError};
 pub use tips::{ChainTip, TipStatus};
 

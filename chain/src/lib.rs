@@ -32,7 +32,9 @@ pub mod validation;
 
 pub use amount::Amount;
 pub use block::{Block, Header};
-pub use chain::{BlockStats, BlockStatus, ChainTip, Chainstate, ProcessedBlock, StatsError, TipEvent, TipStatus, TipUpdate};
+pub use chain::{
+    BlockStats, BlockStatus, ChainTip, Chainstate, ManualError, ProcessedBlock, StatsError, TipEvent, TipStatus, TipUpdate, VerifyFailure,
+};
 pub use error::{BlockError, ChainError, DecodeError, HeadersError, StoreError, TxError};
 pub use hash::{BlockHash, PubkeyHash, Txid};
 pub use headers::{HeaderChainSummary, HeaderCursor};

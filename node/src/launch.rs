@@ -193,6 +193,18 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
                         Ok(t) => wallet_thread = Some(t),
                         Err(e) => return Err(anyhow!("starting the wallet service: {e}")),
                     }
+                    // Unlocked wallets lock again on time (`walletpassphrase`'s timeout); the
+                    // task ends with the wallet service.
+                    let relock = wallet.clone();
+                    tokio::spawn(async move {
+                        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                        loop {
+                            tick.tick().await;
+                            if relock.run(|s| s.relock_expired()).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
                     warmup.finish();
                     let tip = chain.tip();
                     tracing::info!(network = %network, height = tip.height, tip = %tip.hash, "node ready");

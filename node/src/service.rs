@@ -22,7 +22,9 @@ use cairn_chain::encode::Encodable;
 use cairn_chain::mempool::{MempoolError, MempoolEvent};
 use cairn_chain::pow::U256;
 use cairn_chain::utxo::UtxoStats;
-use cairn_chain::{Block, BlockHash, BlockStatus, ChainError, Chainstate, Mempool, ProcessedBlock, TipEvent, TipUpdate, Transaction, Txid};
+use cairn_chain::{
+    Block, BlockHash, BlockStatus, ChainError, Chainstate, ManualError, Mempool, ProcessedBlock, TipEvent, TipUpdate, Transaction, Txid,
+};
 use cairn_p2p::{NetworkHandle, Topic};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -177,6 +179,18 @@ impl NodeState {
     /// The block is invalid, or the store failed.
     fn accept_requested_block(&mut self, block: Block) -> Result<ProcessedBlock, ChainError> {
         self.accept_block(block, true)
+    }
+
+    /// `invalidateblock`/`reconsiderblock`: `f` moves the tip by hand; the mempool, the wallet
+    /// and everyone watching the tip follow as for any reorg.
+    fn by_hand(&mut self, f: impl FnOnce(&mut Chainstate) -> Result<TipUpdate, ManualError>) -> Result<u32, ManualError> {
+        let update = f(&mut self.chain)?;
+        let result = self.apply_update(&update);
+        if let Err(ChainError::Store(e)) = &result {
+            self.store_failed(e);
+        }
+        result?;
+        Ok(self.chain.height())
     }
 
     fn accept_block(&mut self, block: Block, requested: bool) -> Result<ProcessedBlock, ChainError> {
@@ -408,6 +422,27 @@ impl ChainHandle {
     /// Sync validated headers up to `height` on a branch worth downloading.
     pub fn note_header(&self, height: u32) {
         self.best_header.fetch_max(height, Ordering::Relaxed);
+    }
+
+    /// Treats `hash` as invalid (`invalidateblock`); the best header falls back to the new tip,
+    /// as Core's does.
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn invalidate_block(&self, hash: BlockHash) -> Result<Result<(), ManualError>, ServiceStopped> {
+        let result = self.run(move |s| s.by_hand(|c| c.invalidate_block(&hash))).await?;
+        Ok(result.map(|height| self.best_header.store(height, Ordering::Relaxed)))
+    }
+
+    /// Clears invalid marks around `hash` (`reconsiderblock`).
+    ///
+    /// # Errors
+    /// The service has stopped.
+    pub async fn reconsider_block(&self, hash: BlockHash) -> Result<Result<(), ManualError>, ServiceStopped> {
+        let result = self.run(move |s| s.by_hand(|c| c.reconsider_block(&hash))).await?;
+        Ok(result.map(|height| {
+            self.best_header.fetch_max(height, Ordering::Relaxed);
+        }))
     }
 
     /// The highest header sync has validated on a branch worth downloading (0 if none).

@@ -128,12 +128,22 @@ impl WalletState {
             },
         };
         let (name, wallet) = &mut self.wallets[index];
+        wallet.relock_if_expired(unix_now());
         Ok(Selected {
             name,
             wallet,
             tip_height,
             tip_hash,
         })
+    }
+
+    /// Locks the wallets whose unlock time is up (run every second: an unlocked master key
+    /// stays in memory no longer than asked).
+    pub fn relock_expired(&mut self) {
+        let now = unix_now();
+        for (_, w) in &mut self.wallets {
+            w.relock_if_expired(now);
+        }
     }
 
     /// Whether a wallet named `name` is loaded.

@@ -53,6 +53,15 @@ pub trait BlockchainApi {
     /// Figures of one block (`stats` names those wanted; default all).
     #[method(name = "getblockstats")]
     async fn getblockstats(&self, hash_or_height: serde_json::Value, stats: Option<Vec<String>>) -> RpcResult<serde_json::Value>;
+    /// Treats a block as invalid, leaving its branch.
+    #[method(name = "invalidateblock")]
+    async fn invalidateblock(&self, blockhash: BlockHash) -> RpcResult<()>;
+    /// Clears the invalid marks of a block, its ancestors and descendants.
+    #[method(name = "reconsiderblock")]
+    async fn reconsiderblock(&self, blockhash: BlockHash) -> RpcResult<()>;
+    /// Checks the last blocks against the store.
+    #[method(name = "verifychain")]
+    async fn verifychain(&self, checklevel: Option<Int<i64>>, nblocks: Option<Int<i64>>) -> RpcResult<bool>;
     /// Transaction counts and rate over the `nblocks` blocks ending at `blockhash`.
     #[method(name = "getchaintxstats")]
     async fn getchaintxstats(&self, nblocks: Option<Int<i64>>, blockhash: Option<BlockHash>) -> RpcResult<ChainTxStats>;
@@ -227,6 +236,60 @@ pub trait WalletApi {
     /// State of the wallet.
     #[method(name = "getwalletinfo", with_extensions)]
     async fn getwalletinfo(&self) -> RpcResult<WalletInfo>;
+    /// Encrypts the wallet's keys with a passphrase; the wallet is locked afterwards.
+    #[method(name = "encryptwallet", with_extensions)]
+    async fn encryptwallet(&self, passphrase: String) -> RpcResult<String>;
+    /// Unlocks the wallet's keys for `timeout` seconds.
+    #[method(name = "walletpassphrase", with_extensions)]
+    async fn walletpassphrase(&self, passphrase: String, timeout: Int<i64>) -> RpcResult<()>;
+    /// Locks the wallet's keys.
+    #[method(name = "walletlock", with_extensions)]
+    async fn walletlock(&self) -> RpcResult<()>;
+    /// Changes the wallet's passphrase.
+    #[method(name = "walletpassphrasechange", with_extensions)]
+    async fn walletpassphrasechange(&self, oldpassphrase: String, newpassphrase: String) -> RpcResult<()>;
+    /// Locks or unlocks coins out of coin selection.
+    #[method(name = "lockunspent", with_extensions)]
+    async fn lockunspent(&self, unlock: bool, transactions: Option<Vec<serde_json::Value>>, persistent: Option<bool>) -> RpcResult<bool>;
+    /// The locked coins.
+    #[method(name = "listlockunspent", with_extensions)]
+    async fn listlockunspent(&self) -> RpcResult<Vec<LockedCoin>>;
+    /// Gives up an unconfirmed transaction that is not in the mempool.
+    #[method(name = "abandontransaction", with_extensions)]
+    async fn abandontransaction(&self, txid: Txid) -> RpcResult<()>;
+    /// The total received by an address.
+    #[method(name = "getreceivedbyaddress", with_extensions)]
+    async fn getreceivedbyaddress(
+        &self,
+        address: String,
+        minconf: Option<Int<i64>>,
+        include_immature_coinbase: Option<bool>,
+    ) -> RpcResult<CoinAmount>;
+    /// What each receiving address got.
+    #[method(name = "listreceivedbyaddress", with_extensions)]
+    async fn listreceivedbyaddress(
+        &self,
+        minconf: Option<Int<i64>>,
+        include_empty: Option<bool>,
+        include_watchonly: Option<bool>,
+        address_filter: Option<String>,
+        include_immature_coinbase: Option<bool>,
+    ) -> RpcResult<Vec<ReceivedByAddress>>;
+    /// What the wallet knows of an address.
+    #[method(name = "getaddressinfo", with_extensions)]
+    async fn getaddressinfo(&self, address: String) -> RpcResult<AddressInfo>;
+    /// Signs a message with an address's key.
+    #[method(name = "signmessage", with_extensions)]
+    async fn signmessage(&self, address: String, message: String) -> RpcResult<String>;
+    /// Checks a signed message.
+    #[method(name = "verifymessage")]
+    async fn verifymessage(&self, address: String, signature: String, message: String) -> RpcResult<bool>;
+    /// Copies the wallet file to `destination`.
+    #[method(name = "backupwallet", with_extensions)]
+    async fn backupwallet(&self, destination: String) -> RpcResult<()>;
+    /// Sets the wallet's fee rate (coins per 1000 bytes; 0: the default).
+    #[method(name = "settxfee", with_extensions)]
+    async fn settxfee(&self, amount: AmountParam) -> RpcResult<bool>;
     /// Checks an address.
     #[method(name = "validateaddress")]
     async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress>;

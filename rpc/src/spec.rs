@@ -396,13 +396,17 @@ fn method_help(spec: &MethodSpec) -> String {
     text
 }
 
+/// Core's category of commands `help` does not list.
+pub const HIDDEN: &str = "Hidden";
+
 /// The `help` text: every method by category, or one method's full help, or Core's answer for a
 /// method that does not exist (`help: unknown command: NAME`, a result, not an error).
 pub fn help_text(command: Option<&str>) -> String {
     match command {
         Some(name) => find(name).map_or_else(|| format!("help: unknown command: {name}\n"), method_help),
         None => {
-            let mut methods: Vec<&MethodSpec> = all().collect();
+            // As Core's, the list leaves out hidden commands (`help NAME` still explains them).
+            let mut methods: Vec<&MethodSpec> = all().filter(|m| m.category != HIDDEN).collect();
             methods.sort_by_key(|m| (m.category, m.name));
             let mut text = String::new();
             let mut category = "";

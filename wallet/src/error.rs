@@ -65,6 +65,15 @@ pub enum WalletError {
         /// The wallet directory.
         path: PathBuf,
     },
+    /// The wallet is encrypted and locked: its secret keys cannot be used now.
+    #[error("the wallet is locked")]
+    Locked,
+    /// An encryption command on a wallet in the wrong state.
+    #[error("{0}")]
+    WrongEncState(&'static str),
+    /// The passphrase does not open the wallet.
+    #[error("the wallet passphrase entered was incorrect")]
+    PassphraseIncorrect,
     /// The spendable coins do not cover the amount plus the fee.
     #[error("insufficient funds: need {needed}, have {available}")]
     InsufficientFunds {

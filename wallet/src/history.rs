@@ -162,7 +162,7 @@ fn units(a: Amount) -> i64 {
 
 impl Wallet {
     /// Confirmations of a wallet transaction at `tip_height` (negative when conflicted).
-    fn confirmations(w: &WalletTx, tip_height: u32) -> i64 {
+    pub(crate) fn confirmations(w: &WalletTx, tip_height: u32) -> i64 {
         let depth = |height: u32| i64::from(tip_height) - i64::from(height) + 1;
         match w.state {
             TxState::Confirmed { height, .. } => depth(height).max(1),
@@ -179,12 +179,12 @@ impl Wallet {
         }
     }
 
-    fn is_mature(&self, w: &WalletTx, tip_height: u32) -> bool {
+    pub(crate) fn is_mature(&self, w: &WalletTx, tip_height: u32) -> bool {
         let maturity = i64::from(self.network().params().coinbase_maturity);
         !w.tx.is_coinbase() || Self::confirmations(w, tip_height) > maturity
     }
 
-    fn is_spent(&self, outpoint: &OutPoint) -> bool {
+    pub(crate) fn is_spent(&self, outpoint: &OutPoint) -> bool {
         self.spends.get(outpoint).is_some_and(|spenders| {
             spenders.iter().any(|t| {
                 self.txs
@@ -247,6 +247,8 @@ impl Wallet {
         self.coins(tip_height)
             .into_iter()
             .filter(|c| c.kind != CoinKind::Immature && (min_conf..=max_conf).contains(&c.confirmations))
+            // Locked coins are left out, as Core's listunspent does (they stay in the balance).
+            .filter(|c| !self.locked.contains_key(&c.outpoint))
             .filter_map(|c| {
                 let address = Address::from_lock(&c.output.lock, self.network())?;
                 Some(WalletCoin {
@@ -348,7 +350,7 @@ impl Wallet {
             time_received: w.time_received,
             generated: w.tx.is_coinbase(),
             trusted: Self::is_trusted(w),
-            abandoned: false,
+            abandoned: self.is_abandoned(&w.txid),
         };
         let mut entries = Vec::new();
         if from_me {

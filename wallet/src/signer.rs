@@ -18,10 +18,10 @@ use crate::keys::KeyPair;
 /// [`WalletError::SpentOutputsMismatch`] if `spent` does not have one output per input;
 /// [`WalletError::MissingKey`] if an output is not a key-hash lock or its key is unknown; the
 /// transaction is then left unchanged.
-pub fn sign_transaction<'k>(
+pub fn sign_transaction(
     tx: &mut Transaction,
     spent: &[TxOut],
-    key_for: impl Fn(&PubkeyHash) -> Option<&'k KeyPair>,
+    key_for: impl Fn(&PubkeyHash) -> Option<KeyPair>,
 ) -> Result<(), WalletError> {
     if spent.len() != tx.inputs.len() {
         return Err(WalletError::SpentOutputsMismatch {
@@ -89,7 +89,7 @@ mod tests {
             .collect();
         let mut tx = spend(2);
         let before = crate::builder::signed_size(&tx);
-        sign_transaction(&mut tx, &spent, |h| keys.iter().find(|k| k.pubkey_hash() == *h)).unwrap();
+        sign_transaction(&mut tx, &spent, |h| keys.iter().find(|k| k.pubkey_hash() == *h).cloned()).unwrap();
         assert_eq!(tx.size(), before);
         check_transaction(&tx, Network::Regtest.params()).unwrap();
         for (index, s) in spent.iter().enumerate() {

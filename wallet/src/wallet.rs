@@ -24,6 +24,7 @@ use cairn_chain::{Amount, BlockHash, Lock, Network, OutPoint, PubkeyHash, Transa
 use crate::address::Address;
 use crate::builder::{Payment, build_transaction, signed_size, size_model};
 use crate::coin_select::{Candidate, dust, select_coins};
+use crate::crypter::{Encryption, MasterKey};
 use crate::error::{AddressError, WalletError};
 use crate::keys::KeyPair;
 use crate::keystore::Keystore;
@@ -93,6 +94,11 @@ pub struct Wallet {
     /// Outpoint → wallet transactions spending it (more than one means a conflict).
     pub(crate) spends: HashMap<OutPoint, Vec<Txid>>,
     pub(crate) next_seq: u64,
+    /// Coins kept out of coin selection (`lockunspent`), and whether the lock is written to the
+    /// file (survives a restart).
+    pub(crate) locked: HashMap<OutPoint, bool>,
+    /// The fee rate `settxfee` set (units per 1000 bytes), until restart.
+    pay_tx_fee: Option<u64>,
 }
 
 impl Wallet {
@@ -138,10 +144,15 @@ impl Wallet {
             txs: HashMap::new(),
             spends: HashMap::new(),
             next_seq: 0,
+            locked: HashMap::new(),
+            pay_tx_fee: None,
             store,
         };
+        for op in wallet.store.locked() {
+            wallet.locked.insert(*op, true);
+        }
         for (i, k) in wallet.store.keys().iter().enumerate() {
-            wallet.keys.insert(k.key.pubkey_hash(), i);
+            wallet.keys.insert(k.hash, i);
         }
         let sent: Vec<(Transaction, u64)> = wallet.store.sent().iter().map(|s| (s.tx.clone(), s.time)).collect();
         for (tx, time) in sent {
@@ -179,6 +190,53 @@ impl Wallet {
         self.store.keys().iter().map(|k| k.created).min()
     }
 
+    /// The fee rate `settxfee` set (units per 1000 bytes), if any.
+    pub fn pay_tx_fee(&self) -> Option<u64> {
+        self.pay_tx_fee
+    }
+
+    /// Sets (or with `None` clears) the wallet's fee rate.
+    pub fn set_pay_tx_fee(&mut self, per_kb: Option<u64>) {
+        self.pay_tx_fee = per_kb;
+    }
+
+    /// Copies the wallet file to `destination` (a file, or a directory to put `<name>.json` in):
+    /// written to a temporary file beside it with mode 0600, synced, then renamed. Returns the
+    /// path written.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`].
+    pub fn backup(&self, destination: &Path, name: &str) -> Result<std::path::PathBuf, WalletError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let target = if destination.is_dir() {
+            destination.join(format!("{name}.json"))
+        } else {
+            destination.to_path_buf()
+        };
+        let source = self.store.path();
+        let bytes = std::fs::read(&source).map_err(|e| WalletError::io(&source, e))?;
+        let mut tmp_name = target.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = target.with_file_name(tmp_name);
+        let write = || -> std::io::Result<()> {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            out.write_all(&bytes)?;
+            out.sync_all()?;
+            std::fs::rename(&tmp, &target)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            WalletError::io(&target, e)
+        })?;
+        Ok(target)
+    }
+
     /// The directory holding the wallet file.
     pub fn dir(&self) -> &Path {
         self.store.dir()
@@ -189,9 +247,21 @@ impl Wallet {
     /// # Errors
     /// [`WalletError::Io`] if the wallet file cannot be written; no address is then handed out.
     pub fn new_address(&mut self, label: &str, now: u64) -> Result<Address, WalletError> {
+        self.add_key(label, false, now)
+    }
+
+    /// A fresh change address (Core's internal keys: not listed as a receiving address).
+    ///
+    /// # Errors
+    /// As [`Wallet::new_address`].
+    pub fn new_change_address(&mut self, now: u64) -> Result<Address, WalletError> {
+        self.add_key("", true, now)
+    }
+
+    fn add_key(&mut self, label: &str, change: bool, now: u64) -> Result<Address, WalletError> {
         let key = KeyPair::generate();
         let hash = key.pubkey_hash();
-        self.store.add_key(key, label, now)?;
+        self.store.add_key(key, label, change, now)?;
         self.keys.insert(hash, self.store.keys().len() - 1);
         Ok(Address::new(self.network(), hash))
     }
@@ -246,7 +316,7 @@ impl Wallet {
         let coins: HashMap<OutPoint, TxOut> = self
             .coins(tip_height)
             .into_iter()
-            .filter(|c| c.kind == crate::history::CoinKind::Trusted)
+            .filter(|c| c.kind == crate::history::CoinKind::Trusted && !self.locked.contains_key(&c.outpoint))
             .map(|c| (c.outpoint, c.output))
             .collect();
         let candidates: Vec<Candidate> = coins
@@ -282,16 +352,12 @@ impl Wallet {
             return Err(WalletError::TxTooLarge { size, max });
         }
         if let Some(at) = unsigned.change_index {
-            let lock = self.new_address("", now)?.lock();
+            let lock = self.new_change_address(now)?.lock();
             if let Some(out) = unsigned.tx.outputs.get_mut(at) {
                 out.lock = lock;
             }
         }
-        let keys = self.store.keys();
-        let index = &self.keys;
-        sign_transaction(&mut unsigned.tx, &unsigned.spent, |h| {
-            index.get(h).and_then(|&i| keys.get(i)).map(|k| &k.key)
-        })?;
+        self.sign_with_keys(&mut unsigned.tx, &unsigned.spent, now)?;
         let txid = unsigned.tx.compute_txid();
         tracing::info!(%txid, fee = %unsigned.fee, size, "created transaction");
         Ok(CreatedTx {
@@ -329,10 +395,72 @@ impl Wallet {
     ///
     /// # Errors
     /// A spent output whose key this wallet does not hold (then `tx` is unchanged).
-    pub fn sign(&self, tx: &mut Transaction, spent: &[TxOut]) -> Result<(), WalletError> {
-        let keys = self.store.keys();
-        let index = &self.keys;
-        sign_transaction(tx, spent, |h| index.get(h).and_then(|&i| keys.get(i)).map(|k| &k.key))
+    pub fn sign(&self, tx: &mut Transaction, spent: &[TxOut], now: u64) -> Result<(), WalletError> {
+        self.sign_with_keys(tx, spent, now)
+    }
+
+    fn sign_with_keys(&self, tx: &mut Transaction, spent: &[TxOut], now: u64) -> Result<(), WalletError> {
+        if self.store.is_locked(now) {
+            return Err(WalletError::Locked);
+        }
+        let (store, index) = (&self.store, &self.keys);
+        sign_transaction(tx, spent, |h| index.get(h).and_then(|&i| store.key_pair(i, now).ok().flatten()))
+    }
+
+    /// Whether the keys are encrypted (`encryptwallet`).
+    pub fn is_encrypted(&self) -> bool {
+        self.store.is_encrypted()
+    }
+
+    /// For an encrypted wallet, the Unix time it locks again (0: locked); `None` otherwise.
+    pub fn unlocked_until(&self, now: u64) -> Option<u64> {
+        self.store.unlocked_until(now)
+    }
+
+    /// How the master key is kept: unlock with it off the wallet's thread (the KDF is slow), then
+    /// hand the master key to [`Wallet::unlock`].
+    pub fn encryption(&self) -> Option<&Encryption> {
+        self.store.encryption()
+    }
+
+    /// Encrypts the secret keys under `master` (see [`crate::crypter`]); the wallet is locked
+    /// afterwards.
+    ///
+    /// # Errors
+    /// Already encrypted, or the file cannot be written (then nothing changed).
+    pub fn encrypt(&mut self, encryption: Encryption, master: &MasterKey) -> Result<(), WalletError> {
+        self.store.encrypt(encryption, master)?;
+        tracing::info!(dir = %self.dir().display(), "wallet encrypted");
+        Ok(())
+    }
+
+    /// Unlocks the keys until `until` (Unix time).
+    ///
+    /// # Errors
+    /// Not encrypted, or `master` is not this wallet's.
+    pub fn unlock(&mut self, master: MasterKey, until: u64) -> Result<(), WalletError> {
+        self.store.unlock(master, until)
+    }
+
+    /// Seals the master key under a new passphrase (`walletpassphrasechange`).
+    ///
+    /// # Errors
+    /// Not encrypted, or the file cannot be written (then nothing changed).
+    pub fn replace_encryption(&mut self, encryption: Encryption) -> Result<(), WalletError> {
+        self.store.replace_encryption(encryption)
+    }
+
+    /// Locks the keys.
+    ///
+    /// # Errors
+    /// Not encrypted.
+    pub fn lock(&mut self) -> Result<(), WalletError> {
+        self.store.lock()
+    }
+
+    /// Locks the keys if their unlock time is up.
+    pub fn relock_if_expired(&mut self, now: u64) {
+        self.store.relock_if_expired(now);
     }
 
     /// Transactions this wallet sent that are neither confirmed, in the mempool, nor conflicted,
@@ -345,7 +473,7 @@ impl Wallet {
             .filter_map(|s| {
                 let txid = s.tx.compute_txid();
                 let w = self.txs.get(&txid)?;
-                (w.state == TxState::Inactive && seen.insert(txid)).then(|| w.tx.clone())
+                (w.state == TxState::Inactive && !s.abandoned && seen.insert(txid)).then(|| w.tx.clone())
             })
             .collect()
     }

@@ -3,6 +3,7 @@
 mod common;
 mod crash;
 mod headers;
+mod manual;
 mod mempool;
 mod reorg;
 mod rules;

@@ -244,6 +244,31 @@ impl BlockchainApiServer for RpcContext {
         .await
     }
 
+    async fn invalidateblock(&self, blockhash: BlockHash) -> RpcResult<()> {
+        self.chain.invalidate_block(blockhash).await.map_err(stopped)?.map_err(manual_err)
+    }
+
+    async fn reconsiderblock(&self, blockhash: BlockHash) -> RpcResult<()> {
+        self.chain.reconsider_block(blockhash).await.map_err(stopped)?.map_err(manual_err)
+    }
+
+    async fn verifychain(&self, checklevel: Option<Int<i64>>, nblocks: Option<Int<i64>>) -> RpcResult<bool> {
+        // Core clamps the level to 0-4 and takes a depth of 0 (or beyond the tip) as all.
+        let level = checklevel.map_or(Ok(3), |l| l.get("checklevel"))?.clamp(0, 4) as u8;
+        let depth = nblocks.map_or(Ok(6), |n| n.get("nblocks"))?;
+        let depth = u32::try_from(depth.max(0)).unwrap_or(u32::MAX);
+        let result = self
+            .with_state(move |v| v.chain.verify_chain(level, depth).map_err(store_err))
+            .await?;
+        Ok(match result {
+            Ok(()) => true,
+            Err(f) => {
+                tracing::error!(hash = %f.hash, height = f.height, reason = %f.reason, level, "verifychain found a problem");
+                false
+            }
+        })
+    }
+
     async fn getchaintxstats(&self, nblocks: Option<Int<i64>>, blockhash: Option<BlockHash>) -> RpcResult<ChainTxStats> {
         let nblocks = nblocks.map(|n| n.get("nblocks")).transpose()?;
         self.with_state(move |s| {
@@ -440,4 +465,14 @@ fn dir_size(dir: &std::path::Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// `invalidateblock`/`reconsiderblock` failures with Core's codes.
+fn manual_err(e: cairn_chain::ManualError) -> RpcError {
+    match e {
+        cairn_chain::ManualError::UnknownBlock => RpcError::not_found("Block not found"),
+        cairn_chain::ManualError::Genesis => RpcError::invalid_parameter("The genesis block cannot be invalidated"),
+        cairn_chain::ManualError::Chain(cairn_chain::ChainError::Store(e)) => store_err(e),
+        cairn_chain::ManualError::Chain(e) => RpcError::new(cairn_rpc::error::code::DATABASE_ERROR, e.to_string()),
+    }
 }

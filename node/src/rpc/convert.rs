@@ -75,6 +75,15 @@ pub fn wallet_err(e: WalletError) -> RpcError {
                 format!("Insufficient funds: {missing} more needed (needed {needed} including the fee, available {available})"),
             )
         }
+        WalletError::Locked => RpcError::new(
+            code::WALLET_UNLOCK_NEEDED,
+            "Error: Please enter the wallet passphrase with walletpassphrase first.",
+        ),
+        WalletError::PassphraseIncorrect => RpcError::new(
+            code::WALLET_PASSPHRASE_INCORRECT,
+            "Error: The wallet passphrase entered was incorrect.",
+        ),
+        WalletError::WrongEncState(_) => RpcError::new(code::WALLET_WRONG_ENC_STATE, format!("Error: {e}")),
         _ => RpcError::new(code::WALLET_ERROR, e.to_string()),
     }
 }

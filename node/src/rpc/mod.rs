@@ -6,6 +6,7 @@ mod blockchain;
 mod chord;
 mod control;
 pub mod convert;
+mod encryption;
 mod files;
 mod mempool;
 mod mining;
@@ -14,6 +15,7 @@ mod rawtx;
 mod template;
 mod util;
 mod wallet;
+mod wallet_tools;
 mod wallets;
 
 use std::path::PathBuf;

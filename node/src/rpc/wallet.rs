@@ -20,6 +20,7 @@ use jsonrpsee::core::async_trait;
 
 use super::RpcContext;
 use super::convert::*;
+use super::encryption::not_encrypted;
 use crate::clock::unix_now;
 
 /// The wallet's fee rate: 10 units per byte (10,000 per 1000 bytes), ten times the minimum relay
@@ -100,8 +101,12 @@ impl WalletApiServer for RpcContext {
             })
             .await?;
         self.with_wallet(ext, move |s| {
+            let now = unix_now();
+            if s.wallet.unlocked_until(now) == Some(0) {
+                return Err(wallet_err(cairn_wallet::WalletError::Locked));
+            }
             if errors.is_empty()
-                && let Err(e) = s.wallet.sign(&mut tx, &spent)
+                && let Err(e) = s.wallet.sign(&mut tx, &spent, now)
             {
                 let (txid, vout, error) = match &e {
                     cairn_wallet::WalletError::MissingKey { outpoint, .. } => (
@@ -257,11 +262,13 @@ impl WalletApiServer for RpcContext {
             return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
         }
         let rate = match fee_rate.map(|r| r.0) {
-            None => DEFAULT_FEE_RATE_PER_KB,
-            Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => (r * 1000.0).round() as u64,
+            None => None,
+            Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => Some((r * 1000.0).round() as u64),
             Some(_) => return Err(RpcError::invalid_parameter("Invalid fee_rate")),
         };
-        if rate < MIN_RELAY_FEE_PER_KB {
+        if let Some(rate) = rate
+            && rate < MIN_RELAY_FEE_PER_KB
+        {
             return Err(RpcError::new(
                 code::WALLET_ERROR,
                 format!(
@@ -275,6 +282,8 @@ impl WalletApiServer for RpcContext {
         let _one_at_a_time = self.send_lock.lock().await;
         let created = self
             .with_wallet(ext, move |s| {
+                // fee_rate, else the wallet's settxfee rate, else the default.
+                let rate = rate.or(s.wallet.pay_tx_fee()).unwrap_or(DEFAULT_FEE_RATE_PER_KB);
                 s.wallet
                     .create_transaction(&to, amount.0, rate, subtract, s.tip_height, unix_now())
                     .map_err(wallet_err)
@@ -389,6 +398,93 @@ impl WalletApiServer for RpcContext {
 
     async fn getwalletinfo(&self, ext: &Extensions) -> RpcResult<WalletInfo> {
         self.wallet_info(ext).await
+    }
+
+    async fn encryptwallet(&self, ext: &Extensions, passphrase: String) -> RpcResult<String> {
+        self.encrypt_wallet(ext, passphrase).await
+    }
+
+    async fn walletpassphrase(&self, ext: &Extensions, passphrase: String, timeout: Int<i64>) -> RpcResult<()> {
+        self.unlock_wallet(ext, passphrase, timeout.get("timeout")?).await
+    }
+
+    async fn walletlock(&self, ext: &Extensions) -> RpcResult<()> {
+        self.with_wallet(ext, |s| s.wallet.lock().map_err(|_| not_encrypted("walletlock")))
+            .await
+    }
+
+    async fn walletpassphrasechange(&self, ext: &Extensions, oldpassphrase: String, newpassphrase: String) -> RpcResult<()> {
+        self.change_passphrase(ext, oldpassphrase, newpassphrase).await
+    }
+
+    async fn lockunspent(
+        &self,
+        ext: &Extensions,
+        unlock: bool,
+        transactions: Option<Vec<serde_json::Value>>,
+        persistent: Option<bool>,
+    ) -> RpcResult<bool> {
+        self.lock_unspent(ext, unlock, transactions, persistent).await
+    }
+
+    async fn listlockunspent(&self, ext: &Extensions) -> RpcResult<Vec<LockedCoin>> {
+        self.list_lock_unspent(ext).await
+    }
+
+    async fn abandontransaction(&self, ext: &Extensions, txid: Txid) -> RpcResult<()> {
+        self.abandon_transaction(ext, txid).await
+    }
+
+    async fn getreceivedbyaddress(
+        &self,
+        ext: &Extensions,
+        address: String,
+        minconf: Option<Int<i64>>,
+        include_immature_coinbase: Option<bool>,
+    ) -> RpcResult<CoinAmount> {
+        let minconf = minconf.map_or(Ok(1), |m| m.get("minconf"))?;
+        self.received_by_address(ext, address, minconf, include_immature_coinbase.unwrap_or(false))
+            .await
+    }
+
+    async fn listreceivedbyaddress(
+        &self,
+        ext: &Extensions,
+        minconf: Option<Int<i64>>,
+        include_empty: Option<bool>,
+        _include_watchonly: Option<bool>,
+        address_filter: Option<String>,
+        include_immature_coinbase: Option<bool>,
+    ) -> RpcResult<Vec<ReceivedByAddress>> {
+        let minconf = minconf.map_or(Ok(1), |m| m.get("minconf"))?;
+        self.list_received_by_address(
+            ext,
+            minconf,
+            include_empty.unwrap_or(false),
+            address_filter,
+            include_immature_coinbase.unwrap_or(false),
+        )
+        .await
+    }
+
+    async fn getaddressinfo(&self, ext: &Extensions, address: String) -> RpcResult<AddressInfo> {
+        self.address_info(ext, address).await
+    }
+
+    async fn signmessage(&self, ext: &Extensions, address: String, message: String) -> RpcResult<String> {
+        self.sign_message(ext, address, message).await
+    }
+
+    async fn verifymessage(&self, address: String, signature: String, message: String) -> RpcResult<bool> {
+        self.verify_message(&address, &signature, &message)
+    }
+
+    async fn backupwallet(&self, ext: &Extensions, destination: String) -> RpcResult<()> {
+        self.backup_wallet(ext, destination).await
+    }
+
+    async fn settxfee(&self, ext: &Extensions, amount: AmountParam) -> RpcResult<bool> {
+        self.set_tx_fee(ext, amount.0).await
     }
 
     async fn validateaddress(&self, address: String) -> RpcResult<ValidateAddress> {

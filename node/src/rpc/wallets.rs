@@ -10,6 +10,7 @@
 use cairn_rpc::error::code;
 use cairn_rpc::types::*;
 use cairn_rpc::{RpcError, RpcResult};
+use cairn_wallet::crypter::{Encryption, KdfParams};
 use cairn_wallet::{Wallet, WalletError};
 use jsonrpsee::Extensions;
 
@@ -137,29 +138,35 @@ impl RpcContext {
             ));
         }
         let mut warnings = Vec::new();
-        match passphrase.as_deref() {
-            None => {}
-            Some("") => warnings.push("Empty string given as passphrase, wallet will not be encrypted.".to_string()),
-            Some(_) => {
-                return Err(RpcError::new(
-                    code::WALLET_ENCRYPTION_FAILED,
-                    "Wallet encryption is not supported yet: create the wallet without a passphrase",
-                ));
+        let passphrase = match passphrase {
+            Some(p) if p.is_empty() => {
+                warnings.push("Empty string given as passphrase, wallet will not be encrypted.".to_string());
+                None
             }
-        }
+            other => other,
+        };
         let _loading = self.begin_loading(&name)?;
         let exists = RpcError::new(code::WALLET_ALREADY_EXISTS, format!("Wallet \"{name}\" already exists."));
         if self.is_loaded(&name).await? {
             return Err(exists);
         }
         let (dir, network, height) = (self.net_dir.join("wallets").join(&name), self.network, self.chain.tip().height);
-        let wallet = tokio::task::spawn_blocking(move || Wallet::create(&dir, network, height, unix_now()))
-            .await
-            .map_err(|e| RpcError::internal(e.to_string()))?
-            .map_err(|e| match e {
-                WalletError::AlreadyExists { .. } => exists,
-                other => wallet_err(other),
-            })?;
+        let wallet = tokio::task::spawn_blocking(move || {
+            let mut wallet = Wallet::create(&dir, network, height, unix_now())?;
+            // Encrypted before it holds a key (the KDF runs here, off the runtime); locked.
+            if let Some(p) = passphrase {
+                let (encryption, master) =
+                    Encryption::create(&p, KdfParams::DEFAULT).ok_or(WalletError::WrongEncState("encryption failed"))?;
+                wallet.encrypt(encryption, &master)?;
+            }
+            Ok::<_, WalletError>(wallet)
+        })
+        .await
+        .map_err(|e| RpcError::internal(e.to_string()))?
+        .map_err(|e| match e {
+            WalletError::AlreadyExists { .. } => exists,
+            other => wallet_err(other),
+        })?;
         attach(&self.chain, &self.wallet, name.clone(), wallet).await.map_err(attach_err)?;
         self.remember(&name, load_on_startup, &mut warnings).await;
         Ok(LoadWalletResult { name, warnings })
@@ -248,7 +255,7 @@ impl RpcContext {
                 format: "json".into(),
                 txcount: s.wallet.tx_count(),
                 keypoolsize: 0,
-                unlocked_until: None,
+                unlocked_until: s.wallet.unlocked_until(unix_now()),
                 private_keys_enabled: true,
                 avoid_reuse: false,
                 scanning: NotScanning,

@@ -27,6 +27,11 @@ pub struct TestNode {
 impl TestNode {
     /// Starts a regtest node on `datadir` with `extra` flags and waits until RPC answers.
     pub fn start(datadir: &Path, extra: &[&str]) -> TestNode {
+        TestNode::start_logging(datadir, extra, &std::env::var("CAIRN_TEST_LOG").unwrap_or_else(|_| "info".into()))
+    }
+
+    /// [`TestNode::start`] with the log filter `filter` (RUST_LOG).
+    pub fn start_logging(datadir: &Path, extra: &[&str], filter: &str) -> TestNode {
         let net_dir = datadir.join("regtest");
         let _ = std::fs::remove_file(net_dir.join("rpc.addr"));
         std::fs::create_dir_all(datadir).unwrap();
@@ -43,7 +48,7 @@ impl TestNode {
             .args(["node", "--network", "regtest", "--rpc-bind", "127.0.0.1:0", "--datadir"])
             .arg(datadir)
             .args(&args)
-            .env("RUST_LOG", std::env::var("CAIRN_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env("RUST_LOG", filter)
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()

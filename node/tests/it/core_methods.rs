@@ -332,3 +332,47 @@ fn blockchain_info_tells_whether_the_node_is_still_catching_up() {
         "{info}"
     );
 }
+
+/// `invalidateblock`/`reconsiderblock`, the standard way to test reorgs on regtest: the chain,
+/// the mempool, the wallet and `headers` follow; `verifychain` checks what is left.
+#[test]
+fn invalidating_and_reconsidering_blocks_reorgs_the_node_as_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = TestNode::start(dir.path(), &[]);
+    mine(&mut a, 101);
+    let to: String = a.call("getnewaddress", &[]);
+    let paid: String = a.call("sendtoaddress", &[json!(to), json!(2.0)]);
+    let hashes = mine(&mut a, 2);
+    let tx: Value = a.call("gettransaction", &[json!(paid)]);
+    assert_eq!(tx["confirmations"], 2);
+
+    let () = a.call("invalidateblock", &[json!(hashes[0])]);
+    assert_eq!(a.call::<u32>("getblockcount", &[]), 101);
+    let info: Value = a.call("getblockchaininfo", &[]);
+    assert_eq!((info["blocks"].clone(), info["headers"].clone()), (json!(101), json!(101)));
+    let pool: Vec<String> = a.call("getrawmempool", &[]);
+    assert_eq!(pool, vec![paid.clone()], "the payment is back in the mempool");
+    let tx: Value = a.call("gettransaction", &[json!(paid)]);
+    assert_eq!(tx["confirmations"], 0);
+    let tips: Vec<Value> = a.call("getchaintips", &[]);
+    assert!(
+        tips.iter().any(|t| t["hash"] == json!(hashes[1]) && t["status"] == "invalid"),
+        "{tips:?}"
+    );
+    assert!(a.call::<bool>("verifychain", &[json!(4), json!(0)]));
+
+    let () = a.call("reconsiderblock", &[json!(hashes[0])]);
+    assert_eq!(a.call::<String>("getbestblockhash", &[]), hashes[1]);
+    let pool: Vec<String> = a.call("getrawmempool", &[]);
+    assert!(pool.is_empty());
+    let tx: Value = a.call("gettransaction", &[json!(paid)]);
+    assert_eq!(tx["confirmations"], 2);
+    assert_eq!(a.call_err("invalidateblock", &[json!("00".repeat(32))]).0, -5);
+    let genesis: String = a.call("getblockhash", &[json!(0)]);
+    assert_eq!(a.call_err("invalidateblock", &[json!(genesis)]).0, -8);
+    // Hidden from the list, as Core's, but explained.
+    let help: String = a.call("help", &[]);
+    assert!(!help.contains("invalidateblock"));
+    let help: String = a.call("help", &[json!("invalidateblock")]);
+    assert!(help.starts_with("invalidateblock \"blockhash\""), "{help}");
+}

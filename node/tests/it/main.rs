@@ -18,4 +18,5 @@ mod network;
 mod python;
 mod rpc_limits;
 mod walkthrough;
+mod wallet_tools;
 mod wallets;

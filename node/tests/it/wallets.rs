@@ -214,3 +214,91 @@ fn a_wallet_loaded_while_blocks_arrive_misses_none_and_counts_none_twice() {
     let total = units(&live["mine"]["trusted"]) + units(&live["mine"]["immature"]);
     assert_eq!(total, u64::from(blocks) * 50 * 100_000_000, "every block's 50 coins, once: {live}");
 }
+
+/// Encryption as Core's: a wallet created with a passphrase (or encrypted later) is locked; its
+/// keys serve only between `walletpassphrase` and the timeout or `walletlock`; the passphrase
+/// can be changed; the file holds no secret in the clear; and the passphrase never reaches the
+/// log, even at trace level.
+#[test]
+fn encrypted_wallets_lock_unlock_and_relock_on_time_as_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start_logging(dir.path(), &[], "trace");
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(101), json!(mine)]);
+    let _: Value = node.call("createwallet", &[json!("vault"), Value::Null, Value::Null, json!("pass phrase 1")]);
+    let mut vault = node.wallet("vault");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let info: Value = ok(&mut vault, "getwalletinfo", &[]);
+    assert_eq!(info["unlocked_until"], 0, "locked from the start: {info}");
+    let (code, message) = err(&mut vault, "getnewaddress", &[]);
+    assert_eq!(
+        (code, message.as_str()),
+        (-13, "Error: Please enter the wallet passphrase with walletpassphrase first.")
+    );
+    assert_eq!(err(&mut vault, "walletpassphrase", &[json!("pass phrase 2"), json!(60)]).0, -14);
+    assert_eq!(err(&mut vault, "walletpassphrase", &[json!("pass phrase 1"), json!(-1)]).0, -8);
+    let () = ok(&mut vault, "walletpassphrase", &[json!("pass phrase 1"), json!(60)]);
+    let info: Value = ok(&mut vault, "getwalletinfo", &[]);
+    let until = info["unlocked_until"].as_u64().unwrap();
+    assert!(until >= now() + 55 && until <= now() + 61, "{info}");
+    let to_vault: String = ok(&mut vault, "getnewaddress", &[]);
+    let mut default = node.wallet("default");
+    let _: String = ok(&mut default, "sendtoaddress", &[json!(to_vault), json!(3.0)]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(1), json!(mine)]);
+    let _: String = ok(&mut vault, "sendtoaddress", &[json!(mine), json!(1.0)]);
+    let () = ok(&mut vault, "walletlock", &[]);
+    assert_eq!(err(&mut vault, "sendtoaddress", &[json!(mine), json!(0.5)]).0, -13);
+
+    // A short unlock ends by itself.
+    let () = ok(&mut vault, "walletpassphrase", &[json!("pass phrase 1"), json!(1)]);
+    assert!(crate::common::wait_until(Duration::from_secs(10), || {
+        let info: Value = ok(&mut vault, "getwalletinfo", &[]);
+        info["unlocked_until"] == 0
+    }));
+    assert_eq!(err(&mut vault, "sendtoaddress", &[json!(mine), json!(0.5)]).0, -13);
+
+    // A new passphrase; the old one no longer opens it.
+    assert_eq!(
+        err(&mut vault, "walletpassphrasechange", &[json!("nope"), json!("pass phrase 2")]).0,
+        -14
+    );
+    let () = ok(
+        &mut vault,
+        "walletpassphrasechange",
+        &[json!("pass phrase 1"), json!("pass phrase 2")],
+    );
+    assert_eq!(err(&mut vault, "walletpassphrase", &[json!("pass phrase 1"), json!(60)]).0, -14);
+    let () = ok(&mut vault, "walletpassphrase", &[json!("pass phrase 2"), json!(60)]);
+    let _: String = ok(&mut vault, "sendtoaddress", &[json!(mine), json!(0.5)]);
+
+    // encryptwallet on a wallet with keys and coins; Core's wrong-state errors.
+    assert_eq!(err(&mut default, "walletlock", &[]).0, -15);
+    assert_eq!(err(&mut default, "walletpassphrase", &[json!("x"), json!(1)]).0, -15);
+    assert_eq!(err(&mut default, "encryptwallet", &[json!("")]).0, -8);
+    let said: String = ok(&mut default, "encryptwallet", &[json!("pass phrase 3")]);
+    assert!(said.starts_with("wallet encrypted"), "{said}");
+    assert_eq!(err(&mut default, "encryptwallet", &[json!("pass phrase 3")]).0, -15);
+    assert_eq!(err(&mut default, "sendtoaddress", &[json!(to_vault), json!(1.0)]).0, -13);
+    let () = ok(&mut default, "walletpassphrase", &[json!("pass phrase 3"), json!(60)]);
+    let _: String = ok(&mut default, "sendtoaddress", &[json!(to_vault), json!(1.0)]);
+    for name in ["default", "vault"] {
+        let text = std::fs::read_to_string(dir.path().join("regtest/wallets").join(name).join("wallet.json")).unwrap();
+        assert!(!text.contains("\"secret\""), "{name}: {text}");
+        assert!(text.contains("\"sealed\""), "{name}");
+    }
+    // Unloaded and loaded again: locked.
+    let _: Value = ok(&mut vault, "unloadwallet", &[]);
+    let _: Value = node.call("loadwallet", &[json!("vault")]);
+    let info: Value = ok(&mut vault, "getwalletinfo", &[]);
+    assert_eq!(info["unlocked_until"], 0);
+    let log = node.log();
+    assert!(log.contains("TRACE"), "the node logged at trace level");
+    for secret in ["pass phrase 1", "pass phrase 2", "pass phrase 3"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}

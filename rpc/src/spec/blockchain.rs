@@ -220,4 +220,36 @@ pub const METHODS: &[MethodSpec] = &[
         "{ \"height\", \"bestblock\", \"txouts\", \"bogosize\", \"hash_serialized_3\" (not with hash_type none), \"total_amount\" }",
         "[]",
     ),
+    method(
+        "Hidden",
+        "invalidateblock",
+        &[req("blockhash", Hex, "the hash of the block to mark as invalid")],
+        "Permanently marks a block as invalid, as if it violated a consensus rule: the node leaves its branch (disconnecting down to its parent if it is active) for the most-work chain left. Its descendants count as invalid too. Kept across restarts, until reconsiderblock.",
+        "null    (json null)",
+        r#"["00000000c937983704a73af28acdec37b049d214adbda81d7e2a3dd146f6ed09"]"#,
+    ),
+    method(
+        "Hidden",
+        "reconsiderblock",
+        &[req("blockhash", Hex, "the hash of the block to reconsider")],
+        "Removes invalidity status of a block, its ancestors and its descendants, reconsider them for activation. This can be used to undo the effects of invalidateblock.",
+        "null    (json null)",
+        r#"["00000000c937983704a73af28acdec37b049d214adbda81d7e2a3dd146f6ed09"]"#,
+    ),
+    method(
+        "Blockchain",
+        "verifychain",
+        &[
+            opt(
+                "checklevel",
+                Num,
+                "3",
+                "How thorough the block verification is (0-4, clamped): 0 blocks are stored and hash to their index entries; 1 they pass the block checks; 2 their undo data is stored and complete; 3 disconnecting them in memory finds the UTXO set consistent; 4 reconnecting them with every rule and signature checked gives back the UTXO set",
+            ),
+            opt("nblocks", Num, "6", "The number of blocks to check (0: all)"),
+        ],
+        "Verifies blockchain database: the last nblocks blocks of the active chain at checklevel, in memory (nothing is written). The first failure is logged.",
+        "true|false    (boolean) Verification finished successfully. If false, check debug log for reason.",
+        "[]",
+    ),
 ];

@@ -58,3 +58,43 @@ pub struct WalletInfo {
     pub flags: Vec<String>,
     pub lastprocessedblock: BlockRef,
 }
+
+/// A `listlockunspent` entry (also `lockunspent`'s input).
+#[derive(Serialize, Debug, Clone)]
+pub struct LockedCoin {
+    pub txid: cairn_chain::Txid,
+    pub vout: u32,
+}
+
+/// A `listreceivedbyaddress` entry.
+#[derive(Serialize, Debug, Clone)]
+pub struct ReceivedByAddress {
+    pub address: String,
+    pub amount: super::CoinAmount,
+    pub confirmations: i64,
+    pub label: String,
+    pub txids: Vec<cairn_chain::Txid>,
+}
+
+/// `getaddressinfo`. Fields for scripts, witness programs, descriptors and HD paths are left
+/// out: Cairn's addresses are single-key hashes of keys that are not derived.
+#[derive(Serialize, Debug, Clone)]
+pub struct AddressInfo {
+    pub address: String,
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: String,
+    pub ismine: bool,
+    /// Core keeps it, documented deprecated (always false).
+    pub iswatchonly: bool,
+    pub solvable: bool,
+    pub isscript: bool,
+    pub ischange: bool,
+    pub iswitness: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pubkey: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iscompressed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    pub labels: Vec<String>,
+}

@@ -15,16 +15,16 @@ fn write_then_reload_is_equal() {
     let dir = tempfile::tempdir().unwrap();
     let mut ks = Keystore::create(dir.path(), Network::Regtest, 12).unwrap();
     for (i, label) in ["", "savings", "ünïcödé \"quoted\""].iter().enumerate() {
-        ks.add_key(KeyPair::generate(), label, T0 + i as u64).unwrap();
+        ks.add_key(KeyPair::generate(), label, false, T0 + i as u64).unwrap();
     }
-    let lock = cairn_chain::Lock::PubkeyHash(ks.keys()[0].key.pubkey_hash());
+    let lock = cairn_chain::Lock::PubkeyHash(ks.keys()[0].hash);
     ks.add_sent(coinbase(3, coins(1), &lock, 0), T0 + 9).unwrap();
     let back = Keystore::load(dir.path(), Network::Regtest).unwrap().unwrap();
     assert_eq!(back.birth_height(), 12);
     assert_eq!(back.network(), Network::Regtest);
     assert_eq!(back.keys().len(), 3);
     for (a, b) in back.keys().iter().zip(ks.keys()) {
-        assert_eq!(a.key, b.key);
+        assert_eq!(a.public, b.public);
         assert_eq!(a.created, b.created);
         assert_eq!(a.label, b.label);
     }
@@ -54,7 +54,7 @@ fn corrupt_reason(dir: &std::path::Path) -> String {
 fn corrupt_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut ks = Keystore::create(dir.path(), Network::Regtest, 0).unwrap();
-    ks.add_key(KeyPair::generate(), "", T0).unwrap();
+    ks.add_key(KeyPair::generate(), "", false, T0).unwrap();
     let lock = cairn_chain::Lock::PubkeyHash(PubkeyHash::from_byte_array([1; 20]));
     ks.add_sent(coinbase(1, coins(1), &lock, 0), T0).unwrap();
     let path = dir.path().join(WALLET_FILE);
@@ -115,13 +115,13 @@ fn debug_never_shows_secrets() {
     let ks = Keystore::load(dir.path(), Network::Regtest).unwrap().unwrap();
     let file = fs::read_to_string(dir.path().join(WALLET_FILE)).unwrap();
     let record = &ks.keys()[0];
-    let shown = format!("{ks:?} {ks:#?} {w:?} {record:?} {:?}", record.key);
+    let shown = format!("{ks:?} {ks:#?} {w:?} {record:?} {:?}", record.secret);
     // The secret is in the file (that is its job) but in no Debug output.
     let secret = file.split("\"secret\": \"").nth(1).unwrap().split('"').next().unwrap();
     assert_eq!(secret.len(), 64);
     assert!(!shown.contains(secret), "{shown}");
     assert!(shown.contains("redacted"));
-    let address = Address::new(Network::Regtest, record.key.pubkey_hash());
+    let address = Address::new(Network::Regtest, record.hash);
     assert_eq!(w.label_of(&address), Some(""));
 }
 

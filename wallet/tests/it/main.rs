@@ -3,6 +3,7 @@
 mod address;
 mod coin_select;
 mod common;
+mod encryption;
 mod keystore;
 mod scenario;
 mod signing;

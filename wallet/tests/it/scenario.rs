@@ -312,3 +312,49 @@ fn restart_replays_to_identical_state() {
     assert_eq!(alice.get_transaction(&confirmed.txid, tip), details);
     assert_eq!(alice.label_of(&mine), Some("mining"));
 }
+
+/// `abandontransaction`: only a sent transaction in no block and not in the mempool can be
+/// abandoned; it is then not offered again, shows `abandoned`, keeps the mark across a restart,
+/// and stops being abandoned once it is back in the mempool.
+#[test]
+fn an_abandoned_payment_is_not_resubmitted_until_it_returns() {
+    let Setup {
+        mut alice,
+        bob_addr,
+        dirs,
+        chain,
+        ..
+    } = setup();
+    let created = alice.create_transaction(&bob_addr, coins(10), RATE, false, 101, T0 + 1).unwrap();
+    let (tx, txid) = (created.tx.clone(), created.txid);
+    alice.commit_transaction(&tx, T0 + 1).unwrap();
+    assert!(
+        matches!(alice.abandon(&txid), Err(cairn_wallet::AbandonError::NotEligible)),
+        "in the mempool"
+    );
+    assert!(matches!(
+        alice.abandon(&cairn_chain::Txid::from_byte_array([3; 32])),
+        Err(cairn_wallet::AbandonError::Unknown)
+    ));
+    alice.tx_left_mempool(&txid);
+    assert_eq!(alice.transactions_to_resubmit(), vec![tx.clone()]);
+    alice.abandon(&txid).unwrap();
+    assert!(alice.transactions_to_resubmit().is_empty());
+    assert!(alice.is_abandoned(&txid));
+    let sent = alice.list_transactions(101, 1_000, 0);
+    assert!(sent.iter().any(|e| e.txid == txid && e.category == Category::Send && e.abandoned));
+    // Its coin is free again: a new payment may spend it.
+    alice.create_transaction(&bob_addr, coins(40), RATE, false, 101, T0 + 2).unwrap();
+
+    // The mark is in the file.
+    drop(alice);
+    let mut alice = Wallet::create_or_open(dirs.0.path(), Network::Regtest, 0, T0).unwrap();
+    for (i, b) in chain.blocks.iter().enumerate() {
+        alice.block_connected(b, i as u32 + 1);
+    }
+    assert!(alice.is_abandoned(&txid));
+    assert!(alice.transactions_to_resubmit().is_empty());
+    // Back in the mempool (someone relayed it): no longer abandoned.
+    alice.tx_accepted_to_mempool(&tx, T0 + 3);
+    assert!(!alice.is_abandoned(&txid));
+}

@@ -79,7 +79,7 @@ fn signed_size_equals_estimate_and_signatures_verify() {
         let mut u = build_transaction(&payment, inputs, sel.fee, change, &mut rng).unwrap();
         let estimate = signed_size(&u.tx);
         assert_eq!(estimate, sizes.tx_size(sel.inputs.len(), sel.change > Amount::ZERO));
-        sign_transaction(&mut u.tx, &u.spent, |h| keys.iter().find(|k| k.pubkey_hash() == *h)).unwrap();
+        sign_transaction(&mut u.tx, &u.spent, |h| keys.iter().find(|k| k.pubkey_hash() == *h).cloned()).unwrap();
         assert_eq!(u.tx.size(), estimate);
         assert!(u128::from(sel.fee.to_units()) * 1000 >= u128::from(rate) * estimate as u128);
         verify_signed(&u.tx, &u.spent);

@@ -1,0 +1,260 @@
+//! Core's wallet methods beyond paying: `lockunspent`/`listlockunspent`, `abandontransaction`,
+//! `getreceivedbyaddress`/`listreceivedbyaddress`, `getaddressinfo`, `signmessage`/
+//! `verifymessage`, `backupwallet`, `settxfee` (the trait methods in [`super::wallet`] call
+//! these), with Core's checks and error texts.
+
+use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
+use cairn_chain::{Amount, OutPoint, Txid};
+use cairn_rpc::error::code;
+use cairn_rpc::types::*;
+use cairn_rpc::{RpcError, RpcResult};
+use cairn_wallet::message::{MessageError, verify_message};
+use cairn_wallet::{AbandonError, Address, CoinStatus};
+use jsonrpsee::Extensions;
+
+use super::RpcContext;
+use super::convert::wallet_err;
+use crate::clock::unix_now;
+
+/// Core's highest `settxfee` (its default `-maxtxfee`, 0.1 coin per 1000 bytes).
+pub const MAX_TX_FEE_PER_KB: u64 = 10_000_000;
+
+/// Reads `lockunspent`'s `{"txid": …, "vout": …}` objects, with Core's messages.
+fn outpoints(list: &[serde_json::Value]) -> RpcResult<Vec<OutPoint>> {
+    list.iter()
+        .map(|o| {
+            let obj = o
+                .as_object()
+                .ok_or_else(|| RpcError::new(code::TYPE_ERROR, "Expected type object, got something else"))?;
+            let txid = obj
+                .get("txid")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| RpcError::new(code::TYPE_ERROR, "Missing txid"))?;
+            if txid.len() != 64 {
+                return Err(RpcError::invalid_parameter(format!(
+                    "txid must be of length 64 (not {}, for '{txid}')",
+                    txid.len()
+                )));
+            }
+            let txid: Txid = txid
+                .parse()
+                .map_err(|_| RpcError::invalid_parameter(format!("txid must be hexadecimal string (not '{txid}')")))?;
+            let vout = obj
+                .get("vout")
+                .and_then(|v| v.as_i64())
+                .ok_or_else(|| RpcError::new(code::TYPE_ERROR, "Missing vout"))?;
+            if vout < 0 {
+                return Err(RpcError::invalid_parameter("Invalid parameter, vout cannot be negative"));
+            }
+            let vout = u32::try_from(vout).map_err(|_| RpcError::invalid_parameter("Invalid parameter, vout index out of bounds"))?;
+            Ok(OutPoint::new(txid, vout))
+        })
+        .collect()
+}
+
+fn invalid_address() -> RpcError {
+    RpcError::not_found("Invalid address")
+}
+
+impl RpcContext {
+    pub(super) async fn lock_unspent(
+        &self,
+        ext: &Extensions,
+        unlock: bool,
+        transactions: Option<Vec<serde_json::Value>>,
+        persistent: Option<bool>,
+    ) -> RpcResult<bool> {
+        let persistent = persistent.unwrap_or(false);
+        let Some(list) = transactions else {
+            if unlock {
+                self.with_wallet(ext, |s| s.wallet.unlock_coins(None).map_err(wallet_err)).await?;
+            }
+            return Ok(true);
+        };
+        if list.len() > 100_000 {
+            return Err(RpcError::invalid_parameter("Invalid parameter, at most 100000 outputs at once"));
+        }
+        let ops = outpoints(&list)?;
+        self.with_wallet(ext, move |s| {
+            for op in &ops {
+                let status = s.wallet.coin_status(op);
+                let problem = match status {
+                    CoinStatus::UnknownTx => Some("Invalid parameter, unknown transaction"),
+                    CoinStatus::NoSuchOutput => Some("Invalid parameter, vout index out of bounds"),
+                    CoinStatus::Spent if !unlock => Some("Invalid parameter, expected unspent output"),
+                    _ if unlock && !s.wallet.is_locked_coin(op) => Some("Invalid parameter, expected locked output"),
+                    _ if !unlock && s.wallet.is_locked_coin(op) => Some("Invalid parameter, output already locked"),
+                    _ => None,
+                };
+                if let Some(p) = problem {
+                    return Err(RpcError::invalid_parameter(p));
+                }
+            }
+            if unlock {
+                s.wallet.unlock_coins(Some(&ops)).map_err(wallet_err)?;
+            } else {
+                s.wallet.lock_coins(&ops, persistent).map_err(wallet_err)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    pub(super) async fn list_lock_unspent(&self, ext: &Extensions) -> RpcResult<Vec<LockedCoin>> {
+        self.with_wallet(ext, |s| {
+            Ok(s.wallet
+                .locked_coins()
+                .into_iter()
+                .map(|o| LockedCoin {
+                    txid: o.txid,
+                    vout: o.vout,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    pub(super) async fn abandon_transaction(&self, ext: &Extensions, txid: Txid) -> RpcResult<()> {
+        self.with_wallet(ext, move |s| {
+            s.wallet.abandon(&txid).map_err(|e| match e {
+                AbandonError::Wallet(w) => wallet_err(w),
+                other => RpcError::not_found(other.to_string()),
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn received_by_address(
+        &self,
+        ext: &Extensions,
+        address: String,
+        minconf: i64,
+        include_immature: bool,
+    ) -> RpcResult<CoinAmount> {
+        let address = Address::parse(&address, self.network).map_err(|_| RpcError::not_found("Invalid Bitcoin address"))?;
+        self.with_wallet(ext, move |s| {
+            let mine = s
+                .wallet
+                .key_info(&address)
+                .ok_or_else(|| RpcError::new(code::WALLET_ERROR, "Address not found in wallet"))?;
+            if mine.change {
+                // Core counts only address-book (receiving) addresses.
+                return Ok(CoinAmount(Amount::ZERO));
+            }
+            let all = s.wallet.received_by_address(s.tip_height, minconf, include_immature);
+            Ok(CoinAmount(
+                all.into_iter().find(|r| r.address == address).map_or(Amount::ZERO, |r| r.amount),
+            ))
+        })
+        .await
+    }
+
+    pub(super) async fn list_received_by_address(
+        &self,
+        ext: &Extensions,
+        minconf: i64,
+        include_empty: bool,
+        address_filter: Option<String>,
+        include_immature: bool,
+    ) -> RpcResult<Vec<ReceivedByAddress>> {
+        let filter = match address_filter.as_deref() {
+            None | Some("") => None,
+            Some(a) => Some(
+                Address::parse(a, self.network).map_err(|_| RpcError::new(code::WALLET_ERROR, "address_filter parameter was invalid"))?,
+            ),
+        };
+        self.with_wallet(ext, move |s| {
+            Ok(s.wallet
+                .received_by_address(s.tip_height, minconf, include_immature)
+                .into_iter()
+                .filter(|r| include_empty || !r.txids.is_empty())
+                .filter(|r| filter.as_ref().is_none_or(|f| *f == r.address))
+                .map(|r| ReceivedByAddress {
+                    address: r.address.to_string(),
+                    amount: CoinAmount(r.amount),
+                    confirmations: r.confirmations,
+                    label: r.label,
+                    txids: r.txids,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    pub(super) async fn address_info(&self, ext: &Extensions, address: String) -> RpcResult<AddressInfo> {
+        let address = Address::parse(&address, self.network).map_err(|_| invalid_address())?;
+        self.with_wallet(ext, move |s| {
+            let key = s.wallet.key_info(&address);
+            Ok(AddressInfo {
+                address: address.to_string(),
+                script_pub_key: hex::encode(cairn_chain::encode::Encodable::encode(&address.lock())),
+                ismine: key.is_some(),
+                iswatchonly: false,
+                solvable: key.is_some(),
+                isscript: false,
+                ischange: key.as_ref().is_some_and(|k| k.change),
+                iswitness: false,
+                pubkey: key.as_ref().map(|k| hex::encode(k.public.serialize())),
+                iscompressed: key.as_ref().map(|_| true),
+                timestamp: key.as_ref().map(|k| k.created),
+                labels: key.filter(|k| !k.change).map(|k| vec![k.label]).unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn sign_message(&self, ext: &Extensions, address: String, message: String) -> RpcResult<String> {
+        let address = Address::parse(&address, self.network).map_err(|_| invalid_address())?;
+        self.with_wallet(ext, move |s| {
+            s.wallet
+                .sign_message(&address, &message, unix_now())
+                .map_err(wallet_err)?
+                .ok_or_else(|| RpcError::new(code::WALLET_ERROR, "Private key not available"))
+        })
+        .await
+    }
+
+    pub(super) fn verify_message(&self, address: &str, signature: &str, message: &str) -> RpcResult<bool> {
+        let address = Address::parse(address, self.network).map_err(|_| invalid_address())?;
+        verify_message(&address, signature, message).map_err(|e| match e {
+            MessageError::Malformed => RpcError::not_found(e.to_string()),
+            MessageError::NotAKey => RpcError::new(code::TYPE_ERROR, e.to_string()),
+        })
+    }
+
+    pub(super) async fn backup_wallet(&self, ext: &Extensions, destination: String) -> RpcResult<()> {
+        if destination.is_empty() {
+            return Err(RpcError::invalid_parameter("destination cannot be empty"));
+        }
+        self.with_wallet(ext, move |s| {
+            let written = s.wallet.backup(std::path::Path::new(&destination), s.name).map_err(|e| {
+                tracing::warn!(error = %e, "wallet backup failed");
+                RpcError::new(code::WALLET_ERROR, "Error: Wallet backup failed!")
+            })?;
+            tracing::info!(wallet = %s.name, path = %written.display(), "wallet backed up");
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn set_tx_fee(&self, ext: &Extensions, amount: Amount) -> RpcResult<bool> {
+        let per_kb = amount.to_units();
+        if per_kb != 0 && per_kb < MIN_RELAY_FEE_PER_KB {
+            return Err(RpcError::invalid_parameter(format!(
+                "txfee cannot be less than min relay tx fee ({})",
+                Amount::from_units(MIN_RELAY_FEE_PER_KB).unwrap_or(Amount::ZERO)
+            )));
+        }
+        if per_kb > MAX_TX_FEE_PER_KB {
+            return Err(RpcError::invalid_parameter(format!(
+                "txfee cannot be more than wallet max tx fee ({})",
+                Amount::from_units(MAX_TX_FEE_PER_KB).unwrap_or(Amount::ZERO)
+            )));
+        }
+        self.with_wallet(ext, move |s| {
+            s.wallet.set_pay_tx_fee((per_kb != 0).then_some(per_kb));
+            Ok(true)
+        })
+        .await
+    }
+}

@@ -1,0 +1,149 @@
+//! Core's wallet methods beyond paying, end to end: received-by-address totals, address info,
+//! locked coins (also across a restart), signed messages, backups, `settxfee` and
+//! `abandontransaction`'s refusals — with Core's error codes.
+
+use serde_json::{Value, json};
+
+use crate::common::TestNode;
+
+/// Units (1e-8) of a JSON amount in coins.
+fn units(v: &Value) -> u64 {
+    (v.as_f64().unwrap() * 1e8).round() as u64
+}
+
+#[test]
+fn received_totals_address_info_locks_messages_backups_and_fee_rates_follow_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(101), json!(mine)]);
+    let rent: String = node.call("getnewaddress", &[json!("rent")]);
+    let paid: String = node.call("sendtoaddress", &[json!(rent), json!(1.0)]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(1), json!(mine)]);
+
+    // getreceivedbyaddress / listreceivedbyaddress.
+    let got: Value = node.call("getreceivedbyaddress", &[json!(rent)]);
+    assert_eq!(units(&got), 100_000_000);
+    let got: Value = node.call("getreceivedbyaddress", &[json!(rent), json!(2)]);
+    assert_eq!(units(&got), 0);
+    // A valid regtest address of a key no wallet here holds.
+    let foreign = cairn_wallet::Address::new(cairn_chain::Network::Regtest, cairn_chain::PubkeyHash::from_byte_array([7; 20])).to_string();
+    assert_eq!(node.call_err("getreceivedbyaddress", &[json!(foreign)]).0, -4);
+    assert_eq!(node.call_err("getreceivedbyaddress", &[json!("nonsense")]).0, -5);
+    let list: Vec<Value> = node.call("listreceivedbyaddress", &[]);
+    let entry = list.iter().find(|e| e["address"] == json!(rent)).expect("rent listed");
+    assert_eq!((entry["label"].clone(), entry["confirmations"].clone()), (json!("rent"), json!(1)));
+    assert_eq!(entry["txids"], json!([paid]));
+    let empty: String = node.call("getnewaddress", &[json!("empty")]);
+    let with_empty: Vec<Value> = node.call("listreceivedbyaddress", &[json!(1), json!(true)]);
+    assert!(with_empty.iter().any(|e| e["address"] == json!(empty) && units(&e["amount"]) == 0));
+    assert!(!list.iter().any(|e| e["address"] == json!(empty)), "not without include_empty");
+    let filtered: Vec<Value> = node.call("listreceivedbyaddress", &[json!(0), json!(true), json!(false), json!(rent)]);
+    assert_eq!(filtered.len(), 1);
+    assert_eq!(
+        node.call_err("listreceivedbyaddress", &[json!(0), json!(true), json!(false), json!("nonsense")])
+            .0,
+        -4
+    );
+
+    // getaddressinfo: a receiving key, the payment's change key, and someone else's address.
+    let info: Value = node.call("getaddressinfo", &[json!(rent)]);
+    assert_eq!((info["ismine"].clone(), info["ischange"].clone()), (json!(true), json!(false)));
+    assert_eq!(info["labels"], json!(["rent"]));
+    assert_eq!(info["pubkey"].as_str().unwrap().len(), 66);
+    assert!(info["timestamp"].as_u64().unwrap() > 1_600_000_000);
+    let coins: Vec<Value> = node.call("listunspent", &[]);
+    let change = coins
+        .iter()
+        .find(|c| c["txid"] == json!(paid) && c["address"] != json!(rent))
+        .expect("the payment's change");
+    let info: Value = node.call("getaddressinfo", &[change["address"].clone()]);
+    assert_eq!((info["ismine"].clone(), info["ischange"].clone()), (json!(true), json!(true)));
+    assert_eq!(info["labels"], json!([]));
+    assert!(
+        !list.iter().any(|e| e["address"] == change["address"]),
+        "change is no receiving address"
+    );
+    let info: Value = node.call("getaddressinfo", &[json!(foreign)]);
+    assert_eq!((info["ismine"].clone(), info.get("pubkey")), (json!(false), None));
+
+    // lockunspent: locked coins are not chosen and not listed; persistent locks survive restart.
+    let rent_coin = json!({"txid": paid, "vout": change["vout"].as_u64().unwrap() ^ 1});
+    let change_coin = json!({"txid": paid, "vout": change["vout"]});
+    assert!(node.call::<bool>("lockunspent", &[json!(false), json!([rent_coin]), json!(true)]));
+    assert!(node.call::<bool>("lockunspent", &[json!(false), json!([change_coin])]));
+    let locked: Vec<Value> = node.call("listlockunspent", &[]);
+    assert_eq!(locked.len(), 2);
+    let listed: Vec<Value> = node.call("listunspent", &[]);
+    assert!(!listed.iter().any(|c| c["txid"] == json!(paid)), "locked coins are not listed");
+    let (code, message) = node.call_err("lockunspent", &[json!(false), json!([rent_coin])]);
+    assert_eq!((code, message.as_str()), (-8, "Invalid parameter, output already locked"));
+    let unknown = json!({"txid": "11".repeat(32), "vout": 0});
+    assert_eq!(
+        node.call_err("lockunspent", &[json!(false), json!([unknown])]).1,
+        "Invalid parameter, unknown transaction"
+    );
+    let far = json!({"txid": paid, "vout": 7});
+    assert_eq!(
+        node.call_err("lockunspent", &[json!(false), json!([far])]).1,
+        "Invalid parameter, vout index out of bounds"
+    );
+    let every: Vec<Value> = listed.iter().map(|c| json!({"txid": c["txid"], "vout": c["vout"]})).collect();
+    assert!(node.call::<bool>("lockunspent", &[json!(false), json!(every)]));
+    assert_eq!(
+        node.call_err("sendtoaddress", &[json!(foreign), json!(0.1)]).0,
+        -6,
+        "every coin locked"
+    );
+    drop(node);
+    let mut node = TestNode::start(dir.path(), &[]);
+    let locked: Vec<Value> = node.call("listlockunspent", &[]);
+    assert_eq!(locked, vec![rent_coin.clone()], "only the persistent lock survives a restart");
+    assert!(node.call::<bool>("lockunspent", &[json!(true)]));
+    assert_eq!(
+        node.call_err("lockunspent", &[json!(true), json!([rent_coin])]).1,
+        "Invalid parameter, expected locked output"
+    );
+    let locked: Vec<Value> = node.call("listlockunspent", &[]);
+    assert!(locked.is_empty());
+
+    // signmessage / verifymessage.
+    let sig: String = node.call("signmessage", &[json!(rent), json!("I own this")]);
+    assert!(node.call::<bool>("verifymessage", &[json!(rent), json!(sig), json!("I own this")]));
+    assert!(!node.call::<bool>("verifymessage", &[json!(rent), json!(sig), json!("I own that")]));
+    assert!(!node.call::<bool>("verifymessage", &[json!(mine), json!(sig), json!("I own this")]));
+    assert_eq!(node.call_err("verifymessage", &[json!(rent), json!("%%%"), json!("x")]).0, -5);
+    assert_eq!(node.call_err("signmessage", &[json!(foreign), json!("x")]).0, -4);
+
+    // backupwallet: a file, or a directory; the copy is the wallet file, private.
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("copy.json");
+    let () = node.call("backupwallet", &[json!(file)]);
+    let original = std::fs::read(dir.path().join("regtest/wallets/default/wallet.json")).unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), original);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let () = node.call("backupwallet", &[json!(backups.path())]);
+    assert_eq!(std::fs::read(backups.path().join("default.json")).unwrap(), original);
+    assert_eq!(
+        node.call_err("backupwallet", &[json!(backups.path().join("no/such/dir/x.json"))]).0,
+        -4
+    );
+
+    // settxfee: the wallet's rate for payments without fee_rate; Core's bounds.
+    assert!(node.call::<bool>("settxfee", &[json!(0.0002)]));
+    let txid: String = node.call("sendtoaddress", &[json!(foreign), json!(0.5)]);
+    let tx: Value = node.call("gettransaction", &[json!(txid)]);
+    let size = tx["hex"].as_str().unwrap().len() as u64 / 2;
+    let fee = units(&tx["fee"]).max((-tx["fee"].as_f64().unwrap() * 1e8).round() as u64);
+    assert_eq!(fee, size * 20, "20 units per byte");
+    assert_eq!(node.call_err("settxfee", &[json!(0.00000001)]).0, -8);
+    assert_eq!(node.call_err("settxfee", &[json!(1)]).0, -8);
+    assert!(node.call::<bool>("settxfee", &[json!(0)]));
+
+    // abandontransaction refuses what is not a wallet transaction, or is in the mempool or a block.
+    assert_eq!(node.call_err("abandontransaction", &[json!("22".repeat(32))]).0, -5);
+    let (code, message) = node.call_err("abandontransaction", &[json!(txid)]);
+    assert_eq!((code, message.as_str()), (-5, "Transaction not eligible for abandonment"));
+    assert_eq!(node.call_err("abandontransaction", &[json!(paid)]).0, -5);
+}

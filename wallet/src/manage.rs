@@ -1,0 +1,228 @@
+//! What Core's wallet RPCs ask of a wallet beyond paying: locked coins (`lockunspent`),
+//! abandoned transactions (`abandontransaction`), what each receiving address got
+//! (`getreceivedbyaddress`, `listreceivedbyaddress`), what the wallet knows of an address
+//! (`getaddressinfo`) and signed messages (`signmessage`).
+
+use std::collections::BTreeMap;
+
+use cairn_chain::{Amount, Lock, OutPoint, PubkeyHash, Txid};
+use secp256k1::PublicKey;
+
+use crate::address::Address;
+use crate::error::WalletError;
+use crate::wallet::{TxState, Wallet};
+
+/// What an outpoint is to this wallet (for `lockunspent`'s checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoinStatus {
+    /// The transaction is not a wallet transaction.
+    UnknownTx,
+    /// The transaction has no such output.
+    NoSuchOutput,
+    /// The output is spent by a wallet transaction in a block or the mempool.
+    Spent,
+    /// Unspent.
+    Unspent,
+}
+
+/// Why a transaction cannot be abandoned.
+#[derive(Debug, thiserror::Error)]
+pub enum AbandonError {
+    /// Not a wallet transaction.
+    #[error("Invalid or non-wallet transaction id")]
+    Unknown,
+    /// In a block or the mempool (or not one this wallet sent).
+    #[error("Transaction not eligible for abandonment")]
+    NotEligible,
+    /// The wallet file could not be written.
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+}
+
+/// What a receiving address got (`listreceivedbyaddress`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The address.
+    pub address: Address,
+    /// Its label.
+    pub label: String,
+    /// The total received by transactions counted.
+    pub amount: Amount,
+    /// Confirmations of the least confirmed transaction counted (0 if none).
+    pub confirmations: i64,
+    /// The transactions counted.
+    pub txids: Vec<Txid>,
+}
+
+/// What the wallet knows of one of its keys (`getaddressinfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The public key.
+    pub public: PublicKey,
+    /// Unix time it was made.
+    pub created: u64,
+    /// Its label.
+    pub label: String,
+    /// Made for change.
+    pub change: bool,
+}
+
+impl Wallet {
+    /// What `outpoint` is to this wallet.
+    pub fn coin_status(&self, outpoint: &OutPoint) -> CoinStatus {
+        let Some(w) = self.txs.get(&outpoint.txid) else {
+            return CoinStatus::UnknownTx;
+        };
+        if usize::try_from(outpoint.vout).map_or(true, |v| v >= w.tx.outputs.len()) {
+            return CoinStatus::NoSuchOutput;
+        }
+        if self.is_spent(outpoint) {
+            CoinStatus::Spent
+        } else {
+            CoinStatus::Unspent
+        }
+    }
+
+    /// Whether `outpoint` is locked.
+    pub fn is_locked_coin(&self, outpoint: &OutPoint) -> bool {
+        self.locked.contains_key(outpoint)
+    }
+
+    /// The locked coins, in outpoint order.
+    pub fn locked_coins(&self) -> Vec<OutPoint> {
+        let mut v: Vec<OutPoint> = self.locked.keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    fn save_locks(&mut self) -> Result<(), WalletError> {
+        let persistent: Vec<OutPoint> = self.locked_coins().into_iter().filter(|o| self.locked[o]).collect();
+        if persistent.as_slice() != self.store.locked() {
+            self.store.set_locked(persistent)?;
+        }
+        Ok(())
+    }
+
+    /// Locks `outpoints` out of coin selection; `persistent` locks are written to the file. All
+    /// or nothing: on a write failure no lock is kept.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`].
+    pub fn lock_coins(&mut self, outpoints: &[OutPoint], persistent: bool) -> Result<(), WalletError> {
+        let before = self.locked.clone();
+        for op in outpoints {
+            self.locked.insert(*op, persistent);
+        }
+        self.save_locks().inspect_err(|_| self.locked = before)
+    }
+
+    /// Unlocks `outpoints`, or every locked coin when `None`.
+    ///
+    /// # Errors
+    /// [`WalletError::Io`] (then unchanged).
+    pub fn unlock_coins(&mut self, outpoints: Option<&[OutPoint]>) -> Result<(), WalletError> {
+        let before = self.locked.clone();
+        match outpoints {
+            None => self.locked.clear(),
+            Some(ops) => {
+                for op in ops {
+                    self.locked.remove(op);
+                }
+            }
+        }
+        self.save_locks().inspect_err(|_| self.locked = before)
+    }
+
+    /// Whether `txid` was abandoned and is still in no block, mempool or conflict (once mined or
+    /// back in the mempool it is no longer abandoned, as in Core).
+    pub fn is_abandoned(&self, txid: &Txid) -> bool {
+        self.txs.get(txid).is_some_and(|w| w.state == TxState::Inactive)
+            && self.store.sent().iter().any(|s| s.abandoned && s.tx.compute_txid() == *txid)
+    }
+
+    /// Gives up a wallet transaction spending this wallet's coins that is in no block and not in
+    /// the mempool (Core's rule): it is not offered to the mempool again, and its inputs are free
+    /// for new payments. The mark is written to the file (with the transaction, if the wallet
+    /// did not send it itself, e.g. a signed raw transaction).
+    ///
+    /// # Errors
+    /// See [`AbandonError`].
+    pub fn abandon(&mut self, txid: &Txid) -> Result<(), AbandonError> {
+        let w = self.txs.get(txid).ok_or(AbandonError::Unknown)?;
+        if w.state != TxState::Inactive || !(w.from_me || self.spends_ours(&w.tx)) {
+            return Err(AbandonError::NotEligible);
+        }
+        if !self.store.sent().iter().any(|s| s.tx.compute_txid() == *txid) {
+            let (tx, time) = (w.tx.clone(), w.time_received);
+            self.store.add_sent(tx, time)?;
+        }
+        self.store.set_abandoned(txid, true)?;
+        Ok(())
+    }
+
+    /// What each receiving address (not change) got from transactions with at least `min_conf`
+    /// confirmations, immature coinbases left out unless `include_immature`; addresses that got
+    /// nothing are listed too (with `amount` zero), in key order.
+    pub fn received_by_address(&self, tip_height: u32, min_conf: i64, include_immature: bool) -> Vec<Received> {
+        let mut by_hash: BTreeMap<PubkeyHash, Received> = BTreeMap::new();
+        let mut order = Vec::new();
+        for k in self.store.keys().iter().filter(|k| !k.change) {
+            order.push(k.hash);
+            by_hash.insert(
+                k.hash,
+                Received {
+                    address: Address::new(self.network(), k.hash),
+                    label: k.label.clone(),
+                    amount: Amount::ZERO,
+                    confirmations: 0,
+                    txids: Vec::new(),
+                },
+            );
+        }
+        for w in self.txs.values() {
+            if w.tx.is_coinbase() && !include_immature && !self.is_mature(w, tip_height) {
+                continue;
+            }
+            let depth = Self::confirmations(w, tip_height);
+            if depth < min_conf {
+                continue;
+            }
+            for out in &w.tx.outputs {
+                let Lock::PubkeyHash(h) = &out.lock else { continue };
+                let Some(r) = by_hash.get_mut(h) else { continue };
+                r.amount = r.amount.checked_add(out.value).unwrap_or(Amount::MAX_MONEY);
+                r.confirmations = if r.txids.is_empty() { depth } else { r.confirmations.min(depth) };
+                if !r.txids.contains(&w.txid) {
+                    r.txids.push(w.txid);
+                }
+            }
+        }
+        order.iter().filter_map(|h| by_hash.remove(h)).collect()
+    }
+
+    /// What the wallet knows of the key `address` names, if it is one of its own.
+    pub fn key_info(&self, address: &Address) -> Option<KeyInfo> {
+        let Lock::PubkeyHash(h) = address.lock() else { return None };
+        let k = self.store.keys().get(*self.keys.get(&h)?)?;
+        Some(KeyInfo {
+            public: k.public,
+            created: k.created,
+            label: k.label.clone(),
+            change: k.change,
+        })
+    }
+
+    /// Signs `message` with the key of `address` (`signmessage`).
+    ///
+    /// # Errors
+    /// [`WalletError::Locked`]; [`WalletError::MissingKey`]-like refusal as `Ok(None)` when the
+    /// key is not this wallet's.
+    pub fn sign_message(&self, address: &Address, message: &str, now: u64) -> Result<Option<String>, WalletError> {
+        let Lock::PubkeyHash(h) = address.lock() else { return Ok(None) };
+        let Some(&i) = self.keys.get(&h) else { return Ok(None) };
+        if self.store.is_locked(now) {
+            return Err(WalletError::Locked);
+        }
+        Ok(self.store.key_pair(i, now)?.map(|k| crate::message::sign_message(&k, message)))
+    }
+}
