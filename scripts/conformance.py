@@ -28,9 +28,6 @@ TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conforman
 # test fails until this list is updated.
 PENDING = [
     "fundrawtransaction",
-    "listsinceblock",
-    "logging",
-    "sendmany",
 ]
 
 # Fields the table (Core master, after v31.0) documents but that Core added in v29.0 or later, newer than

@@ -296,8 +296,18 @@ impl Mempool {
     /// # Errors
     /// [`MempoolError::Rejected`] with the reason, or [`MempoolError::Store`].
     pub fn accept(&mut self, tx: Transaction, chain: &Chainstate, now: u64) -> Result<Txid, MempoolError> {
-        let admission = self.check(tx, chain, now)?;
-        Ok(self.admit(admission, chain, now))
+        let admission = match self.check(tx, chain, now) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(error = %e, "transaction not accepted to the mempool");
+                return Err(e);
+            }
+        };
+        let (fee, size) = (admission.fee, admission.size);
+        let txid = self.admit(admission, chain, now);
+        // Core's `mempool` category line: what entered, and how big the pool is now.
+        tracing::debug!(%txid, %fee, size, txs = self.len(), bytes = self.bytes(), "accepted to the mempool");
+        Ok(txid)
     }
 
     /// Every check [`Mempool::accept`] makes, signatures included, without changing the pool

@@ -13,6 +13,7 @@
 //! else the config's `rpc-bind`, else the network's default port. Credentials are
 //! `--rpc-user`/`--rpc-password`, else the config's `rpcuser`/`rpcpassword`, else the cookie file.
 
+mod info;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,21 +55,32 @@ pub struct CliArgs {
     /// Read the RPC password from the first line of standard input.
     #[arg(long)]
     pub stdinrpcpass: bool,
+    /// bitcoin-cli's `-getinfo`: chain, network, wallet and balance in one screen (no method).
+    #[arg(long)]
+    pub getinfo: bool,
+    /// bitcoin-cli's `-netinfo [LEVEL]`: connections by direction and network; from level 1 one
+    /// line per peer (the level is given where the method would be).
+    #[arg(long)]
+    pub netinfo: bool,
     /// The method, e.g. getblockcount.
+    #[arg(required_unless_present_any = ["getinfo", "netinfo"], default_value = "")]
     pub method: String,
     /// The method's arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
 
-/// bitcoin-cli's single-dash options (`-regtest`, `-datadir=D`, `-rpcport=18443`, `-named`) as
-/// `cairn cli` takes them: each option before the method gets its second dash (Core's names
+/// bitcoin-cli's and bitcoind's single-dash options (`-regtest`, `-datadir=D`, `-rpcport=18443`,
+/// `-named`, `-debug=net`) as `cairn cli` and `cairn node` take them: each option before the method gets its second dash (Core's names
 /// are `cairn cli`'s long options or their aliases; `-regtest`/`-testnet`/`-chain=X` choose the
 /// network). Everything from the method on is left as given (`getblockhash -1`).
 pub fn core_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let Some(cli) = args.iter().position(|a| a == "cli") else {
+    // `cairn cli …` up to the method, and every option of `cairn node …` (`-debug=net`,
+    // `-printtoconsole=0`, `-regtest`).
+    let Some(cli) = args.iter().position(|a| a == "cli" || a == "node") else {
         return args;
     };
+    let is_node = args[cli] == "node";
     /// `cairn cli`'s options that take a value in the next argument (`--datadir D`).
     const WITH_VALUE: &[&str] = &[
         "--datadir",
@@ -104,7 +116,7 @@ pub fn core_spellings(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         let single = text.len() > 2 && text.starts_with('-') && !text.starts_with("--") && text.as_bytes()[1].is_ascii_alphabetic();
         if !single {
             out.push(a.clone());
-            if !text.starts_with('-') {
+            if !is_node && !text.starts_with('-') {
                 break;
             }
             continue;
@@ -255,6 +267,26 @@ fn call(mut args: CliArgs) -> Result<String> {
         0 => std::time::Duration::from_secs(365 * 24 * 3600),
         n => std::time::Duration::from_secs(n),
     };
+    if args.getinfo || args.netinfo {
+        let mut root = args.conn.client()?.with_timeout(timeout);
+        if args.netinfo {
+            let level = match args.method.as_str() {
+                "" => 0,
+                l => l
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= 4)
+                    .ok_or_else(|| anyhow::anyhow!("-netinfo level {l:?}: 0 to 4"))?,
+            };
+            return info::netinfo(&mut root, level);
+        }
+        if !args.method.is_empty() {
+            anyhow::bail!("-getinfo takes no method or arguments");
+        }
+        let conn = &args.conn;
+        let wallet_client = |name: &str| -> Result<RpcClient> { Ok(conn.client()?.with_timeout(timeout).with_wallet(name)) };
+        return info::getinfo(&mut root, &wallet_client, args.rpcwallet.as_deref());
+    }
     let mut client = args.conn.client()?.with_timeout(timeout);
     if let Some(name) = &args.rpcwallet {
         client = client.with_wallet(name);
@@ -306,17 +338,24 @@ impl ConnArgs {
     pub fn client(&self) -> Result<RpcClient> {
         let args = self;
         let datadir = args.datadir.clone().unwrap_or_else(default_datadir);
-        let file = load_config(args.conf.as_deref(), &datadir)?;
-        let network = resolve_network(args.network, &file)?;
+        let raw = load_config(args.conf.as_deref(), &datadir)?;
+        let network = resolve_network(args.network, &raw)?;
+        let file = raw.for_network(network);
+        let port = match file.get("rpcport") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("config rpcport: {v:?} is not a port number"))?,
+            None => default_rpc_port(network),
+        };
         let net_dir = network_dir(&datadir, network);
         let addr = match (&args.rpc_connect, args.rpc_port) {
-            (Some(host), port) => with_port(host, port.unwrap_or(default_rpc_port(network))),
+            (Some(host), explicit) => with_port(host, explicit.unwrap_or(port)),
             (None, Some(port)) => format!("127.0.0.1:{port}"),
             (None, None) => match std::fs::read_to_string(net_dir.join("rpc.addr")) {
                 Ok(text) => text.trim().to_string(),
-                Err(_) => match file.get("rpc-bind") {
-                    Some(b) => parse_host_port(b, default_rpc_port(network))?.to_string(),
-                    None => format!("127.0.0.1:{}", default_rpc_port(network)),
+                Err(_) => match file.get("rpc-bind").or(file.get("rpcbind")) {
+                    Some(b) => parse_host_port(b, port)?.to_string(),
+                    None => format!("127.0.0.1:{port}"),
                 },
             },
         };

@@ -1,11 +1,12 @@
 //! The node's settings: command-line flags, a config file, and the data directory layout.
 //!
 //! The config file is `<datadir>/cairn.conf` (or `--conf FILE`): `key=value` lines, `#` comments,
-//! the keys being the long flag names (`network`, `rpc-bind`, `listen`, `peer`, `mine-to`,
-//! `mine-threads`, `regtest-block-time`, `max-upload-rate`, `max-download-rate`, `piece-size`)
-//! plus `rpcuser` and `rpcpassword`. A key given on the command line replaces the
-//! file's value (for repeatable keys, all of the file's values). Unknown keys are an error, so a
-//! typo never goes unnoticed.
+//! `[regtest]`/`[test]` sections, the keys being the long flag names (`network`, `rpc-bind`,
+//! `listen`, `peer`, `mine-to`, `mine-threads`, `regtest-block-time`, `max-upload-rate`,
+//! `max-download-rate`, `piece-size`) plus `rpcuser` and `rpcpassword`, and the `bitcoin.conf`
+//! keys Core users bring (see [`file`]). A key given on the command line replaces the file's
+//! value (for repeatable keys, all of the file's values). Unknown keys are an error, so a typo
+//! never goes unnoticed.
 //!
 //! Layout, as Bitcoin Core's: `<datadir>/cairn.conf`, and per network `<datadir>/<network>/`
 //! holding `chainstate/` (RocksDB: blocks, undo data, UTXO set), `wallets/default/wallet.json`,
@@ -16,10 +17,13 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
+
+mod file;
 use cairn_chain::Network;
 use cairn_p2p::Multiaddr;
 use clap::Parser;
+pub use file::ConfigFile;
 
 /// The default RPC port of a network (Core's plus 1000, so both can run side by side).
 pub fn default_rpc_port(network: Network) -> u16 {
@@ -168,6 +172,16 @@ pub struct NodeArgs {
     /// the node, not to the datadir).
     #[arg(long, value_name = "FILE")]
     pub owner_lock: Option<PathBuf>,
+    /// Turn on the detail of a log category (repeatable; Core's `-debug=net`): net, mempool,
+    /// validation, rpc, walletdb, estimatefee, chord, content, sync, mining, … or all.
+    #[arg(long, value_name = "CATEGORY")]
+    pub debug: Vec<String>,
+    /// Log to the console (standard output): 1 (the default) or 0.
+    #[arg(long, value_name = "0|1", num_args = 0..=1, default_missing_value = "1")]
+    pub printtoconsole: Option<String>,
+    /// Write no NETDIR/debug.log.
+    #[arg(long)]
+    pub nodebuglogfile: bool,
 }
 
 /// Settings after merging the flags with the config file.
@@ -179,6 +193,12 @@ pub struct NodeConfig {
     pub datadir: PathBuf,
     /// RPC listen address.
     pub rpc_bind: SocketAddr,
+    /// Non-loopback RPC clients allowed (Core's `rpcallowip`).
+    pub rpc_allow: Vec<cairn_rpc::allow::AllowIp>,
+    /// Core's `rpcauth` credentials (salted hashes).
+    pub rpc_auth: Vec<cairn_rpc::Credentials>,
+    /// Wallets to load at start besides those of `settings.json` (Core's `wallet=`).
+    pub wallets: Vec<String>,
     /// User and password from the config, if set.
     pub rpc_user: Option<(String, RpcPassword)>,
     /// P2P listen addresses.
@@ -211,6 +231,12 @@ pub struct NodeConfig {
     pub owner_lock: Option<PathBuf>,
     /// Mempool size bound, bytes.
     pub max_mempool_bytes: usize,
+    /// Log categories turned to debug (`-debug=`).
+    pub debug: Vec<String>,
+    /// Log to the console.
+    pub print_to_console: bool,
+    /// Write NETDIR/debug.log.
+    pub debug_log_file: bool,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -233,81 +259,6 @@ impl NodeConfig {
 /// `<datadir>/<network>/`.
 pub fn network_dir(datadir: &Path, network: Network) -> PathBuf {
     datadir.join(network.as_str())
-}
-
-/// The `key=value` pairs of a config file, in order.
-#[derive(Debug, Default)]
-pub struct ConfigFile {
-    entries: Vec<(String, String)>,
-}
-
-const KNOWN_KEYS: &[&str] = &[
-    "network",
-    "rpc-bind",
-    "rpcuser",
-    "rpcpassword",
-    "listen",
-    "peer",
-    "mine-to",
-    "mine-threads",
-    "regtest-block-time",
-    "max-upload-rate",
-    "max-download-rate",
-    "piece-size",
-    "super-seed",
-    "connect",
-    "chord-successors",
-    "chord-vnodes",
-    "chord-puzzle-bits",
-    "maxmempool",
-];
-
-impl ConfigFile {
-    /// Reads `path`; a missing file is empty when `must_exist` is false.
-    ///
-    /// # Errors
-    /// Unreadable file, a line without `=`, or an unknown key (with its line number).
-    pub fn read(path: &Path, must_exist: bool) -> Result<ConfigFile> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(ConfigFile::default()),
-            Err(e) => return Err(e).with_context(|| format!("reading config file {}", path.display())),
-        };
-        Self::parse(&text).with_context(|| format!("in config file {}", path.display()))
-    }
-
-    /// Parses config text.
-    ///
-    /// # Errors
-    /// A line without `=` or an unknown key.
-    pub fn parse(text: &str) -> Result<ConfigFile> {
-        let mut entries = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .ok_or_else(|| anyhow!("line {}: expected key=value, found {line:?}", n + 1))?;
-            let (k, v) = (k.trim(), v.trim());
-            if !KNOWN_KEYS.contains(&k) {
-                bail!("line {}: unknown key {k:?} (known: {})", n + 1, KNOWN_KEYS.join(", "));
-            }
-            entries.push((k.to_string(), v.to_string()));
-        }
-        Ok(ConfigFile { entries })
-    }
-
-    /// The last value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of `key`.
-    pub fn all(&self, key: &str) -> Vec<String> {
-        self.entries.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
-    }
 }
 
 /// Parses `HOST:PORT`, or `HOST` with `default_port`.
@@ -344,15 +295,15 @@ pub fn load_config(conf: Option<&Path>, datadir: &Path) -> Result<ConfigFile> {
     }
 }
 
-/// The network: the flag, else the config's `network`, else regtest.
+/// The network: the flag, else the config's choice (`network=`, Core's `chain=`, `regtest=1`,
+/// `testnet=1`), else regtest.
 ///
 /// # Errors
-/// An unknown network name in the config.
+/// An unknown network name in the config, or two different choices.
 pub fn resolve_network(flag: Option<Network>, file: &ConfigFile) -> Result<Network> {
-    match (flag, file.get("network")) {
-        (Some(n), _) => Ok(n),
-        (None, Some(v)) => v.parse().map_err(|e| anyhow!("config network: {e}")),
-        (None, None) => Ok(Network::Regtest),
+    match flag {
+        Some(n) => Ok(n),
+        None => Ok(file.network()?.unwrap_or(Network::Regtest)),
     }
 }
 
@@ -363,24 +314,87 @@ impl NodeArgs {
     /// A bad config file or value.
     pub fn resolve(self) -> Result<NodeConfig> {
         let datadir = self.datadir.clone().unwrap_or_else(default_datadir);
-        let file = load_config(self.conf.as_deref(), &datadir)?;
-        let network = resolve_network(self.network, &file)?;
-        let port = default_rpc_port(network);
-        let rpc_bind = match self.rpc_bind.as_deref().or(file.get("rpc-bind")) {
+        let raw = load_config(self.conf.as_deref(), &datadir)?;
+        let network = resolve_network(self.network, &raw)?;
+        let file = raw.for_network(network);
+        for warning in file.warnings() {
+            tracing::warn!("config: {warning}");
+        }
+        let port = match file.get("rpcport") {
+            Some(v) => v.parse().map_err(|_| anyhow!("config rpcport: {v:?} is not a port number"))?,
+            None => default_rpc_port(network),
+        };
+        let rpc_bind = match self.rpc_bind.as_deref().or(file.get("rpc-bind")).or(file.get("rpcbind")) {
             Some(text) => parse_host_port(text, port)?,
             None => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        };
+        let rpc_allow = file
+            .all("rpcallowip")
+            .iter()
+            .map(|a| cairn_rpc::allow::AllowIp::parse(a).map_err(|e| anyhow!("config {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        if !rpc_bind.ip().is_loopback() && rpc_allow.is_empty() {
+            bail!(
+                "the RPC server would listen on {rpc_bind}, not a loopback address, but no rpcallowip names the clients allowed: add rpcallowip=ADDRESS[/MASK] to the config (as Core, Cairn refuses to let everyone call it)"
+            );
+        }
+        let rpc_auth = file
+            .all("rpcauth")
+            .iter()
+            .map(|a| cairn_rpc::Credentials::from_rpcauth(a).map_err(|e| anyhow!("config {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        match file.get("server") {
+            None | Some("1") => {}
+            Some("0") => tracing::warn!("config: server=0 ignored: Cairn's RPC server always runs (cairn cli talks to it)"),
+            Some(v) => bail!("config server: {v:?} is not 0 or 1"),
+        }
+        let wallets = file.all("wallet");
+        if let Some(bad) = wallets.iter().find(|w| !crate::settings::valid_wallet_name(w)) {
+            bail!("config wallet: {bad:?} is not a wallet name (1 to 64 letters, digits, spaces, '-', '_', '.')");
+        }
+        let p2p_port = match file.get("port") {
+            Some(v) => v.parse().map_err(|_| anyhow!("config port: {v:?} is not a port number"))?,
+            None => default_p2p_port(network),
         };
         let rpc_user = match (file.get("rpcuser"), file.get("rpcpassword")) {
             (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => Some((u.to_string(), RpcPassword(p.to_string()))),
             (None, None) => None,
             _ => bail!("config: rpcuser and rpcpassword must be set together"),
         };
-        let listen = if self.listen.is_empty() { file.all("listen") } else { self.listen };
+        let listen = if self.listen.is_empty() {
+            // Core's `listen` is 0 or 1; Cairn's a multiaddr.
+            let mut listen = Vec::new();
+            for v in file.all("listen") {
+                match v.as_str() {
+                    "1" => {}
+                    "0" => tracing::warn!("config: listen=0 ignored: Cairn always listens (peers and the Chord ring need it)"),
+                    _ => listen.push(v),
+                }
+            }
+            // Core's `bind=ADDR[:PORT]`.
+            for b in file.all("bind") {
+                let a = parse_host_port(&b, p2p_port)?;
+                let ip = match a.ip() {
+                    IpAddr::V4(v4) => format!("/ip4/{v4}"),
+                    IpAddr::V6(v6) => format!("/ip6/{v6}"),
+                };
+                listen.push(format!("{ip}/tcp/{}", a.port()));
+            }
+            listen
+        } else {
+            self.listen
+        };
         let mut listen = parse_multiaddrs("listen", &listen)?;
         if listen.is_empty() {
-            listen.push(format!("/ip4/0.0.0.0/tcp/{}", default_p2p_port(network)).parse()?);
+            listen.push(format!("/ip4/0.0.0.0/tcp/{p2p_port}").parse()?);
         }
-        let peers = if self.peer.is_empty() { file.all("peer") } else { self.peer };
+        let peers = if self.peer.is_empty() {
+            let mut peers = file.all("peer");
+            peers.extend(file.all("addnode"));
+            peers
+        } else {
+            self.peer
+        };
         let mut peers = parse_peers("peer", &peers, network)?;
         let connect = if self.connect.is_empty() {
             file.all("connect")
@@ -456,10 +470,34 @@ impl NodeArgs {
         if regtest_block_time > MAX_REGTEST_BLOCK_TIME_MS {
             bail!("--regtest-block-time {regtest_block_time}: at most {MAX_REGTEST_BLOCK_TIME_MS} ms");
         }
+        let debug = if self.debug.is_empty() { file.all("debug") } else { self.debug };
+        if let Some(bad) = debug
+            .iter()
+            .find(|d| crate::logging::CATEGORIES.iter().all(|(n, _)| n != d) && !["all", "1", "none", "0", ""].contains(&d.as_str()))
+        {
+            let known: Vec<&str> = crate::logging::CATEGORIES.iter().map(|(n, _)| *n).collect();
+            bail!("--debug {bad}: not a log category ({})", known.join(", "));
+        }
+        let flag = |v: Option<&str>, key: &str| -> Result<Option<bool>> {
+            match v {
+                None => Ok(None),
+                Some("1" | "true") => Ok(Some(true)),
+                Some("0" | "false") => Ok(Some(false)),
+                Some(other) => bail!("{key}: {other:?} is not 0 or 1"),
+            }
+        };
+        let print_to_console = flag(self.printtoconsole.as_deref().or(file.get("printtoconsole")), "printtoconsole")?.unwrap_or(true);
+        let debug_log_file = !(self.nodebuglogfile || flag(file.get("nodebuglogfile"), "nodebuglogfile")?.unwrap_or(false));
         Ok(NodeConfig {
+            debug,
+            print_to_console,
+            debug_log_file,
             network,
             datadir,
             rpc_bind,
+            rpc_allow,
+            rpc_auth,
+            wallets,
             rpc_user,
             listen,
             peers,
@@ -613,9 +651,53 @@ mod tests {
     }
 
     #[test]
+    fn cores_keys_and_sections_configure_the_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = "regtest=1\ntxindex=1\nserver=1\nrpcbind=127.0.0.1\nrpcport=1111\naddnode=127.0.0.1:7000\nport=7100\nwallet=alice\n\
+                    rpcauth=bob:cb77f0957de88ff388cf817ddbc7273$8c3b5ad7dd6b9f0fa3e6d2c2e4c4d93d1c3a44dbce58cfe3b4c3d2bbef2f1a77\n\
+                    [regtest]\nrpcport=2222\nrpcallowip=10.0.0.0/8\n[test]\nrpcport=3333\n";
+        std::fs::write(dir.path().join("cairn.conf"), conf).unwrap();
+        let args = || NodeArgs {
+            datadir: Some(dir.path().to_path_buf()),
+            ..NodeArgs::default()
+        };
+        let cfg = args().resolve().unwrap();
+        assert_eq!(cfg.network, Network::Regtest);
+        assert_eq!(cfg.rpc_bind, "127.0.0.1:2222".parse().unwrap(), "the [regtest] section wins");
+        assert_eq!(cfg.rpc_allow.len(), 1);
+        assert_eq!(cfg.rpc_auth.len(), 1);
+        assert_eq!(cfg.wallets, ["alice"]);
+        assert_eq!(cfg.listen, vec!["/ip4/0.0.0.0/tcp/7100".parse::<Multiaddr>().unwrap()]);
+        assert_eq!(cfg.peers.len(), 1, "addnode is a peer");
+        let cfg = NodeArgs {
+            network: Some(Network::Testnet),
+            ..args()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(cfg.rpc_bind.port(), 3333, "the [test] section for testnet");
+
+        // Listening beyond loopback needs rpcallowip; a bad rpcauth line is an error.
+        let refuse = |conf: &str| {
+            std::fs::write(dir.path().join("cairn.conf"), conf).unwrap();
+            format!("{:#}", args().resolve().unwrap_err())
+        };
+        let e = refuse("rpcbind=0.0.0.0\n");
+        assert!(e.contains("rpcallowip"), "{e}");
+        let e = refuse("rpcauth=bob:nohash\n");
+        assert!(e.contains("USER:SALT$HASH"), "{e}");
+        let e = refuse("rpcallowip=10.0.0.0/99\n");
+        assert!(e.contains("rpcallowip"), "{e}");
+        let e = refuse("rpcpassword=a#b\nrpcuser=u\n");
+        assert!(e.contains("'#' inside the value"), "{e}");
+        std::fs::write(dir.path().join("cairn.conf"), "rpcbind=0.0.0.0\nrpcallowip=192.168.0.0/16\n").unwrap();
+        assert_eq!(args().resolve().unwrap().rpc_bind, "0.0.0.0:19443".parse().unwrap());
+    }
+
+    #[test]
     fn bad_config_is_a_clear_error() {
-        let e = ConfigFile::parse("rpcbind=1.2.3.4").unwrap_err().to_string();
-        assert!(e.contains("unknown key \"rpcbind\""), "{e}");
+        let e = ConfigFile::parse("rpcbnd=1.2.3.4").unwrap_err().to_string();
+        assert!(e.contains("unknown key \"rpcbnd\""), "{e}");
         let e = ConfigFile::parse("network").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
         assert!(parse_host_port("not an address at all", 1).is_err());

@@ -35,6 +35,14 @@ use crate::shutdown::Shutdown;
 /// Startup failures (a busy port, an unreadable data directory, a corrupt wallet) and store
 /// failures.
 pub fn run(config: NodeConfig) -> Result<()> {
+    // The process's log (one node per process here; nodes started with `launch` in a process
+    // of their own share its log as it is).
+    if let Some(logging) = crate::logging::get() {
+        let net_dir = config.network_dir();
+        std::fs::create_dir_all(&net_dir).with_context(|| format!("creating {}", net_dir.display()))?;
+        let path = config.debug_log_file.then(|| net_dir.join("debug.log"));
+        logging.configure(path.as_deref(), &config.debug, config.print_to_console)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("cairn-rt")
@@ -143,6 +151,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     if let Some((user, password)) = &config.rpc_user {
         credentials.push(Credentials::new(user.clone(), password.0.clone()));
     }
+    credentials.extend(config.rpc_auth.iter().cloned());
     let warmup = Warmup::starting("Loading block index…");
     let module = context.into_module().map_err(|e| anyhow!("registering RPC methods: {e}"))?;
     let server = RpcServer::start(
@@ -152,6 +161,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
             max_body: DEFAULT_MAX_BODY,
             warmup: warmup.clone(),
             active: active_calls,
+            allow: config.rpc_allow.clone(),
         },
         module,
     )
@@ -165,7 +175,8 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
 
     let opened = {
         let (dir, warmup, mempool_bytes) = (net_dir.clone(), warmup.clone(), config.max_mempool_bytes);
-        tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &warmup)).await?
+        let extra_wallets = config.wallets.clone();
+        tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &extra_wallets, &warmup)).await?
     };
     let result = match opened {
         Ok((chainstate, mempool, opened_wallets)) => {
@@ -269,7 +280,8 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     result
 }
 
-/// Opens the chain state and the wallets loaded at start ([`Settings::wallets_on_startup`]), and
+/// Opens the chain state and the wallets loaded at start ([`Settings::wallets_on_startup`], then
+/// the config's `wallet=` names), and
 /// replays to each the active-chain blocks from its birth height (an automatic
 /// `rescanblockchain`): a wallet file holds keys and sent transactions, everything else is
 /// derived from the chain, so they always agree. The default wallet is created when missing; a
@@ -279,6 +291,7 @@ fn open_state(
     net_dir: &Path,
     network: Network,
     mempool_bytes: usize,
+    extra_wallets: &[String],
     warmup: &Warmup,
 ) -> Result<(Chainstate, Mempool, crate::wallet_service::LoadedWallets)> {
     let chain_dir = net_dir.join("chainstate");
@@ -287,7 +300,9 @@ fn open_state(
         Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
     warmup.set("Loading wallet…");
     let mut wallets: crate::wallet_service::LoadedWallets = Vec::new();
-    for name in Settings::new(net_dir).wallets_on_startup()? {
+    let mut names = Settings::new(net_dir).wallets_on_startup()?;
+    names.extend(extra_wallets.iter().cloned());
+    for name in names {
         if wallets.iter().any(|(n, _)| *n == name) {
             continue;
         }

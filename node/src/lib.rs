@@ -17,6 +17,7 @@ pub mod content;
 pub mod fees;
 pub mod fetch;
 pub mod launch;
+pub mod logging;
 pub mod miner;
 pub mod policy;
 pub mod router;

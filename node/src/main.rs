@@ -27,20 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(cli::core_spellings(std::env::args_os().collect()));
     match cli.command {
         Command::Node(args) => {
-            use tracing_subscriber::layer::SubscriberExt;
-            use tracing_subscriber::util::SubscriberInitExt;
-            // jsonrpsee traces request bodies (passphrases of `walletpassphrase`, keys): never
-            // past `info` for it, whatever RUST_LOG asks.
-            let no_request_bodies = tracing_subscriber::filter::Targets::new()
-                .with_default(tracing::Level::TRACE)
-                .with_target("jsonrpsee", tracing::Level::INFO);
-            tracing_subscriber::fmt()
-                // Colours only on a terminal: a log file (the testnet's node.log) stays plain text.
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-                .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-                .finish()
-                .with(no_request_bodies)
-                .init();
+            cairn_node::logging::init();
             match args.resolve().and_then(launch::run) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -199,6 +199,21 @@ pub trait WalletApi {
         avoid_reuse: Option<bool>,
         fee_rate: Option<RateParam>,
     ) -> RpcResult<Txid>;
+    /// Pays several addresses in one transaction; returns the txid (or, verbose, an object).
+    #[method(name = "sendmany", with_extensions)]
+    async fn sendmany(
+        &self,
+        dummy: Option<String>,
+        amounts: serde_json::Map<String, serde_json::Value>,
+        minconf: Option<Int<i64>>,
+        comment: Option<String>,
+        subtractfeefrom: Option<Vec<String>>,
+        replaceable: Option<bool>,
+        conf_target: Option<Int<u32>>,
+        estimate_mode: Option<String>,
+        fee_rate: Option<RateParam>,
+        verbose: Option<bool>,
+    ) -> RpcResult<serde_json::Value>;
     /// A wallet transaction.
     #[method(name = "gettransaction", with_extensions)]
     async fn gettransaction(&self, txid: Txid, include_watchonly: Option<bool>, verbose: Option<bool>) -> RpcResult<WalletTransaction>;
@@ -248,6 +263,17 @@ pub trait WalletApi {
     /// Changes the wallet's passphrase.
     #[method(name = "walletpassphrasechange", with_extensions)]
     async fn walletpassphrasechange(&self, oldpassphrase: String, newpassphrase: String) -> RpcResult<()>;
+    /// Wallet transactions since a block (all without one), and those a reorg removed.
+    #[method(name = "listsinceblock", with_extensions)]
+    async fn listsinceblock(
+        &self,
+        blockhash: Option<BlockHash>,
+        target_confirmations: Option<Int<i64>>,
+        include_watchonly: Option<bool>,
+        include_removed: Option<bool>,
+        include_change: Option<bool>,
+        label: Option<String>,
+    ) -> RpcResult<ListSinceBlock>;
     /// Locks or unlocks coins out of coin selection.
     #[method(name = "lockunspent", with_extensions)]
     async fn lockunspent(&self, unlock: bool, transactions: Option<Vec<serde_json::Value>>, persistent: Option<bool>) -> RpcResult<bool>;
@@ -394,6 +420,9 @@ pub trait UtilApi {
 /// The server itself.
 #[rpc(server)]
 pub trait ControlApi {
+    /// Turns log categories on (`include`) or off (`exclude`); returns every category's state.
+    #[method(name = "logging")]
+    fn logging(&self, include: Option<Vec<String>>, exclude: Option<Vec<String>>) -> RpcResult<serde_json::Value>;
     /// Lists the methods, or explains one.
     #[method(name = "help")]
     fn help(&self, command: Option<String>) -> RpcResult<String>;

@@ -133,6 +133,8 @@ pub struct CompatConfig {
     pub warmup: Warmup,
     /// The calls in progress (`getrpcinfo`).
     pub active: ActiveCommands,
+    /// Non-loopback clients allowed (`rpcallowip`).
+    pub allow: Vec<crate::allow::AllowIp>,
 }
 
 /// The tower layer installing [`CompatService`].
@@ -248,6 +250,12 @@ async fn handle<S>(config: Arc<CompatConfig>, mut inner: S, request: HttpRequest
 where
     S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
 {
+    // `rpcallowip`, before anything else (Core: 403 Forbidden). A request without the client's
+    // address (not through our accept loop) is refused too.
+    let client = request.extensions().get::<crate::allow::RemoteAddr>().map(|r| r.0.ip());
+    if !client.is_some_and(|ip| crate::allow::allowed(&config.allow, ip)) {
+        return Ok(plain(StatusCode::FORBIDDEN, String::new()));
+    }
     // Core's endpoints: `/` and `/wallet/<name>`; any other path is not found, before auth.
     let Ok(wallet) = crate::endpoint::parse(request.uri().path()) else {
         return Ok(plain(StatusCode::NOT_FOUND, String::new()));
@@ -589,6 +597,41 @@ fn plain(status: StatusCode, body: String) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status `handle` answers a bare POST from `client` with, under `allow`.
+    fn status_for(client: Option<&str>, allow: &[&str]) -> StatusCode {
+        let config = Arc::new(CompatConfig {
+            credentials: vec![Credentials::new("u", "p")],
+            max_body: 1 << 16,
+            max_batch: 10,
+            warmup: Warmup::default(),
+            active: ActiveCommands::default(),
+            allow: allow.iter().map(|a| crate::allow::AllowIp::parse(a).unwrap()).collect(),
+        });
+        let inner = tower::service_fn(|_req: HttpRequest| async { Ok::<_, BoxError>(HttpResponse::new(HttpBody::from("[]"))) });
+        let mut request = HttpRequest::new(HttpBody::from("{}"));
+        *request.method_mut() = Method::POST;
+        if let Some(c) = client {
+            request.extensions_mut().insert(crate::allow::RemoteAddr(c.parse().unwrap()));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(handle(config, inner, request)).unwrap().status()
+    }
+
+    #[test]
+    fn clients_outside_rpcallowip_are_forbidden_before_auth() {
+        // Allowed clients go on to authentication (no credentials here: 401).
+        assert_eq!(status_for(Some("127.0.0.1:5000"), &[]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_for(Some("[::1]:5000"), &[]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_for(Some("10.1.2.3:5000"), &["10.0.0.0/8"]), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_for(Some("10.1.2.3:5000"), &[]), StatusCode::FORBIDDEN);
+        assert_eq!(status_for(Some("11.1.2.3:5000"), &["10.0.0.0/8"]), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status_for(None, &["0.0.0.0/0"]),
+            StatusCode::FORBIDDEN,
+            "no client address: refused"
+        );
+    }
 
     fn slot_of(text: &str) -> String {
         let raw: &RawValue = serde_json::from_str(text).unwrap();

@@ -12,6 +12,7 @@
 //! - [`spec`]: every method's parameters as Core declares them: strict parameter checks, `help`,
 //!   and the cli's argument table.
 
+pub mod allow;
 pub mod api;
 pub mod auth;
 pub mod client;

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use jsonrpsee::server::{BatchRequestConfig, Methods, Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::{BatchRequestConfig, Methods, Server, ServerConfig, ServerHandle, serve_with_graceful_shutdown, stop_channel};
+
+use crate::allow::RemoteAddr;
 
 use crate::auth::Credentials;
 use crate::compat::{ActiveCommands, CompatConfig, CompatLayer, Warmup};
@@ -30,6 +32,8 @@ pub struct RpcServerConfig {
     pub warmup: Warmup,
     /// The calls in progress, shared with `getrpcinfo`.
     pub active: ActiveCommands,
+    /// Non-loopback clients allowed (`rpcallowip`).
+    pub allow: Vec<crate::allow::AllowIp>,
 }
 
 /// A running server.
@@ -60,14 +64,53 @@ impl RpcServer {
             max_batch: MAX_BATCH as usize,
             warmup: config.warmup,
             active: config.active,
+            allow: config.allow,
         });
-        let server = Server::builder()
+        let builder = Server::builder()
             .set_config(server_config)
             .set_http_middleware(tower::ServiceBuilder::new().layer(layer))
-            .build(config.bind)
-            .await?;
-        let addr = server.local_addr()?;
-        let handle = server.start(methods);
+            .to_service_builder();
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let (stop, handle) = stop_channel();
+        let methods: Methods = methods.into();
+        // Our own accept loop (jsonrpsee's does not tell the service who called): each request
+        // carries the client's address for `rpcallowip`; open connections are bounded here.
+        let open = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS as usize));
+        tokio::spawn(async move {
+            loop {
+                let (socket, remote) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Out of descriptors and the like: pause rather than spin.
+                            tracing::warn!(error = %e, "RPC accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                    () = stop.clone().shutdown() => break,
+                };
+                let Ok(permit) = open.clone().try_acquire_owned() else {
+                    tracing::debug!(%remote, "RPC connection refused: too many open");
+                    continue;
+                };
+                let (builder, methods, per_request) = (builder.clone(), methods.clone(), stop.clone());
+                let service = tower::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(RemoteAddr(remote));
+                    let mut service = builder.clone().build(methods.clone(), per_request.clone());
+                    let request = request.map(jsonrpsee::server::HttpBody::new);
+                    async move {
+                        let response: Result<_, jsonrpsee::core::BoxError> = tower::Service::call(&mut service, request).await;
+                        response
+                    }
+                });
+                let shutdown = stop.clone().shutdown();
+                // The permit is held until the connection ends.
+                let connection = serve_with_graceful_shutdown(socket, service, shutdown);
+                tokio::spawn(futures::FutureExt::map(connection, move |_| drop(permit)));
+            }
+        });
         Ok(RpcServer { handle, addr })
     }
 

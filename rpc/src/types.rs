@@ -488,12 +488,21 @@ pub struct WalletTxEntry {
     pub blocktime: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txid: Option<Txid>,
+    /// = txid: no witness data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wtxid: Option<Txid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub walletconflicts: Option<Vec<Txid>>,
+    /// Mempool transactions conflicting with it: none (the mempool keeps the first spend it sees).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mempoolconflicts: Option<Vec<Txid>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timereceived: Option<u64>,
+    /// `"no"`: Cairn has no replace-by-fee.
+    #[serde(rename = "bip125-replaceable", skip_serializing_if = "Option::is_none")]
+    pub bip125_replaceable: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abandoned: Option<bool>,
 }
@@ -518,11 +527,20 @@ pub struct WalletTransaction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocktime: Option<u32>,
     pub txid: Txid,
+    /// = txid: no witness data.
+    pub wtxid: Txid,
     pub walletconflicts: Vec<Txid>,
+    /// None: the mempool keeps the first spend it sees.
+    pub mempoolconflicts: Vec<Txid>,
     pub time: u64,
     pub timereceived: u64,
+    /// `"no"`: Cairn has no replace-by-fee.
+    #[serde(rename = "bip125-replaceable")]
+    pub bip125_replaceable: &'static str,
     pub details: Vec<WalletTxEntry>,
     pub hex: String,
+    /// The last block the wallet had processed when it answered.
+    pub lastprocessedblock: BlockRef,
 }
 
 /// `validateaddress`.

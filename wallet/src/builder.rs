@@ -48,21 +48,7 @@ pub struct UnsignedTx {
 
 /// The size model of a payment to `payment_lock` with change (if any) to `change_lock`.
 pub fn size_model(payment_lock: &Lock, change_lock: &Lock) -> SizeModel {
-    let output_size = |lock: &Lock| {
-        TxOut {
-            value: Amount::ZERO,
-            lock: lock.clone(),
-        }
-        .encode()
-        .len()
-    };
-    SizeModel {
-        // Version and lock time, four bytes each.
-        fixed: 4 + 4 + output_size(payment_lock),
-        outputs: 1,
-        input: INPUT_SIZE,
-        change_output: output_size(change_lock),
-    }
+    size_model_many(std::slice::from_ref(payment_lock), change_lock)
 }
 
 /// The encoded size `tx` will have once every unsigned input carries a signature and key.
@@ -80,7 +66,7 @@ pub fn signed_size(tx: &Transaction) -> usize {
 /// outputs and the fee.
 pub fn build_transaction<R: Rng + ?Sized>(
     payment: &Payment,
-    mut inputs: Vec<(OutPoint, TxOut)>,
+    inputs: Vec<(OutPoint, TxOut)>,
     fee: Amount,
     change: Option<TxOut>,
     rng: &mut R,
@@ -95,18 +81,57 @@ pub fn build_transaction<R: Rng + ?Sized>(
     } else {
         payment.amount
     };
-    if value < dust() {
+    let output = TxOut {
+        value,
+        lock: payment.lock.clone(),
+    };
+    build_outputs(vec![output], inputs, fee, change, rng)
+}
+
+/// The size model of a payment to every lock of `payment_locks` with change (if any) to
+/// `change_lock` (`sendmany`).
+pub fn size_model_many(payment_locks: &[Lock], change_lock: &Lock) -> SizeModel {
+    let output_size = |lock: &Lock| {
+        TxOut {
+            value: Amount::ZERO,
+            lock: lock.clone(),
+        }
+        .encode()
+        .len()
+    };
+    SizeModel {
+        fixed: 4 + 4 + payment_locks.iter().map(output_size).sum::<usize>(),
+        outputs: payment_locks.len(),
+        input: INPUT_SIZE,
+        change_output: output_size(change_lock),
+    }
+}
+
+/// Builds the unsigned transaction spending `inputs` to `outputs` (in the caller's order), `fee`
+/// to the miner and `change` (if any, at a random position) back to the wallet.
+///
+/// # Errors
+/// [`WalletError::AmountTooSmall`] for an output below [`dust`];
+/// [`WalletError::InsufficientFunds`] if the inputs do not equal outputs, change and fee.
+pub fn build_outputs<R: Rng + ?Sized>(
+    mut outputs: Vec<TxOut>,
+    mut inputs: Vec<(OutPoint, TxOut)>,
+    fee: Amount,
+    change: Option<TxOut>,
+    rng: &mut R,
+) -> Result<UnsignedTx, WalletError> {
+    if outputs.iter().any(|o| o.value < dust()) {
         return Err(WalletError::AmountTooSmall);
     }
-    let needed = value.checked_add(fee)?.checked_add(change_value)?;
+    let available = Amount::checked_sum(inputs.iter().map(|(_, o)| o.value))?;
+    let change_value = change.as_ref().map_or(Amount::ZERO, |c| c.value);
+    let needed = Amount::checked_sum(outputs.iter().map(|o| o.value))?
+        .checked_add(fee)?
+        .checked_add(change_value)?;
     if needed != available {
         return Err(WalletError::InsufficientFunds { needed, available });
     }
     inputs.shuffle(rng);
-    let mut outputs = vec![TxOut {
-        value,
-        lock: payment.lock.clone(),
-    }];
     let change_index = change.map(|c| {
         let at = rng.random_range(0..=outputs.len());
         outputs.insert(at, c);

@@ -333,6 +333,11 @@ impl Wallet {
     /// Core's entries for one transaction: a send per output to others (if we sent it), then a
     /// receive (or generate, immature, orphan) per output to us (except change of our sends).
     fn entries(&self, w: &WalletTx, tip_height: u32) -> Vec<TxEntry> {
+        self.entries_with_change(w, tip_height, false)
+    }
+
+    /// [`Wallet::entries`], with (`change`) a receive entry per change output of our own sends.
+    pub(crate) fn entries_with_change(&self, w: &WalletTx, tip_height: u32, change: bool) -> Vec<TxEntry> {
         let (_, debit, fee) = self.amounts(w);
         let from_me = w.from_me || debit > 0;
         let confirmations = Self::confirmations(w, tip_height);
@@ -357,6 +362,8 @@ impl Wallet {
             for (vout, output) in w.tx.outputs.iter().enumerate() {
                 if !self.is_mine(&output.lock) {
                     entries.push(entry(vout, output, Category::Send, -units(output.value), fee.map(|f| -f)));
+                } else if change {
+                    entries.push(entry(vout, output, Category::Receive, units(output.value), None));
                 }
             }
             return entries;

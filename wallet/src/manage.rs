@@ -212,6 +212,115 @@ impl Wallet {
         })
     }
 
+    /// Pays several addresses in one transaction (`sendmany`): `payments` in order, the fee
+    /// shared equally by the outputs at `subtract_from` (the first of them takes the remainder,
+    /// as Core), or paid on top when none is named. Signed, not committed.
+    ///
+    /// # Errors
+    /// As [`Wallet::create_transaction`]; an address twice is the caller's to refuse.
+    pub fn create_payments(
+        &mut self,
+        payments: &[(Address, Amount)],
+        subtract_from: &[usize],
+        fee_rate_per_kb: u64,
+        tip_height: u32,
+        now: u64,
+    ) -> Result<crate::wallet::CreatedTx, WalletError> {
+        use crate::builder::{build_outputs, signed_size, size_model_many};
+        use crate::coin_select::{Candidate, dust, select_coins};
+        if let Some((a, _)) = payments.iter().find(|(a, _)| a.network() != self.network()) {
+            return Err(crate::error::AddressError::WrongNetwork {
+                expected: self.network(),
+                found: a.network(),
+            }
+            .into());
+        }
+        if payments.is_empty() || payments.iter().any(|(_, v)| *v < dust()) {
+            return Err(WalletError::AmountTooSmall);
+        }
+        let coins: std::collections::HashMap<OutPoint, cairn_chain::TxOut> = self
+            .coins(tip_height)
+            .into_iter()
+            .filter(|c| c.kind == crate::history::CoinKind::Trusted && !self.locked.contains_key(&c.outpoint))
+            .map(|c| (c.outpoint, c.output))
+            .collect();
+        let candidates: Vec<Candidate> = coins
+            .iter()
+            .map(|(outpoint, o)| Candidate {
+                outpoint: *outpoint,
+                value: o.value,
+            })
+            .collect();
+        let locks: Vec<Lock> = payments.iter().map(|(a, _)| a.lock()).collect();
+        let sizes = size_model_many(&locks, &locks[0]);
+        let total = Amount::checked_sum(payments.iter().map(|(_, v)| *v))?;
+        let selection = select_coins(&candidates, total, fee_rate_per_kb, &sizes, !subtract_from.is_empty())?;
+        let mut outputs: Vec<cairn_chain::TxOut> = payments
+            .iter()
+            .map(|(a, v)| cairn_chain::TxOut { value: *v, lock: a.lock() })
+            .collect();
+        if let Some(&first) = subtract_from.first() {
+            // Without change, what the coins hold beyond the payments (less than dust) goes to
+            // the first output the fee is taken from, not to the miner.
+            let spent = Amount::checked_sum(selection.inputs.iter().map(|c| c.value))?;
+            let leftover = spent.checked_sub(total)?.checked_sub(selection.change)?;
+            if let Some(out) = outputs.get_mut(first) {
+                out.value = out.value.checked_add(leftover)?;
+            }
+            let fee = selection.fee.to_units();
+            let share = fee / subtract_from.len() as u64;
+            let remainder = fee % subtract_from.len() as u64;
+            for (n, &i) in subtract_from.iter().enumerate() {
+                let cut = share + if n == 0 { remainder } else { 0 };
+                let out = outputs.get_mut(i).ok_or(WalletError::AmountTooSmall)?;
+                out.value = out
+                    .value
+                    .checked_sub(Amount::from_units(cut)?)
+                    .map_err(|_| WalletError::AmountTooSmall)?;
+            }
+        }
+        let inputs: Vec<(OutPoint, cairn_chain::TxOut)> = selection
+            .inputs
+            .iter()
+            .filter_map(|c| coins.get(&c.outpoint).map(|o| (c.outpoint, o.clone())))
+            .collect();
+        let change = (selection.change > Amount::ZERO).then(|| cairn_chain::TxOut {
+            value: selection.change,
+            lock: locks[0].clone(),
+        });
+        let mut unsigned = build_outputs(outputs, inputs, selection.fee, change, &mut rand::rng())?;
+        let size = signed_size(&unsigned.tx);
+        let max = self.network().params().max_tx_size;
+        if size > max {
+            return Err(WalletError::TxTooLarge { size, max });
+        }
+        if let Some(at) = unsigned.change_index {
+            let lock = self.new_change_address(now)?.lock();
+            if let Some(out) = unsigned.tx.outputs.get_mut(at) {
+                out.lock = lock;
+            }
+        }
+        self.sign_all(&mut unsigned.tx, &unsigned.spent, now)?;
+        let txid = unsigned.tx.compute_txid();
+        tracing::info!(%txid, fee = %unsigned.fee, size, outputs = payments.len(), "created transaction");
+        Ok(crate::wallet::CreatedTx {
+            tx: unsigned.tx,
+            txid,
+            fee: unsigned.fee,
+        })
+    }
+
+    /// A receive entry per output our own payments pay back to us (change), for
+    /// `listsinceblock … include_change`.
+    pub fn change_entries(&self, tip_height: u32) -> Vec<crate::history::TxEntry> {
+        self.txs
+            .values()
+            .filter(|w| w.from_me)
+            .flat_map(|w| self.entries_with_change(w, tip_height, true))
+            .filter(|e| e.category == crate::history::Category::Receive)
+            .collect()
+    }
+
     /// Signs `message` with the key of `address` (`signmessage`).
     ///
     /// # Errors

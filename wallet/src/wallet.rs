@@ -22,10 +22,8 @@ use std::path::Path;
 use cairn_chain::{Amount, BlockHash, Lock, Network, OutPoint, PubkeyHash, Transaction, TxOut, Txid};
 
 use crate::address::Address;
-use crate::builder::{Payment, build_transaction, signed_size, size_model};
-use crate::coin_select::{Candidate, dust, select_coins};
 use crate::crypter::{Encryption, MasterKey};
-use crate::error::{AddressError, WalletError};
+use crate::error::WalletError;
 use crate::keys::KeyPair;
 use crate::keystore::Keystore;
 use crate::signer::sign_transaction;
@@ -303,68 +301,8 @@ impl Wallet {
         tip_height: u32,
         now: u64,
     ) -> Result<CreatedTx, WalletError> {
-        if to.network() != self.network() {
-            return Err(AddressError::WrongNetwork {
-                expected: self.network(),
-                found: to.network(),
-            }
-            .into());
-        }
-        if amount < dust() {
-            return Err(WalletError::AmountTooSmall);
-        }
-        let coins: HashMap<OutPoint, TxOut> = self
-            .coins(tip_height)
-            .into_iter()
-            .filter(|c| c.kind == crate::history::CoinKind::Trusted && !self.locked.contains_key(&c.outpoint))
-            .map(|c| (c.outpoint, c.output))
-            .collect();
-        let candidates: Vec<Candidate> = coins
-            .iter()
-            .map(|(outpoint, o)| Candidate {
-                outpoint: *outpoint,
-                value: o.value,
-            })
-            .collect();
-        let payment = Payment {
-            lock: to.lock(),
-            amount,
-            subtract_fee,
-        };
-        // Every key-hash lock encodes to the same size, so any one models the change output.
-        let sizes = size_model(&payment.lock, &payment.lock);
-        let selection = select_coins(&candidates, amount, fee_rate_per_kb, &sizes, subtract_fee)?;
-        let inputs: Vec<(OutPoint, TxOut)> = selection
-            .inputs
-            .iter()
-            .filter_map(|c| coins.get(&c.outpoint).map(|o| (c.outpoint, o.clone())))
-            .collect();
-        // The change lock is a placeholder until the transaction is known to be valid, so a
-        // failed attempt does not use up a key; every key-hash lock has the same size.
-        let change = (selection.change > Amount::ZERO).then(|| TxOut {
-            value: selection.change,
-            lock: payment.lock.clone(),
-        });
-        let mut unsigned = build_transaction(&payment, inputs, selection.fee, change, &mut rand::rng())?;
-        let size = signed_size(&unsigned.tx);
-        let max = self.network().params().max_tx_size;
-        if size > max {
-            return Err(WalletError::TxTooLarge { size, max });
-        }
-        if let Some(at) = unsigned.change_index {
-            let lock = self.new_change_address(now)?.lock();
-            if let Some(out) = unsigned.tx.outputs.get_mut(at) {
-                out.lock = lock;
-            }
-        }
-        self.sign_with_keys(&mut unsigned.tx, &unsigned.spent, now)?;
-        let txid = unsigned.tx.compute_txid();
-        tracing::info!(%txid, fee = %unsigned.fee, size, "created transaction");
-        Ok(CreatedTx {
-            tx: unsigned.tx,
-            txid,
-            fee: unsigned.fee,
-        })
+        let subtract_from: &[usize] = if subtract_fee { &[0] } else { &[] };
+        self.create_payments(&[(*to, amount)], subtract_from, fee_rate_per_kb, tip_height, now)
     }
 
     /// Records a transaction this wallet created: appends it to the file's sent list (`fsync`ed)
@@ -396,10 +334,10 @@ impl Wallet {
     /// # Errors
     /// A spent output whose key this wallet does not hold (then `tx` is unchanged).
     pub fn sign(&self, tx: &mut Transaction, spent: &[TxOut], now: u64) -> Result<(), WalletError> {
-        self.sign_with_keys(tx, spent, now)
+        self.sign_all(tx, spent, now)
     }
 
-    fn sign_with_keys(&self, tx: &mut Transaction, spent: &[TxOut], now: u64) -> Result<(), WalletError> {
+    pub(crate) fn sign_all(&self, tx: &mut Transaction, spent: &[TxOut], now: u64) -> Result<(), WalletError> {
         if self.store.is_locked(now) {
             return Err(WalletError::Locked);
         }

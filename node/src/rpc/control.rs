@@ -13,6 +13,19 @@ impl ControlApiServer for RpcContext {
         Ok(help_text(command.as_deref()))
     }
 
+    fn logging(&self, include: Option<Vec<String>>, exclude: Option<Vec<String>>) -> RpcResult<serde_json::Value> {
+        let logging = crate::logging::get().ok_or_else(|| RpcError::misc("logging is not set up in this process"))?;
+        let states = logging
+            .change(&include.unwrap_or_default(), &exclude.unwrap_or_default())
+            .map_err(|e| RpcError::invalid_parameter(e.to_string()))?;
+        Ok(serde_json::Value::Object(
+            states
+                .into_iter()
+                .map(|(name, on)| (name.to_string(), serde_json::Value::Bool(on)))
+                .collect(),
+        ))
+    }
+
     fn stop(&self) -> RpcResult<String> {
         tracing::info!("stop requested over RPC");
         self.shutdown.trigger();
@@ -31,7 +44,10 @@ impl ControlApiServer for RpcContext {
                 })
                 .collect(),
             // Cairn writes its log to standard error (cairn-testnet: to each node's node.log).
-            logpath: String::new(),
+            logpath: crate::logging::get()
+                .and_then(|l| l.file_path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         })
     }
 

@@ -8,8 +8,8 @@
 //! chain service, and only then recorded in the wallet file, so a rejected payment leaves no
 //! trace; payments are made one at a time (`send_lock`), as Core holds the wallet's lock.
 
-use cairn_chain::Txid;
 use cairn_chain::mempool::{MIN_RELAY_FEE_PER_KB, MempoolError};
+use cairn_chain::{BlockHash, Txid};
 use cairn_rpc::api::WalletApiServer;
 use cairn_rpc::error::code;
 use cairn_rpc::types::*;
@@ -27,7 +27,7 @@ use crate::clock::unix_now;
 /// rate, so payments confirm even when the mempool is busy.
 pub const DEFAULT_FEE_RATE_PER_KB: u64 = 10_000;
 
-fn entry_json(e: &TxEntry, in_details: bool) -> WalletTxEntry {
+pub(super) fn entry_json(e: &TxEntry, in_details: bool) -> WalletTxEntry {
     let block = e.block;
     WalletTxEntry {
         address: e.address.map(|a| a.to_string()),
@@ -44,14 +44,18 @@ fn entry_json(e: &TxEntry, in_details: bool) -> WalletTxEntry {
         blockindex: block.filter(|_| !in_details).map(|b| b.2),
         blocktime: block.filter(|_| !in_details).map(|b| b.3),
         txid: (!in_details).then_some(e.txid),
+        wtxid: (!in_details).then_some(e.txid),
         walletconflicts: (!in_details).then(Vec::new),
+        mempoolconflicts: (!in_details).then(Vec::new),
         time: (!in_details).then_some(e.time),
         timereceived: (!in_details).then_some(e.time_received),
-        abandoned: (e.category == cairn_wallet::Category::Send).then_some(e.abandoned),
+        bip125_replaceable: (!in_details).then_some("no"),
+        // Every entry has it (Core ≥ 28), gettransaction's details too.
+        abandoned: Some(e.abandoned),
     }
 }
 
-fn transaction_json(d: TxDetails) -> WalletTransaction {
+fn transaction_json(d: TxDetails, lastprocessedblock: BlockRef) -> WalletTransaction {
     WalletTransaction {
         amount: SignedCoinAmount(d.amount),
         fee: d.fee.map(SignedCoinAmount),
@@ -63,11 +67,63 @@ fn transaction_json(d: TxDetails) -> WalletTransaction {
         blockindex: d.block.map(|b| b.2),
         blocktime: d.block.map(|b| b.3),
         txid: d.txid,
+        wtxid: d.txid,
         walletconflicts: d.wallet_conflicts.clone(),
+        mempoolconflicts: Vec::new(),
         time: d.time,
         timereceived: d.time_received,
+        bip125_replaceable: "no",
         details: d.details.iter().map(|e| entry_json(e, true)).collect(),
         hex: hex::encode(&d.hex),
+        lastprocessedblock,
+    }
+}
+
+/// `fee_rate` (Core's sat/vB; units per byte here) as units per 1000 bytes, checked against the
+/// relay minimum.
+fn fee_rate_per_kb(fee_rate: Option<RateParam>) -> RpcResult<Option<u64>> {
+    let rate = match fee_rate.map(|r| r.0) {
+        None => return Ok(None),
+        Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => (r * 1000.0).round() as u64,
+        Some(_) => return Err(RpcError::invalid_parameter("Invalid fee_rate")),
+    };
+    if rate < MIN_RELAY_FEE_PER_KB {
+        return Err(RpcError::new(
+            code::WALLET_ERROR,
+            format!(
+                "Fee rate ({:.3} units/B) is lower than the minimum relay fee rate ({} units/B)",
+                rate as f64 / 1000.0,
+                MIN_RELAY_FEE_PER_KB / 1000
+            ),
+        ));
+    }
+    Ok(Some(rate))
+}
+
+impl RpcContext {
+    /// A payment, one at a time: `build` makes and signs it in the wallet (at `rate`, else the
+    /// wallet's `settxfee` rate, else the default), the mempool admits it, and only then the
+    /// wallet records it.
+    async fn pay<F>(&self, ext: &Extensions, rate: Option<u64>, build: F) -> RpcResult<cairn_wallet::CreatedTx>
+    where
+        F: FnOnce(&mut cairn_wallet::Wallet, u64, u32, u64) -> Result<cairn_wallet::CreatedTx, cairn_wallet::WalletError> + Send + 'static,
+    {
+        let _one_at_a_time = self.send_lock.lock().await;
+        let created = self
+            .with_wallet(ext, move |s| {
+                let rate = rate.or(s.wallet.pay_tx_fee()).unwrap_or(DEFAULT_FEE_RATE_PER_KB);
+                build(s.wallet, rate, s.tip_height, unix_now()).map_err(wallet_err)
+            })
+            .await?;
+        match self.chain.submit_tx(created.tx.clone()).await.map_err(stopped)? {
+            Ok(_) => {}
+            Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
+            Err(MempoolError::Store(e)) => return Err(store_err(e)),
+        }
+        let tx = created.tx.clone();
+        self.with_wallet(ext, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+            .await?;
+        Ok(created)
     }
 }
 
@@ -261,44 +317,75 @@ impl WalletApiServer for RpcContext {
         if amount.0 == cairn_chain::Amount::ZERO {
             return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
         }
-        let rate = match fee_rate.map(|r| r.0) {
-            None => None,
-            Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => Some((r * 1000.0).round() as u64),
-            Some(_) => return Err(RpcError::invalid_parameter("Invalid fee_rate")),
-        };
-        if let Some(rate) = rate
-            && rate < MIN_RELAY_FEE_PER_KB
-        {
-            return Err(RpcError::new(
-                code::WALLET_ERROR,
-                format!(
-                    "Fee rate ({:.3} units/B) is lower than the minimum relay fee rate ({} units/B)",
-                    rate as f64 / 1000.0,
-                    MIN_RELAY_FEE_PER_KB / 1000
-                ),
-            ));
-        }
+        let rate = fee_rate_per_kb(fee_rate)?;
         let subtract = subtractfeefromamount.unwrap_or(false);
-        let _one_at_a_time = self.send_lock.lock().await;
         let created = self
-            .with_wallet(ext, move |s| {
-                // fee_rate, else the wallet's settxfee rate, else the default.
-                let rate = rate.or(s.wallet.pay_tx_fee()).unwrap_or(DEFAULT_FEE_RATE_PER_KB);
-                s.wallet
-                    .create_transaction(&to, amount.0, rate, subtract, s.tip_height, unix_now())
-                    .map_err(wallet_err)
+            .pay(ext, rate, move |w, rate, tip, now| {
+                w.create_transaction(&to, amount.0, rate, subtract, tip, now)
             })
             .await?;
-        let (tx, txid) = (created.tx, created.txid);
-        let submitted = tx.clone();
-        match self.chain.submit_tx(submitted).await.map_err(stopped)? {
-            Ok(_) => {}
-            Err(MempoolError::Rejected(e)) => return Err(tx_rejected(&e)),
-            Err(MempoolError::Store(e)) => return Err(store_err(e)),
+        Ok(created.txid)
+    }
+
+    async fn sendmany(
+        &self,
+        ext: &Extensions,
+        dummy: Option<String>,
+        amounts: serde_json::Map<String, serde_json::Value>,
+        _minconf: Option<Int<i64>>,
+        _comment: Option<String>,
+        subtractfeefrom: Option<Vec<String>>,
+        _replaceable: Option<bool>,
+        conf_target: Option<Int<u32>>,
+        _estimate_mode: Option<String>,
+        fee_rate: Option<RateParam>,
+        verbose: Option<bool>,
+    ) -> RpcResult<serde_json::Value> {
+        if dummy.as_deref().is_some_and(|d| !d.is_empty()) {
+            return Err(RpcError::invalid_parameter("Dummy value must be set to \"\""));
         }
-        self.with_wallet(ext, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+        conf_target.map(|c| c.get("conf_target")).transpose()?;
+        if amounts.is_empty() {
+            return Err(RpcError::invalid_parameter("Transaction must have at least one recipient"));
+        }
+        let mut payments = Vec::with_capacity(amounts.len());
+        for (address, value) in &amounts {
+            let to = parse_address(address, self.network)?;
+            if payments.iter().any(|(a, _)| *a == to) {
+                return Err(RpcError::invalid_parameter(format!(
+                    "Invalid parameter, duplicated address: {address}"
+                )));
+            }
+            let amount: AmountParam =
+                serde_json::from_value(value.clone()).map_err(|_| RpcError::new(code::TYPE_ERROR, "Invalid amount"))?;
+            if amount.0 == cairn_chain::Amount::ZERO {
+                return Err(RpcError::new(code::TYPE_ERROR, "Invalid amount for send"));
+            }
+            payments.push((to, amount.0));
+        }
+        let mut subtract_from = Vec::new();
+        for address in subtractfeefrom.unwrap_or_default() {
+            let at = amounts.keys().position(|a| *a == address).ok_or_else(|| {
+                RpcError::invalid_parameter(format!(
+                    "Invalid parameter 'subtract fee from output', destination {address} not found in tx outputs"
+                ))
+            })?;
+            if !subtract_from.contains(&at) {
+                subtract_from.push(at);
+            }
+        }
+        let rate = fee_rate_per_kb(fee_rate)?;
+        let created = self
+            .pay(ext, rate, move |w, rate, tip, now| {
+                w.create_payments(&payments, &subtract_from, rate, tip, now)
+            })
             .await?;
-        Ok(txid)
+        Ok(if verbose.unwrap_or(false) {
+            let reason = if rate.is_some() { "Fee rate given" } else { "Wallet fee rate" };
+            serde_json::json!({"txid": created.txid, "fee_reason": reason})
+        } else {
+            serde_json::json!(created.txid)
+        })
     }
 
     async fn gettransaction(
@@ -313,7 +400,11 @@ impl WalletApiServer for RpcContext {
                 .wallet
                 .get_transaction(&txid, s.tip_height)
                 .ok_or_else(|| RpcError::not_found("Invalid or non-wallet transaction id"))?;
-            Ok(transaction_json(details))
+            let tip = BlockRef {
+                hash: s.tip_hash,
+                height: s.tip_height,
+            };
+            Ok(transaction_json(details, tip))
         })
         .await
     }
@@ -415,6 +506,31 @@ impl WalletApiServer for RpcContext {
 
     async fn walletpassphrasechange(&self, ext: &Extensions, oldpassphrase: String, newpassphrase: String) -> RpcResult<()> {
         self.change_passphrase(ext, oldpassphrase, newpassphrase).await
+    }
+
+    async fn listsinceblock(
+        &self,
+        ext: &Extensions,
+        blockhash: Option<BlockHash>,
+        target_confirmations: Option<Int<i64>>,
+        _include_watchonly: Option<bool>,
+        include_removed: Option<bool>,
+        include_change: Option<bool>,
+        label: Option<String>,
+    ) -> RpcResult<ListSinceBlock> {
+        let target = target_confirmations.map_or(Ok(1), |t| t.get("target_confirmations"))?;
+        if target < 1 {
+            return Err(RpcError::invalid_parameter("Invalid parameter"));
+        }
+        self.list_since_block(
+            ext,
+            blockhash,
+            target,
+            include_removed.unwrap_or(true),
+            include_change.unwrap_or(false),
+            label,
+        )
+        .await
     }
 
     async fn lockunspent(

@@ -4,7 +4,7 @@
 //! these), with Core's checks and error texts.
 
 use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
-use cairn_chain::{Amount, OutPoint, Txid};
+use cairn_chain::{Amount, BlockHash, OutPoint, Txid};
 use cairn_rpc::error::code;
 use cairn_rpc::types::*;
 use cairn_rpc::{RpcError, RpcResult};
@@ -57,6 +57,85 @@ fn invalid_address() -> RpcError {
 }
 
 impl RpcContext {
+    pub(super) async fn list_since_block(
+        &self,
+        ext: &Extensions,
+        since: Option<BlockHash>,
+        target: i64,
+        include_removed: bool,
+        include_change: bool,
+        label: Option<String>,
+    ) -> RpcResult<ListSinceBlock> {
+        // Where `since` meets the active chain, and the transactions of its branch above that.
+        let (fork_height, removed) = match since {
+            None => (None, Vec::new()),
+            Some(hash) => {
+                self.with_state(move |v| {
+                    let mut cursor = hash;
+                    let mut removed = Vec::new();
+                    loop {
+                        let r = v
+                            .chain
+                            .index_record(&cursor)
+                            .ok_or_else(|| RpcError::not_found("Block not found"))?;
+                        if v.chain.block_hash_at(r.height) == Some(cursor) {
+                            return Ok((Some(r.height), removed));
+                        }
+                        if let Some(block) = v.chain.get_block(&cursor).map_err(super::convert::store_err)? {
+                            removed.extend(block.txdata.iter().map(|t| t.compute_txid()));
+                        }
+                        cursor = r.header.prev_blockhash;
+                    }
+                })
+                .await?
+            }
+        };
+        let (transactions, removed, tip) = self
+            .with_wallet(ext, move |s| {
+                let all = s.wallet.list_transactions(s.tip_height, usize::MAX, 0);
+                let wanted = |e: &cairn_wallet::TxEntry| {
+                    label
+                        .as_deref()
+                        .is_none_or(|l| e.label == l && e.category != cairn_wallet::Category::Send)
+                };
+                let mut entries: Vec<WalletTxEntry> = all
+                    .iter()
+                    .filter(|e| match (fork_height, e.block) {
+                        (None, _) | (_, None) => true,
+                        (Some(h), Some(b)) => b.1 > h,
+                    })
+                    .filter(|e| wanted(e))
+                    .map(|e| super::wallet::entry_json(e, false))
+                    .collect();
+                if include_change {
+                    entries.extend(change_entries(s.wallet, s.tip_height, fork_height));
+                }
+                let removed: Vec<WalletTxEntry> = if include_removed {
+                    all.iter()
+                        .filter(|e| removed.contains(&e.txid) && wanted(e))
+                        .map(|e| super::wallet::entry_json(e, false))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Ok((entries, include_removed.then_some(removed), s.tip_height))
+            })
+            .await?;
+        let height = u32::try_from((i64::from(tip) + 1 - target).max(0)).unwrap_or(0);
+        let lastblock = self
+            .with_state(move |v| {
+                v.chain
+                    .block_hash_at(height)
+                    .ok_or_else(|| RpcError::misc("no block at that height"))
+            })
+            .await?;
+        Ok(ListSinceBlock {
+            transactions,
+            removed,
+            lastblock,
+        })
+    }
+
     pub(super) async fn lock_unspent(
         &self,
         ext: &Extensions,
@@ -257,4 +336,18 @@ impl RpcContext {
         })
         .await
     }
+}
+
+/// `include_change`: an entry per change output of the wallet's own payments since
+/// `fork_height` (Core lists them as receives when asked).
+fn change_entries(wallet: &cairn_wallet::Wallet, tip: u32, fork_height: Option<u32>) -> Vec<WalletTxEntry> {
+    wallet
+        .change_entries(tip)
+        .iter()
+        .filter(|e| match (fork_height, e.block) {
+            (None, _) | (_, None) => true,
+            (Some(h), Some(b)) => b.1 > h,
+        })
+        .map(|e| super::wallet::entry_json(e, false))
+        .collect()
 }

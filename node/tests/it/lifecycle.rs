@@ -234,3 +234,86 @@ fn cli_rpcwait_retries_until_the_server_answers() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
 }
+
+/// bitcoin-cli's dashboards: `-getinfo` (one wallet, several, or the one `-rpcwallet` names) and
+/// `-netinfo` with its per-peer level.
+#[test]
+fn cli_getinfo_and_netinfo_dashboards_show_chain_wallets_and_peers() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = TestNode::start(da.path(), &[]);
+    let addr = a.p2p_addr();
+    let mut b = TestNode::start(db.path(), &["--peer", &addr]);
+    let mine: String = b.call("getnewaddress", &[]);
+    let _: Vec<String> = b.call("generatetoaddress", &[serde_json::json!(101), serde_json::json!(mine)]);
+    let cli = |args: &[&str]| {
+        let out = Command::new(cairn_bin())
+            .args(["cli", "-regtest", &format!("-datadir={}", db.path().display())])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let info = cli(&["-getinfo"]);
+    for line in [
+        "Chain: regtest",
+        "Blocks: 101",
+        "Headers: 101",
+        "Verification progress: 100.0000%",
+        "Wallet: \"default\"",
+        "Balance: 50.00000000",
+        "Warnings: (none)",
+    ] {
+        assert!(info.contains(line), "{line} missing from:\n{info}");
+    }
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(20), || {
+        cli(&["-getinfo"]).contains("Network: in 0, out 1, total 1")
+    }));
+    let _: Value = b.call("createwallet", &[serde_json::json!("spare")]);
+    let info = cli(&["-getinfo"]);
+    assert!(info.contains("Balances\n50.00000000 default\n0.00000000 spare\n"), "{info}");
+    let info = cli(&["-rpcwallet=spare", "-getinfo"]);
+    assert!(info.contains("Wallet: \"spare\"") && info.contains("Balance: 0.00000000"), "{info}");
+
+    let net = cli(&["-netinfo"]);
+    assert!(net.contains("regtest") && net.contains("ipv4    ipv6   total   block"), "{net}");
+    assert!(net.contains("out        1       0       1"), "{net}");
+    let net = cli(&["-netinfo", "1"]);
+    assert!(
+        net.lines()
+            .any(|l| l.starts_with("out ") && l.contains("ipv4") && l.contains("/ip4/127.0.0.1")),
+        "{net}"
+    );
+    let _ = &mut a;
+}
+
+/// Logs as Core's: NETDIR/debug.log beside the console (`-printtoconsole=0` silences the
+/// console), `-debug=CATEGORY` at start and the `logging` RPC at run time, `getrpcinfo`'s
+/// `logpath`.
+#[test]
+fn debug_log_categories_and_the_logging_rpc_follow_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start_logging(dir.path(), &["-debug=mempool", "-printtoconsole=0"], "info");
+    let debug_log = dir.path().join("regtest/debug.log");
+    let info: Value = node.call("getrpcinfo", &[]);
+    assert_eq!(info["logpath"], json!(debug_log.display().to_string()));
+    let states: Value = node.call("logging", &[]);
+    assert_eq!((states["mempool"].clone(), states["net"].clone()), (json!(true), json!(false)));
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(101), json!(mine)]);
+    let _: String = node.call("sendtoaddress", &[json!(mine), json!(1)]);
+    let text = std::fs::read_to_string(&debug_log).unwrap();
+    assert!(text.contains("connected block"), "info lines in debug.log");
+    assert!(text.contains("DEBUG cairn_chain::mempool"), "mempool's debug lines: -debug=mempool");
+    assert!(!text.contains('\u{1b}'), "no colour codes in a file");
+    assert!(!node.log().contains("connected block"), "-printtoconsole=0: nothing on the console");
+
+    let states: Value = node.call("logging", &[json!(["net", "walletdb"]), json!(["mempool"])]);
+    assert_eq!(
+        (states["net"].clone(), states["walletdb"].clone(), states["mempool"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
+    let states: Value = node.call("logging", &[json!([]), json!(["all"])]);
+    assert!(states.as_object().unwrap().values().all(|v| v == false));
+    assert_eq!(node.call_err("logging", &[json!(["nosuch"])]).0, -8);
+}

@@ -2,6 +2,7 @@
 
 mod chord;
 mod common;
+mod config;
 mod conformance;
 mod core_methods;
 mod dashboard;

@@ -147,3 +147,119 @@ fn received_totals_address_info_locks_messages_backups_and_fee_rates_follow_core
     assert_eq!((code, message.as_str()), (-5, "Transaction not eligible for abandonment"));
     assert_eq!(node.call_err("abandontransaction", &[json!(paid)]).0, -5);
 }
+
+/// `sendmany`: several outputs in the caller's order, the fee on top or shared by the outputs
+/// named in `subtractfeefrom`, `verbose`, and Core's refusals.
+#[test]
+fn sendmany_pays_every_address_in_order_and_shares_the_fee_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(110), json!(mine)]);
+    let a = cairn_wallet::Address::new(cairn_chain::Network::Regtest, cairn_chain::PubkeyHash::from_byte_array([1; 20])).to_string();
+    let b = cairn_wallet::Address::new(cairn_chain::Network::Regtest, cairn_chain::PubkeyHash::from_byte_array([2; 20])).to_string();
+    let amounts = json!({ b.clone(): 1.5, a.clone(): 0.25 });
+    let txid: String = node.call("sendmany", &[json!(""), amounts.clone()]);
+    let tx: Value = node.call("getrawtransaction", &[json!(txid), json!(true)]);
+    let pays = |tx: &Value, to: &str| {
+        tx["vout"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["scriptPubKey"]["address"] == json!(to))
+            .map(|o| (units(&o["value"]), o["n"].as_u64().unwrap()))
+            .unwrap()
+    };
+    let ((vb, nb), (va, na)) = (pays(&tx, &b), pays(&tx, &a));
+    assert_eq!((vb, va), (150_000_000, 25_000_000), "fee on top");
+    assert!(nb < na, "outputs in the order given");
+    let wallet_tx: Value = node.call("gettransaction", &[json!(txid)]);
+    let fee = (-wallet_tx["fee"].as_f64().unwrap() * 1e8).round() as u64;
+    assert!(fee > 0);
+
+    // The fee shared by both (the first takes the remainder), verbose answer.
+    let out: Value = node.call(
+        "sendmany",
+        &[
+            json!(""),
+            amounts,
+            Value::Null,
+            Value::Null,
+            json!([a, b]),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            json!(true),
+        ],
+    );
+    assert_eq!(out["fee_reason"], "Wallet fee rate");
+    let tx: Value = node.call("getrawtransaction", &[out["txid"].clone(), json!(true)]);
+    let (vb, va) = (pays(&tx, &b).0, pays(&tx, &a).0);
+    let fee = 150_000_000 + 25_000_000 - vb - va;
+    assert_eq!(
+        (25_000_000 - va) - (150_000_000 - vb),
+        fee % 2,
+        "equal shares, the remainder to the first named"
+    );
+
+    assert_eq!(node.call_err("sendmany", &[json!("x"), json!({ a.clone(): 1 })]).0, -8);
+    assert_eq!(node.call_err("sendmany", &[json!(""), json!({})]).0, -8);
+    assert_eq!(node.call_err("sendmany", &[json!(""), json!({ a.clone(): 0 })]).0, -3);
+    assert_eq!(node.call_err("sendmany", &[json!(""), json!({ "nonsense": 1 })]).0, -5);
+    let (code, _) = node.call_err(
+        "sendmany",
+        &[json!(""), json!({ a.clone(): 1 }), Value::Null, Value::Null, json!([b])],
+    );
+    assert_eq!(code, -8, "subtractfeefrom names an address not paid");
+    assert_eq!(node.call_err("sendmany", &[json!(""), json!({ a: 100_000 })]).0, -6);
+}
+
+/// `listsinceblock`: what happened since a block, `lastblock` by `target_confirmations`, change
+/// entries on request, and after a reorg the transactions of the abandoned branch in `removed`.
+#[test]
+fn listsinceblock_lists_what_came_after_a_block_and_what_a_reorg_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(101), json!(mine)]);
+    let since: String = node.call("getbestblockhash", &[]);
+    let other = cairn_wallet::Address::new(cairn_chain::Network::Regtest, cairn_chain::PubkeyHash::from_byte_array([5; 20])).to_string();
+    let paid: String = node.call("sendtoaddress", &[json!(other), json!(3.0)]);
+    let blocks: Vec<String> = node.call("generatetoaddress", &[json!(2), json!(mine)]);
+
+    let out: Value = node.call("listsinceblock", &[json!(since)]);
+    let txs = out["transactions"].as_array().unwrap();
+    assert!(txs.iter().any(|e| e["txid"] == json!(paid) && e["category"] == "send"), "{out}");
+    assert!(
+        txs.iter().all(|e| e["blockheight"].as_u64().unwrap_or(u64::MAX) > 101),
+        "nothing at or below the block"
+    );
+    assert_eq!(out["lastblock"], json!(blocks[1]));
+    assert_eq!(out["removed"], json!([]));
+    let out: Value = node.call("listsinceblock", &[json!(since), json!(2)]);
+    assert_eq!(out["lastblock"], json!(blocks[0]));
+    let all: Value = node.call("listsinceblock", &[]);
+    assert!(all["transactions"].as_array().unwrap().len() > txs.len());
+    let with_change: Value = node.call("listsinceblock", &[json!(since), json!(1), json!(false), json!(true), json!(true)]);
+    assert!(
+        with_change["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["txid"] == json!(paid) && e["category"] == "receive"),
+        "the payment's change: {with_change}"
+    );
+
+    // The block with the payment leaves the chain: asked since that block, the payment is removed.
+    let () = node.call("invalidateblock", &[json!(blocks[0])]);
+    // Mined to another address: the same template on the same second would be the invalid block.
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(3), json!(other)]);
+    let out: Value = node.call("listsinceblock", &[json!(blocks[1])]);
+    assert!(out["removed"].as_array().unwrap().iter().any(|e| e["txid"] == json!(paid)), "{out}");
+    let out: Value = node.call("listsinceblock", &[json!(blocks[1]), json!(1), json!(false), json!(false)]);
+    assert!(out.get("removed").is_none());
+
+    assert_eq!(node.call_err("listsinceblock", &[json!("00".repeat(32))]).0, -5);
+    assert_eq!(node.call_err("listsinceblock", &[json!(since), json!(0)]).0, -8);
+}

@@ -49,4 +49,25 @@ pub const METHODS: &[MethodSpec] = &[
         "n    (numeric) the number of seconds that the server has been running",
         "[]",
     ),
+    method(
+        "Control",
+        "logging",
+        &[
+            opt(
+                "include",
+                Arr,
+                "",
+                "The categories to add to debug logging (\"all\" or \"1\": every one)",
+            ),
+            opt(
+                "exclude",
+                Arr,
+                "",
+                "The categories to remove from debug logging (\"all\" or \"1\": every one)",
+            ),
+        ],
+        "Gets and sets the logging configuration. When called without an argument, returns the list of categories with status that are currently being debug logged or not. When called with arguments, adds or removes categories from debug logging and return the lists above. The arguments are evaluated in order \"include\", \"exclude\". Categories are Core's (net, mempool, validation, rpc, walletdb, estimatefee, … those with no Cairn counterpart change nothing) and Cairn's (chord, content, sync, mining).",
+        "{ \"category\": true|false, ... }",
+        r#"[["all"], ["libevent"]]"#,
+    ),
 ];

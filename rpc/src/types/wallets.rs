@@ -98,3 +98,14 @@ pub struct AddressInfo {
     pub timestamp: Option<u64>,
     pub labels: Vec<String>,
 }
+
+/// `listsinceblock`.
+#[derive(Serialize, Debug, Clone)]
+pub struct ListSinceBlock {
+    pub transactions: Vec<super::WalletTxEntry>,
+    /// Entries of wallet transactions in blocks of the given block's branch that left the
+    /// active chain (only with `include_removed`, the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Vec<super::WalletTxEntry>>,
+    pub lastblock: cairn_chain::BlockHash,
+}

@@ -49,6 +49,7 @@ impl Fixture {
             max_body,
             warmup: warmup.clone(),
             active: Default::default(),
+            allow: Vec::new(),
         };
         let server = runtime.block_on(RpcServer::start(config, module)).unwrap();
         Fixture {
