@@ -27,7 +27,6 @@ TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conforman
 # a method that becomes available must be removed from here (and is then called and checked), so the
 # test fails until this list is updated.
 PENDING = [
-    "fundrawtransaction",
 ]
 
 # Fields the table (Core master, after v31.0) documents but that Core added in v29.0 or later, newer than

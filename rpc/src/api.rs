@@ -263,6 +263,14 @@ pub trait WalletApi {
     /// Changes the wallet's passphrase.
     #[method(name = "walletpassphrasechange", with_extensions)]
     async fn walletpassphrasechange(&self, oldpassphrase: String, newpassphrase: String) -> RpcResult<()>;
+    /// Adds inputs and change from the wallet to a transaction's outputs; unsigned.
+    #[method(name = "fundrawtransaction", with_extensions)]
+    async fn fundrawtransaction(
+        &self,
+        hexstring: String,
+        options: Option<serde_json::Value>,
+        iswitness: Option<bool>,
+    ) -> RpcResult<serde_json::Value>;
     /// Wallet transactions since a block (all without one), and those a reorg removed.
     #[method(name = "listsinceblock", with_extensions)]
     async fn listsinceblock(

@@ -120,7 +120,7 @@ pub fn build_outputs<R: Rng + ?Sized>(
     change: Option<TxOut>,
     rng: &mut R,
 ) -> Result<UnsignedTx, WalletError> {
-    if outputs.iter().any(|o| o.value < dust()) {
+    if outputs.iter().any(|o| !o.lock.is_unspendable() && o.value < dust()) {
         return Err(WalletError::AmountTooSmall);
     }
     let available = Amount::checked_sum(inputs.iter().map(|(_, o)| o.value))?;

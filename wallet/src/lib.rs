@@ -28,5 +28,5 @@ pub use error::{AddressError, WalletError};
 pub use history::{Balances, BlockInfo, Category, TxDetails, TxEntry, WalletCoin};
 pub use keys::KeyPair;
 pub use keystore::Keystore;
-pub use manage::{AbandonError, CoinStatus, KeyInfo, Received};
+pub use manage::{AbandonError, CoinStatus, Funding, KeyInfo, Received};
 pub use wallet::{CreatedTx, TxState, Wallet, WalletTx};

@@ -12,6 +12,17 @@ use crate::address::Address;
 use crate::error::WalletError;
 use crate::wallet::{TxState, Wallet};
 
+/// How [`Wallet::fund`] completes a transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Funding {
+    /// Outputs the fee is taken from, equally (the first takes the remainder); none: on top.
+    pub subtract_from: Vec<usize>,
+    /// Where change goes (default: a new change key of this wallet).
+    pub change_lock: Option<Lock>,
+    /// The change output's position (default: random).
+    pub change_position: Option<usize>,
+}
+
 /// What an outpoint is to this wallet (for `lockunspent`'s checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoinStatus {
@@ -226,8 +237,6 @@ impl Wallet {
         tip_height: u32,
         now: u64,
     ) -> Result<crate::wallet::CreatedTx, WalletError> {
-        use crate::builder::{build_outputs, signed_size, size_model_many};
-        use crate::coin_select::{Candidate, dust, select_coins};
         if let Some((a, _)) = payments.iter().find(|(a, _)| a.network() != self.network()) {
             return Err(crate::error::AddressError::WrongNetwork {
                 expected: self.network(),
@@ -235,7 +244,43 @@ impl Wallet {
             }
             .into());
         }
-        if payments.is_empty() || payments.iter().any(|(_, v)| *v < dust()) {
+        let outputs = payments
+            .iter()
+            .map(|(a, v)| cairn_chain::TxOut { value: *v, lock: a.lock() })
+            .collect();
+        let funding = Funding {
+            subtract_from: subtract_from.to_vec(),
+            ..Funding::default()
+        };
+        let mut unsigned = self.fund(outputs, &funding, fee_rate_per_kb, tip_height, now)?;
+        self.sign_all(&mut unsigned.tx, &unsigned.spent, now)?;
+        let txid = unsigned.tx.compute_txid();
+        tracing::info!(%txid, fee = %unsigned.fee, outputs = payments.len(), "created transaction");
+        Ok(crate::wallet::CreatedTx {
+            tx: unsigned.tx,
+            txid,
+            fee: unsigned.fee,
+        })
+    }
+
+    /// Adds this wallet's coins (and change) to pay `outputs` plus the fee at `fee_rate_per_kb`
+    /// (`fundrawtransaction`, and the payments above): unsigned, the outputs in the order given,
+    /// the change where `funding` asks or at a random position.
+    ///
+    /// # Errors
+    /// An output below dust (data outputs aside), too little money, a transaction too large,
+    /// or the change key cannot be saved.
+    pub fn fund(
+        &mut self,
+        mut outputs: Vec<cairn_chain::TxOut>,
+        funding: &Funding,
+        fee_rate_per_kb: u64,
+        tip_height: u32,
+        now: u64,
+    ) -> Result<crate::builder::UnsignedTx, WalletError> {
+        use crate::builder::{build_outputs, signed_size, size_model_many};
+        use crate::coin_select::{Candidate, dust, select_coins};
+        if outputs.is_empty() || outputs.iter().any(|o| !o.lock.is_unspendable() && o.value < dust()) {
             return Err(WalletError::AmountTooSmall);
         }
         let coins: std::collections::HashMap<OutPoint, cairn_chain::TxOut> = self
@@ -251,14 +296,13 @@ impl Wallet {
                 value: o.value,
             })
             .collect();
-        let locks: Vec<Lock> = payments.iter().map(|(a, _)| a.lock()).collect();
-        let sizes = size_model_many(&locks, &locks[0]);
-        let total = Amount::checked_sum(payments.iter().map(|(_, v)| *v))?;
+        let locks: Vec<Lock> = outputs.iter().map(|o| o.lock.clone()).collect();
+        // Every key-hash lock encodes to the same size: the placeholder models the change.
+        let placeholder = Lock::PubkeyHash(PubkeyHash::from_byte_array([0; 20]));
+        let sizes = size_model_many(&locks, &placeholder);
+        let total = Amount::checked_sum(outputs.iter().map(|o| o.value))?;
+        let subtract_from = &funding.subtract_from;
         let selection = select_coins(&candidates, total, fee_rate_per_kb, &sizes, !subtract_from.is_empty())?;
-        let mut outputs: Vec<cairn_chain::TxOut> = payments
-            .iter()
-            .map(|(a, v)| cairn_chain::TxOut { value: *v, lock: a.lock() })
-            .collect();
         if let Some(&first) = subtract_from.first() {
             // Without change, what the coins hold beyond the payments (less than dust) goes to
             // the first output the fee is taken from, not to the miner.
@@ -286,7 +330,7 @@ impl Wallet {
             .collect();
         let change = (selection.change > Amount::ZERO).then(|| cairn_chain::TxOut {
             value: selection.change,
-            lock: locks[0].clone(),
+            lock: placeholder.clone(),
         });
         let mut unsigned = build_outputs(outputs, inputs, selection.fee, change, &mut rand::rng())?;
         let size = signed_size(&unsigned.tx);
@@ -295,19 +339,17 @@ impl Wallet {
             return Err(WalletError::TxTooLarge { size, max });
         }
         if let Some(at) = unsigned.change_index {
-            let lock = self.new_change_address(now)?.lock();
-            if let Some(out) = unsigned.tx.outputs.get_mut(at) {
-                out.lock = lock;
-            }
+            let lock = match &funding.change_lock {
+                Some(l) => l.clone(),
+                None => self.new_change_address(now)?.lock(),
+            };
+            let mut out = unsigned.tx.outputs.remove(at);
+            out.lock = lock;
+            let to = funding.change_position.unwrap_or(at).min(unsigned.tx.outputs.len());
+            unsigned.tx.outputs.insert(to, out);
+            unsigned.change_index = Some(to);
         }
-        self.sign_all(&mut unsigned.tx, &unsigned.spent, now)?;
-        let txid = unsigned.tx.compute_txid();
-        tracing::info!(%txid, fee = %unsigned.fee, size, outputs = payments.len(), "created transaction");
-        Ok(crate::wallet::CreatedTx {
-            tx: unsigned.tx,
-            txid,
-            fee: unsigned.fee,
-        })
+        Ok(unsigned)
     }
 
     /// A receive entry per output our own payments pay back to us (change), for

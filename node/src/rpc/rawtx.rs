@@ -207,9 +207,7 @@ impl RawTransactionApiServer for RpcContext {
         locktime: Option<Int<u32>>,
     ) -> RpcResult<String> {
         let locktime = locktime.map(|l| l.get("locktime")).transpose()?;
-        if inputs.is_empty() {
-            return Err(RpcError::invalid_parameter("Invalid parameter, inputs must not be empty"));
-        }
+        // No inputs is fine, as in Core: fundrawtransaction adds them.
         let mut pairs: Vec<(String, serde_json::Value)> = Vec::new();
         match outputs {
             serde_json::Value::Object(map) => pairs.extend(map),

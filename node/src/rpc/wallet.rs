@@ -81,7 +81,7 @@ fn transaction_json(d: TxDetails, lastprocessedblock: BlockRef) -> WalletTransac
 
 /// `fee_rate` (Core's sat/vB; units per byte here) as units per 1000 bytes, checked against the
 /// relay minimum.
-fn fee_rate_per_kb(fee_rate: Option<RateParam>) -> RpcResult<Option<u64>> {
+pub(super) fn fee_rate_per_kb(fee_rate: Option<RateParam>) -> RpcResult<Option<u64>> {
     let rate = match fee_rate.map(|r| r.0) {
         None => return Ok(None),
         Some(r) if r.is_finite() && r >= 0.0 && r * 1000.0 < 1e15 => (r * 1000.0).round() as u64,
@@ -506,6 +506,16 @@ impl WalletApiServer for RpcContext {
 
     async fn walletpassphrasechange(&self, ext: &Extensions, oldpassphrase: String, newpassphrase: String) -> RpcResult<()> {
         self.change_passphrase(ext, oldpassphrase, newpassphrase).await
+    }
+
+    async fn fundrawtransaction(
+        &self,
+        ext: &Extensions,
+        hexstring: String,
+        options: Option<serde_json::Value>,
+        _iswitness: Option<bool>,
+    ) -> RpcResult<serde_json::Value> {
+        self.fund_raw_transaction(ext, hexstring, options).await
     }
 
     async fn listsinceblock(

@@ -351,3 +351,123 @@ fn change_entries(wallet: &cairn_wallet::Wallet, tip: u32, fork_height: Option<u
         .map(|e| super::wallet::entry_json(e, false))
         .collect()
 }
+
+/// `fundrawtransaction`'s options, read as Core reads them.
+struct FundOptions {
+    funding: cairn_wallet::Funding,
+    rate: Option<u64>,
+    lock_unspents: bool,
+}
+
+fn fund_options(options: Option<serde_json::Value>, outputs: usize, network: cairn_chain::Network) -> RpcResult<FundOptions> {
+    let mut o = FundOptions {
+        funding: cairn_wallet::Funding::default(),
+        rate: None,
+        lock_unspents: false,
+    };
+    let map = match options {
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(_)) => return Ok(o),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(_) => return Err(RpcError::new(code::TYPE_ERROR, "options must be an object")),
+    };
+    let bad_type = |k: &str| RpcError::new(code::TYPE_ERROR, format!("Wrong type for option {k}"));
+    for (k, v) in &map {
+        match k.as_str() {
+            "add_inputs" => {
+                if v.as_bool() == Some(false) {
+                    return Err(RpcError::new(
+                        code::WALLET_ERROR,
+                        "Cairn's fundrawtransaction adds the inputs itself: add_inputs=false is not supported",
+                    ));
+                }
+            }
+            "changeAddress" => {
+                let a = v.as_str().ok_or_else(|| bad_type(k))?;
+                let address = cairn_wallet::Address::parse(a, network)
+                    .map_err(|_| RpcError::new(code::INVALID_ADDRESS_OR_KEY, "Change address must be a valid address"))?;
+                o.funding.change_lock = Some(address.lock());
+            }
+            "changePosition" => {
+                let p = v.as_i64().ok_or_else(|| bad_type(k))?;
+                let p = usize::try_from(p)
+                    .ok()
+                    .filter(|p| *p <= outputs)
+                    .ok_or_else(|| RpcError::invalid_parameter("changePosition out of bounds"))?;
+                o.funding.change_position = Some(p);
+            }
+            "lockUnspents" => o.lock_unspents = v.as_bool().ok_or_else(|| bad_type(k))?,
+            "fee_rate" => {
+                let r: RateParam = serde_json::from_value(v.clone()).map_err(|_| bad_type(k))?;
+                o.rate = super::wallet::fee_rate_per_kb(Some(r))?;
+            }
+            "feeRate" => {
+                let a: AmountParam = serde_json::from_value(v.clone()).map_err(|_| bad_type(k))?;
+                // coins per 1000 bytes = units per 1000 bytes once read as an amount.
+                let per_kb = a.0.to_units();
+                o.rate = super::wallet::fee_rate_per_kb(Some(RateParam(per_kb as f64 / 1000.0)))?;
+            }
+            "subtractFeeFromOutputs" => {
+                let list = v.as_array().ok_or_else(|| bad_type(k))?;
+                for i in list {
+                    let i = i.as_i64().ok_or_else(|| bad_type(k))?;
+                    let i = usize::try_from(i)
+                        .ok()
+                        .filter(|i| *i < outputs)
+                        .ok_or_else(|| RpcError::invalid_parameter(format!("Invalid parameter, value out of range: {i}")))?;
+                    if o.funding.subtract_from.contains(&i) {
+                        return Err(RpcError::invalid_parameter(format!("Invalid parameter, duplicated position: {i}")));
+                    }
+                    o.funding.subtract_from.push(i);
+                }
+            }
+            "includeWatching" | "replaceable" | "conf_target" | "estimate_mode" | "include_unsafe" | "minconf" | "maxconf" => {}
+            other => return Err(RpcError::new(code::TYPE_ERROR, format!("Unexpected key {other}"))),
+        }
+    }
+    Ok(o)
+}
+
+impl RpcContext {
+    pub(super) async fn fund_raw_transaction(
+        &self,
+        ext: &Extensions,
+        hexstring: String,
+        options: Option<serde_json::Value>,
+    ) -> RpcResult<serde_json::Value> {
+        let bytes = hex::decode(hexstring.trim()).map_err(|_| RpcError::new(code::DESERIALIZATION_ERROR, "TX decode failed"))?;
+        let tx = <cairn_chain::Transaction as cairn_chain::encode::Decodable>::decode(&bytes)
+            .map_err(|e| RpcError::new(code::DESERIALIZATION_ERROR, format!("TX decode failed: {e}")))?;
+        if !tx.inputs.is_empty() {
+            return Err(RpcError::new(
+                code::WALLET_ERROR,
+                "Cairn's fundrawtransaction funds transactions without inputs: leave the inputs out (it chooses them)",
+            ));
+        }
+        let opts = fund_options(options, tx.outputs.len(), self.network)?;
+        let outputs = tx.outputs.clone();
+        let (lock_time, version) = (tx.lock_time, tx.version);
+        let _one_at_a_time = self.send_lock.lock().await;
+        self.with_wallet(ext, move |s| {
+            let rate = opts
+                .rate
+                .or(s.wallet.pay_tx_fee())
+                .unwrap_or(super::wallet::DEFAULT_FEE_RATE_PER_KB);
+            let mut unsigned = s
+                .wallet
+                .fund(outputs, &opts.funding, rate, s.tip_height, unix_now())
+                .map_err(wallet_err)?;
+            unsigned.tx.lock_time = lock_time;
+            unsigned.tx.version = version;
+            if opts.lock_unspents {
+                let spent: Vec<OutPoint> = unsigned.tx.inputs.iter().map(|i| i.prevout).collect();
+                s.wallet.lock_coins(&spent, false).map_err(wallet_err)?;
+            }
+            Ok(serde_json::json!({
+                "hex": hex::encode(cairn_chain::encode::Encodable::encode(&unsigned.tx)),
+                "fee": CoinAmount(unsigned.fee),
+                "changepos": unsigned.change_index.map_or(-1, |i| i as i64),
+            }))
+        })
+        .await
+    }
+}

@@ -263,3 +263,57 @@ fn listsinceblock_lists_what_came_after_a_block_and_what_a_reorg_removed() {
     assert_eq!(node.call_err("listsinceblock", &[json!("00".repeat(32))]).0, -5);
     assert_eq!(node.call_err("listsinceblock", &[json!(since), json!(0)]).0, -8);
 }
+
+/// `fundrawtransaction`: Core's way to pay with a raw transaction — outputs only, the wallet adds
+/// inputs and change; then sign and send.
+#[test]
+fn fundrawtransaction_adds_inputs_and_change_to_a_raw_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = TestNode::start(dir.path(), &[]);
+    let mine: String = node.call("getnewaddress", &[]);
+    let _: Vec<String> = node.call("generatetoaddress", &[json!(110), json!(mine)]);
+    let to = cairn_wallet::Address::new(cairn_chain::Network::Regtest, cairn_chain::PubkeyHash::from_byte_array([9; 20])).to_string();
+    let raw: String = node.call("createrawtransaction", &[json!([]), json!([{ to.clone(): 2.5 }])]);
+    let funded: Value = node.call(
+        "fundrawtransaction",
+        &[json!(raw), json!({"changePosition": 0, "lockUnspents": true})],
+    );
+    assert_eq!(funded["changepos"], 0);
+    let fee = units(&funded["fee"]);
+    let decoded: Value = node.call("decoderawtransaction", &[funded["hex"].clone()]);
+    assert!(!decoded["vin"].as_array().unwrap().is_empty());
+    assert_eq!(
+        decoded["vout"][1]["scriptPubKey"]["address"],
+        json!(to),
+        "the payment keeps its place after the change"
+    );
+    let locked: Vec<Value> = node.call("listlockunspent", &[]);
+    assert_eq!(locked.len(), decoded["vin"].as_array().unwrap().len(), "lockUnspents");
+    let signed: Value = node.call("signrawtransactionwithwallet", &[funded["hex"].clone()]);
+    assert_eq!(signed["complete"], true);
+    let txid: String = node.call("sendrawtransaction", &[signed["hex"].clone()]);
+    let entry: Value = node.call("getmempoolentry", &[json!(txid)]);
+    assert_eq!(units(&entry["fees"]["base"]), fee);
+
+    // The fee taken from the payment; Core's refusals.
+    let funded: Value = node.call("fundrawtransaction", &[json!(raw), json!({"subtractFeeFromOutputs": [0]})]);
+    let decoded: Value = node.call("decoderawtransaction", &[funded["hex"].clone()]);
+    let paid = decoded["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["scriptPubKey"]["address"] == json!(to))
+        .unwrap();
+    assert_eq!(units(&paid["value"]) + units(&funded["fee"]), 250_000_000);
+    assert_eq!(
+        node.call_err("fundrawtransaction", &[json!(raw), json!({"changePosition": 5})]).0,
+        -8
+    );
+    assert_eq!(node.call_err("fundrawtransaction", &[json!(raw), json!({"nosuch": 1})]).0, -3);
+    assert_eq!(node.call_err("fundrawtransaction", &[json!("zz")]).0, -22);
+    assert_eq!(
+        node.call_err("fundrawtransaction", &[signed["hex"].clone()]).0,
+        -4,
+        "inputs present"
+    );
+}

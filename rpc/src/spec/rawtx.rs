@@ -78,4 +78,25 @@ pub const METHODS: &[MethodSpec] = &[
         "\"hex\"    (string) the transaction hash in hex",
         TX_HEX,
     ),
+    method(
+        "Rawtransactions",
+        "fundrawtransaction",
+        &[
+            req(
+                "hexstring",
+                Hex,
+                "The hex string of the raw transaction (outputs only: Cairn funds transactions without inputs)",
+            ),
+            opt(
+                "options",
+                Any,
+                "",
+                "{ \"add_inputs\": true, \"changeAddress\", \"changePosition\", \"lockUnspents\", \"fee_rate\" (sat/vB), \"feeRate\" (coins/kvB), \"subtractFeeFromOutputs\": [vout, ...], \"includeWatching\", \"replaceable\", \"conf_target\", \"estimate_mode\" } (a bare boolean: the old includeWatching)",
+            ),
+            opt("iswitness", Bool, "", "Accepted for compatibility (no witness data)"),
+        ],
+        "If the transaction has no inputs, they will be automatically selected to meet its out value. It will add at most one change output to the outputs. No existing outputs will be modified unless \"subtractFeeFromOutputs\" is specified. The inputs added are not signed: use signrawtransactionwithwallet.",
+        "{ \"hex\", \"fee\", \"changepos\" (-1 for no change) }",
+        r#"["0100000000010000000000000000..."]"#,
+    ),
 ];
