@@ -184,7 +184,17 @@ impl NodeState {
     /// `invalidateblock`/`reconsiderblock`: `f` moves the tip by hand; the mempool, the wallet
     /// and everyone watching the tip follow as for any reorg.
     fn by_hand(&mut self, f: impl FnOnce(&mut Chainstate) -> Result<TipUpdate, ManualError>) -> Result<u32, ManualError> {
-        let update = f(&mut self.chain)?;
+        let update = match f(&mut self.chain) {
+            Ok(u) => u,
+            Err(e) => {
+                // Only the store fails part-way (invalid blocks are reported in the update): the
+                // chain state may have moved without the mempool and wallets, so the node stops.
+                if let ManualError::Chain(ChainError::Store(s)) = &e {
+                    self.store_failed(s);
+                }
+                return Err(e);
+            }
+        };
         let result = self.apply_update(&update);
         if let Err(ChainError::Store(e)) = &result {
             self.store_failed(e);

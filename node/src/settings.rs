@@ -108,6 +108,9 @@ impl Settings {
     /// # Errors
     /// The file cannot be read or written.
     pub fn set_load_on_startup(&self, name: &str, on: bool) -> Result<(), SettingsError> {
+        // One change at a time (read, change, write): two RPC calls cannot lose each other's.
+        static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = WRITING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut names = self.wallets_on_startup()?;
         names.retain(|n| n != name);
         if on {
@@ -126,7 +129,9 @@ impl Settings {
         let tmp = self.path.with_extension("json.tmp");
         let mut text = serde_json::to_string_pretty(map).map_err(|e| io(std::io::Error::other(e)))?;
         text.push('\n');
-        let mut file = fs::File::create(&tmp).map_err(io)?;
+        // A temporary file left by a crash is replaced; this one is ours alone.
+        let _ = fs::remove_file(&tmp);
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io)?;
         file.write_all(text.as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
         fs::rename(&tmp, &self.path).map_err(io)?;

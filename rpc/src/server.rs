@@ -58,6 +58,7 @@ impl RpcServer {
             .max_connections(MAX_CONNECTIONS)
             .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
             .build();
+        let allow = config.allow.clone();
         let layer = CompatLayer::new(CompatConfig {
             credentials: config.credentials,
             max_body: config.max_body,
@@ -91,6 +92,17 @@ impl RpcServer {
                     },
                     () = stop.clone().shutdown() => break,
                 };
+                // `rpcallowip` before anything is read or a connection slot is taken: a client
+                // outside it gets Core's 403 and the connection closes.
+                if !crate::allow::allowed(&allow, remote.ip()) {
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        let mut socket = socket;
+                        let reply = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), socket.write_all(reply)).await;
+                    });
+                    continue;
+                }
                 let Ok(permit) = open.clone().try_acquire_owned() else {
                     tracing::debug!(%remote, "RPC connection refused: too many open");
                     continue;

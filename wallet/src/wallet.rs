@@ -214,19 +214,20 @@ impl Wallet {
         };
         let source = self.store.path();
         let bytes = std::fs::read(&source).map_err(|e| WalletError::io(&source, e))?;
+        // A fresh temporary name, created exclusively (never through a symlink or into a file
+        // someone else made with looser permissions), then renamed over the target.
+        let mut suffix = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut suffix);
         let mut tmp_name = target.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
+        tmp_name.push(format!(".{}.tmp", hex::encode(suffix)));
         let tmp = target.with_file_name(tmp_name);
         let write = || -> std::io::Result<()> {
-            let mut out = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
             out.write_all(&bytes)?;
             out.sync_all()?;
-            std::fs::rename(&tmp, &target)
+            std::fs::rename(&tmp, &target)?;
+            let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            std::fs::File::open(dir)?.sync_all()
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);

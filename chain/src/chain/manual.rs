@@ -15,6 +15,9 @@ use crate::transaction::OutPoint;
 use crate::utxo::Coin;
 use crate::validation::{Signatures, check_block, connect_block};
 
+/// Most blocks `verifychain` checks at levels 3 and 4 (which keep their changes in memory).
+pub const DEEP_CHECK_BLOCKS: u32 = 1_000;
+
 /// Why `invalidateblock`/`reconsiderblock` did nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ManualError {
@@ -131,6 +134,7 @@ impl Chainstate {
         let level = level.min(4);
         let tip = self.height();
         let depth = if depth == 0 || depth > tip { tip } else { depth };
+
         let heights: Vec<u32> = (tip + 1 - depth..=tip).rev().filter(|h| *h > 0).collect();
         // The view of the UTXO set as the disconnects change it: Some(coin) restored, None spent.
         let mut view: HashMap<OutPoint, Option<Coin>> = HashMap::new();
@@ -174,7 +178,11 @@ impl Chainstate {
                 if undo.spent.len() != inputs {
                     return fail(format!("undo data holds {} coins for {inputs} inputs", undo.spent.len()));
                 }
-                if level >= 3 {
+                // Levels 3 and 4 hold what the blocks changed in memory: as Core stops them where
+                // its coin cache would overflow, they cover the last DEEP_CHECK_BLOCKS blocks,
+                // and the older ones get levels 0 to 2.
+                let deep = level >= 3 && tip - height < DEEP_CHECK_BLOCKS;
+                if deep {
                     for (tx, txid) in block.txdata.iter().zip(&txids) {
                         for (vout, out) in tx.outputs.iter().enumerate() {
                             let op = OutPoint::new(*txid, vout as u32);
@@ -195,7 +203,9 @@ impl Chainstate {
                         view.insert(*op, Some(coin.clone()));
                     }
                 }
-                blocks.push((hash, height, block));
+                if deep && level >= 4 {
+                    blocks.push((hash, height, block));
+                }
             }
         }
         if level >= 4 {

@@ -35,8 +35,14 @@ fn incorrect() -> RpcError {
     )
 }
 
-/// Runs the slow KDF step `f` on a blocking thread.
+/// Key derivations running at once: each takes the KDF's memory (64 MiB by default, up to the
+/// 1 GiB a wallet file may ask for), so callers queue rather than exhaust the machine.
+const KDF_AT_ONCE: usize = 2;
+
+/// Runs the slow KDF step `f` on a blocking thread, at most [`KDF_AT_ONCE`] at a time.
 async fn off_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> RpcResult<R> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(KDF_AT_ONCE);
+    let _slot = SLOTS.acquire().await.map_err(|e| RpcError::internal(e.to_string()))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| RpcError::internal(e.to_string()))
 }
 
@@ -109,13 +115,21 @@ impl RpcContext {
         if old.is_empty() || new.is_empty() {
             return Err(empty_passphrase());
         }
+        let unlocked = encryption.clone();
         let resealed = off_thread(move || {
-            let master = encryption.unlock(&old)?;
+            let master = unlocked.unlock(&old)?;
             Encryption::reseal(&master, &new, KdfParams::DEFAULT)
         })
         .await?
         .ok_or_else(incorrect)?;
-        self.on_named(name, move |w| w.replace_encryption(resealed).map_err(wallet_err))
-            .await
+        // Only over the sealing the old passphrase opened: a change made meanwhile stands, and
+        // this one is refused rather than silently undoing it.
+        self.on_named(name, move |w| {
+            if w.encryption() != Some(&encryption) {
+                return Err(incorrect());
+            }
+            w.replace_encryption(resealed).map_err(wallet_err)
+        })
+        .await
     }
 }

@@ -109,10 +109,14 @@ impl RpcContext {
         F: FnOnce(&mut cairn_wallet::Wallet, u64, u32, u64) -> Result<cairn_wallet::CreatedTx, cairn_wallet::WalletError> + Send + 'static,
     {
         let _one_at_a_time = self.send_lock.lock().await;
-        let created = self
+        // The wallet is chosen once: the commit below names it, so a wallet loaded or unloaded
+        // in between cannot make another wallet record this payment (unloading also waits for
+        // `send_lock`).
+        let (name, created) = self
             .with_wallet(ext, move |s| {
                 let rate = rate.or(s.wallet.pay_tx_fee()).unwrap_or(DEFAULT_FEE_RATE_PER_KB);
-                build(s.wallet, rate, s.tip_height, unix_now()).map_err(wallet_err)
+                let created = build(s.wallet, rate, s.tip_height, unix_now()).map_err(wallet_err)?;
+                Ok((s.name.to_string(), created))
             })
             .await?;
         match self.chain.submit_tx(created.tx.clone()).await.map_err(stopped)? {
@@ -121,7 +125,9 @@ impl RpcContext {
             Err(MempoolError::Store(e)) => return Err(store_err(e)),
         }
         let tx = created.tx.clone();
-        self.with_wallet(ext, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+        let mut named = Extensions::new();
+        named.insert(cairn_rpc::WalletEndpoint(Some(name)));
+        self.with_wallet(&named, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
             .await?;
         Ok(created)
     }

@@ -118,14 +118,18 @@ impl RpcContext {
                 } else {
                     Vec::new()
                 };
-                Ok((entries, include_removed.then_some(removed), s.tip_height))
+                Ok((entries, include_removed.then_some(removed), (s.tip_height, s.tip_hash)))
             })
             .await?;
+        // `lastblock` on the chain the wallet answered from: its tip's ancestor, whatever the
+        // chain did since.
+        let (tip, tip_hash) = tip;
         let height = u32::try_from((i64::from(tip) + 1 - target).max(0)).unwrap_or(0);
         let lastblock = self
             .with_state(move |v| {
                 v.chain
-                    .block_hash_at(height)
+                    .ancestor(&tip_hash, height)
+                    .or_else(|| v.chain.block_hash_at(height))
                     .ok_or_else(|| RpcError::misc("no block at that height"))
             })
             .await?;

@@ -153,11 +153,17 @@ impl RpcContext {
         let (dir, network, height) = (self.net_dir.join("wallets").join(&name), self.network, self.chain.tip().height);
         let wallet = tokio::task::spawn_blocking(move || {
             let mut wallet = Wallet::create(&dir, network, height, unix_now())?;
-            // Encrypted before it holds a key (the KDF runs here, off the runtime); locked.
+            // Encrypted before it holds a key (the KDF runs here, off the runtime); locked. If
+            // that fails, the new (empty) wallet goes: no unencrypted wallet stays behind.
             if let Some(p) = passphrase {
-                let (encryption, master) =
-                    Encryption::create(&p, KdfParams::DEFAULT).ok_or(WalletError::WrongEncState("encryption failed"))?;
-                wallet.encrypt(encryption, &master)?;
+                let encrypted = Encryption::create(&p, KdfParams::DEFAULT)
+                    .ok_or(WalletError::WrongEncState("encryption failed"))
+                    .and_then(|(encryption, master)| wallet.encrypt(encryption, &master));
+                if let Err(e) = encrypted {
+                    drop(wallet);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
             }
             Ok::<_, WalletError>(wallet)
         })
@@ -214,8 +220,14 @@ impl RpcContext {
             }
             (Some(a), _) => a,
             (None, Some(b)) => b,
-            (None, None) => String::new(),
+            (None, None) => {
+                return Err(RpcError::invalid_parameter(
+                    "Either the RPC endpoint wallet or the wallet name parameter must be provided",
+                ));
+            }
         };
+        // A payment in progress finishes (and is recorded) before its wallet goes.
+        let _no_payment = self.send_lock.lock().await;
         let removed = {
             let name = name.clone();
             self.wallet

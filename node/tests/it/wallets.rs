@@ -156,6 +156,8 @@ fn wallets_are_created_loaded_unloaded_and_chosen_by_endpoint_as_core() {
     let info: Value = node.call("getwalletinfo", &[]);
     assert_eq!(info["walletname"], "bob");
     let _: Value = node.call("unloadwallet", &[json!("bob")]);
+    let (code, message) = node.call_err("unloadwallet", &[]);
+    assert_eq!(code, -8, "neither an endpoint nor a name: {message}");
     let (code, message) = node.call_err("getbalance", &[]);
     assert_eq!(code, -18);
     assert!(message.starts_with("No wallet is loaded."), "{message}");

@@ -244,7 +244,7 @@ pub const METHODS: &[MethodSpec] = &[
                 "checklevel",
                 Num,
                 "3",
-                "How thorough the block verification is (0-4, clamped): 0 blocks are stored and hash to their index entries; 1 they pass the block checks; 2 their undo data is stored and complete; 3 disconnecting them in memory finds the UTXO set consistent; 4 reconnecting them with every rule and signature checked gives back the UTXO set",
+                "How thorough the block verification is (0-4, clamped): 0 blocks are stored and hash to their index entries; 1 they pass the block checks; 2 their undo data is stored and complete; 3 disconnecting them in memory finds the UTXO set consistent; 4 reconnecting them with every rule and signature checked gives back the UTXO set. Levels 3 and 4 cover at most the last 1000 blocks (older ones get 0-2), as Core stops them where its coin cache would overflow",
             ),
             opt("nblocks", Num, "6", "The number of blocks to check (0: all)"),
         ],
