@@ -96,6 +96,11 @@ impl Harness {
     /// Closes and reopens the chain state from disk (the mempool is kept, as a restart with a
     /// persisted pool would).
     pub fn reopen(self) -> Harness {
+        self.reopen_after(|_| {})
+    }
+
+    /// [`Harness::reopen`], running `between` on the closed store's directory first.
+    pub fn reopen_after(self, between: impl FnOnce(&std::path::Path)) -> Harness {
         let Harness {
             dir,
             chain,
@@ -106,6 +111,7 @@ impl Harness {
             network,
         } = self;
         drop(chain);
+        between(dir.path());
         let chain = Chainstate::open(dir.path(), network, StoreOptions { sync_writes: false }).unwrap();
         Harness {
             dir,

@@ -96,29 +96,9 @@ fn verifychain_checks_blocks_undo_data_and_the_utxo_set_at_each_level() {
 /// Closes the chain state, deletes the coin `op` from the UTXO column behind its back (a damaged
 /// store), and reopens it.
 fn delete_coin_behind_its_back(h: Harness, op: &OutPoint) -> Harness {
-    let Harness {
-        dir,
-        chain,
-        mempool,
-        key,
-        lock,
-        now,
-        network,
-    } = h;
-    drop(chain);
-    {
+    h.reopen_after(|dir| {
         let cfs = ["index", "blocks", "undo", "utxo", "meta"];
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), cfs).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, cfs).unwrap();
         db.delete_cf(db.cf_handle("utxo").unwrap(), op.to_key()).unwrap();
-    }
-    let chain = Chainstate::open(dir.path(), network, StoreOptions { sync_writes: false }).unwrap();
-    Harness {
-        dir,
-        chain,
-        mempool,
-        key,
-        lock,
-        now,
-        network,
-    }
+    })
 }

@@ -10,7 +10,7 @@ use cairn_wallet::crypter::{Encryption, KdfParams, MasterKey};
 use jsonrpsee::Extensions;
 
 use super::RpcContext;
-use super::convert::{stopped, wallet_err};
+use super::convert::wallet_err;
 use crate::clock::unix_now;
 
 /// Longest unlock (Core's cap: about three years).
@@ -51,24 +51,6 @@ impl RpcContext {
     async fn encryption_of(&self, ext: &Extensions) -> RpcResult<(String, Option<Encryption>)> {
         self.with_wallet(ext, |s| Ok((s.name.to_string(), s.wallet.encryption().cloned())))
             .await
-    }
-
-    /// Runs `f` on the wallet named `name` (chosen earlier by the endpoint).
-    async fn on_named<R: Send + 'static>(
-        &self,
-        name: String,
-        f: impl FnOnce(&mut cairn_wallet::Wallet) -> RpcResult<R> + Send + 'static,
-    ) -> RpcResult<R> {
-        self.wallet
-            .run(move |s| match s.select(Some(&name)) {
-                Ok(w) => f(w.wallet),
-                Err(_) => Err(RpcError::new(
-                    code::WALLET_NOT_FOUND,
-                    "Requested wallet does not exist or is not loaded",
-                )),
-            })
-            .await
-            .map_err(stopped)?
     }
 
     pub(super) async fn encrypt_wallet(&self, ext: &Extensions, passphrase: String) -> RpcResult<String> {

@@ -121,6 +121,19 @@ impl RpcContext {
             .map_err(convert::stopped)?
     }
 
+    /// Runs `f` on the wallet named `name` (chosen earlier, by a call's endpoint), so the later
+    /// steps of a call reach the same wallet whatever was loaded or unloaded in between.
+    async fn on_named<R: Send + 'static>(
+        &self,
+        name: String,
+        f: impl FnOnce(&mut cairn_wallet::Wallet) -> RpcResult<R> + Send + 'static,
+    ) -> RpcResult<R> {
+        self.wallet
+            .run(move |s| s.select(Some(&name)).map_err(select_err).and_then(|w| f(w.wallet)))
+            .await
+            .map_err(convert::stopped)?
+    }
+
     /// Every method, ready for the server.
     ///
     /// # Errors

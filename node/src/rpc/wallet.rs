@@ -125,9 +125,7 @@ impl RpcContext {
             Err(MempoolError::Store(e)) => return Err(store_err(e)),
         }
         let tx = created.tx.clone();
-        let mut named = Extensions::new();
-        named.insert(cairn_rpc::WalletEndpoint(Some(name)));
-        self.with_wallet(&named, move |s| s.wallet.commit_transaction(&tx, unix_now()).map_err(wallet_err))
+        self.on_named(name, move |w| w.commit_transaction(&tx, unix_now()).map_err(wallet_err))
             .await?;
         Ok(created)
     }
