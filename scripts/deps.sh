@@ -6,6 +6,7 @@
 #          C++       RocksDB's C++ sources are compiled by the build
 #   test:  python3 with venv   the RPC test runs python-bitcoinlib and python-bitcoinrpc in a venv
 #          Node.js >= 20, npm  the libp2p interop test runs a js-libp2p 3.x node
+#          chromium, chromium-driver  the dashboard's browser test drives a headless Chromium
 #
 # Where something is missing and apt-get exists, it is installed (as root, or through sudo);
 # otherwise the script prints the exact command to run and stops. Detection is in detect.sh.
@@ -40,6 +41,8 @@ cairn_deps_main() {
         echo "$(command -v node) (v$major)"
     }
     _cairn_npm() { command -v npm; }
+    _cairn_chromium() { command -v chromium || command -v chromium-browser; }
+    _cairn_chromedriver() { command -v chromedriver; }
 
     _cairn_check_all() {
         apt=()
@@ -58,6 +61,10 @@ cairn_deps_main() {
                 "install Node.js 20 or later (https://nodejs.org, or your distribution's nodejs package if it is >= 20)" \
                 _cairn_node20
             _cairn_check "npm" npm "apt-get install npm (or the npm that comes with Node.js)" _cairn_npm
+            _cairn_check "Chromium" chromium "apt-get install chromium | dnf install chromium | pacman -S chromium" _cairn_chromium
+            _cairn_check "chromedriver" chromium-driver \
+                "apt-get install chromium-driver | dnf install chromedriver | pacman -S chromium (it includes chromedriver)" \
+                _cairn_chromedriver
         fi
     }
 

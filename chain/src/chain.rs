@@ -16,6 +16,7 @@
 //! The state has one owner and no locks; callers wrap it as they need (the node runs it on a
 //! blocking thread). Nothing here reads the clock: `now` is passed in.
 
+mod anchors;
 mod context;
 mod manual;
 mod stats;
@@ -253,6 +254,7 @@ impl Chainstate {
             coin_lookups: std::sync::atomic::AtomicU64::new(0),
             sig_cache: SigCache::default(),
         };
+        cs.build_anchor_index()?;
         cs.rebuild_candidates();
         let update = cs.activate_best_chain()?;
         if update.tip_changed() {
@@ -723,7 +725,7 @@ impl Chainstate {
         let record = self.index[&hash];
         let block = self.store.get_block(&hash)?.ok_or(StoreError::Missing { what: "block", hash })?;
         let undo = self.store.get_undo(&hash)?.ok_or(StoreError::Missing { what: "undo data", hash })?;
-        self.store.disconnect_block(&block, &undo)?;
+        self.store.disconnect_block(&block, record.height, &undo)?;
         self.active.pop();
         self.candidates.insert(candidate_key(&record));
         info!(height = record.height, %hash, "disconnected block");

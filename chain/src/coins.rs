@@ -49,6 +49,8 @@ pub struct PendingBlock {
     pub record: IndexRecord,
     /// The coins it spent.
     pub undo: BlockUndo,
+    /// Its file anchors.
+    pub anchors: Vec<crate::anchor::BlockAnchor>,
 }
 
 /// Coin changes and connected blocks since the last flush.
@@ -111,6 +113,7 @@ impl CoinsCache {
         self.blocks.push(PendingBlock {
             record,
             undo: changes.undo,
+            anchors: changes.anchors,
         });
     }
 
@@ -212,6 +215,7 @@ mod tests {
                 spent: spent.iter().map(|(n, v)| (op(*n), coin(*v))).collect(),
             },
             fees: Amount::ZERO,
+            anchors: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! checks a peer's headers first ([`headers`]) and then fetches the blocks.
 
 pub mod amount;
+pub mod anchor;
 pub mod block;
 pub mod chain;
 pub mod coins;

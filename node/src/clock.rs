@@ -53,6 +53,11 @@ impl ClockOffsets {
         if before.is_none() { after } else { None }
     }
 
+    /// The offset `peer` gave at its last status (its clock minus ours, seconds).
+    pub fn offset(&self, peer: &cairn_p2p::PeerId) -> Option<i64> {
+        self.offsets.get(peer).copied()
+    }
+
     /// A peer left: its offset goes.
     pub fn remove(&mut self, peer: &cairn_p2p::PeerId) {
         self.offsets.remove(peer);

@@ -182,6 +182,11 @@ pub struct NodeArgs {
     /// Write no NETDIR/debug.log.
     #[arg(long)]
     pub nodebuglogfile: bool,
+    /// Rebuild the UTXO set and the anchor index from the stored blocks before starting, every
+    /// block checked again (Core's -reindex-chainstate; Core's -reindex is taken as the same: the
+    /// block index is stored with each block and needs no rebuild). Command line only.
+    #[arg(long, alias = "reindex-chainstate")]
+    pub reindex: bool,
 }
 
 /// Settings after merging the flags with the config file.
@@ -237,6 +242,8 @@ pub struct NodeConfig {
     pub print_to_console: bool,
     /// Write NETDIR/debug.log.
     pub debug_log_file: bool,
+    /// Rebuild the chain state from the stored blocks before starting.
+    pub reindex: bool,
 }
 
 /// A password from the config; `Debug` does not show it.
@@ -514,6 +521,7 @@ impl NodeArgs {
             chord_puzzle_bits: chord_puzzle_bits as u8,
             owner_lock: self.owner_lock,
             max_mempool_bytes: maxmempool as usize * 1_000_000,
+            reindex: self.reindex,
         })
     }
 }

@@ -113,6 +113,49 @@ pub fn progress_line(s: &Value, width: usize) -> String {
     )
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian; days to a civil date by
+/// Howard Hinnant's algorithm).
+fn utc(secs: i64) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+/// What `verifyanchor` says of the downloaded content, in one line for the user.
+fn anchor_line(answer: Result<Value, cairn_rpc::ClientError>) -> String {
+    match answer {
+        Ok(a) if a["blockhash"].is_string() => {
+            let time = a["time"].as_i64().map_or_else(|| "?".to_string(), utc);
+            format!(
+                "anchored: existed no later than {time} (block {} at height {}, {} confirmations, txid {})",
+                a["blockhash"].as_str().unwrap_or("?"),
+                a["height"],
+                a["confirmations"],
+                a["txid"].as_str().unwrap_or("?"),
+            )
+        }
+        Ok(a) => format!(
+            "anchor: waiting in the mempool, not yet mined (txid {})",
+            a["txid"].as_str().unwrap_or("?")
+        ),
+        Err(cairn_rpc::ClientError::Rpc { code: -5, .. }) => "not anchored".to_string(),
+        Err(e) => format!("anchor: unknown ({})", e.to_string().replace('\n', " ")),
+    }
+}
+
 fn follow(args: &FetchArgs) -> Result<String> {
     let mut client = args.conn.client()?;
     let mut params = vec![json!(args.target), json!(args.dest)];
@@ -130,6 +173,7 @@ fn follow(args: &FetchArgs) -> Result<String> {
                 if terminal {
                     eprintln!("\r{}", progress_line(&status, 30));
                 }
+                eprintln!("{}", anchor_line(client.call("verifyanchor", &[json!(cid)])));
                 return Ok(status["path"].as_str().unwrap_or_default().to_string());
             }
             Some("failed") => bail!("fetch of {cid} failed: {}", status["error"].as_str().unwrap_or("unknown error")),
@@ -150,6 +194,31 @@ fn follow(args: &FetchArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_anchor_line_tells_mined_waiting_absent_and_unknown() {
+        let mined =
+            json!({"cid": "ab", "txid": "t1", "blockhash": "b1", "height": 7, "time": 1_700_000_000, "confirmations": 3, "anchors": 1});
+        assert_eq!(
+            anchor_line(Ok(mined)),
+            "anchored: existed no later than 2023-11-14 22:13:20 UTC (block b1 at height 7, 3 confirmations, txid t1)"
+        );
+        let waiting = json!({"cid": "ab", "txid": "t2", "confirmations": 0, "anchors": 0});
+        assert_eq!(anchor_line(Ok(waiting)), "anchor: waiting in the mempool, not yet mined (txid t2)");
+        let absent = cairn_rpc::ClientError::Rpc {
+            code: -5,
+            message: "not anchored".into(),
+        };
+        assert_eq!(anchor_line(Err(absent)), "not anchored");
+        let old = cairn_rpc::ClientError::Rpc {
+            code: -32601,
+            message: "Method not found".into(),
+        };
+        assert!(anchor_line(Err(old)).starts_with("anchor: unknown (error code: -32601"));
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(4_102_444_799), "2099-12-31 23:59:59 UTC");
+    }
 
     #[test]
     fn the_progress_line_shows_the_fraction_sizes_rate_and_eta() {

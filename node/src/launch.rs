@@ -153,6 +153,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
     }
     credentials.extend(config.rpc_auth.iter().cloned());
     let warmup = Warmup::starting("Loading block index…");
+    let dashboard: Arc<dyn cairn_rpc::pages::Pages> = Arc::new(crate::rpc::dashboard::Dashboard::new(context.clone()));
     let module = context.into_module().map_err(|e| anyhow!("registering RPC methods: {e}"))?;
     let server = RpcServer::start(
         RpcServerConfig {
@@ -162,6 +163,7 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
             warmup: warmup.clone(),
             active: active_calls,
             allow: config.rpc_allow.clone(),
+            pages: Some(dashboard),
         },
         module,
     )
@@ -175,8 +177,8 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
 
     let opened = {
         let (dir, warmup, mempool_bytes) = (net_dir.clone(), warmup.clone(), config.max_mempool_bytes);
-        let extra_wallets = config.wallets.clone();
-        tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &extra_wallets, &warmup)).await?
+        let (extra_wallets, reindex) = (config.wallets.clone(), config.reindex);
+        tokio::task::spawn_blocking(move || open_state(&dir, network, mempool_bytes, &extra_wallets, reindex, &warmup)).await?
     };
     let result = match opened {
         Ok((chainstate, mempool, opened_wallets)) => {
@@ -230,13 +232,13 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
                     shutdown.wait().await;
                     shutdown.start_fatal_watchdog();
                     tracing::info!("shutting down");
-                    server.stop().await;
+                    stop_server(server).await;
                     let _ = tokio::task::spawn_blocking(move || miner.join()).await;
                     p2p.stop().await;
                 }
                 Err(e) => {
                     shutdown.trigger();
-                    server.stop().await;
+                    stop_server(server).await;
                     chain.shutdown().await;
                     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
                     return Err(e);
@@ -271,13 +273,24 @@ async fn lifecycle(config: NodeConfig, ready: tokio::sync::oneshot::Sender<(Sock
             }
         }
         Err(e) => {
-            server.stop().await;
+            shutdown.trigger();
+            stop_server(server).await;
             Err(e)
         }
     };
     drop(addr_file);
     drop(cookie_file);
     result
+}
+
+/// How long the RPC server gets to finish its open requests at shutdown: a dashboard whose
+/// browser stopped reading keeps its event stream pending, and must not keep the node alive.
+const SERVER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn stop_server(server: cairn_rpc::RpcServer) {
+    if tokio::time::timeout(SERVER_STOP_GRACE, server.stop()).await.is_err() {
+        tracing::warn!("the RPC server did not stop within 10 s (a client holds a request open); going on");
+    }
 }
 
 /// Opens the chain state and the wallets loaded at start ([`Settings::wallets_on_startup`], then
@@ -292,12 +305,19 @@ fn open_state(
     network: Network,
     mempool_bytes: usize,
     extra_wallets: &[String],
+    reindex: bool,
     warmup: &Warmup,
 ) -> Result<(Chainstate, Mempool, crate::wallet_service::LoadedWallets)> {
     let chain_dir = net_dir.join("chainstate");
     std::fs::create_dir_all(&chain_dir).with_context(|| format!("creating {}", chain_dir.display()))?;
-    let chain =
+    let mut chain =
         Chainstate::open(&chain_dir, network, StoreOptions::default()).with_context(|| format!("opening {}", chain_dir.display()))?;
+    if reindex {
+        warmup.set("Reindexing…");
+        let started = Instant::now();
+        chain.reindex_chainstate().context("reindexing the chain state")?;
+        tracing::info!(height = chain.height(), secs = started.elapsed().as_secs_f64(), "reindex done");
+    }
     warmup.set("Loading wallet…");
     let mut wallets: crate::wallet_service::LoadedWallets = Vec::new();
     let mut names = Settings::new(net_dir).wallets_on_startup()?;

@@ -93,9 +93,9 @@ pub async fn run(
 /// side at once).
 async fn over_budget(event: NetworkEvent, net: &NetworkHandle) {
     match event {
-        NetworkEvent::Gossip { id, source, .. } => {
+        NetworkEvent::Gossip { id, source, topic, .. } => {
             debug!(peer = %source, "gossip over the peer's budget: ignored");
-            net.report(id, source, Verdict::Ignore).await;
+            net.report(id, source, topic, Verdict::Ignore).await;
         }
         NetworkEvent::Request { peer, responder, .. } => {
             debug!(%peer, "request over the peer's budget: dropped");
@@ -114,7 +114,7 @@ async fn handle(event: NetworkEvent, chain: &ChainHandle, net: &NetworkHandle, s
             data,
         } => {
             let verdict = gossip_block(&data, source, chain, net, sync).await;
-            net.report(id, source, verdict).await;
+            net.report(id, source, Topic::Blocks, verdict).await;
         }
         NetworkEvent::Gossip {
             topic: Topic::Transactions,
@@ -123,7 +123,7 @@ async fn handle(event: NetworkEvent, chain: &ChainHandle, net: &NetworkHandle, s
             data,
         } => {
             let verdict = gossip_tx(&data, source, chain, net).await;
-            net.report(id, source, verdict).await;
+            net.report(id, source, Topic::Transactions, verdict).await;
         }
         NetworkEvent::Request { peer, request, responder } => answer(peer, request, responder, chain, net, sync).await,
         NetworkEvent::PeerConnected { .. } | NetworkEvent::PeerDisconnected { .. } => {}

@@ -110,6 +110,8 @@ pub fn score_params(network: Network, limits: &Limits) -> (gossipsub::PeerScoreP
 pub struct Behaviour {
     /// Bans: refuses and closes connections of banned peers.
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    /// Bans by IP subnet: refuses connections from and to banned addresses.
+    pub subnets: crate::subnet::Behaviour,
     /// Connection limits.
     pub limits: connection_limits::Behaviour,
     /// Exchange of listen addresses and protocols.
@@ -242,6 +244,7 @@ impl Behaviour {
 
         Ok(Behaviour {
             blocked: allow_block_list::Behaviour::default(),
+            subnets: crate::subnet::Behaviour::default(),
             limits,
             identify,
             ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(10))),

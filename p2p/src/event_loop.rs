@@ -33,6 +33,7 @@ use crate::peer::{AddedPeers, BanList, DEFAULT_BAN, PeerTable};
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::{self, Topic};
 
+mod bans;
 mod content;
 mod control;
 mod index;
@@ -330,28 +331,11 @@ impl EventLoop {
             .report_message_validation_result(id, source, Verdict::Ignore.into());
     }
 
-    fn ban(&mut self, peer: PeerId, duration: Duration, reason: &str) {
-        if peer == *self.swarm.local_peer_id() {
-            return;
-        }
-        warn!(%peer, reason, secs = duration.as_secs(), "banning peer");
-        if let Some(evicted) = self.bans.ban(peer, Instant::now(), unix_now(), duration) {
-            self.swarm.behaviour_mut().blocked.unblock_peer(evicted);
-        }
-        let behaviour = self.swarm.behaviour_mut();
-        behaviour.blocked.block_peer(peer);
-        behaviour.kad.remove_peer(&peer);
-        let _ = self.swarm.disconnect_peer_id(peer);
-    }
-
     fn on_tick(&mut self) {
         let now = Instant::now();
         self.flush_held();
         self.traffic.prune();
-        for peer in self.bans.expire(now) {
-            info!(%peer, "ban expired");
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
-        }
+        self.expire_bans(now);
         if !self.active {
             return;
         }
@@ -511,6 +495,7 @@ impl EventLoop {
         match event {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 let speaks_kad = info.protocols.iter().any(|p| *p == topic::kad_protocol(self.network));
+                let announced = info.listen_addrs.len() as u64;
                 if speaks_kad {
                     // A few addresses per peer: identify pushes must not grow Kademlia's entries.
                     for addr in info.listen_addrs.into_iter().take(MAX_ADDRS_PER_PEER) {
@@ -519,6 +504,8 @@ impl EventLoop {
                 }
                 if let Some(p) = self.peers.get_mut(&peer_id) {
                     p.agent = Some(info.agent_version);
+                    p.protocol_version = Some(info.protocol_version);
+                    p.addresses_received = p.addresses_received.saturating_add(announced);
                 }
             }
             BehaviourEvent::Ping(ping::Event { peer, result: Ok(rtt), .. }) => {
@@ -639,7 +626,20 @@ impl EventLoop {
                     Err(e) => warn!(?topic, error = %e, "publish failed"),
                 }
             }
-            Command::Report { id, source, verdict } => {
+            Command::Report {
+                id,
+                source,
+                topic,
+                verdict,
+            } => {
+                if matches!(verdict, Verdict::Accept)
+                    && let Some(p) = self.peers.get_mut(&source)
+                {
+                    match topic {
+                        Topic::Blocks => p.last_block = unix_now(),
+                        Topic::Transactions => p.last_transaction = unix_now(),
+                    }
+                }
                 self.swarm
                     .behaviour_mut()
                     .gossipsub
@@ -712,6 +712,8 @@ impl EventLoop {
                         if let Some(t) = self.traffic.get(&p.peer) {
                             p.bytes_sent = t.sent();
                             p.bytes_received = t.received();
+                            p.last_sent = t.last_sent();
+                            p.last_received = t.last_received();
                         }
                         p
                     })
@@ -730,21 +732,17 @@ impl EventLoop {
                 });
             }
             Command::Unban { peer, reply } => {
-                let lifted = match peer {
-                    Some(p) => {
-                        let was = self.bans.unban(&p);
-                        self.swarm.behaviour_mut().blocked.unblock_peer(p);
-                        was
-                    }
-                    None => {
-                        let all = self.bans.clear();
-                        for p in &all {
-                            self.swarm.behaviour_mut().blocked.unblock_peer(*p);
-                        }
-                        !all.is_empty()
-                    }
-                };
-                let _ = reply.send(lifted);
+                let _ = reply.send(self.unban(peer));
+            }
+            Command::BanSubnet { subnet, duration, reply } => {
+                self.ban_subnet(subnet, duration);
+                let _ = reply.send(());
+            }
+            Command::UnbanSubnet { subnet, reply } => {
+                let _ = reply.send(self.swarm.behaviour_mut().subnets.unban(&subnet));
+            }
+            Command::BannedSubnets { reply } => {
+                let _ = reply.send(self.swarm.behaviour().subnets.list(Instant::now()));
             }
             Command::Disconnect { peer, reply } => {
                 let now = Instant::now();

@@ -17,6 +17,7 @@ use crate::chord::message::{IndexRequest, IndexResponse};
 use crate::content::{ContentRequest, ContentResponse};
 use crate::error::{NetworkError, RequestError};
 use crate::peer::{BanEntry, PeerSummary};
+use crate::subnet::Subnet;
 use crate::sync_protocol::{SyncRequest, SyncResponse};
 use crate::topic::Topic;
 
@@ -250,6 +251,7 @@ pub(crate) enum Command {
     Report {
         id: MessageId,
         source: PeerId,
+        topic: Topic,
         verdict: Verdict,
     },
     Request {
@@ -311,6 +313,18 @@ pub(crate) enum Command {
     Unban {
         peer: Option<PeerId>,
         reply: oneshot::Sender<bool>,
+    },
+    BanSubnet {
+        subnet: Subnet,
+        duration: Duration,
+        reply: oneshot::Sender<()>,
+    },
+    UnbanSubnet {
+        subnet: Subnet,
+        reply: oneshot::Sender<bool>,
+    },
+    BannedSubnets {
+        reply: oneshot::Sender<Vec<BanEntry<Subnet>>>,
     },
     Disconnect {
         peer: PeerId,
@@ -420,8 +434,17 @@ impl NetworkHandle {
     /// Reports the verdict on a gossip message (exactly once per message). Waits for room in
     /// the command queue rather than lose it (the event loop never waits on the node, so this
     /// cannot deadlock).
-    pub async fn report(&self, id: MessageId, source: PeerId, verdict: Verdict) {
-        let _ = self.commands.send(Command::Report { id, source, verdict }).await;
+    /// An accepted message dates the peer's `last_block` / `last_transaction`.
+    pub async fn report(&self, id: MessageId, source: PeerId, topic: Topic, verdict: Verdict) {
+        let _ = self
+            .commands
+            .send(Command::Report {
+                id,
+                source,
+                topic,
+                verdict,
+            })
+            .await;
     }
 
     /// Sends a sync request and waits for the answer (bounded by the protocol's timeout).
@@ -541,6 +564,37 @@ impl NetworkHandle {
     /// The network stopped.
     pub async fn unban(&self, peer: Option<PeerId>) -> Result<bool, NetworkError> {
         self.ask(|reply| Command::Unban { peer, reply }).await.ok_or(NetworkError::Stopped)
+    }
+
+    /// Bans an IP subnet for `duration`: its connections are closed and refused.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn ban_subnet(&self, subnet: Subnet, duration: Duration) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::BanSubnet { subnet, duration, reply })
+            .await
+            .ok_or(NetworkError::Stopped)
+    }
+
+    /// Lifts the ban of `subnet` (written as it was banned, or any way that normalizes to it).
+    /// Returns whether there was one.
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn unban_subnet(&self, subnet: Subnet) -> Result<bool, NetworkError> {
+        self.ask(|reply| Command::UnbanSubnet { subnet, reply })
+            .await
+            .ok_or(NetworkError::Stopped)
+    }
+
+    /// The subnet bans in force (`unban(None)` lifts these too).
+    ///
+    /// # Errors
+    /// The network stopped.
+    pub async fn banned_subnets(&self) -> Result<Vec<BanEntry<Subnet>>, NetworkError> {
+        self.ask(|reply| Command::BannedSubnets { reply })
+            .await
+            .ok_or(NetworkError::Stopped)
     }
 
     /// Closes every connection with `peer` (it may reconnect). Returns whether it was connected.

@@ -51,6 +51,18 @@ pub struct PeerSummary {
     pub synced_height: Option<u32>,
     /// Number of open connections.
     pub connections: usize,
+    /// Unix seconds of the last bytes sent to it (Core's `lastsend`; 0: none yet).
+    pub last_sent: u64,
+    /// Unix seconds of the last bytes received from it (Core's `lastrecv`; 0: none yet).
+    pub last_received: u64,
+    /// Unix seconds of the last block it relayed that we accepted (0: none yet).
+    pub last_block: u64,
+    /// Unix seconds of the last transaction it relayed that we accepted (0: none yet).
+    pub last_transaction: u64,
+    /// Addresses it told us it listens on (identify), counted over the connection.
+    pub addresses_received: u64,
+    /// The protocol version its identify announced.
+    pub protocol_version: Option<String>,
 }
 
 /// Connected peers.
@@ -87,6 +99,12 @@ impl PeerTable {
                         best_height: None,
                         synced_height: None,
                         connections: 1,
+                        last_sent: 0,
+                        last_received: 0,
+                        last_block: 0,
+                        last_transaction: 0,
+                        addresses_received: 0,
+                        protocol_version: None,
                     },
                 );
                 true
@@ -153,9 +171,9 @@ impl PeerTable {
 
 /// One ban, as `listbanned` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BanEntry {
-    /// The banned peer.
-    pub peer: PeerId,
+pub struct BanEntry<K = PeerId> {
+    /// The banned peer (or subnet, [`crate::subnet::Subnet`]).
+    pub target: K,
     /// Unix time the ban started.
     pub created: u64,
     /// How long it lasts.
@@ -175,17 +193,23 @@ struct Ban {
 /// overflow, whoever asked (the `setban` RPC refuses longer ones with -8 before they get here).
 pub const MAX_BAN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// Banned peers and until when.
-#[derive(Debug, Default)]
-pub struct BanList {
-    until: HashMap<PeerId, Ban>,
+/// Banned peers (or subnets) and until when.
+#[derive(Debug)]
+pub struct BanList<K = PeerId> {
+    until: HashMap<K, Ban>,
 }
 
-impl BanList {
+impl<K> Default for BanList<K> {
+    fn default() -> Self {
+        BanList { until: HashMap::new() }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash + Ord> BanList<K> {
     /// Bans `peer` until `now + duration` (or longer, if already banned longer); `unix_now` is
     /// recorded for `listbanned`. Returns the peer whose ban was forgotten to stay within
     /// [`MAX_BANS`], if any (the caller lifts its block).
-    pub fn ban(&mut self, peer: PeerId, now: Instant, unix_now: u64, duration: Duration) -> Option<PeerId> {
+    pub fn ban(&mut self, peer: K, now: Instant, unix_now: u64, duration: Duration) -> Option<K> {
         let duration = duration.min(MAX_BAN);
         // MAX_BAN fits the monotonic clocks we run on; should one not, the default ban.
         let until = now.checked_add(duration).or_else(|| now.checked_add(DEFAULT_BAN)).unwrap_or(now);
@@ -208,23 +232,23 @@ impl BanList {
     }
 
     /// Whether `peer` is banned at `now`.
-    pub fn is_banned(&self, peer: &PeerId, now: Instant) -> bool {
+    pub fn is_banned(&self, peer: &K, now: Instant) -> bool {
         self.until.get(peer).is_some_and(|b| b.until > now)
     }
 
     /// Lifts a ban; returns whether there was one.
-    pub fn unban(&mut self, peer: &PeerId) -> bool {
+    pub fn unban(&mut self, peer: &K) -> bool {
         self.until.remove(peer).is_some()
     }
 
     /// Lifts every ban; returns the peers that were banned.
-    pub fn clear(&mut self) -> Vec<PeerId> {
+    pub fn clear(&mut self) -> Vec<K> {
         self.until.drain().map(|(p, _)| p).collect()
     }
 
     /// Removes and returns the bans that have run out.
-    pub fn expire(&mut self, now: Instant) -> Vec<PeerId> {
-        let done: Vec<PeerId> = self.until.iter().filter(|(_, b)| b.until <= now).map(|(p, _)| *p).collect();
+    pub fn expire(&mut self, now: Instant) -> Vec<K> {
+        let done: Vec<K> = self.until.iter().filter(|(_, b)| b.until <= now).map(|(p, _)| *p).collect();
         for p in &done {
             self.until.remove(p);
         }
@@ -232,19 +256,19 @@ impl BanList {
     }
 
     /// The bans in force at `now`.
-    pub fn list(&self, now: Instant) -> Vec<BanEntry> {
-        let mut list: Vec<BanEntry> = self
+    pub fn list(&self, now: Instant) -> Vec<BanEntry<K>> {
+        let mut list: Vec<BanEntry<K>> = self
             .until
             .iter()
             .filter(|(_, b)| b.until > now)
             .map(|(p, b)| BanEntry {
-                peer: *p,
+                target: *p,
                 created: b.created_unix,
                 duration: b.duration,
                 remaining: b.until - now,
             })
             .collect();
-        list.sort_by_key(|e| (e.created, e.peer));
+        list.sort_by_key(|e| (e.created, e.target));
         list
     }
 

@@ -24,9 +24,29 @@ use libp2p::{PeerId, Transport, noise, tcp, yamux};
 pub struct Traffic {
     sent: AtomicU64,
     received: AtomicU64,
+    /// Unix seconds of the last bytes sent (0: none yet).
+    last_sent: AtomicU64,
+    /// Unix seconds of the last bytes received (0: none yet).
+    last_received: AtomicU64,
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Traffic {
+    /// Unix seconds when bytes were last sent to the peer (Core's `lastsend`; 0 if never).
+    pub fn last_sent(&self) -> u64 {
+        self.last_sent.load(Ordering::Relaxed)
+    }
+
+    /// Unix seconds when bytes were last received from the peer (Core's `lastrecv`; 0 if never).
+    pub fn last_received(&self) -> u64 {
+        self.last_received.load(Ordering::Relaxed)
+    }
+
     /// Bytes sent to the peer.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -140,7 +160,10 @@ struct CountingStream {
 impl AsyncRead for CountingStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(n)) = &polled {
+        if let Poll::Ready(Ok(n)) = &polled
+            && *n > 0
+        {
+            self.traffic.last_received.store(unix_secs(), Ordering::Relaxed);
             self.traffic.received.fetch_add(*n as u64, Ordering::Relaxed);
             self.totals.received.fetch_add(*n as u64, Ordering::Relaxed);
         }
@@ -151,7 +174,10 @@ impl AsyncRead for CountingStream {
 impl AsyncWrite for CountingStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &polled {
+        if let Poll::Ready(Ok(n)) = &polled
+            && *n > 0
+        {
+            self.traffic.last_sent.store(unix_secs(), Ordering::Relaxed);
             self.traffic.sent.fetch_add(*n as u64, Ordering::Relaxed);
             self.totals.sent.fetch_add(*n as u64, Ordering::Relaxed);
         }

@@ -2,7 +2,7 @@
 //! names (parameters can be given by position or by name). The node implements the traits; this
 //! crate only fixes the interface, the JSON shapes ([`crate::types`]) and the errors.
 
-// `sendtoaddress` has Core's ten parameters, and the code jsonrpsee generates for it inherits
+// `sendtoaddress` has Core's eleven parameters, and the code jsonrpsee generates for it inherits
 // no item-level attribute.
 #![allow(clippy::too_many_arguments)]
 
@@ -198,7 +198,8 @@ pub trait WalletApi {
         estimate_mode: Option<String>,
         avoid_reuse: Option<bool>,
         fee_rate: Option<RateParam>,
-    ) -> RpcResult<Txid>;
+        verbose: Option<bool>,
+    ) -> RpcResult<serde_json::Value>;
     /// Pays several addresses in one transaction; returns the txid (or, verbose, an object).
     #[method(name = "sendmany", with_extensions)]
     async fn sendmany(
@@ -376,8 +377,24 @@ pub trait NetworkApi {
 pub trait FilesApi {
     /// Shares a file or a folder: hashes it into pieces, announces this node as a provider and files it
     /// under its keywords (default: the words of its name).
-    #[method(name = "publishfile")]
-    async fn publishfile(&self, path: String, name: Option<String>, keywords: Option<Vec<String>>) -> RpcResult<PublishFileResult>;
+    /// With `anchor`, also anchors it in the chain (as `anchorfile`, paid by the wallet the call
+    /// names).
+    #[method(name = "publishfile", with_extensions)]
+    async fn publishfile(
+        &self,
+        path: String,
+        name: Option<String>,
+        keywords: Option<Vec<String>>,
+        anchor: Option<bool>,
+    ) -> RpcResult<PublishFileResult>;
+    /// Anchors a content id in the chain: a wallet transaction whose data output commits to it
+    /// ([`cairn_chain::anchor`]), broadcast at once.
+    #[method(name = "anchorfile", with_extensions)]
+    async fn anchorfile(&self, cid: String) -> RpcResult<AnchorFileResult>;
+    /// The earliest anchor of a content id in the active chain (or, if none is mined yet, one
+    /// waiting in the mempool): proof that the content existed no later than that block's time.
+    #[method(name = "verifyanchor")]
+    async fn verifyanchor(&self, cid: String) -> RpcResult<AnchorInfo>;
     /// Finds files: by keywords on the Chord ring (every word must match), or with
     /// `{"flood": true, "ttl": n}` by a substring of the name among the nodes within n hops.
     #[method(name = "searchfiles")]

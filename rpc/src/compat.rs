@@ -135,6 +135,8 @@ pub struct CompatConfig {
     pub active: ActiveCommands,
     /// Non-loopback clients allowed (`rpcallowip`).
     pub allow: Vec<crate::allow::AllowIp>,
+    /// Pages served under [`crate::pages::PREFIX`] (the dashboard), if any.
+    pub pages: Option<Arc<dyn crate::pages::Pages>>,
 }
 
 /// The tower layer installing [`CompatService`].
@@ -186,6 +188,12 @@ where
         let config = self.config.clone();
         Box::pin(handle(config, inner, request))
     }
+}
+
+/// Whether a request comes from a web page in a browser: it names an `Origin`, or its
+/// `Sec-Fetch-Site` says it was made by a page (`none` is a user typing the address).
+fn from_a_web_page(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::ORIGIN) || headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() != b"none")
 }
 
 /// One request object as received: members kept as raw JSON text (`Some("null")` for a member
@@ -256,9 +264,13 @@ where
     if !client.is_some_and(|ip| crate::allow::allowed(&config.allow, ip)) {
         return Ok(plain(StatusCode::FORBIDDEN, String::new()));
     }
-    // Core's endpoints: `/` and `/wallet/<name>`; any other path is not found, before auth.
-    let Ok(wallet) = crate::endpoint::parse(request.uri().path()) else {
-        return Ok(plain(StatusCode::NOT_FOUND, String::new()));
+    // Core's endpoints: `/` and `/wallet/<name>`, and the pages (dashboard) when served; any
+    // other path is not found, before auth.
+    let page = config.pages.clone().filter(|_| crate::pages::is_page(request.uri().path()));
+    let wallet = match crate::endpoint::parse(request.uri().path()) {
+        Ok(wallet) => wallet,
+        Err(_) if page.is_some() => None,
+        Err(_) => return Ok(plain(StatusCode::NOT_FOUND, String::new())),
     };
     let authorized = request
         .headers()
@@ -271,10 +283,30 @@ where
             .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jsonrpc\""));
         return Ok(rp);
     }
+    if let Some(pages) = page {
+        if request.method() != Method::GET {
+            return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "pages answer GET only".into()));
+        }
+        if let Some(step) = config.warmup.step() {
+            return Ok(plain(StatusCode::SERVICE_UNAVAILABLE, format!("the node is starting: {step}")));
+        }
+        let (path, query) = (request.uri().path().to_string(), request.uri().query().unwrap_or("").to_string());
+        return Ok(crate::pages::to_http(pages.serve(&path, &query).await));
+    }
     if request.method() != Method::POST {
         return Ok(plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "JSONRPC server handles only POST requests".into(),
+        ));
+    }
+    // A browser that logged in to the dashboard keeps the credentials for this origin: any web
+    // page it opens could then POST a form here (text/plain bodies parse as JSON). RPC clients
+    // send no `Origin`; browsers do on every POST (and `Sec-Fetch-Site` on every request), so a
+    // request carrying either, other than from this origin's own pages, is refused.
+    if from_a_web_page(request.headers()) {
+        return Ok(plain(
+            StatusCode::FORBIDDEN,
+            "JSON-RPC requests from web pages are refused (Origin or Sec-Fetch-Site present)".into(),
         ));
     }
     let (mut parts, body) = request.into_parts();
@@ -600,6 +632,11 @@ mod tests {
 
     /// The status `handle` answers a bare POST from `client` with, under `allow`.
     fn status_for(client: Option<&str>, allow: &[&str]) -> StatusCode {
+        status_with(client, allow, &[])
+    }
+
+    /// [`status_for`] with request `headers`.
+    fn status_with(client: Option<&str>, allow: &[&str], headers: &[(&'static str, &str)]) -> StatusCode {
         let config = Arc::new(CompatConfig {
             credentials: vec![Credentials::new("u", "p")],
             max_body: 1 << 16,
@@ -607,10 +644,14 @@ mod tests {
             warmup: Warmup::default(),
             active: ActiveCommands::default(),
             allow: allow.iter().map(|a| crate::allow::AllowIp::parse(a).unwrap()).collect(),
+            pages: None,
         });
         let inner = tower::service_fn(|_req: HttpRequest| async { Ok::<_, BoxError>(HttpResponse::new(HttpBody::from("[]"))) });
         let mut request = HttpRequest::new(HttpBody::from("{}"));
         *request.method_mut() = Method::POST;
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, HeaderValue::from_str(value).unwrap());
+        }
         if let Some(c) = client {
             request.extensions_mut().insert(crate::allow::RemoteAddr(c.parse().unwrap()));
         }
@@ -631,6 +672,34 @@ mod tests {
             StatusCode::FORBIDDEN,
             "no client address: refused"
         );
+    }
+
+    /// A browser that logged in to the dashboard must not let other pages drive the RPC.
+    #[test]
+    fn rpc_requests_from_web_pages_are_refused() {
+        let auth = Credentials::new("u", "p").header_value();
+        let local = Some("127.0.0.1:5000");
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut headers = vec![("authorization", auth.as_str())];
+            headers.extend_from_slice(extra);
+            status_with(local, &[], &headers)
+        };
+        // The body `{}` has no method: Core's 400 for an invalid request, once past the checks.
+        assert_eq!(with(&[]), StatusCode::BAD_REQUEST, "a client like bitcoin-cli or curl");
+        assert_eq!(
+            with(&[("sec-fetch-mode", "cors")]),
+            StatusCode::BAD_REQUEST,
+            "Node.js fetch sends this alone"
+        );
+        assert_eq!(
+            with(&[("sec-fetch-site", "none")]),
+            StatusCode::BAD_REQUEST,
+            "typed in the address bar"
+        );
+        assert_eq!(with(&[("origin", "https://evil.example")]), StatusCode::FORBIDDEN);
+        assert_eq!(with(&[("origin", "null")]), StatusCode::FORBIDDEN);
+        assert_eq!(with(&[("sec-fetch-site", "cross-site")]), StatusCode::FORBIDDEN);
+        assert_eq!(with(&[("sec-fetch-site", "same-origin")]), StatusCode::FORBIDDEN);
     }
 
     fn slot_of(text: &str) -> String {

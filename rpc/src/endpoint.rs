@@ -37,7 +37,9 @@ pub fn wallet_path(name: &str) -> String {
     out
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// Decodes `%XX` escapes (RFC 3986: `+` stays as it is); `None` if one is malformed or the
+/// result is not UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -34,6 +34,8 @@ pub struct RpcServerConfig {
     pub active: ActiveCommands,
     /// Non-loopback clients allowed (`rpcallowip`).
     pub allow: Vec<crate::allow::AllowIp>,
+    /// Pages served beside the RPC (the dashboard), if any.
+    pub pages: Option<std::sync::Arc<dyn crate::pages::Pages>>,
 }
 
 /// A running server.
@@ -66,6 +68,7 @@ impl RpcServer {
             warmup: config.warmup,
             active: config.active,
             allow: config.allow,
+            pages: config.pages,
         });
         let builder = Server::builder()
             .set_config(server_config)

@@ -11,9 +11,11 @@ use serde_json::value::RawValue;
 
 mod chain;
 mod files;
+mod network;
 mod wallets;
 pub use chain::*;
 pub use files::*;
+pub use network::*;
 pub use wallets::*;
 
 /// An amount in coins, serialized as a JSON number with 8 decimals.
@@ -270,6 +272,12 @@ pub enum GetBlockHeaderResult {
 /// An output's lock, in Core's `scriptPubKey` shape (`hex` is the canonical lock encoding).
 #[derive(Serialize, Debug, Clone)]
 pub struct ScriptPubKey {
+    /// The lock in the Bitcoin script it is equivalent to (a key-hash lock is P2PKH's
+    /// `OP_DUP OP_HASH160 <hash> OP_EQUALVERIFY OP_CHECKSIG`, a data carrier `OP_RETURN <data>`).
+    pub asm: String,
+    /// Core's inferred descriptor: `addr(ADDRESS)#checksum`, or `raw(HEX)#checksum` without an
+    /// address.
+    pub desc: String,
     pub hex: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -300,9 +308,23 @@ pub enum TxInInfo {
         vout: u32,
         #[serde(rename = "scriptSig")]
         script_sig: ScriptSig,
+        /// The output it spends (`getblock` verbosity 3).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prevout: Option<PrevOut>,
         /// See `Coinbase`.
         sequence: u32,
     },
+}
+
+/// The output an input spends, as `getblock` verbosity 3 shows it.
+#[derive(Serialize, Debug, Clone)]
+pub struct PrevOut {
+    /// Whether a coinbase created it.
+    pub generated: bool,
+    pub height: u32,
+    pub value: CoinAmount,
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
 }
 
 /// The `sequence` shown for every input (Core's `CTxIn::SEQUENCE_FINAL`).
@@ -400,6 +422,9 @@ pub struct MempoolInfo {
     pub maxmempool: usize,
     pub mempoolminfee: CoinAmount,
     pub minrelaytxfee: CoinAmount,
+    /// Cairn has no replacement, and a full pool's floor is its cheapest entry's rate: the
+    /// relay minimum, as getnetworkinfo's `incrementalfee`.
+    pub incrementalrelayfee: CoinAmount,
     pub unbroadcastcount: usize,
 }
 
@@ -457,6 +482,11 @@ pub struct UnspentEntry {
     pub confirmations: u32,
     pub spendable: bool,
     pub solvable: bool,
+    /// `pkh(PUBKEY)#checksum`: the key's own descriptor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// The descriptors this output came from: a Cairn key has no HD parent, so its own.
+    pub parent_descs: Vec<String>,
     pub safe: bool,
 }
 
@@ -541,6 +571,9 @@ pub struct WalletTransaction {
     pub hex: String,
     /// The last block the wallet had processed when it answered.
     pub lastprocessedblock: BlockRef,
+    /// The transaction decoded (`verbose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<TxInfo>,
 }
 
 /// `validateaddress`.
@@ -557,55 +590,6 @@ pub struct ValidateAddress {
     pub iswitness: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// `getnettotals`.
-#[derive(Serialize, Debug, Clone)]
-pub struct NetTotals {
-    /// Bytes received from all peers since the start.
-    pub totalbytesrecv: u64,
-    /// Bytes sent to all peers since the start.
-    pub totalbytessent: u64,
-    /// Unix time in milliseconds.
-    pub timemillis: u64,
-    /// Core's `-maxuploadtarget` state; Cairn sets no such target.
-    pub uploadtarget: UploadTarget,
-}
-
-/// `getnettotals.uploadtarget`: as Core reports it with no `-maxuploadtarget` (Cairn's upload
-/// limits are rates, `--max-upload-rate`, not a daily volume).
-#[derive(Serialize, Debug, Clone)]
-pub struct UploadTarget {
-    /// Length of the measuring timeframe in seconds.
-    pub timeframe: u64,
-    /// Target in bytes (0: none).
-    pub target: u64,
-    /// Whether the target is reached.
-    pub target_reached: bool,
-    /// Whether historical blocks are served.
-    pub serve_historical_blocks: bool,
-    /// Bytes left in the current cycle.
-    pub bytes_left_in_cycle: u64,
-    /// Seconds left in the current cycle.
-    pub time_left_in_cycle: u64,
-}
-
-/// One entry of `getaddednodeinfo`.
-#[derive(Serialize, Debug, Clone)]
-pub struct AddedNodeEntry {
-    /// The address as added.
-    pub addednode: String,
-    pub connected: bool,
-    /// The connection, when connected.
-    pub addresses: Vec<AddedNodeAddress>,
-}
-
-/// A connection of an added node.
-#[derive(Serialize, Debug, Clone)]
-pub struct AddedNodeAddress {
-    pub address: String,
-    /// `inbound` or `outbound`.
-    pub connected: String,
 }
 
 /// `getmemoryinfo` (mode `stats`).
@@ -631,56 +615,6 @@ pub struct LockedMemory {
     pub chunks_used: u64,
     /// Chunks free.
     pub chunks_free: u64,
-}
-
-/// `getnetworkinfo`. `peerid` and `listenaddrs` are Cairn's additions (libp2p identity).
-#[derive(Serialize, Debug, Clone)]
-pub struct NetworkInfo {
-    pub version: u32,
-    pub subversion: String,
-    pub protocolversion: u32,
-    pub localrelay: bool,
-    pub timeoffset: i64,
-    pub networkactive: bool,
-    pub connections: usize,
-    pub connections_in: usize,
-    pub connections_out: usize,
-    pub relayfee: CoinAmount,
-    pub incrementalfee: CoinAmount,
-    pub localaddresses: Vec<String>,
-    pub warnings: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peerid: Option<String>,
-    pub listenaddrs: Vec<String>,
-}
-
-/// A `getpeerinfo` entry.
-#[derive(Serialize, Debug, Clone)]
-pub struct PeerInfo {
-    pub id: u64,
-    pub peerid: String,
-    pub addr: String,
-    pub inbound: bool,
-    pub connection_type: String,
-    pub startingheight: i64,
-    pub synced_blocks: i64,
-    pub synced_headers: i64,
-    pub bytessent: u64,
-    pub bytesrecv: u64,
-    pub conntime: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pingtime: Option<f64>,
-    pub subver: String,
-}
-
-/// One `listbanned` entry. Core bans IP subnets; Cairn bans peer ids, shown in `address`.
-#[derive(Serialize, Debug, Clone)]
-pub struct BannedPeer {
-    pub address: String,
-    pub ban_created: u64,
-    pub banned_until: u64,
-    pub ban_duration: u64,
-    pub time_remaining: u64,
 }
 
 #[cfg(test)]

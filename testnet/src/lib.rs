@@ -15,6 +15,7 @@ pub mod process;
 pub mod spec;
 pub mod status;
 pub mod testnet;
+pub mod view;
 
 pub use spec::{NodeSpec, TestnetSpec};
 pub use status::NodeStatus;

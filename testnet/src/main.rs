@@ -70,6 +70,10 @@ enum Verb {
         /// Seconds between status updates.
         #[arg(long, default_value_t = 5)]
         interval: u64,
+        /// Port of the testnet view (a live page of every node side by side) on 127.0.0.1;
+        /// 0: any free port (printed).
+        #[arg(long, default_value_t = 0)]
+        view_port: u16,
         #[command(flatten)]
         dir: DirArg,
     },
@@ -201,7 +205,7 @@ const OWNER_LOCK: &str = "owner.lock";
 /// node of the testnet, including nodes another invocation restarted or added meanwhile. Should
 /// this process die without getting here (SIGKILL), the nodes see its lock go and stop by
 /// themselves.
-fn run_owned(up: &UpArgs, interval: u64, dir: &DirArg) -> Result<()> {
+fn run_owned(up: &UpArgs, interval: u64, view_port: u16, dir: &DirArg) -> Result<()> {
     install_signal_handlers();
     let mut opts = up_options(up, dir)?;
     std::fs::create_dir_all(&opts.dir).with_context(|| format!("creating {}", opts.dir.display()))?;
@@ -214,10 +218,12 @@ fn run_owned(up: &UpArgs, interval: u64, dir: &DirArg) -> Result<()> {
         opts.dir.display()
     ));
     let mut net = Testnet::up(&opts)?;
+    let view = cairn_testnet::view::View::start(&net.spec.dir, view_port)?;
     let shown = say(&format!(
-        "{}\n{}\nStatus every {interval} s (UTC); Ctrl-C stops every node.\n\n",
+        "{}\n{}\nTestnet view (every node side by side, live; the address carries its password):\n  {}\n\nStatus every {interval} s (UTC); Ctrl-C stops every node.\n\n",
         node_table(&net.spec),
-        first_steps(&net.spec)
+        first_steps(&net.spec),
+        view.url
     ));
     let every = Duration::from_secs(interval.max(1));
     let mut next = Instant::now();
@@ -252,7 +258,12 @@ fn run_owned(up: &UpArgs, interval: u64, dir: &DirArg) -> Result<()> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Verb::Run { up, interval, dir } => run_owned(&up, interval, &dir)?,
+        Verb::Run {
+            up,
+            interval,
+            view_port,
+            dir,
+        } => run_owned(&up, interval, view_port, &dir)?,
         Verb::Up { up, dir } => {
             let opts = up_options(&up, &dir)?;
             let net = Testnet::up(&opts)?;

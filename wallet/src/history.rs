@@ -300,14 +300,17 @@ impl Wallet {
 
     /// History entries in Core's order: oldest first, the last `count` after skipping the
     /// `skip` newest.
+    ///
+    /// Core lists in the order the wallet learned of transactions. Here: confirmed ones in chain
+    /// order, then the others by the time they were seen — the same order in practice (a
+    /// payment confirms after it was made), and one a rescan reproduces exactly. Sorting by
+    /// time alone would not do: regtest block times run ahead of the clock when blocks are
+    /// mined quickly, so a payment made after them would sort before them.
     pub fn list_transactions(&self, tip_height: u32, count: usize, skip: usize) -> Vec<TxEntry> {
         let mut txs: Vec<&WalletTx> = self.txs.values().collect();
-        txs.sort_by_key(|w| {
-            let position = match w.state {
-                TxState::Confirmed { height, index, .. } => (height, index),
-                _ => (u32::MAX, u32::MAX),
-            };
-            (w.time_received, position, w.seq)
+        txs.sort_by_key(|w| match w.state {
+            TxState::Confirmed { height, index, .. } => (0, u64::from(height), u64::from(index), w.seq),
+            _ => (1, w.time_received, 0, w.seq),
         });
         let all: Vec<TxEntry> = txs.into_iter().flat_map(|w| self.entries(w, tip_height)).collect();
         let end = all.len().saturating_sub(skip);
@@ -359,13 +362,22 @@ impl Wallet {
         };
         let mut entries = Vec::new();
         if from_me {
+            // Core's rule (CachedTxGetAmounts): change is not reported; any other output is a
+            // send, and also a receive when it pays one of our receiving addresses.
+            let mut received = Vec::new();
             for (vout, output) in w.tx.outputs.iter().enumerate() {
-                if !self.is_mine(&output.lock) {
-                    entries.push(entry(vout, output, Category::Send, -units(output.value), fee.map(|f| -f)));
-                } else if change {
-                    entries.push(entry(vout, output, Category::Receive, units(output.value), None));
+                if self.is_change(&output.lock) {
+                    if change {
+                        received.push(entry(vout, output, Category::Receive, units(output.value), None));
+                    }
+                    continue;
+                }
+                entries.push(entry(vout, output, Category::Send, -units(output.value), fee.map(|f| -f)));
+                if self.is_mine(&output.lock) {
+                    received.push(entry(vout, output, Category::Receive, units(output.value), None));
                 }
             }
+            entries.extend(received);
             return entries;
         }
         let category = if !w.tx.is_coinbase() {

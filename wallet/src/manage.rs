@@ -252,10 +252,27 @@ impl Wallet {
             subtract_from: subtract_from.to_vec(),
             ..Funding::default()
         };
-        let mut unsigned = self.fund(outputs, &funding, fee_rate_per_kb, tip_height, now)?;
+        self.create_funded(outputs, &funding, fee_rate_per_kb, tip_height, now)
+    }
+
+    /// A signed transaction paying `outputs` (any locks: a file anchor's data output too) from
+    /// this wallet's coins, with change. Not committed.
+    ///
+    /// # Errors
+    /// As [`Wallet::fund`]; [`WalletError::Locked`].
+    pub fn create_funded(
+        &mut self,
+        outputs: Vec<cairn_chain::TxOut>,
+        funding: &Funding,
+        fee_rate_per_kb: u64,
+        tip_height: u32,
+        now: u64,
+    ) -> Result<crate::wallet::CreatedTx, WalletError> {
+        let count = outputs.len();
+        let mut unsigned = self.fund(outputs, funding, fee_rate_per_kb, tip_height, now)?;
         self.sign_all(&mut unsigned.tx, &unsigned.spent, now)?;
         let txid = unsigned.tx.compute_txid();
-        tracing::info!(%txid, fee = %unsigned.fee, outputs = payments.len(), "created transaction");
+        tracing::info!(%txid, fee = %unsigned.fee, outputs = count, "created transaction");
         Ok(crate::wallet::CreatedTx {
             tx: unsigned.tx,
             txid,
@@ -358,8 +375,12 @@ impl Wallet {
         self.txs
             .values()
             .filter(|w| w.from_me)
-            .flat_map(|w| self.entries_with_change(w, tip_height, true))
-            .filter(|e| e.category == crate::history::Category::Receive)
+            .flat_map(|w| {
+                self.entries_with_change(w, tip_height, true).into_iter().filter(|e| {
+                    e.category == crate::history::Category::Receive
+                        && w.tx.outputs.get(e.vout as usize).is_some_and(|o| self.is_change(&o.lock))
+                })
+            })
             .collect()
     }
 

@@ -270,6 +270,12 @@ impl Wallet {
         matches!(lock, Lock::PubkeyHash(h) if self.keys.contains_key(h))
     }
 
+    /// Whether `lock` pays one of this wallet's change keys (Core's internal keys).
+    pub(crate) fn is_change(&self, lock: &Lock) -> bool {
+        let Lock::PubkeyHash(h) = lock else { return false };
+        self.keys.get(h).and_then(|&i| self.store.keys().get(i)).is_some_and(|k| k.change)
+    }
+
     /// The label of one of this wallet's addresses, or `None` if the address is not ours.
     pub fn label_of(&self, address: &Address) -> Option<&str> {
         if address.network() != self.network() {

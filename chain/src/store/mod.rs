@@ -2,7 +2,8 @@
 //!
 //! Column families ([`Column`]): `index` (block hash → [`IndexRecord`]), `blocks` (hash → block),
 //! `undo` (hash → [`BlockUndo`](crate::utxo::BlockUndo)), `utxo` (outpoint key → coin), `meta`
-//! (network, schema version, tip). Connecting or disconnecting a block is one atomic
+//! (network, schema version, tip), `anchors` (content id ‖ block hash ‖ txid, the file anchors of the
+//! active chain). Connecting or disconnecting a block is one atomic
 //! `WriteBatch` that moves the tip together with the UTXO changes and undo data, so a process
 //! killed at any instant reopens to a tip and UTXO set that agree. Block data is written before
 //! it is connected, so the blocks of the active chain are always present.
@@ -33,11 +34,21 @@ pub enum Column {
     Utxo,
     /// Tip, network and schema version.
     Meta,
+    /// File anchors of the active chain: content id ‖ block hash ‖ txid → nothing
+    /// ([`crate::anchor`]).
+    Anchors,
 }
 
 impl Column {
     /// Every column family.
-    pub const ALL: [Column; 5] = [Column::Index, Column::Blocks, Column::Undo, Column::Utxo, Column::Meta];
+    pub const ALL: [Column; 6] = [
+        Column::Index,
+        Column::Blocks,
+        Column::Undo,
+        Column::Utxo,
+        Column::Meta,
+        Column::Anchors,
+    ];
 
     /// Its name in RocksDB.
     pub const fn name(self) -> &'static str {
@@ -47,6 +58,7 @@ impl Column {
             Column::Undo => "undo",
             Column::Utxo => "utxo",
             Column::Meta => "meta",
+            Column::Anchors => "anchors",
         }
     }
 }

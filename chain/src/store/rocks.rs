@@ -8,16 +8,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
 
 use super::{Column, IndexRecord};
+use crate::anchor::BlockAnchor;
 use crate::block::Block;
 use crate::coins::CoinsCache;
 use crate::encode::{Decodable, Encodable};
 use crate::error::StoreError;
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, Txid};
 use crate::params::Params;
 use crate::transaction::OutPoint;
 use crate::utxo::{BlockUndo, Coin, UtxoDigest, UtxoStats};
 
 const KEY_TIP: &[u8] = b"tip";
+/// Present once the anchor index covers the active chain (set at creation; a store made before
+/// the index gets it when [`crate::chain::Chainstate::open`] has built it).
+const KEY_ANCHOR_INDEX: &[u8] = b"anchor-index/2";
 const KEY_NETWORK: &[u8] = b"network";
 const KEY_VERSION: &[u8] = b"version";
 const SCHEMA_VERSION: &[u8] = b"1";
@@ -100,6 +104,7 @@ impl Store {
         batch.put_cf(self.cf(Column::Blocks), hash.as_bytes(), genesis.encode());
         batch.put_cf(self.cf(Column::Meta), KEY_TIP, hash.as_bytes());
         batch.put_cf(self.cf(Column::Meta), KEY_VERSION, SCHEMA_VERSION);
+        batch.put_cf(self.cf(Column::Meta), KEY_ANCHOR_INDEX, b"1");
         batch.put_cf(self.cf(Column::Meta), KEY_NETWORK, params.network.as_str().as_bytes());
         self.write(batch)
     }
@@ -264,6 +269,9 @@ impl Store {
             let hash = b.record.hash();
             batch.put_cf(self.cf(Column::Undo), hash.as_bytes(), b.undo.encode());
             batch.put_cf(self.cf(Column::Index), hash.as_bytes(), b.record.encode());
+            for a in &b.anchors {
+                batch.put_cf(self.cf(Column::Anchors), anchor_key(a, b.record.height, &hash), []);
+            }
         }
         batch.put_cf(self.cf(Column::Meta), KEY_TIP, last.record.hash().as_bytes());
         self.write(batch)
@@ -274,7 +282,7 @@ impl Store {
     ///
     /// # Errors
     /// RocksDB failures (then nothing was written).
-    pub fn disconnect_block(&self, block: &Block, undo: &BlockUndo) -> Result<(), StoreError> {
+    pub fn disconnect_block(&self, block: &Block, height: u32, undo: &BlockUndo) -> Result<(), StoreError> {
         let utxo = self.cf(Column::Utxo);
         let mut batch = WriteBatch::default();
         for tx in &block.txdata {
@@ -288,6 +296,10 @@ impl Store {
         for (op, coin) in &undo.spent {
             batch.put_cf(utxo, op.to_key(), coin.encode());
         }
+        let hash = block.block_hash();
+        for a in crate::anchor::block_anchors(block) {
+            batch.delete_cf(self.cf(Column::Anchors), anchor_key(&a, height, &hash));
+        }
         batch.put_cf(self.cf(Column::Meta), KEY_TIP, block.header.prev_blockhash.as_bytes());
         self.write(batch)
     }
@@ -299,7 +311,82 @@ impl Store {
     pub fn reset_chainstate(&self, genesis: &BlockHash) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(self.cf(Column::Utxo), [0u8; 36].as_slice(), [0xffu8; 37].as_slice());
+        // The anchors go with the chain state: connecting the blocks again writes them again.
+        batch.delete_range_cf(
+            self.cf(Column::Anchors),
+            [0u8; ANCHOR_KEY].as_slice(),
+            [0xffu8; ANCHOR_KEY + 1].as_slice(),
+        );
         batch.put_cf(self.cf(Column::Meta), KEY_TIP, genesis.as_bytes());
+        self.write(batch)
+    }
+
+    /// The stored anchors of `content_id`: (block, transaction) pairs of the chain as flushed,
+    /// lowest height first (the key orders them so: the earliest is read first, whatever number
+    /// of later anchors someone piles on).
+    ///
+    /// # Errors
+    /// RocksDB failures or a malformed key.
+    pub fn anchors(&self, content_id: &[u8; 32]) -> Result<Vec<(BlockHash, Txid)>, StoreError> {
+        let mode = IteratorMode::From(content_id.as_slice(), rocksdb::Direction::Forward);
+        let mut found = Vec::new();
+        for item in self.db.iterator_cf(self.cf(Column::Anchors), mode) {
+            let (key, _) = item?;
+            if !key.starts_with(content_id) {
+                break;
+            }
+            let bad = || StoreError::Corrupt {
+                what: "anchor key",
+                source: crate::error::DecodeError::Invalid("anchor key length"),
+            };
+            if key.len() != ANCHOR_KEY {
+                return Err(bad());
+            }
+            let block: [u8; 32] = key.get(36..68).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+            let txid: [u8; 32] = key.get(68..100).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+            found.push((BlockHash::from_byte_array(block), Txid::from_byte_array(txid)));
+            if found.len() >= MAX_ANCHORS_READ {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Empties the anchor index (before it is built anew).
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn clear_anchors(&self) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        // Every key any version wrote is at most ANCHOR_KEY bytes: the range covers them all.
+        let empty: &[u8] = &[];
+        batch.delete_range_cf(self.cf(Column::Anchors), empty, [0xffu8; ANCHOR_KEY + 1].as_slice());
+        self.write(batch)
+    }
+
+    /// Whether the anchor index covers the stored chain.
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn anchor_index_built(&self) -> Result<bool, StoreError> {
+        Ok(self.db.get_cf(self.cf(Column::Meta), KEY_ANCHOR_INDEX)?.is_some())
+    }
+
+    /// Writes the anchors of connected blocks (building the index of a store made before it),
+    /// and with `done` marks the index complete, in one batch.
+    ///
+    /// # Errors
+    /// RocksDB failures.
+    pub fn add_anchors(&self, blocks: &[(BlockHash, u32, Vec<BlockAnchor>)], done: bool) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (hash, height, anchors) in blocks {
+            for a in anchors {
+                batch.put_cf(self.cf(Column::Anchors), anchor_key(a, *height, hash), []);
+            }
+        }
+        if done {
+            batch.put_cf(self.cf(Column::Meta), KEY_ANCHOR_INDEX, b"1");
+        }
         self.write(batch)
     }
 
@@ -316,4 +403,23 @@ impl Store {
         }
         Ok(digest.finish())
     }
+}
+
+/// Most anchors one lookup reads for a content id: anyone may anchor an id again and again, and a
+/// lookup must stay cheap. They are read lowest height first, so the earliest is always among
+/// them; only the count of later ones stops at this.
+pub const MAX_ANCHORS_READ: usize = 10_000;
+
+/// Length of an anchor index key.
+const ANCHOR_KEY: usize = 100;
+
+/// The index key of an anchor: content id ‖ height (big-endian, so lower heights sort first) ‖
+/// block hash ‖ txid.
+fn anchor_key(a: &BlockAnchor, height: u32, block: &BlockHash) -> [u8; ANCHOR_KEY] {
+    let mut key = [0u8; ANCHOR_KEY];
+    key[..32].copy_from_slice(&a.content_id);
+    key[32..36].copy_from_slice(&height.to_be_bytes());
+    key[36..68].copy_from_slice(block.as_bytes());
+    key[68..].copy_from_slice(a.txid.as_bytes());
+    key
 }

@@ -47,6 +47,8 @@ pub struct BlockChanges {
     pub undo: BlockUndo,
     /// Total fees of the block's transactions.
     pub fees: Amount,
+    /// Its file anchors ([`crate::anchor`]), for the anchor index.
+    pub anchors: Vec<crate::anchor::BlockAnchor>,
 }
 
 /// How [`connect_block`] treats signatures.
@@ -227,6 +229,7 @@ where
     }
     changes.added.sort_by_key(|(op, _)| *op);
     changes.fees = fees;
+    changes.anchors = crate::anchor::block_anchors(block);
     Ok(changes)
 }
 

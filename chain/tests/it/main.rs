@@ -1,5 +1,6 @@
 //! Integration tests of the chain crate: one binary, one module per area.
 
+mod anchors;
 mod common;
 mod crash;
 mod headers;

@@ -97,7 +97,7 @@ fn verifychain_checks_blocks_undo_data_and_the_utxo_set_at_each_level() {
 /// store), and reopens it.
 fn delete_coin_behind_its_back(h: Harness, op: &OutPoint) -> Harness {
     h.reopen_after(|dir| {
-        let cfs = ["index", "blocks", "undo", "utxo", "meta"];
+        let cfs = cairn_chain::store::Column::ALL.map(|c| c.name());
         let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, cfs).unwrap();
         db.delete_cf(db.cf_handle("utxo").unwrap(), op.to_key()).unwrap();
     })

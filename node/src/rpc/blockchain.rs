@@ -71,10 +71,8 @@ impl BlockchainApiServer for RpcContext {
     }
 
     async fn getblock(&self, blockhash: BlockHash, verbosity: Option<Verbosity>) -> RpcResult<GetBlockResult> {
-        let verbosity = verbosity.map_or(1, |v| v.0);
-        if verbosity > 2 {
-            return Err(RpcError::invalid_parameter("Verbosity must be 0, 1 or 2"));
-        }
+        // As Core: any verbosity above 3 is 3.
+        let verbosity = verbosity.map_or(1, |v| v.0).min(3);
         let network = self.network;
         self.with_state(move |s| {
             let chain = &s.chain;
@@ -94,13 +92,24 @@ impl BlockchainApiServer for RpcContext {
             } else {
                 let undo = chain.get_undo(&blockhash).map_err(store_err)?;
                 let values = undo.as_ref().map(|u| spent_values(&block, Some(u)));
+                // Verbosity 3: what each input spends, when the undo data is there (as Core).
+                let coins = undo
+                    .as_ref()
+                    .filter(|_| verbosity == 3)
+                    .map(|u| spent_coins(&block, record.height, u));
                 BlockTxs::Full(
                     block
                         .txdata
                         .iter()
-                        .map(|t| TxInfo {
-                            hex: Some(hex::encode(t.encode())),
-                            ..tx_info(t, network, values.as_ref())
+                        .map(|t| {
+                            let mut info = TxInfo {
+                                hex: Some(hex::encode(t.encode())),
+                                ..tx_info(t, network, values.as_ref())
+                            };
+                            if let Some(coins) = &coins {
+                                add_prevouts(&mut info, coins, network);
+                            }
+                            info
                         })
                         .collect(),
                 )

@@ -102,6 +102,7 @@ impl ChordApiServer for RpcContext {
             key: found.key.to_string(),
             node: node(&found.node),
             hops: found.hops,
+            path: found.path.iter().map(node).collect(),
         })
     }
 }

@@ -7,9 +7,10 @@ use cairn_chain::encode::{Encodable, write_var_bytes};
 use cairn_chain::pow::U256;
 use cairn_chain::store::IndexRecord;
 use cairn_chain::transaction::Lock;
+use cairn_chain::utxo::Coin;
 use cairn_chain::{Amount, Block, Chainstate, Network, OutPoint, StoreError, Transaction, TxError};
 use cairn_rpc::error::code;
-use cairn_rpc::types::{BlockHeaderInfo, CoinAmount, FINAL_SEQUENCE, ScriptPubKey, ScriptSig, TxInInfo, TxInfo, TxOutInfo};
+use cairn_rpc::types::{BlockHeaderInfo, CoinAmount, FINAL_SEQUENCE, PrevOut, ScriptPubKey, ScriptSig, TxInInfo, TxInfo, TxOutInfo};
 use cairn_rpc::{RpcError, RpcResult};
 use cairn_wallet::{Address, WalletError};
 
@@ -95,9 +96,19 @@ pub fn parse_address(text: &str, network: Network) -> RpcResult<Address> {
 
 /// A lock in Core's `scriptPubKey` shape.
 pub fn script_pub_key(lock: &Lock, network: Network) -> ScriptPubKey {
+    let hex = hex::encode(lock.encode());
+    let address = Address::from_lock(lock, network).map(|a| a.to_string());
     ScriptPubKey {
-        hex: hex::encode(lock.encode()),
-        address: Address::from_lock(lock, network).map(|a| a.to_string()),
+        asm: match lock {
+            Lock::PubkeyHash(h) => format!("OP_DUP OP_HASH160 {} OP_EQUALVERIFY OP_CHECKSIG", hex::encode(h.to_byte_array())),
+            Lock::DataCarrier(data) => format!("OP_RETURN {}", hex::encode(data)),
+        },
+        desc: cairn_rpc::descriptor::with_checksum(&match &address {
+            Some(a) => format!("addr({a})"),
+            None => format!("raw({hex})"),
+        }),
+        hex,
+        address,
         kind: match lock {
             Lock::PubkeyHash(_) => "pubkeyhash",
             Lock::DataCarrier(_) => "nulldata",
@@ -126,6 +137,7 @@ pub fn tx_info(tx: &Transaction, network: Network, spent: Option<&HashMap<OutPoi
                 TxInInfo::Spend {
                     txid: i.prevout.txid,
                     vout: i.prevout.vout,
+                    prevout: None,
                     script_sig: ScriptSig {
                         asm: format!("{} {}", hex::encode(&i.signature), hex::encode(&i.pubkey)),
                         hex: hex::encode(raw),
@@ -214,6 +226,39 @@ pub fn header_info(chain: &Chainstate, record: &IndexRecord, n_tx: usize) -> Blo
 
 /// Input values of a stored block's transactions: from its undo data and from earlier outputs
 /// of the same block.
+/// Every coin `block` spends, from its undo data and, for outputs spent in the block that
+/// created them, from the block itself.
+pub fn spent_coins(block: &Block, height: u32, undo: &cairn_chain::utxo::BlockUndo) -> HashMap<OutPoint, Coin> {
+    let mut coins: HashMap<OutPoint, Coin> = undo.spent.iter().cloned().collect();
+    for (i, tx) in block.txdata.iter().enumerate() {
+        let txid = tx.compute_txid();
+        for (n, o) in tx.outputs.iter().enumerate() {
+            coins.entry(OutPoint::new(txid, n as u32)).or_insert_with(|| Coin {
+                output: o.clone(),
+                height,
+                is_coinbase: i == 0,
+            });
+        }
+    }
+    coins
+}
+
+/// Fills each input's `prevout` (`getblock` verbosity 3) from `coins`.
+pub fn add_prevouts(info: &mut TxInfo, coins: &HashMap<OutPoint, Coin>, network: Network) {
+    for input in &mut info.vin {
+        if let TxInInfo::Spend { txid, vout, prevout, .. } = input
+            && let Some(coin) = coins.get(&OutPoint::new(*txid, *vout))
+        {
+            *prevout = Some(PrevOut {
+                generated: coin.is_coinbase,
+                height: coin.height,
+                value: CoinAmount(coin.output.value),
+                script_pub_key: script_pub_key(&coin.output.lock, network),
+            });
+        }
+    }
+}
+
 pub fn spent_values(block: &Block, undo: Option<&cairn_chain::utxo::BlockUndo>) -> HashMap<OutPoint, Amount> {
     let mut values: HashMap<OutPoint, Amount> = HashMap::new();
     if let Some(u) = undo {

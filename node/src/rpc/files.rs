@@ -18,8 +18,9 @@ use cairn_p2p::content::{ContentId, ShareLink};
 use cairn_p2p::{Multiaddr, PeerId};
 use cairn_rpc::api::FilesApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::types::{FileStatus, PublishFileResult, SearchFileResult, SearchOptions};
+use cairn_rpc::types::{AnchorFileResult, AnchorInfo, FileStatus, PublishFileResult, SearchFileResult, SearchOptions};
 use cairn_rpc::{RpcError, RpcResult};
+use jsonrpsee::Extensions;
 use jsonrpsee::core::async_trait;
 
 use super::RpcContext;
@@ -132,7 +133,7 @@ fn group_flood_hits(hits: Vec<cairn_p2p::chord::message::FloodHit>) -> Vec<Searc
 }
 
 impl RpcContext {
-    fn content(&self) -> RpcResult<&ContentHandle> {
+    pub(super) fn content(&self) -> RpcResult<&ContentHandle> {
         self.content
             .get()
             .ok_or_else(|| RpcError::new(code::CLIENT_P2P_DISABLED, "Error: file sharing is not running"))
@@ -155,7 +156,14 @@ impl RpcContext {
 
 #[async_trait]
 impl FilesApiServer for RpcContext {
-    async fn publishfile(&self, path: String, name: Option<String>, keywords: Option<Vec<String>>) -> RpcResult<PublishFileResult> {
+    async fn publishfile(
+        &self,
+        ext: &Extensions,
+        path: String,
+        name: Option<String>,
+        keywords: Option<Vec<String>>,
+        anchor: Option<bool>,
+    ) -> RpcResult<PublishFileResult> {
         if path.is_empty() {
             return Err(RpcError::invalid_parameter("path is empty"));
         }
@@ -168,8 +176,29 @@ impl FilesApiServer for RpcContext {
         if let Ok(cid) = result.cid.parse::<ContentId>() {
             let link = ShareLink::new(cid, Some(result.name.clone()), Some(result.size), self.own_addrs().await);
             result.link = link.to_string();
+            // The file is shared by now: an anchor that cannot be paid for is reported beside
+            // the result, not as the call's failure (anchorfile can be run again later).
+            if anchor.unwrap_or(false) {
+                match self.anchor(ext, cid).await {
+                    Ok(txid) => result.anchor = Some(txid),
+                    Err(e) => result.anchor_error = Some(e.message),
+                }
+            }
         }
         Ok(result)
+    }
+
+    async fn anchorfile(&self, ext: &Extensions, cid: String) -> RpcResult<AnchorFileResult> {
+        let cid = parse_cid(&cid)?;
+        let txid = self.anchor(ext, cid).await?;
+        Ok(AnchorFileResult {
+            cid: cid.to_string(),
+            txid,
+        })
+    }
+
+    async fn verifyanchor(&self, cid: String) -> RpcResult<AnchorInfo> {
+        self.verify_anchor(parse_cid(&cid)?).await
     }
 
     async fn searchfiles(&self, query: serde_json::Value, options: Option<SearchOptions>) -> RpcResult<Vec<SearchFileResult>> {

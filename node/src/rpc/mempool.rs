@@ -111,6 +111,7 @@ impl MempoolApiServer for RpcContext {
                 maxmempool: pool.max_bytes(),
                 mempoolminfee: fee_rate_amount(pool.min_fee_rate().max(MIN_RELAY_FEE_PER_KB)),
                 minrelaytxfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
+                incrementalrelayfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
                 unbroadcastcount: 0,
             })
         })

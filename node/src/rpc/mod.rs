@@ -2,10 +2,12 @@
 //! method that touches the chain, mempool or wallet runs as one job on the chain service, so it
 //! sees a consistent state; `getblockcount` and `getbestblockhash` read the published tip.
 
+mod anchors;
 mod blockchain;
 mod chord;
 mod control;
 pub mod convert;
+pub mod dashboard;
 mod encryption;
 mod files;
 mod mempool;

@@ -3,10 +3,12 @@
 //! Core's names and shapes, with Cairn's `peerid` and `listenaddrs` added to `getnetworkinfo`.
 
 use cairn_chain::mempool::MIN_RELAY_FEE_PER_KB;
-use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId};
+use cairn_p2p::{AddNode, Multiaddr, NetworkError, NetworkHandle, PeerId, Subnet};
 use cairn_rpc::api::NetworkApiServer;
 use cairn_rpc::error::code;
-use cairn_rpc::types::{AddedNodeAddress, AddedNodeEntry, BannedPeer, Int, NetTotals, NetworkInfo, PeerInfo, UploadTarget};
+use cairn_rpc::types::{
+    AddedNodeAddress, AddedNodeEntry, BannedPeer, CoinAmount, Int, NetTotals, NetworkInfo, NetworkReach, PeerInfo, UploadTarget,
+};
 use cairn_rpc::{RpcError, RpcResult};
 use jsonrpsee::core::async_trait;
 
@@ -46,6 +48,49 @@ fn parse_peer(text: &str) -> Option<PeerId> {
     })
 }
 
+/// What `setban` names.
+#[derive(Clone, Copy)]
+enum BanTarget {
+    Peer(PeerId),
+    Subnet(Subnet),
+}
+
+/// Core's service bits for a node that serves every block (NODE_NETWORK), as hex.
+const NODE_NETWORK: &str = "0000000000000001";
+
+/// Core's `network` of a peer's address: loopback, private and link-local addresses are
+/// `not_publicly_routable`.
+fn network_of(address: &Multiaddr) -> &'static str {
+    for p in address.iter() {
+        match p {
+            cairn_p2p::Protocol::Ip4(ip) => {
+                let local = ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified();
+                return if local { "not_publicly_routable" } else { "ipv4" };
+            }
+            cairn_p2p::Protocol::Ip6(ip) => {
+                let segment = ip.segments()[0];
+                let local = ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (segment & 0xfe00) == 0xfc00 // unique local
+                    || (segment & 0xffc0) == 0xfe80; // link local
+                return if local { "not_publicly_routable" } else { "ipv6" };
+            }
+            _ => {}
+        }
+    }
+    "not_publicly_routable"
+}
+
+/// The major number of an identify protocol version such as `/cairn/regtest/1.0.0`.
+fn major_version(protocol: &str) -> u32 {
+    protocol
+        .rsplit('/')
+        .next()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
 #[async_trait]
 impl NetworkApiServer for RpcContext {
     async fn getnetworkinfo(&self) -> RpcResult<NetworkInfo> {
@@ -59,12 +104,27 @@ impl NetworkApiServer for RpcContext {
             version: version_number(),
             subversion: format!("/Cairn:{}/", env!("CARGO_PKG_VERSION")),
             protocolversion: 1,
+            localservices: NODE_NETWORK.to_string(),
+            localservicesnames: vec!["NETWORK".to_string()],
             localrelay: true,
             timeoffset,
             networkactive: info.active,
             connections: info.inbound + info.outbound,
             connections_in: info.inbound,
             connections_out: info.outbound,
+            networks: ["ipv4", "ipv6", "onion", "i2p", "cjdns"]
+                .iter()
+                .map(|name| {
+                    let tcp = matches!(*name, "ipv4" | "ipv6");
+                    NetworkReach {
+                        name: name.to_string(),
+                        limited: !tcp,
+                        reachable: tcp,
+                        proxy: String::new(),
+                        proxy_randomize_credentials: false,
+                    }
+                })
+                .collect(),
             relayfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
             incrementalfee: fee_rate_amount(MIN_RELAY_FEE_PER_KB),
             localaddresses: Vec::new(),
@@ -77,24 +137,53 @@ impl NetworkApiServer for RpcContext {
     async fn getpeerinfo(&self) -> RpcResult<Vec<PeerInfo>> {
         let mut peers = self.net()?.peers().await.map_err(stopped)?;
         peers.sort_by_key(|p| p.id);
+        let offsets: Vec<i64> = {
+            let clock = self.clock.lock().unwrap_or_else(|e| e.into_inner());
+            peers.iter().map(|p| clock.offset(&p.peer).unwrap_or(0)).collect()
+        };
         Ok(peers
             .into_iter()
-            .map(|p| {
+            .zip(offsets)
+            .map(|(p, timeoffset)| {
                 let height = |h: Option<u32>| h.map_or(-1, i64::from);
+                let per_msg = |bytes: u64| std::iter::once(("*other*".to_string(), bytes)).filter(|(_, b)| *b > 0).collect();
                 PeerInfo {
                     id: p.id,
                     peerid: p.peer.to_string(),
                     addr: p.address.to_string(),
-                    inbound: p.inbound,
-                    connection_type: if p.inbound { "inbound" } else { "outbound-full-relay" }.to_string(),
-                    startingheight: height(p.starting_height),
-                    synced_blocks: height(p.synced_height),
-                    synced_headers: height(p.best_height),
+                    network: network_of(&p.address).to_string(),
+                    services: NODE_NETWORK.to_string(),
+                    servicesnames: vec!["NETWORK".to_string()],
+                    relaytxes: true,
+                    lastsend: p.last_sent,
+                    lastrecv: p.last_received,
+                    last_transaction: p.last_transaction,
+                    last_block: p.last_block,
                     bytessent: p.bytes_sent,
                     bytesrecv: p.bytes_received,
                     conntime: p.connected_at,
+                    timeoffset,
                     pingtime: p.ping.map(|d| d.as_secs_f64()),
+                    version: p.protocol_version.as_deref().map_or(0, major_version),
                     subver: p.agent.unwrap_or_default(),
+                    inbound: p.inbound,
+                    bip152_hb_to: false,
+                    bip152_hb_from: false,
+                    startingheight: height(p.starting_height),
+                    presynced_headers: -1,
+                    synced_headers: height(p.best_height),
+                    synced_blocks: height(p.synced_height),
+                    inflight: Vec::new(),
+                    addr_relay_enabled: true,
+                    addr_processed: p.addresses_received,
+                    addr_rate_limited: 0,
+                    permissions: Vec::new(),
+                    minfeefilter: CoinAmount(cairn_chain::Amount::ZERO),
+                    bytessent_per_msg: per_msg(p.bytes_sent),
+                    bytesrecv_per_msg: per_msg(p.bytes_received),
+                    connection_type: if p.inbound { "inbound" } else { "outbound-full-relay" }.to_string(),
+                    transport_protocol_type: "v2".to_string(),
+                    session_id: String::new(),
                 }
             })
             .collect())
@@ -196,12 +285,23 @@ impl NetworkApiServer for RpcContext {
 
     async fn setban(&self, subnet: String, command: String, bantime: Option<Int<u64>>, absolute: Option<bool>) -> RpcResult<()> {
         let bantime = bantime.map(|b| b.get("bantime")).transpose()?;
-        let peer = parse_peer(&subnet).ok_or_else(|| RpcError::new(code::CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid peer id"))?;
+        // A peer id (or a multiaddr naming one) bans that identity; an address or subnet bans
+        // every connection from or to it, as Core's.
+        let target = match parse_peer(&subnet) {
+            Some(peer) => BanTarget::Peer(peer),
+            None => BanTarget::Subnet(
+                Subnet::parse(&subnet).map_err(|_| RpcError::new(code::CLIENT_INVALID_IP_OR_SUBNET, "Error: Invalid IP/Subnet"))?,
+            ),
+        };
         let net = self.net()?;
         match command.as_str() {
             "add" => {
-                if net.banned().await.map_err(stopped)?.iter().any(|b| b.peer == peer) {
-                    return Err(RpcError::new(code::CLIENT_NODE_ALREADY_ADDED, "Error: peer already banned"));
+                let already = match target {
+                    BanTarget::Peer(peer) => net.banned().await.map_err(stopped)?.iter().any(|b| b.target == peer),
+                    BanTarget::Subnet(s) => net.banned_subnets().await.map_err(stopped)?.iter().any(|b| b.target == s),
+                };
+                if already {
+                    return Err(RpcError::new(code::CLIENT_NODE_ALREADY_ADDED, "Error: IP/Subnet already banned"));
                 }
                 let now = crate::clock::unix_now();
                 let secs = match (bantime.unwrap_or(0), absolute.unwrap_or(false)) {
@@ -218,11 +318,20 @@ impl NetworkApiServer for RpcContext {
                         cairn_p2p::peer::MAX_BAN.as_secs()
                     )));
                 }
-                net.ban(peer, std::time::Duration::from_secs(secs), "banned with setban").await;
+                let duration = std::time::Duration::from_secs(secs);
+                match target {
+                    BanTarget::Peer(peer) => net.ban(peer, duration, "banned with setban").await,
+                    BanTarget::Subnet(s) => net.ban_subnet(s, duration).await.map_err(stopped)?,
+                }
                 Ok(())
             }
             "remove" => {
-                if net.unban(Some(peer)).await.map_err(stopped)? {
+                let lifted = match target {
+                    BanTarget::Peer(peer) => net.unban(Some(peer)).await,
+                    BanTarget::Subnet(s) => net.unban_subnet(s).await,
+                }
+                .map_err(stopped)?;
+                if lifted {
                     Ok(())
                 } else {
                     Err(RpcError::new(
@@ -266,16 +375,26 @@ impl NetworkApiServer for RpcContext {
     }
 
     async fn listbanned(&self) -> RpcResult<Vec<BannedPeer>> {
-        let bans = self.net()?.banned().await.map_err(stopped)?;
-        Ok(bans
+        let net = self.net()?;
+        let peers = net.banned().await.map_err(stopped)?;
+        let subnets = net.banned_subnets().await.map_err(stopped)?;
+        let row = |address: String, created: u64, duration: std::time::Duration, remaining: std::time::Duration| BannedPeer {
+            address,
+            ban_created: created,
+            banned_until: created.saturating_add(duration.as_secs()),
+            ban_duration: duration.as_secs(),
+            time_remaining: remaining.as_secs(),
+        };
+        let mut rows: Vec<BannedPeer> = peers
             .into_iter()
-            .map(|b| BannedPeer {
-                address: b.peer.to_string(),
-                ban_created: b.created,
-                banned_until: b.created.saturating_add(b.duration.as_secs()),
-                ban_duration: b.duration.as_secs(),
-                time_remaining: b.remaining.as_secs(),
-            })
-            .collect())
+            .map(|b| row(b.target.to_string(), b.created, b.duration, b.remaining))
+            .chain(
+                subnets
+                    .into_iter()
+                    .map(|b| row(b.target.to_string(), b.created, b.duration, b.remaining)),
+            )
+            .collect();
+        rows.sort_by_key(|r| r.ban_created);
+        Ok(rows)
     }
 }

@@ -8,8 +8,9 @@
 //! chain service, and only then recorded in the wallet file, so a rejected payment leaves no
 //! trace; payments are made one at a time (`send_lock`), as Core holds the wallet's lock.
 
+use cairn_chain::encode::Decodable;
 use cairn_chain::mempool::{MIN_RELAY_FEE_PER_KB, MempoolError};
-use cairn_chain::{BlockHash, Txid};
+use cairn_chain::{BlockHash, Transaction, Txid};
 use cairn_rpc::api::WalletApiServer;
 use cairn_rpc::error::code;
 use cairn_rpc::types::*;
@@ -55,7 +56,8 @@ pub(super) fn entry_json(e: &TxEntry, in_details: bool) -> WalletTxEntry {
     }
 }
 
-fn transaction_json(d: TxDetails, lastprocessedblock: BlockRef) -> WalletTransaction {
+/// `decoded` (gettransaction's `verbose`) is the transaction as decoderawtransaction shows it.
+fn transaction_json(d: TxDetails, lastprocessedblock: BlockRef, decoded: Option<TxInfo>) -> WalletTransaction {
     WalletTransaction {
         amount: SignedCoinAmount(d.amount),
         fee: d.fee.map(SignedCoinAmount),
@@ -76,6 +78,16 @@ fn transaction_json(d: TxDetails, lastprocessedblock: BlockRef) -> WalletTransac
         details: d.details.iter().map(|e| entry_json(e, true)).collect(),
         hex: hex::encode(&d.hex),
         lastprocessedblock,
+        decoded,
+    }
+}
+
+/// A payment's answer: the txid, or (`verbose`) Core's `{txid, fee_reason}`.
+fn send_result(txid: Txid, fee_reason: &str, verbose: Option<bool>) -> serde_json::Value {
+    if verbose.unwrap_or(false) {
+        serde_json::json!({"txid": txid, "fee_reason": fee_reason})
+    } else {
+        serde_json::json!(txid)
     }
 }
 
@@ -104,7 +116,7 @@ impl RpcContext {
     /// A payment, one at a time: `build` makes and signs it in the wallet (at `rate`, else the
     /// wallet's `settxfee` rate, else the default), the mempool admits it, and only then the
     /// wallet records it.
-    async fn pay<F>(&self, ext: &Extensions, rate: Option<u64>, build: F) -> RpcResult<cairn_wallet::CreatedTx>
+    pub(super) async fn pay<F>(&self, ext: &Extensions, rate: Option<u64>, build: F) -> RpcResult<(cairn_wallet::CreatedTx, &'static str)>
     where
         F: FnOnce(&mut cairn_wallet::Wallet, u64, u32, u64) -> Result<cairn_wallet::CreatedTx, cairn_wallet::WalletError> + Send + 'static,
     {
@@ -112,11 +124,17 @@ impl RpcContext {
         // The wallet is chosen once: the commit below names it, so a wallet loaded or unloaded
         // in between cannot make another wallet record this payment (unloading also waits for
         // `send_lock`).
-        let (name, created) = self
+        let (name, created, reason) = self
             .with_wallet(ext, move |s| {
+                // Core's `fee_reason` names: a rate given or set by settxfee, else its fallback.
+                let reason = if rate.or(s.wallet.pay_tx_fee()).is_some() {
+                    "PayTxFee set"
+                } else {
+                    "Fallback fee"
+                };
                 let rate = rate.or(s.wallet.pay_tx_fee()).unwrap_or(DEFAULT_FEE_RATE_PER_KB);
                 let created = build(s.wallet, rate, s.tip_height, unix_now()).map_err(wallet_err)?;
-                Ok((s.name.to_string(), created))
+                Ok((s.name.to_string(), created, reason))
             })
             .await?;
         match self.chain.submit_tx(created.tx.clone()).await.map_err(stopped)? {
@@ -127,7 +145,7 @@ impl RpcContext {
         let tx = created.tx.clone();
         self.on_named(name, move |w| w.commit_transaction(&tx, unix_now()).map_err(wallet_err))
             .await?;
-        Ok(created)
+        Ok((created, reason))
     }
 }
 
@@ -284,17 +302,26 @@ impl WalletApiServer for RpcContext {
                 .into_iter()
                 .filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.address)))
                 .filter(|c| include_unsafe || c.confirmations > 0 || c.spendable)
-                .map(|c| UnspentEntry {
-                    txid: c.outpoint.txid,
-                    vout: c.outpoint.vout,
-                    address: c.address.to_string(),
-                    label: c.label.clone(),
-                    script_pub_key: hex::encode(cairn_chain::encode::Encodable::encode(&c.address.lock())),
-                    amount: CoinAmount(c.amount),
-                    confirmations: c.confirmations,
-                    spendable: c.spendable,
-                    solvable: true,
-                    safe: c.spendable || c.confirmations > 0,
+                .map(|c| {
+                    // Each key stands alone (no HD chain): its descriptor is its own parent.
+                    let desc = s
+                        .wallet
+                        .key_info(&c.address)
+                        .map(|k| cairn_rpc::descriptor::with_checksum(&format!("pkh({})", hex::encode(k.public.serialize()))));
+                    UnspentEntry {
+                        txid: c.outpoint.txid,
+                        vout: c.outpoint.vout,
+                        address: c.address.to_string(),
+                        label: c.label.clone(),
+                        script_pub_key: hex::encode(cairn_chain::encode::Encodable::encode(&c.address.lock())),
+                        amount: CoinAmount(c.amount),
+                        confirmations: c.confirmations,
+                        spendable: c.spendable,
+                        solvable: true,
+                        parent_descs: desc.iter().cloned().collect(),
+                        desc,
+                        safe: c.spendable || c.confirmations > 0,
+                    }
                 })
                 .collect())
         })
@@ -314,7 +341,8 @@ impl WalletApiServer for RpcContext {
         _estimate_mode: Option<String>,
         _avoid_reuse: Option<bool>,
         fee_rate: Option<RateParam>,
-    ) -> RpcResult<Txid> {
+        verbose: Option<bool>,
+    ) -> RpcResult<serde_json::Value> {
         // Validated, then unused: the fee comes from fee_rate or the node's default rate.
         conf_target.map(|c| c.get("conf_target")).transpose()?;
         let to = parse_address(&address, self.network)?;
@@ -323,12 +351,12 @@ impl WalletApiServer for RpcContext {
         }
         let rate = fee_rate_per_kb(fee_rate)?;
         let subtract = subtractfeefromamount.unwrap_or(false);
-        let created = self
+        let (created, reason) = self
             .pay(ext, rate, move |w, rate, tip, now| {
                 w.create_transaction(&to, amount.0, rate, subtract, tip, now)
             })
             .await?;
-        Ok(created.txid)
+        Ok(send_result(created.txid, reason, verbose))
     }
 
     async fn sendmany(
@@ -379,17 +407,12 @@ impl WalletApiServer for RpcContext {
             }
         }
         let rate = fee_rate_per_kb(fee_rate)?;
-        let created = self
+        let (created, reason) = self
             .pay(ext, rate, move |w, rate, tip, now| {
                 w.create_payments(&payments, &subtract_from, rate, tip, now)
             })
             .await?;
-        Ok(if verbose.unwrap_or(false) {
-            let reason = if rate.is_some() { "Fee rate given" } else { "Wallet fee rate" };
-            serde_json::json!({"txid": created.txid, "fee_reason": reason})
-        } else {
-            serde_json::json!(created.txid)
-        })
+        Ok(send_result(created.txid, reason, verbose))
     }
 
     async fn gettransaction(
@@ -397,8 +420,9 @@ impl WalletApiServer for RpcContext {
         ext: &Extensions,
         txid: Txid,
         _include_watchonly: Option<bool>,
-        _verbose: Option<bool>,
+        verbose: Option<bool>,
     ) -> RpcResult<WalletTransaction> {
+        let network = self.network;
         self.with_wallet(ext, move |s| {
             let details = s
                 .wallet
@@ -408,7 +432,15 @@ impl WalletApiServer for RpcContext {
                 hash: s.tip_hash,
                 height: s.tip_height,
             };
-            Ok(transaction_json(details, tip))
+            let decoded = match verbose {
+                Some(true) => {
+                    let tx = Transaction::decode(&details.hex)
+                        .map_err(|e| RpcError::internal(format!("wallet transaction undecodable: {e}")))?;
+                    Some(tx_info(&tx, network, None))
+                }
+                _ => None,
+            };
+            Ok(transaction_json(details, tip, decoded))
         })
         .await
     }

@@ -217,6 +217,10 @@ fn eight_nodes_form_a_ring_find_and_fetch_a_file_and_survive_two_failures() {
     // The lookup agrees with the ring's arithmetic.
     let ids = sorted_ids(&ring.infos());
     assert_eq!(found["node"]["id"], successor_of(&ids, &cid));
+    // Its path names the nodes asked (at most one per hop), all of them ring members.
+    let path = found["path"].as_array().unwrap();
+    assert!(path.len() as u64 <= found["hops"].as_u64().unwrap(), "{found}");
+    assert!(path.iter().all(|n| ring.index_of(n["id"].as_str().unwrap()).is_some()), "{found}");
     // Node identities are random: the searcher and fetchers are nodes other than the owner
     // (which dies later) and the publisher (which may be the owner).
     let mut others = [5, 6, 7, 2, 3, 4, 0].into_iter().filter(|i| *i != owner);

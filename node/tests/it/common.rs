@@ -259,3 +259,9 @@ pub fn run_script(script: &str, args: &[&str], deadline: Duration) -> (std::proc
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Mines `n` blocks on `node` to a new address of its wallet; their hashes.
+pub fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
+    let addr: String = node.call("getnewaddress", &[]);
+    node.call("generatetoaddress", &[serde_json::json!(n), serde_json::json!(addr)])
+}

@@ -3,12 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::TestNode;
-
-fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
-    let addr: String = node.call("getnewaddress", &[]);
-    node.call("generatetoaddress", &[json!(n), json!(addr)])
-}
+use crate::common::{TestNode, mine};
 
 /// Units (1e-8) of a JSON amount in coins.
 fn units(v: &Value) -> u64 {

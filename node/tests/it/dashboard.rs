@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, wait_until};
+use crate::common::{TestNode, mine, wait_until};
 
 /// How long blocks, transactions and connections get to cross between the two local nodes.
 const PROPAGATION: Duration = Duration::from_secs(60);
@@ -19,11 +19,6 @@ const PROPAGATION: Duration = Duration::from_secs(60);
 const DASHBOARD_DEADLINE: Duration = Duration::from_secs(300);
 /// How long the dashboard runs before the snapshot: its mempool panels refresh every 5 s.
 const DASHBOARD_SECONDS: &str = "10";
-
-fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
-    let addr: String = node.call("getnewaddress", &[]);
-    node.call("generatetoaddress", &[json!(n), json!(addr)])
-}
 
 fn mempool_size(node: &mut TestNode) -> usize {
     node.call::<Vec<String>>("getrawmempool", &[]).len()

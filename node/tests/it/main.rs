@@ -1,11 +1,13 @@
 //! The node end to end: a real `cairn node` process driven over JSON-RPC, as a user would.
 
+mod anchors;
 mod chord;
 mod common;
 mod config;
 mod conformance;
 mod core_methods;
 mod dashboard;
+mod dashboard_browser;
 mod disk_full;
 mod files;
 mod flood;

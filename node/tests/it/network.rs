@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, wait_until};
+use crate::common::{TestNode, mine, wait_until};
 
 /// How long blocks and transactions get to cross a small local network.
 const PROPAGATION: Duration = Duration::from_secs(60);
@@ -25,11 +25,6 @@ fn utxo_digest(node: &mut TestNode) -> Value {
 
 fn mempool(node: &mut TestNode) -> Vec<String> {
     node.call("getrawmempool", &[])
-}
-
-fn mine(node: &mut TestNode, n: u32) -> Vec<String> {
-    let addr: String = node.call("getnewaddress", &[]);
-    node.call("generatetoaddress", &[json!(n), json!(addr)])
 }
 
 /// Waits until every node has `target`'s best block.

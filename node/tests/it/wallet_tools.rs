@@ -193,7 +193,7 @@ fn sendmany_pays_every_address_in_order_and_shares_the_fee_as_asked() {
             json!(true),
         ],
     );
-    assert_eq!(out["fee_reason"], "Wallet fee rate");
+    assert_eq!(out["fee_reason"], "Fallback fee");
     let tx: Value = node.call("getrawtransaction", &[out["txid"].clone(), json!(true)]);
     let (vb, va) = (pays(&tx, &b).0, pays(&tx, &a).0);
     let fee = 150_000_000 + 25_000_000 - vb - va;

@@ -491,7 +491,7 @@ impl Sim {
         let mut wrong = 0;
         for (from, op, key) in issued {
             match self.results.remove(&(from, op)) {
-                Some((_, Ok(OpResult::Found { node, hops: h }))) => {
+                Some((_, Ok(OpResult::Found { node, hops: h, .. }))) => {
                     if successor_in(&ring, &key).map(|(_, a)| a) != Some(node.addr) {
                         wrong += 1;
                     }

@@ -555,8 +555,8 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
                     // (a node just started, before it joins): right for a join through it, but
                     // a probe must not adopt it — it holds none of the keys it would be given.
                     Step::Done(n) if n.id == from && self.ops.get(&op).is_some_and(|o| matches!(o.purpose, Purpose::Probe)) => {
-                        let hops = self.ops.get(&op).map_or(0, |o| o.hops);
-                        self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                        let (hops, path) = self.ops.get(&op).map_or((0, Vec::new()), |o| (o.hops, o.path.clone()));
+                        self.finish(op, Ok(OpResult::Found { node: n, hops, path }));
                     }
                     Step::Done(n) => self.found(op, n, Some(from), now),
                     Step::Next(n) if n.id == me => self.local_step(op, now),

@@ -95,6 +95,41 @@ pub enum Action<P> {
     Complete,
 }
 
+/// What [`Download::view`] shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DownloadView<P> {
+    /// Each piece's state.
+    pub pieces: Vec<PieceState>,
+    /// Per piece, how many members hold it.
+    pub availability: Vec<u32>,
+    /// The members.
+    pub peers: Vec<MemberView<P>>,
+}
+
+/// One member of a download, as [`Download::view`] shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberView<P> {
+    /// The peer.
+    pub peer: P,
+    /// It chokes us.
+    pub choking_us: bool,
+    /// Pieces it holds.
+    pub pieces: u32,
+    /// Bytes per second it sends us.
+    pub rate: f64,
+}
+
+/// A piece as [`Download::view`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PieceState {
+    /// Not held, nothing asked for.
+    Missing,
+    /// Blocks asked for or arriving.
+    Downloading,
+    /// Verified and written.
+    Have,
+}
+
 #[derive(Debug)]
 struct PeerState {
     has: Bitfield,
@@ -160,6 +195,40 @@ impl<P: Copy + Eq + Hash + Ord> Download<P> {
     /// Bytes per second `peer` sends us, and when it last sent a block (for the choker).
     pub fn peer_rate(&mut self, peer: &P, now: Instant) -> Option<(f64, Option<Instant>)> {
         self.peers.get_mut(peer).map(|s| (s.meter.rate(now), s.last_block))
+    }
+
+    /// The swarm as a dashboard draws it: per piece its state and how many members hold it, and
+    /// per member whether it chokes us, how many pieces it holds and its rate to us.
+    pub fn view(&mut self, now: Instant) -> DownloadView<P> {
+        let pieces = self.manifest.pieces();
+        let states = (0..pieces)
+            .map(|i| {
+                let i = PieceIndex(i);
+                if self.picker.have().get(i) {
+                    PieceState::Have
+                } else if self.picker.is_active(i) || self.buffers.contains_key(&i) {
+                    PieceState::Downloading
+                } else {
+                    PieceState::Missing
+                }
+            })
+            .collect();
+        let availability = (0..pieces).map(|i| self.picker.availability(PieceIndex(i))).collect();
+        let peers = self
+            .peers
+            .iter_mut()
+            .map(|(p, s)| MemberView {
+                peer: *p,
+                choking_us: s.choking_us,
+                pieces: s.has.count(),
+                rate: s.meter.rate(now),
+            })
+            .collect();
+        DownloadView {
+            pieces: states,
+            availability,
+            peers,
+        }
     }
 
     /// Whether `block` is asked of `peer` and not answered yet.

@@ -129,6 +129,11 @@ impl<P: Copy + Eq> Picker<P> {
         self.left == 0
     }
 
+    /// Whether piece `i` is being downloaded (some of its blocks asked for or received).
+    pub fn is_active(&self, i: PieceIndex) -> bool {
+        self.active.contains_key(&i)
+    }
+
     /// How many connected peers have piece `i`.
     pub fn availability(&self, i: PieceIndex) -> u32 {
         self.availability.get(i.0 as usize).copied().unwrap_or(0)

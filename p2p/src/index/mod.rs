@@ -110,6 +110,8 @@ pub struct LookupResult {
     pub node: NodeEntry,
     /// Requests the lookup took.
     pub hops: u32,
+    /// The nodes asked, in order.
+    pub path: Vec<NodeEntry>,
 }
 
 /// One virtual node's view of the ring.
@@ -209,7 +211,7 @@ impl IndexHandle {
     /// The lookup failed, or the service stopped.
     pub async fn lookup(&self, key: ChordId) -> Result<LookupResult, IndexError> {
         match self.ask(|reply| Command::Lookup { key, reply }).await?? {
-            OpResult::Found { node, hops } => Ok(LookupResult { key, node, hops }),
+            OpResult::Found { node, hops, path } => Ok(LookupResult { key, node, hops, path }),
             _ => Err(IndexError::Chord(OpError::Protocol)),
         }
     }

@@ -198,7 +198,7 @@ async fn a_spoofed_leaving_does_not_rewire_the_ring_and_its_sender_is_banned() {
     let attacker_id = attacker.net.peer_id();
     wait_until("the attacker is banned", Duration::from_secs(10), || {
         let n = victim_net.clone();
-        async move { n.banned().await.unwrap().iter().any(|b| b.peer == attacker_id) }
+        async move { n.banned().await.unwrap().iter().any(|b| b.target == attacker_id) }
     })
     .await;
     let after = victim.index.info().await.unwrap()[0].clone();
@@ -259,7 +259,7 @@ async fn forged_records_are_refused_and_honest_providers_stay_found() {
     let (target_net, mallory_id) = (target.net.clone(), mallory.net.peer_id());
     wait_until("the forger is banned", Duration::from_secs(10), || {
         let n = target_net.clone();
-        async move { n.banned().await.unwrap().iter().any(|b| b.peer == mallory_id) }
+        async move { n.banned().await.unwrap().iter().any(|b| b.target == mallory_id) }
     })
     .await;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use cairn_chain::{BlockHash, Network};
 use cairn_p2p::identity::Keypair;
 use cairn_p2p::{
-    AddNode, ChainStatus, Limits, Multiaddr, NetworkConfig, NetworkError, NetworkEvent, NetworkHandle, PeerId, SyncRequest, SyncResponse,
-    Topic, Verdict,
+    AddNode, ChainStatus, Limits, Multiaddr, NetworkConfig, NetworkError, NetworkEvent, NetworkHandle, PeerId, Subnet, SyncRequest,
+    SyncResponse, Topic, Verdict,
 };
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -156,7 +156,7 @@ async fn connect_gossip_request_and_ban() {
                     _ = &mut deadline => break,
                     e = a.events.recv() => {
                         if let Some(NetworkEvent::Gossip { topic: Topic::Blocks, id, source, data }) = e {
-                            a.net.report(id, source, Verdict::Accept).await;
+                            a.net.report(id, source, Topic::Blocks, Verdict::Accept).await;
                             return (source, data.to_vec());
                         }
                     }
@@ -168,10 +168,24 @@ async fn connect_gossip_request_and_ban() {
     .expect("gossip delivered");
     assert_eq!(got, (b_id, payload));
 
-    // Traffic was counted both ways.
-    let peers = a.net.peers().await.unwrap();
+    // Traffic was counted both ways, and dated; the accepted block dates B's last block (the
+    // report reaches the event loop after this queue's earlier commands: a few tries at most).
+    let peers = timeout(WAIT, async {
+        loop {
+            let peers = a.net.peers().await.unwrap();
+            if peers.iter().any(|p| p.last_block > 0) {
+                return peers;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("last_block recorded");
     assert_eq!(peers.len(), 1);
     assert!(peers[0].bytes_sent > 0 && peers[0].bytes_received > 300, "{peers:?}");
+    assert!(peers[0].last_sent > 0 && peers[0].last_received > 0, "{peers:?}");
+    assert_eq!(peers[0].last_transaction, 0, "no transaction was relayed");
+    assert!(peers[0].protocol_version.is_some() && peers[0].addresses_received > 0, "{peers:?}");
     assert!(peers[0].inbound);
 
     // A bans B: B is disconnected, listed, and its redials are refused.
@@ -182,10 +196,41 @@ async fn connect_gossip_request_and_ban() {
     .await;
     let banned = a.net.banned().await.unwrap();
     assert_eq!(banned.len(), 2);
-    assert!(banned.iter().any(|e| e.peer == b_id));
+    assert!(banned.iter().any(|e| e.target == b_id));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(a.net.peers().await.unwrap().is_empty(), "the banned peer came back");
     drop(b);
+}
+
+/// `setban 127.0.0.0/8 add`: the connected peer is dropped, it cannot come back, we do not dial
+/// it; once lifted, it connects again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_subnet_is_disconnected_and_refused_both_ways() {
+    let mut a = peer(vec![]).await;
+    let b = peer(vec![a.addr.clone()]).await;
+    let b_id = b.net.peer_id();
+    let connected = |e: &NetworkEvent| matches!(e, NetworkEvent::PeerConnected { peer, .. } if *peer == b_id).then_some(());
+    next_matching(&mut a, connected).await;
+    let subnet = Subnet::parse("127.0.0.1/8").unwrap();
+    a.net.ban_subnet(subnet, Duration::from_secs(600)).await.unwrap();
+    next_matching(&mut a, |e| {
+        matches!(e, NetworkEvent::PeerDisconnected { peer } if *peer == b_id).then_some(())
+    })
+    .await;
+    let listed = a.net.banned_subnets().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].target.to_string(), "127.0.0.0/8");
+    assert!(a.net.banned().await.unwrap().is_empty(), "no peer id was banned");
+    // B dials A, A dials B: both refused.
+    let _ = b.net.add_node(a.addr.clone(), AddNode::OneTry).await;
+    let _ = a.net.add_node(b.addr.clone(), AddNode::OneTry).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(a.net.peers().await.unwrap().is_empty(), "a banned address connected");
+    // Lifted (named another way that means the same subnet): B connects again.
+    assert!(a.net.unban_subnet(Subnet::parse("127.0.0.0/255.0.0.0").unwrap()).await.unwrap());
+    assert!(!a.net.unban_subnet(subnet).await.unwrap(), "already lifted");
+    let _ = b.net.add_node(a.addr.clone(), AddNode::OneTry).await;
+    next_matching(&mut a, connected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

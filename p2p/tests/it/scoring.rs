@@ -27,8 +27,8 @@ async fn gossip_received(victim: &mut Peer, period: Duration, verdict: Verdict) 
     let mut from = Vec::new();
     let end = Instant::now() + period;
     while let Ok(Some(event)) = tokio::time::timeout_at(end.into(), victim.events.recv()).await {
-        if let NetworkEvent::Gossip { id, source, .. } = event {
-            victim.net.report(id, source, verdict).await;
+        if let NetworkEvent::Gossip { id, source, topic, .. } = event {
+            victim.net.report(id, source, topic, verdict).await;
             from.push(source);
         }
     }

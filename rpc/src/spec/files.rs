@@ -11,7 +11,7 @@ pub const METHODS: &[MethodSpec] = &[
         "chordlookup",
         &[req("key", Str, "64 hex digits (a cid, or any ring id) or a keyword")],
         "Find the node responsible for a key on the Chord ring.",
-        "{ \"key\", \"node\": { \"id\", \"peer\" }, \"hops\" }",
+        "{ \"key\", \"node\": { \"id\", \"peer\" }, \"hops\", \"path\": [ { \"id\", \"peer\" }, ... ] (the nodes asked, in order) }",
         "[\"holiday\"]",
     ),
     method(
@@ -21,6 +21,14 @@ pub const METHODS: &[MethodSpec] = &[
         "This node's place on the Chord ring. Consecutive fingers pointing at the same node are shown as one row.",
         "{ \"id\", \"peer\", \"predecessor\", \"successors\": [...], \"fingers\": [ { \"index\", \"start\", \"node\" }, ... ], \"keys_stored\", \"records\", \"vnodes\": [...] }",
         "[]",
+    ),
+    method(
+        "Files",
+        "anchorfile",
+        &[req("cid", Str, "The content id")],
+        "Anchor a content id in the chain: the wallet pays for a transaction whose data output commits to it (\"cairn:a1\" and the 32-byte id). Once mined, verifyanchor anywhere proves the content existed no later than that block's time.",
+        "{ \"cid\", \"txid\" }",
+        CID,
     ),
     method(
         "Files",
@@ -88,9 +96,15 @@ pub const METHODS: &[MethodSpec] = &[
                 "the words of the name",
                 "Keywords it is found by (normalized to lower-case words)",
             ),
+            opt(
+                "anchor",
+                Bool,
+                "false",
+                "Also anchor it in the chain (as anchorfile, paid by the wallet)",
+            ),
         ],
         "Share a file or a folder by content hash. It is served from where it is; the Chord ring gets a provider record and one posting per keyword.",
-        "{ \"cid\", \"name\", \"size\", \"pieces\", \"piece_size\", \"keywords\", \"link\" (a share link naming this node's addresses, for fetchfile elsewhere) }",
+        "{ \"cid\", \"name\", \"size\", \"pieces\", \"piece_size\", \"keywords\", \"link\" (a share link naming this node's addresses, for fetchfile elsewhere), \"anchor\" (the anchoring txid, with anchor), \"anchor_error\" (why it could not be anchored; the file is shared all the same) }",
         "[\"/home/me/holiday.mp4\"]",
     ),
     method(
@@ -128,5 +142,13 @@ pub const METHODS: &[MethodSpec] = &[
         "Find files, most providers first: by keywords on the Chord ring, or by a substring of the name among the nodes within ttl hops.",
         "[ { \"cid\", \"name\", \"size\", \"providers\" (flood: and \"peers\", \"hops\") }, ... ]",
         "[\"holiday 2024\"]",
+    ),
+    method(
+        "Files",
+        "verifyanchor",
+        &[req("cid", Str, "The content id")],
+        "The earliest anchor of a content id in the active chain (one waiting in the mempool if none is mined yet); an error if it was never anchored.",
+        "{ \"cid\", \"txid\", \"blockhash\", \"height\", \"time\" (the content existed no later than this), \"confirmations\", \"anchors\" (how many in the chain) } — in the mempool: { \"cid\", \"txid\", \"confirmations\": 0, \"anchors\": 0 }",
+        CID,
     ),
 ];

@@ -104,8 +104,16 @@ pub const METHODS: &[MethodSpec] = &[
         "Network",
         "setban",
         &[
-            req("subnet", Str, "The peer id to ban or unban"),
-            req("command", Str, "'add' to add a peer to the list, 'remove' to remove it"),
+            req(
+                "subnet",
+                Str,
+                "The IP/Subnet (see getpeerinfo for nodes IP) with an optional netmask (default is /32 = single IP), or a peer id",
+            ),
+            req(
+                "command",
+                Str,
+                "'add' to add an IP/Subnet or peer id to the list, 'remove' to remove it",
+            ),
             opt(
                 "bantime",
                 Num,
@@ -114,8 +122,8 @@ pub const METHODS: &[MethodSpec] = &[
             ),
             opt("absolute", Bool, "false", "If set, bantime is an absolute Unix time"),
         ],
-        "Attempts to add or remove a peer id from the banned list.",
+        "Attempts to add or remove an IP/Subnet or a peer id from the banned list.",
         "null",
-        "[\"12D3KooWJ7fGkG7oH1ZKyqXQ7GTbnkGvu6nBhXVfLtmaQKUbGCFX\", \"add\", 86400]",
+        "[\"192.168.0.6\", \"add\", 86400]",
     ),
 ];

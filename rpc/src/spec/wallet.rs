@@ -144,9 +144,10 @@ pub const METHODS: &[MethodSpec] = &[
             ),
             opt("avoid_reuse", Bool, "true", "Accepted for compatibility"),
             opt("fee_rate", Amount, "not set", "Fee rate in sat/vB"),
+            opt("verbose", Bool, "false", "If true, return extra information about the transaction."),
         ],
         "Send an amount to a given address; returns the txid.",
-        "\"hex\"    (string) the transaction id",
+        "\"hex\" (the txid) or, verbose, { \"txid\", \"fee_reason\" }",
         r#"["mxwfXsaTpcZ7Tk6Jv2vnuAmA8T2U1HTYkS", 0.1]"#,
     ),
     method(

@@ -1,6 +1,7 @@
 //! JSON shapes of the file-sharing and Chord methods (`publishfile`, `fetchfile` and its
 //! status, `searchfiles`, `getchordinfo`, `chordlookup`): Cairn's own, in Core's style.
 
+use cairn_chain::{BlockHash, Txid};
 use serde::{Deserialize, Serialize};
 
 /// The result of `publishfile`.
@@ -16,6 +17,37 @@ pub struct PublishFileResult {
     pub keywords: Vec<String>,
     /// Share link (`magnet:?xt=urn:cairn:…`) naming this node's listen addresses as peers.
     pub link: String,
+    /// The anchoring transaction (`anchor` asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Txid>,
+    /// Why the anchor asked for could not be made (the file is shared all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor_error: Option<String>,
+}
+
+/// `anchorfile`.
+#[derive(Serialize, Debug, Clone)]
+pub struct AnchorFileResult {
+    pub cid: String,
+    pub txid: Txid,
+}
+
+/// `verifyanchor`: the earliest anchor of a content id. A mined one has its block; one still in
+/// the mempool has `confirmations` 0 and no block.
+#[derive(Serialize, Debug, Clone)]
+pub struct AnchorInfo {
+    pub cid: String,
+    pub txid: Txid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockhash: Option<BlockHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// The block's time: the content existed no later than this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u32>,
+    pub confirmations: u32,
+    /// Anchors of this id in the active chain (anyone may anchor an id again; the earliest counts).
+    pub anchors: usize,
 }
 
 /// Bytes exchanged with one peer for one file.
@@ -170,4 +202,6 @@ pub struct ChordLookupResult {
     pub node: ChordNode,
     /// Requests the lookup took.
     pub hops: u32,
+    /// The nodes asked, in order (each hop), ending at the one that named `node`.
+    pub path: Vec<ChordNode>,
 }

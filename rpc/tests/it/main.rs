@@ -50,6 +50,7 @@ impl Fixture {
             warmup: warmup.clone(),
             active: Default::default(),
             allow: Vec::new(),
+            pages: None,
         };
         let server = runtime.block_on(RpcServer::start(config, module)).unwrap();
         Fixture {

@@ -39,6 +39,12 @@ impl Drop for Run {
 /// Starts the launcher and reads its output until the first status; returns the output, still
 /// open, for the test to drain or close.
 fn start_run() -> (Run, BufReader<ChildStdout>) {
+    let (run, reader, _) = start_run_seen();
+    (run, reader)
+}
+
+/// [`start_run`], also returning what the launcher printed up to its first status.
+fn start_run_seen() -> (Run, BufReader<ChildStdout>, String) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-testnet"))
@@ -85,7 +91,7 @@ fn start_run() -> (Run, BufReader<ChildStdout>) {
                 seen.contains("sendtoaddress") && seen.contains("publishfile"),
                 "first screen:\n{seen}"
             );
-            (run, reader)
+            (run, reader, seen)
         }
         Ok(Err(seen)) => panic!("the launcher ended before its first status:\n{seen}"),
         Err(_) => panic!("no status from the launcher within 180 s"),
@@ -246,4 +252,76 @@ fn the_status_shows_immature_coins_after_the_first_mined_block() {
         text.contains("immature 50.00000000 (next spendable in 100 blocks, ≈ 2 min)"),
         "{text}"
     );
+}
+
+/// One HTTP GET to the launcher's view, the whole answer (head and body).
+fn http_get(host: &str, path: &str, auth: Option<&str>) -> String {
+    use std::io::Write;
+    let mut socket = std::net::TcpStream::connect(host).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let header = auth
+        .map(|a| {
+            let (user, password) = a.split_once(':').unwrap();
+            format!("Authorization: {}\r\n", cairn_rpc::Credentials::new(user, password).header_value())
+        })
+        .unwrap_or_default();
+    write!(socket, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{header}Connection: close\r\n\r\n").unwrap();
+    if path == "/events" {
+        // A stream: read up to the end of its first event.
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !seen.ends_with(b"\n\n") || !seen.windows(6).any(|w| w == b"event:") {
+            assert_eq!(
+                socket.read(&mut byte).unwrap(),
+                1,
+                "stream ended: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.push(byte[0]);
+        }
+        return String::from_utf8_lossy(&seen).into_owned();
+    }
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// The view's JSON state.
+fn view_state(host: &str, auth: &str) -> serde_json::Value {
+    let answer = http_get(host, "/status.json", Some(auth));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+/// The launcher's testnet view: every node side by side, behind the view's cookie, live.
+#[test]
+fn the_testnet_view_shows_every_node_side_by_side_behind_its_cookie() {
+    let (run, reader, seen) = start_run_seen();
+    let _rest = drain(reader);
+    let url = seen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("http://").filter(|u| u.contains('@')))
+        .unwrap_or_else(|| panic!("no view address in:\n{seen}"));
+    let (auth, host) = url.trim_end_matches('/').split_once('@').unwrap();
+    assert!(http_get(host, "/status.json", None).starts_with("HTTP/1.1 401"));
+    assert!(http_get(host, "/status.json", Some("__cookie__:wrong")).starts_with("HTTP/1.1 401"));
+    let state = view_state(host, auth);
+    let nodes = state["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{state}");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["up"] == true && n["dashboard"].as_str().unwrap().ends_with("/dashboard/")),
+        "{state}"
+    );
+    mine(&run.dir);
+    wait_until(Duration::from_secs(60), "the view shows the mined height on both nodes", || {
+        let s = view_state(host, auth);
+        s["agree"] == true && s["nodes"].as_array().unwrap().iter().all(|n| n["height"] == MINED)
+    });
+    let page = http_get(host, "/", Some(auth));
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("Cairn testnet"), "{page}");
+    let event = http_get(host, "/events", Some(auth));
+    assert!(event.contains("event: status") && event.contains("\"node2\""), "{event}");
+    assert!(run.dir.join("view.cookie").exists());
 }

@@ -358,3 +358,43 @@ fn an_abandoned_payment_is_not_resubmitted_until_it_returns() {
     alice.tx_accepted_to_mempool(&tx, T0 + 3);
     assert!(!alice.is_abandoned(&txid));
 }
+
+/// Core's entries for a payment to one of one's own receiving addresses: a send and a receive for
+/// that output, nothing for the change; the transaction's amount is the payment's net, zero.
+#[test]
+fn a_payment_to_ones_own_address_is_a_send_and_a_receive() {
+    let Setup {
+        mut alice, dirs: _dirs, ..
+    } = setup();
+    let savings = alice.new_address("savings", T0).unwrap();
+    let created = alice.create_transaction(&savings, coins(10), RATE, false, 101, T0 + 1).unwrap();
+    alice.commit_transaction(&created.tx, T0 + 1).unwrap();
+    let d = alice.get_transaction(&created.txid, 101).unwrap();
+    assert_eq!((d.amount, d.fee), (0, Some(-2_030)));
+    let kinds: Vec<(Category, i64, Option<Address>)> = d.details.iter().map(|e| (e.category, e.amount, e.address)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Category::Send, -1_000_000_000, Some(savings)),
+            (Category::Receive, 1_000_000_000, Some(savings)),
+        ],
+        "change is not listed"
+    );
+    assert_eq!(d.details[1].label, "savings");
+    let listed: Vec<Category> = alice
+        .list_transactions(101, 1_000, 0)
+        .into_iter()
+        .filter(|e| e.txid == created.txid)
+        .map(|e| e.category)
+        .collect();
+    assert_eq!(listed, vec![Category::Send, Category::Receive]);
+    // Listed after the blocks it follows, though their times are later than the clock's (as
+    // regtest's are when blocks are mined quickly).
+    let newest: Vec<_> = alice.list_transactions(101, 2, 0).into_iter().map(|e| e.txid).collect();
+    assert_eq!(newest, vec![created.txid, created.txid]);
+    // Change appears only when asked for (listsinceblock's include_change).
+    let change = alice.change_entries(101);
+    assert_eq!(change.len(), 1);
+    assert_ne!(change[0].address, Some(savings));
+    assert_eq!(change[0].amount, coins(40).to_units() as i64 - 2_030);
+}

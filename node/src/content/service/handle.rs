@@ -39,6 +39,9 @@ pub(super) enum Command {
     List {
         reply: oneshot::Sender<Vec<FileStatus>>,
     },
+    Swarms {
+        reply: oneshot::Sender<Vec<(ContentId, cairn_p2p::content::session::SwarmView)>>,
+    },
     Remove {
         cid: ContentId,
         reply: oneshot::Sender<Result<(), ContentError>>,
@@ -125,6 +128,14 @@ impl ContentHandle {
         self.ask(|reply| Command::List { reply }).await
     }
 
+    /// Every file's swarm as the dashboard draws it (piece map, availability, members).
+    ///
+    /// # Errors
+    /// The service stopped.
+    pub async fn swarms(&self) -> Result<Vec<(ContentId, cairn_p2p::content::session::SwarmView)>, ContentError> {
+        self.ask(|reply| Command::Swarms { reply }).await
+    }
+
     /// Stops sharing or fetching `cid`.
     ///
     /// # Errors
@@ -174,6 +185,11 @@ impl Service {
                     None => Err(unknown(&cid)),
                 };
                 let _ = reply.send(result);
+            }
+            Command::Swarms { reply } => {
+                let mut all: Vec<_> = self.entries.iter_mut().map(|(cid, e)| (*cid, e.session.swarm(now))).collect();
+                all.sort_by_key(|(cid, _)| *cid);
+                let _ = reply.send(all);
             }
             Command::List { reply } => {
                 let mut list: Vec<FileStatus> = self.entries.iter_mut().map(|(cid, e)| e.status(cid, now)).collect();
@@ -308,6 +324,8 @@ impl Service {
             keywords: p.keywords.clone().unwrap_or_else(|| cairn_p2p::index::keywords(p.manifest.name())),
             // Without peers: `rpc::files` adds this node's listen addresses.
             link: ShareLink::new(cid, Some(p.manifest.name().to_string()), Some(p.manifest.size()), []).to_string(),
+            anchor: None,
+            anchor_error: None,
         };
         info!(%cid, name = p.manifest.name(), size = p.manifest.size(), path = %p.path.display(), "file published");
         let record = Record {

@@ -71,16 +71,17 @@ impl<A: Clone + PartialEq + std::fmt::Debug> Node<A> {
         o.namer = namer;
         let o = &*o;
         let hops = o.hops;
+        let path = o.path.clone();
         let me = self.routing.me().clone();
         let local = n.id == me.id;
         let request = match &o.purpose {
             Purpose::Lookup | Purpose::Finger(_) => {
-                self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                self.finish(op, Ok(OpResult::Found { node: n, hops, path }));
                 return;
             }
             Purpose::Probe => {
                 self.routing.consider(n.clone());
-                self.finish(op, Ok(OpResult::Found { node: n, hops }));
+                self.finish(op, Ok(OpResult::Found { node: n, hops, path }));
                 return;
             }
             Purpose::Put(records) if local => {

@@ -152,6 +152,8 @@ pub enum OpResult<A> {
         node: Entry<A>,
         /// Requests the lookup took.
         hops: u32,
+        /// The nodes asked, in order (the hops).
+        path: Vec<Entry<A>>,
     },
     /// Records stored at the responsible node.
     Stored {

@@ -47,7 +47,7 @@ mod types;
 mod upkeep;
 
 use superseed::SuperSeed;
-pub use types::{Failure, Input, Output, Phase, SessionStatus};
+pub use types::{Failure, Input, Output, Phase, SessionStatus, SwarmMember, SwarmView};
 
 /// A fetch that has found no manifest looks up providers again after [`SEARCH_FIRST`], then
 /// twice as long each time up to this (a flash crowd's first lookup may come before the seed's

@@ -264,6 +264,17 @@ fn blocks_arrive_are_checked_off_the_loop_written_then_announced() {
         })
         .collect();
     assert_eq!(asked.len(), 8, "the whole 4-piece file is asked at once (queue of {})", asked.len());
+    // The dashboard's view: every piece on its way, each held by the one member, which unchokes us.
+    let view = h.s.swarm(h.t0);
+    assert_eq!(
+        (view.pieces.as_str(), view.availability.as_slice()),
+        ("dddd", [1, 1, 1, 1].as_slice())
+    );
+    assert_eq!(view.peers.len(), 1);
+    assert_eq!(
+        (view.peers[0].peer, view.peers[0].unchokes_us, view.peers[0].pieces),
+        (peer(1), Some(true), Some(4))
+    );
     // An unrequested block is dropped.
     let stray = PeerMessage::Piece {
         piece: PieceIndex(0),
@@ -316,6 +327,7 @@ fn blocks_arrive_are_checked_off_the_loop_written_then_announced() {
     assert_eq!(h.feed(Input::Synced(Ok(())), Duration::ZERO), vec![Output::Completed]);
     assert!(matches!(h.s.phase(), Phase::Seeding));
     assert_eq!(h.s.status(h.t0).bytes, bytes.len() as u64);
+    assert_eq!(h.s.swarm(h.t0).pieces, "hhhh");
 }
 
 #[test]

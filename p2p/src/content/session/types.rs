@@ -165,6 +165,38 @@ pub enum Output {
     Failed(Failure),
 }
 
+/// A file's swarm as the dashboard draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwarmView {
+    /// One character per piece: `h` held, `d` downloading, `m` missing (empty until the
+    /// manifest is known).
+    pub pieces: String,
+    /// Per piece, how many members hold it (known while downloading; empty while seeding,
+    /// where members' pieces are not tracked).
+    pub availability: Vec<u32>,
+    /// The members.
+    pub peers: Vec<SwarmMember>,
+}
+
+/// One member of a swarm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwarmMember {
+    /// Its peer id.
+    pub peer: PeerId,
+    /// Bytes per second it sends us (0 while seeding).
+    pub download_rate: f64,
+    /// Bytes per second we send it.
+    pub upload_rate: f64,
+    /// We let it ask for pieces (unchoked by our choker).
+    pub unchoked: bool,
+    /// It lets us ask (known while downloading).
+    pub unchokes_us: Option<bool>,
+    /// It wants pieces we have.
+    pub interested: bool,
+    /// Pieces it holds (known while downloading).
+    pub pieces: Option<u32>,
+}
+
 /// A file's state as the status calls report it (the RPC layer turns it into JSON).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionStatus {

@@ -16,6 +16,7 @@ use super::{
     Failure, FileSession, MAX_CANDIDATES, MAX_CONNECTING, MAX_LEDGER, MAX_PEX_CANDIDATES, MAX_SWARM, MEMBER_GRACE, Output, PEX_EVERY,
     PEX_FIRST, PEX_HEARD_EVERY, Phase, RECHOKE_SOON, SEARCH_TIMEOUT, SessionStatus,
 };
+use super::{SwarmMember, SwarmView};
 
 impl FileSession {
     /// The member to drop for a newcomer: past [`MEMBER_GRACE`], it sent us nothing, and (while
@@ -193,6 +194,54 @@ impl FileSession {
         let e = self.ledger.entry(peer).or_insert((0, 0));
         e.0 += down;
         e.1 += up;
+    }
+
+    /// The swarm as the dashboard draws it.
+    pub fn swarm(&mut self, now: Instant) -> SwarmView {
+        use crate::content::download::PieceState;
+        let (pieces, availability, from) = match &mut self.phase {
+            Phase::Downloading(d) => {
+                let view = d.view(now);
+                let pieces = view
+                    .pieces
+                    .iter()
+                    .map(|s| match s {
+                        PieceState::Have => 'h',
+                        PieceState::Downloading => 'd',
+                        PieceState::Missing => 'm',
+                    })
+                    .collect();
+                (pieces, view.availability, view.peers)
+            }
+            _ => {
+                let pieces = (0..self.have.len())
+                    .map(|i| if self.have.get(PieceIndex(i)) { 'h' } else { 'm' })
+                    .collect();
+                (pieces, Vec::new(), Vec::new())
+            }
+        };
+        let mut peers: Vec<SwarmMember> = self
+            .members
+            .iter_mut()
+            .map(|(p, m)| {
+                let seen = from.iter().find(|v| v.peer == *p);
+                SwarmMember {
+                    peer: *p,
+                    download_rate: seen.map_or(0.0, |s| s.rate),
+                    upload_rate: m.up.rate(now),
+                    unchoked: self.choker.is_unchoked(p),
+                    unchokes_us: seen.map(|s| !s.choking_us),
+                    interested: m.interested,
+                    pieces: seen.map(|s| s.pieces),
+                }
+            })
+            .collect();
+        peers.sort_by_key(|m| m.peer);
+        SwarmView {
+            pieces,
+            availability,
+            peers,
+        }
     }
 
     /// The state as status calls report it.
