@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, cairn_bin, mine, wait_until};
+use crate::common::{TestNode, cairn_bin, mine, tempdirs, wait_until};
 
 const PROPAGATION: Duration = Duration::from_secs(60);
 
@@ -17,12 +17,7 @@ fn anchor_of(node: &mut TestNode, cid: &str) -> Option<Value> {
 
 #[test]
 fn a_file_anchored_on_a_is_proved_on_c_and_follows_a_reorg() {
-    let (da, db, dc, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, dc, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &[]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);

@@ -195,6 +195,11 @@ impl Drop for TestNode {
     }
 }
 
+/// `N` fresh temporary folders (nodes' data folders, files to share), removed when dropped.
+pub fn tempdirs<const N: usize>() -> [tempfile::TempDir; N] {
+    std::array::from_fn(|_| tempfile::tempdir().unwrap())
+}
+
 /// Polls `f` until it returns true or `timeout` passes.
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

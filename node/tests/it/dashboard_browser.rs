@@ -9,18 +9,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, run_script, wait_until};
+use crate::common::{TestNode, run_script, tempdirs, wait_until};
 
 /// The first run creates the Selenium venv; the page's steps take seconds.
 const DEADLINE: Duration = Duration::from_secs(300);
 
 #[test]
 fn the_dashboard_shows_new_blocks_a_filling_piece_map_and_a_lookup_in_a_browser() {
-    let (da, db, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, files] = tempdirs();
     // A serves slowly in small pieces, so the fetch's piece map passes through partial states.
     let mut a = TestNode::start(da.path(), &["--max-upload-rate", "512", "--piece-size", "16"]);
     let a_addr = a.p2p_addr();

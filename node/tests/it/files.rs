@@ -7,7 +7,7 @@ use std::time::Duration;
 use cairn_p2p::content::ShareLink;
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, random_file, wait_until};
+use crate::common::{TestNode, random_file, tempdirs, wait_until};
 
 /// How long a 32 MiB transfer may take on a loaded 2-core machine.
 const TRANSFER: Duration = Duration::from_secs(180);
@@ -41,12 +41,7 @@ fn same_file(path: &str, original: &[u8]) {
 
 #[test]
 fn a_file_published_on_a_reaches_b_and_c_and_c_also_gets_pieces_from_b() {
-    let (da, db, dc, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, dc, files] = tempdirs();
     // A uploads slowly, so the swarm has to share: C cannot get everything from A first.
     let mut a = TestNode::start(da.path(), &["--max-upload-rate", "3072"]);
     let a_addr = a.p2p_addr();
@@ -108,11 +103,7 @@ fn a_file_published_on_a_reaches_b_and_c_and_c_also_gets_pieces_from_b() {
 
 #[test]
 fn a_killed_fetch_resumes_without_downloading_verified_pieces_again() {
-    let (da, db, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, files] = tempdirs();
     // 2 MiB/s: the fetch takes ~16 s, long enough to kill it half-way.
     let mut a = TestNode::start(da.path(), &["--max-upload-rate", "2048"]);
     let a_addr = a.p2p_addr();
@@ -151,12 +142,7 @@ fn a_killed_fetch_resumes_without_downloading_verified_pieces_again() {
 
 #[test]
 fn a_provider_of_corrupt_pieces_is_banned_and_the_fetch_completes_from_honest_peers() {
-    let (da, dx, dc, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, dx, dc, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &["--max-upload-rate", "4096"]);
     let a_addr = a.p2p_addr();
     let mut x = TestNode::start(dx.path(), &["--peer", &a_addr]);
@@ -202,11 +188,7 @@ fn a_provider_of_corrupt_pieces_is_banned_and_the_fetch_completes_from_honest_pe
 
 #[test]
 fn bad_requests_are_clear_errors_and_lose_nothing() {
-    let (da, db, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &[]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
@@ -332,11 +314,7 @@ fn bad_requests_are_clear_errors_and_lose_nothing() {
 
 #[test]
 fn a_share_link_alone_brings_the_file_from_a_node_never_met() {
-    let (da, db, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, files] = tempdirs();
     // No `--peer` either way: B is on no ring with A, so only the link can lead it there.
     let mut a = TestNode::start(da.path(), &[]);
     let mut b = TestNode::start(db.path(), &[]);
@@ -397,11 +375,7 @@ fn a_share_link_alone_brings_the_file_from_a_node_never_met() {
 
 #[test]
 fn a_paused_fetch_stays_paused_across_a_restart_and_resumes_without_fetching_again() {
-    let (da, db, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &["--max-upload-rate", "2048"]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
@@ -455,12 +429,7 @@ fn a_paused_fetch_stays_paused_across_a_restart_and_resumes_without_fetching_aga
 
 #[test]
 fn a_folder_of_three_files_is_published_and_one_file_of_it_fetched_alone() {
-    let (da, db, dc, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, dc, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &[]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);

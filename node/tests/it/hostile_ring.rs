@@ -14,7 +14,7 @@ use cairn_p2p::index::payload;
 use cairn_p2p::{Limits, Multiaddr, NetworkConfig, NetworkHandle, PeerId};
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, random_file, wait_until};
+use crate::common::{TestNode, random_file, tempdirs, wait_until};
 
 /// A peer run by the test that only sends index requests (it answers none).
 struct Attacker {
@@ -120,12 +120,7 @@ fn banned(node: &mut TestNode) -> Vec<String> {
 
 #[test]
 fn a_hostile_ring_member_is_banned_and_search_and_fetch_keep_working() {
-    let (da, db, dc, files) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, dc, files] = tempdirs();
     let mut a = TestNode::start(da.path(), &[]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestNode, mine, wait_until};
+use crate::common::{TestNode, mine, tempdirs, wait_until};
 
 /// How long blocks and transactions get to cross a small local network.
 const PROPAGATION: Duration = Duration::from_secs(60);
@@ -39,11 +39,7 @@ fn converge(nodes: &mut [&mut TestNode], timeout: Duration) -> String {
 
 #[test]
 fn blocks_and_transactions_cross_a_line_of_three() {
-    let (da, db, dc) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let [da, db, dc] = tempdirs();
     let mut a = TestNode::start(da.path(), &[]);
     let a_addr = a.p2p_addr();
     let mut b = TestNode::start(db.path(), &["--peer", &a_addr]);
